@@ -1,0 +1,42 @@
+# Two commands for a fresh machine with Python 3.11 and make: `make book` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+JOBS   ?= 2
+
+.PHONY: book test lab notebooks clean venv dev
+
+# The venv is rebuilt when its inputs change; a stamp file records each install.
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.book-stamp: requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-stamp: $(VENV)/.book-stamp
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.book-stamp
+dev: $(VENV)/.dev-stamp
+
+book: $(VENV)/.book-stamp
+	$(BIN)/jupyter-book build . --builder html
+	@echo "The book is at: $(CURDIR)/_build/html/index.html"
+
+test: $(VENV)/.dev-stamp
+	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg book exercises
+	$(PY) tests/build_book.py
+
+lab: $(VENV)/.book-stamp
+	$(BIN)/jupyter lab
+
+notebooks: $(VENV)/.book-stamp
+	$(PY) tests/execute_notebooks.py
+
+clean:
+	rm -rf _build
