@@ -35,8 +35,11 @@ test: $(VENV)/.dev-stamp
 lab: $(VENV)/.book-stamp
 	$(BIN)/jupyter lab
 
+NOTEBOOKS = $(wildcard book/*.ipynb exercises/*.ipynb)
+
 notebooks: $(VENV)/.book-stamp
-	$(PY) tests/execute_notebooks.py
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=300 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
 
 clean:
 	rm -rf _build
