@@ -1,0 +1,367 @@
+"""Linearizability checking: the Wing–Gong / Lowe search with P-compositionality.
+
+A history is linearizable when every operation can be given a single instant between its call
+and its return such that, taken in that order, the operations are a legal sequential run of the
+object (Herlihy & Wing 1990, §3). Checking it is NP-complete in general, but the search below is
+fast on the histories real systems produce:
+
+* **Wing & Gong** (1993): walk the history in time order; at each step, try to linearize any
+  operation whose call has happened and whose predecessors in real time are all linearized;
+  backtrack when an operation's return is reached before it was linearized.
+* **Lowe** (2017, §4): memoize the pairs (set of linearized operations, model state) already
+  explored, so each configuration is searched once ("just-in-time linearization" cache).
+* **P-compositionality** (Horn & Kroening 2015; Porcupine by Athalye): a history is linearizable
+  iff each of its partitions is (for a key-value store, each key), so each is checked alone.
+
+The layout follows Porcupine's ``checkSingle``: entries in a doubly linked list, a stack of
+(entry, previous state) for backtracking, a bitset of linearized operations.
+
+An operation whose outcome is unknown (Jepsen's ``info``; a client that timed out) has output
+:data:`UNKNOWN` and may have ``ret = math.inf``: it may or may not have taken effect, so it may be
+linearized anywhere after its call, including after everything else.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from ..errors import ConfigError, allowed
+
+__all__ = [
+    "UNKNOWN",
+    "CheckResult",
+    "Model",
+    "Operation",
+    "PartitionResult",
+    "cas_register",
+    "check",
+    "kv",
+    "register",
+]
+
+
+class _Unknown:
+    """The output of an operation whose effect is unknown; any output is acceptable for it."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One client operation: invoked at ``call``, answered at ``ret`` (ms, or ``math.inf``)."""
+
+    client: Hashable
+    call: float
+    ret: float
+    input: Any
+    output: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.call, (int, float)) or math.isnan(self.call) or math.isinf(self.call):
+            raise allowed("Operation.call", self.call, "a finite number (virtual ms)")
+        if not isinstance(self.ret, (int, float)) or math.isnan(self.ret):
+            raise allowed("Operation.ret", self.ret, "a number or math.inf")
+        if self.ret < self.call:
+            raise ConfigError(f"Operation.ret={self.ret!r} is before call={self.call!r}: ret must be >= call")
+        if math.isinf(self.ret) and self.output is not UNKNOWN:
+            raise ConfigError(
+                f"Operation with ret=inf has output={self.output!r}: an unfinished operation's output must be UNKNOWN"
+            )
+
+
+Step = Callable[[Any, Any, Any], "tuple[bool, Any]"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A sequential specification.
+
+    ``step(state, input, output) -> (ok, new_state)`` says whether ``output`` is legal for
+    ``input`` in ``state`` (``output`` may be :data:`UNKNOWN`: then any output is legal) and
+    what state follows. States must be hashable and compared by value. ``partition(ops)``
+    optionally splits a history into independent sub-histories (lists of operations);
+    ``describe(input, output)`` renders an operation for pictures and messages.
+    """
+
+    init: Any
+    step: Step
+    partition: Callable[[Sequence[Operation]], list[list[Operation]]] | None = None
+    describe: Callable[[Any, Any], str] | None = None
+
+    def render(self, op: Operation) -> str:
+        if self.describe is not None:
+            return self.describe(op.input, op.output)
+        return f"{op.input!r} -> {op.output!r}"
+
+
+def _bad_input(model: str, value: Any, allowed_forms: str) -> ConfigError:
+    return allowed(f"{model} operation input", value, allowed_forms)
+
+
+def register(init: Any = None) -> Model:
+    """A read/write register: ``("read", None)`` returns the value (``init`` before any write);
+    ``("write", v)`` returns ``None``."""
+
+    def step(state: Any, inp: Any, out: Any) -> tuple[bool, Any]:
+        match inp:
+            case ("read", None):
+                return (out is UNKNOWN or out == state), state
+            case ("write", value):
+                return (out is UNKNOWN or out is None), value
+        raise _bad_input("register", inp, '("read", None) or ("write", value)')
+
+    def describe(inp: Any, out: Any) -> str:
+        return f"read() -> {out!r}" if inp[0] == "read" else f"write({inp[1]!r})"
+
+    return Model(init=init, step=step, describe=describe)
+
+
+def cas_register(init: Any = None) -> Model:
+    """A register with compare-and-set: ``("cas", (old, new))`` sets ``new`` and returns
+    ``True`` iff the value is ``old``, else returns ``False``; plus read and write."""
+    base = register(init)
+
+    def step(state: Any, inp: Any, out: Any) -> tuple[bool, Any]:
+        match inp:
+            case ("cas", (old, new)):
+                swapped = state == old
+                return (out is UNKNOWN or out is swapped), (new if swapped else state)
+            case ("read", None) | ("write", _):
+                return base.step(state, inp, out)
+        raise _bad_input("cas_register", inp, '("read", None), ("write", v) or ("cas", (old, new))')
+
+    def describe(inp: Any, out: Any) -> str:
+        if inp[0] == "cas":
+            return f"cas({inp[1][0]!r}→{inp[1][1]!r}) -> {out!r}"
+        return base.render(Operation(0, 0, 0, inp, out))
+
+    return Model(init=init, step=step, describe=describe)
+
+
+def _kv_key(inp: Any) -> Any:
+    match inp:
+        case ("get", key) | ("put", key, _) | ("append", key, _):
+            return key
+    raise _bad_input("kv", inp, '("get", key), ("put", key, value) or ("append", key, value)')
+
+
+def _partition_by_key(ops: Sequence[Operation]) -> list[list[Operation]]:
+    groups: dict[Any, list[Operation]] = {}
+    for op in ops:
+        groups.setdefault(_kv_key(op.input), []).append(op)
+    return [groups[k] for k in sorted(groups, key=repr)]
+
+
+def kv() -> Model:
+    """A key-value store with string values, checked one key at a time: ``("get", k)`` returns
+    the value (``""`` when absent); ``("put", k, v)`` and ``("append", k, v)`` return ``None``.
+    The state of one partition is that key's value."""
+
+    def step(state: str, inp: Any, out: Any) -> tuple[bool, str]:
+        match inp:
+            case ("get", _):
+                return (out is UNKNOWN or out == state), state
+            case ("put", _, value):
+                return (out is UNKNOWN or out is None), value
+            case ("append", _, value):
+                return (out is UNKNOWN or out is None), state + value
+        raise _bad_input("kv", inp, '("get", key), ("put", key, value) or ("append", key, value)')
+
+    def describe(inp: Any, out: Any) -> str:
+        if inp[0] == "get":
+            return f"get({inp[1]!r}) -> {out!r}"
+        return f"{inp[0]}({inp[1]!r}, {inp[2]!r})"
+
+    return Model(init="", step=step, partition=_partition_by_key, describe=describe)
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """The verdict on one partition.
+
+    ``operations`` are the partition's operations; ``longest`` is the longest linearizable
+    prefix found, as indices into ``operations`` in linearization order (all of them when the
+    partition is linearizable); ``stuck`` lists the operations whose return was reached
+    before they could be linearized at the deepest point of the search (the first illegal
+    point, for pictures)."""
+
+    outcome: str
+    operations: tuple[Operation, ...]
+    longest: tuple[int, ...]
+    stuck: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """``outcome`` is ``"ok"``, ``"illegal"`` or ``"unknown"`` (the timeout cut the search)."""
+
+    outcome: str
+    partitions: tuple[PartitionResult, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def illegal_partitions(self) -> list[PartitionResult]:
+        return [p for p in self.partitions if p.outcome == "illegal"]
+
+
+class _Entry:
+    """A call or return event in the doubly linked list the search walks (Porcupine's node)."""
+
+    __slots__ = ("op", "is_call", "match", "prev", "next")
+
+    def __init__(self, op: int, is_call: bool) -> None:
+        self.op = op
+        self.is_call = is_call
+        self.match: _Entry | None = None
+        self.prev: _Entry | None = None
+        self.next: _Entry | None = None
+
+    def lift(self) -> None:
+        """Remove this call entry and its return entry from the list."""
+        self.prev.next = self.next
+        self.next.prev = self.prev
+        ret = self.match
+        ret.prev.next = ret.next
+        if ret.next is not None:
+            ret.next.prev = ret.prev
+
+    def unlift(self) -> None:
+        """Put this call entry and its return entry back where they were."""
+        ret = self.match
+        ret.prev.next = ret
+        if ret.next is not None:
+            ret.next.prev = ret
+        self.prev.next = self
+        self.next.prev = self
+
+
+def _entries(ops: Sequence[Operation]) -> _Entry:
+    """Build the time-ordered list; returns its sentinel head. At equal times calls come first,
+    so operations that touch at an instant count as concurrent."""
+    events = []
+    for i, op in enumerate(ops):
+        events.append((op.call, 0, i))
+        events.append((op.ret, 1, i))
+    events.sort()
+    head = _Entry(-1, False)
+    tail = head
+    calls: dict[int, _Entry] = {}
+    for _, kind, i in events:
+        entry = _Entry(i, kind == 0)
+        if kind == 0:
+            calls[i] = entry
+        else:
+            calls[i].match = entry
+        entry.prev = tail
+        tail.next = entry
+        tail = entry
+    return head
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
+    ops = tuple(ops)
+    head = _entries(ops)
+    step = model.step
+    state = model.init
+    linearized = 0
+    done = (1 << len(ops)) - 1
+    cache: set[tuple[int, Any]] = {(0, state)}
+    stack: list[tuple[_Entry, Any]] = []
+    longest: tuple[int, ...] = ()
+    stuck: tuple[int, ...] = ()
+    stuck_depth = -1
+    entry = head.next
+    counter = 0
+    while head.next is not None:
+        counter += 1
+        if deadline is not None and not counter & 0x3FF and time.monotonic() > deadline:
+            raise _Timeout
+        if entry.is_call:
+            op = ops[entry.op]
+            ok, new_state = step(state, op.input, op.output)
+            if ok:
+                key = (linearized | (1 << entry.op), new_state)
+                if key not in cache:
+                    cache.add(key)
+                    stack.append((entry, state))
+                    state = new_state
+                    linearized = key[0]
+                    entry.lift()
+                    if len(stack) > len(longest):
+                        longest = tuple(e.op for e, _ in stack)
+                    entry = head.next
+                    continue
+            entry = entry.next
+        else:
+            # A return reached before its operation was linearized: backtrack. Remember the
+            # first operation that got stuck at the deepest point reached, for pictures.
+            if len(stack) == len(longest) > stuck_depth:
+                stuck, stuck_depth = (entry.op,), len(longest)
+            if not stack:
+                return PartitionResult("illegal", ops, longest, stuck)
+            top, state = stack.pop()
+            linearized &= ~(1 << top.op)
+            top.unlift()
+            entry = top.next
+    assert linearized == done
+    return PartitionResult("ok", ops, longest)
+
+
+def check(
+    operations: Iterable[Operation], model: Model, timeout: float | None = None
+) -> CheckResult:
+    """Check that ``operations`` are linearizable with respect to ``model``.
+
+    ``timeout`` (seconds of real time, ``None`` for no limit) bounds the search; when it cuts
+    the search short the outcome is ``"unknown"``, never a guess. This is the library's one
+    use of the wall clock: it limits the checker, never the simulation.
+    """
+    ops = list(operations)
+    for op in ops:
+        if not isinstance(op, Operation):
+            raise allowed("operation", op, "dscourse.checkers.linearizability.Operation instances")
+    if not isinstance(model, Model):
+        raise allowed("model", model, "a linearizability.Model (e.g. lin.register())")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise allowed("timeout", timeout, "None or a positive number of seconds")
+    parts = model.partition(ops) if model.partition is not None else [ops]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    results = []
+    unknown = False
+    for part in parts:
+        try:
+            results.append(_check_partition(model, part, deadline))
+        except _Timeout:
+            unknown = True
+            results.append(PartitionResult("unknown", tuple(part), ()))
+            deadline = time.monotonic()  # no time left for the other partitions either
+    if any(r.outcome == "illegal" for r in results):
+        outcome = "illegal"
+    elif unknown:
+        outcome = "unknown"
+    else:
+        outcome = "ok"
+    return CheckResult(outcome, tuple(results))
