@@ -1,0 +1,477 @@
+"""The discrete-event kernel: :class:`Simulation`, its event loop and controlled scheduling.
+
+A plain binary heap of events keyed ``(time, priority, seq)`` (curriculum §1.1 item 1), in
+the spirit of SimPy's ``core.py`` but without coroutines: handlers are ordinary methods of
+:class:`~dscourse.sim.node.Node`. Time is integer microseconds inside and milliseconds
+(float) in the public API. ``seq`` is a global insertion counter, so ties are broken by
+insertion order and a run is a pure function of the seed and the code.
+
+Queue entries are small lists ``[time, priority, seq, kind, ...]`` (lists so that a
+cancelled timer or a debugger-dropped message is marked dead in place and skipped when
+popped). Priorities at equal times: nemesis actions, then resumes and the backlog of a
+resumed node, then node starts, then messages and timers (in insertion order).
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import fields, replace
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import ConfigError, allowed
+from ..notebook import default_seed
+from .dist import Dist
+from .errors import DuplicateNodeError, NodeCrashedError, UnknownNodeError, UnknownPendingError
+from .faults import Faults
+from .network import LinkModel, Network, is_reply, reliable
+from .node import DETACHED, Node
+from .queue import (CALL, CRASHED, DEAD, DELIVER, P_MSG, P_START, PAUSED, RESUME, START,
+                    TIMER, to_us)
+from .rng import Uniforms, check_seed, stream
+from .trace import Trace, jsonable, label_of
+
+_ATOMIC = frozenset({int, str, bool, type(None)})
+_KIND_NAMES = {DELIVER: "deliver", TIMER: "timer", START: "start", CALL: "nemesis",
+               RESUME: "resume"}
+
+
+class Pending(NamedTuple):
+    """A queued delivery or timer, as shown by :meth:`Simulation.pending`.
+
+    ``time`` is integer microseconds like :class:`~dscourse.sim.trace.Event`; ``node`` is the
+    receiver (delivery) or owner (timer); ``peer`` the sender; ``label`` the message type or
+    timer name; ``msg`` the message or the timer payload.
+    """
+
+    id: int
+    kind: str
+    time: int
+    node: str | None
+    peer: str | None
+    label: str | None
+    msg: Any
+
+
+class _Link:
+    """Kernel-side state of one directed link: its model, random stream and FIFO horizon."""
+
+    __slots__ = ("model", "const_us", "latency", "drop", "duplicate", "fifo", "slow",
+                 "long_reorder", "long_delay", "uniform", "last")
+
+    def __init__(self, model: LinkModel, uniform: Uniforms) -> None:
+        self.uniform = uniform
+        self.last = 0
+        self.configure(model)
+
+    def configure(self, model: LinkModel) -> None:
+        self.model = model
+        lat = model.latency
+        assert isinstance(lat, Dist) and isinstance(model.long_delay, Dist)
+        self.latency = lat
+        self.drop, self.duplicate = model.drop, model.duplicate
+        self.fifo, self.slow = model.fifo, model.slow
+        self.long_reorder, self.long_delay = model.long_reorder, model.long_delay
+        simple = lat.constant is not None and not (model.drop or model.duplicate
+                                                   or model.long_reorder)
+        self.const_us = round(lat.constant * model.slow * 1000) if simple else None
+
+
+class Simulation(Faults):
+    """A deterministic simulated distributed system.
+
+    ``Simulation(seed, network=...)``: ``seed`` (non-negative int; default: the seed given to
+    ``ds.setup``) determines every random choice; ``network`` is the default model of every
+    link (default :func:`~dscourse.sim.network.reliable`). Faults (crash, pause, partition,
+    ...) come from :class:`~dscourse.sim.faults.Faults`.
+    """
+
+    def __init__(self, seed: int | None = None, network: Network | LinkModel | None = None) -> None:
+        self.seed = check_seed(default_seed() if seed is None else seed)
+        if network is None:
+            network = reliable()
+        if not isinstance(network, LinkModel):
+            raise allowed("network", network, "a Network (e.g. ds.sim.reliable(), "
+                          "ds.sim.lossy(), ds.sim.labrpc_unreliable())")
+        self.network = network
+        self._default_link = network.link_model()
+        self.trace = Trace()
+        self._rec = self.trace.append
+        self._now = 0
+        self._heap: list[list] = []
+        self._seq = itertools.count()
+        self._msg_ids = itertools.count()
+        self._timer_ids = itertools.count()
+        self._nodes: dict[str, Node] = {}
+        self._order: tuple[str, ...] = ()
+        self._on_message: dict[str, Callable[[str, Any], None]] = {}
+        self._on_timer: dict[str, Callable[[str, Any], None]] = {}
+        self._timers: dict[str, dict[int, list]] = {}
+        self._links: dict[str, dict[str, _Link]] = {}
+        self._overrides: dict[tuple[str, str], LinkModel] = {}
+        self._streams: dict[str, np.random.Generator] = {}
+        self._impaired: dict[str, str] = {}
+        self._backlog: dict[str, list[list]] = {}
+        self._resume_at: dict[str, list] = {}
+        self._blocked: set[tuple[str, str]] = set()
+        self._partition_pairs: set[tuple[str, str]] = set()
+        self._cuts: set[tuple[str, str]] = set()
+        self._clock_offset: dict[str, int] = {}
+
+    # -- public state ------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Virtual time in milliseconds."""
+        return self._now / 1000
+
+    @property
+    def nodes(self) -> MappingProxyType[str, Node]:
+        """The nodes by id, in the order they were added (read-only)."""
+        return MappingProxyType(self._nodes)
+
+    def rng(self, name: str) -> np.random.Generator:
+        """The named random stream ``name`` (the same generator on every call)."""
+        gen = self._streams.get(name)
+        if gen is None:
+            gen = self._streams[name] = stream(self.seed, name)
+        return gen
+
+    def status(self, node_id: str) -> str:
+        """``"up"``, ``"crashed"`` or ``"paused"``."""
+        self._node(node_id)
+        return self._impaired.get(node_id, "up")
+
+    @property
+    def blocked(self) -> frozenset[tuple[str, str]]:
+        """Directed links ``(src, dst)`` currently cut by a partition or ``cut``."""
+        return frozenset(self._blocked)
+
+    def link(self, src: str, dst: str) -> LinkModel:
+        """The model currently used for the directed link ``src -> dst``."""
+        self._node(src)
+        self._node(dst)
+        return self._overrides.get((src, dst), self._default_link)
+
+    def set_link(self, src: str, dst: str, **changes: Any) -> LinkModel:
+        """Override fields of the directed link ``src -> dst`` (``latency``, ``drop``, ...)."""
+        names = {f.name for f in fields(LinkModel)}
+        for key in changes:
+            if key not in names:
+                raise allowed("set_link field", key, f"one of {', '.join(sorted(names))}")
+        model = replace(self.link(src, dst), **changes)
+        self._overrides[(src, dst)] = model
+        cached = self._links[src].get(dst)
+        if cached is not None:
+            cached.configure(model)
+        self._rec((self._now, "link", src, dst, None, None, model.settings()))
+        return model
+
+    # -- building ----------------------------------------------------------------------------
+    def add_node(self, node: Node) -> Node:
+        """Attach ``node``; its ``on_start()`` runs at the current virtual time."""
+        if not isinstance(node, Node):
+            raise allowed("node", node, "an instance of a ds.sim.Node subclass")
+        node_id = node.__dict__.get("id")
+        if node_id is None:
+            raise ConfigError(f"{type(node).__name__} has no id: its __init__ must call "
+                              "super().__init__(id)")
+        if node_id in self._nodes:
+            raise DuplicateNodeError(f"node id={node_id!r} is already taken: expected a new id, "
+                                     f"not one of {', '.join(self._nodes)}")
+        if node.__dict__.get("_sim", DETACHED) is not DETACHED:
+            raise allowed("node", node, "a node not yet added to a simulation")
+        node.__dict__["_sim"] = self
+        node.__dict__["rng"] = self.rng(f"node:{node_id}")
+        self._nodes[node_id] = node
+        self._order = tuple(self._nodes)
+        self._on_message[node_id] = node.on_message
+        self._on_timer[node_id] = node.on_timer
+        self._timers[node_id] = {}
+        self._links[node_id] = {}
+        self._clock_offset[node_id] = 0
+        heapq.heappush(self._heap, [self._now, P_START, next(self._seq), START, node_id])
+        return node
+
+    def _node(self, node_id: Any) -> Node:
+        try:
+            return self._nodes[node_id]
+        except (KeyError, TypeError):
+            known = ", ".join(map(repr, self._nodes)) or "none yet"
+            raise UnknownNodeError(f"node id={node_id!r} is not in the simulation: "
+                                   f"expected one of {known}") from None
+
+    def _peers(self, node_id: str) -> tuple[str, ...]:
+        return tuple(n for n in self._order if n != node_id)
+
+    def _clock(self, node_id: str) -> float:
+        return (self._now + self._clock_offset[node_id]) / 1000
+
+    def _check_up(self, node_id: str, action: str) -> None:
+        if self._impaired.get(node_id) == CRASHED:
+            raise NodeCrashedError(f"node {node_id!r} is crashed: it cannot {action} "
+                                   "(recover it first)")
+
+    # -- node actions ------------------------------------------------------------------------
+    def _send(self, src: str, dst: str, msg: Any) -> int:
+        impaired = self._impaired
+        if impaired and impaired.get(src) == CRASHED:
+            self._check_up(src, "send")
+        link = self._links[src].get(dst)
+        if link is None:
+            link = self._new_link(src, dst)
+        mid = next(self._msg_ids)
+        cls = type(msg)
+        if cls in _ATOMIC:
+            label, data = cls.__name__, msg
+        else:
+            label, data = label_of(msg), jsonable(msg)
+        now = self._now
+        rec = self._rec
+        rec((now, "send", src, dst, mid, label, data))
+        if self._blocked and (src, dst) in self._blocked:
+            rec((now, "drop", src, dst, mid, label, {"reason": "partition"}))
+            return mid
+        const = link.const_us
+        if const is not None:
+            at = now + const
+            if link.fifo:
+                if at < link.last:
+                    at = link.last
+                link.last = at
+            heapq.heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
+                                        msg, label, data])
+            return mid
+        u = link.uniform
+        if link.drop and u() < link.drop:
+            rec((now, "drop", src, dst, mid, label, {"reason": "loss"}))
+            return mid
+        copies = 2 if link.duplicate and u() < link.duplicate else 1
+        for copy in range(copies):
+            if copy:
+                rec((now, "duplicate", src, dst, mid, label, data))
+            delay = link.latency.sample(u) * link.slow
+            if link.long_reorder and is_reply(label, msg) and u() < link.long_reorder:
+                delay += link.long_delay.sample(u)
+            at = now + round(delay * 1000)
+            if link.fifo:
+                if at < link.last:
+                    at = link.last
+                link.last = at
+            heapq.heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
+                                        msg, label, data])
+        return mid
+
+    def _new_link(self, src: str, dst: str) -> _Link:
+        self._node(dst)
+        model = self._overrides.get((src, dst), self._default_link)
+        link = self._links[src][dst] = _Link(model, Uniforms(self.rng(f"net:{src}->{dst}")))
+        return link
+
+    def _set_timer(self, node_id: str, delay_ms: float, name: str, payload: Any) -> int:
+        self._check_up(node_id, "set a timer")
+        delay = to_us("delay_ms", delay_ms)
+        if not isinstance(name, str):
+            raise allowed("timer name", name, "a str")
+        data = payload if type(payload) in _ATOMIC else jsonable(payload)
+        handle = next(self._timer_ids)
+        at = self._now + delay
+        entry = [at, P_MSG, next(self._seq), TIMER, handle, node_id, name, payload, data]
+        self._timers[node_id][handle] = entry
+        heapq.heappush(self._heap, entry)
+        self._rec((self._now, "timer_set", node_id, None, handle, name,
+                   {"at": at, "payload": data}))
+        return handle
+
+    def _cancel_timer(self, node_id: str, handle: int) -> bool:
+        if isinstance(handle, bool) or not isinstance(handle, int):
+            raise allowed("timer handle", handle, "an int returned by set_timer")
+        entry = self._timers[node_id].pop(handle, None)
+        if entry is None:
+            return False
+        entry[3] = DEAD
+        self._rec((self._now, "timer_cancel", node_id, None, handle, entry[6], None))
+        return True
+
+    def _annotate(self, node_id: str, fields_: dict[str, Any]) -> None:
+        if not fields_:
+            raise allowed("annotate()", "no fields", "at least one keyword, e.g. role='leader'")
+        self._rec((self._now, "annotate", node_id, None, None, ",".join(sorted(fields_)),
+                   jsonable(fields_)))
+
+    # -- the event loop ----------------------------------------------------------------------
+    def _execute(self, e: list) -> None:
+        """Run one popped, live entry at the current time."""
+        kind = e[3]
+        if kind == DELIVER:
+            dst = e[6]
+            impaired = self._impaired
+            if impaired and dst in impaired:
+                if impaired[dst] == PAUSED:
+                    self._backlog[dst].append(e)
+                    return
+                self._rec((self._now, "drop", e[5], dst, e[4], e[8], {"reason": "crashed"}))
+                return
+            src = e[5]
+            if self._blocked and (src, dst) in self._blocked:
+                self._rec((self._now, "drop", src, dst, e[4], e[8], {"reason": "partition"}))
+                return
+            self._rec((self._now, "deliver", dst, src, e[4], e[8], e[9]))
+            self._on_message[dst](src, e[7])
+        elif kind == TIMER:
+            owner = e[5]
+            if self._impaired and owner in self._impaired:  # paused (crash cancels timers)
+                self._backlog[owner].append(e)
+                return
+            del self._timers[owner][e[4]]
+            self._rec((self._now, "timer_fire", owner, None, e[4], e[6], e[8]))
+            self._on_timer[owner](e[6], e[7])
+        elif kind == START:
+            node_id = e[4]
+            state = self._impaired.get(node_id)
+            if state == PAUSED:
+                self._backlog[node_id].append(e)
+            elif state is None:
+                self._rec((self._now, "start", node_id, None, None, None, None))
+                self._nodes[node_id].on_start()
+        elif kind == CALL:
+            e[4](*e[5])
+        elif kind == RESUME:
+            self._resume(e[4])
+
+    def _pop(self, until: int | None) -> list | None:
+        """Pop the next live entry due at or before ``until`` and advance the clock to it."""
+        heap = self._heap
+        while heap:
+            if until is not None and heap[0][0] > until:
+                return None
+            e = heapq.heappop(heap)
+            if e[3] != DEAD:
+                if e[0] > self._now:
+                    self._now = e[0]
+                return e
+        return None
+
+    def run(self, until: float | None = None) -> None:
+        """Run until virtual time ``until`` ms (then set ``now`` to it), or until no events are left."""
+        limit = None if until is None else to_us("until", until)
+        if limit is not None and limit < self._now:
+            raise allowed("until", until, f"a time >= now ({self.now} ms)")
+        heap, pop, execute = self._heap, heapq.heappop, self._execute
+        on_message, rec, impaired, blocked = self._on_message, self._rec, self._impaired, self._blocked
+        horizon = math.inf if limit is None else limit
+        while heap:
+            e = heap[0]
+            t = e[0]
+            if t > horizon:
+                break
+            pop(heap)
+            kind = e[3]
+            if kind == DEAD:
+                continue
+            if t > self._now:
+                self._now = t
+            if kind == DELIVER and not impaired and not blocked:  # the hot path, inlined
+                dst = e[6]
+                rec((self._now, "deliver", dst, e[5], e[4], e[8], e[9]))
+                on_message[dst](e[5], e[7])
+            else:
+                execute(e)
+        if limit is not None and limit > self._now:
+            self._now = limit
+
+    def step(self) -> Pending | None:
+        """Run the next event in normal order and return it (``None`` when nothing is left)."""
+        e = self._pop(None)
+        if e is None:
+            return None
+        described = _describe(e)
+        self._execute(e)
+        return described
+
+    def run_until(self, predicate: Callable[..., bool], timeout: float) -> bool:
+        """Run until ``predicate()`` (or ``predicate(sim)``) holds; False after ``timeout`` ms.
+
+        The predicate is checked before every event; on timeout ``now`` is ``start + timeout``.
+        """
+        deadline = self._now + to_us("timeout", timeout)
+        check = _as_check(predicate, self)
+        while True:
+            if check():
+                return True
+            e = self._pop(deadline)
+            if e is None:
+                if deadline > self._now:
+                    self._now = deadline
+                return bool(check())
+            self._execute(e)
+
+    # -- controlled scheduling (message debugger, model checking) ---------------------------
+    def pending(self) -> list[Pending]:
+        """Every queued delivery and timer, in the order they would fire."""
+        return [_describe(e) for e in sorted(e for e in self._heap if e[3] in (DELIVER, TIMER))]
+
+    def _find(self, pending_id: int, kinds: tuple[int, ...]) -> list:
+        for e in self._heap:
+            if e[2] == pending_id and e[3] in kinds:
+                return e
+        what = "delivery" if kinds == (DELIVER,) else "delivery or timer"
+        raise UnknownPendingError(f"pending id={pending_id!r} is not a pending {what}: expected "
+                                  "an id from sim.pending()")
+
+    def fire(self, pending_id: int) -> Pending:
+        """Run that pending delivery or timer now (time advances to max(now, its time))."""
+        e = self._find(pending_id, (DELIVER, TIMER))
+        live = list(e)
+        e[3] = DEAD
+        if live[0] > self._now:
+            self._now = live[0]
+        if live[3] == TIMER:
+            self._timers[live[5]][live[4]] = live
+        self._execute(live)
+        return _describe(live)
+
+    def drop(self, pending_id: int) -> None:
+        """Drop a pending delivery (trace "drop" with reason "debugger")."""
+        e = self._find(pending_id, (DELIVER,))
+        e[3] = DEAD
+        self._rec((self._now, "drop", e[5], e[6], e[4], e[8], {"reason": "debugger"}))
+
+    def duplicate(self, pending_id: int) -> int:
+        """Enqueue a copy of a pending delivery (same time and msg_id); returns the copy's id."""
+        e = self._find(pending_id, (DELIVER,))
+        copy = list(e)
+        copy[2] = next(self._seq)
+        heapq.heappush(self._heap, copy)
+        self._rec((self._now, "duplicate", e[5], e[6], e[4], e[8], e[9]))
+        return copy[2]
+
+
+def _describe(e: list) -> Pending:
+    kind = e[3]
+    if kind == DELIVER:
+        return Pending(e[2], "deliver", e[0], e[6], e[5], e[8], e[7])
+    if kind == TIMER:
+        return Pending(e[2], "timer", e[0], e[5], None, e[6], e[7])
+    if kind == CALL:
+        return Pending(e[2], "nemesis", e[0], None, None, e[4].__name__, e[5])
+    return Pending(e[2], _KIND_NAMES[kind], e[0], e[4], None, None, None)
+
+
+def _as_check(predicate: Callable[..., bool], sim: Simulation) -> Callable[[], bool]:
+    if not callable(predicate):
+        raise allowed("predicate", predicate, "a function of no arguments or of the simulation")
+    try:
+        params = inspect.signature(predicate).parameters.values()
+        required = [p for p in params if p.default is p.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        required = []
+    if required:
+        return lambda: predicate(sim)
+    return predicate
