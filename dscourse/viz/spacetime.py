@@ -1,0 +1,194 @@
+"""The space-time (Lamport) diagram of a simulation trace, in matplotlib.
+
+One horizontal lane per node, virtual time to the right (Lamport, "Time, Clocks, and the
+Ordering of Events", CACM 21(7), 1978, Fig. 1, drawn sideways). Every artist carries a
+``gid`` naming what it shows, so tests and graders can count them:
+
+======================  ============================================================
+``msg``                 a delivered message (arrow from send to deliver)
+``dup``                 an extra delivery of a duplicated message (dashed arrow)
+``drop``                a lost message: a line ending in an ``drop-x`` cross
+``inflight``            a message still in the network when the trace ends (``inflight-o``)
+``crash`` / ``pause``   a bar on the lane while the node is crashed / paused
+``partition`` / ``cut``  a shaded time span while the network is partitioned / a link cut
+``annotate``            a marker for ``node.annotate(...)`` (role changes are labelled)
+``timer``               a tick where a timer fired (only with ``timers=True``)
+======================  ============================================================
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+
+from ..errors import allowed
+from . import colors
+from .model import Message, SpacetimeModel, spacetime_model
+
+MAX_LABELLED_MARKS = 40
+
+
+def _window(window: Any, model: SpacetimeModel) -> tuple[float, float]:
+    if window is None:
+        end = model.end if model.end > 0 else 1.0
+        return (-end * 0.02, end * 1.08)
+    try:
+        start, stop = window
+    except (TypeError, ValueError):
+        raise allowed("window", window, "None or (start_ms, end_ms) with start < end") from None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop)) or not start < stop:
+        raise allowed("window", window, "None or (start_ms, end_ms) with start < end")
+    return float(start), float(stop)
+
+
+def _overlaps(a: float, b: float, lo: float, hi: float) -> bool:
+    return a <= hi and b >= lo
+
+
+def _arrow(ax: Axes, x0: float, y0: float, x1: float, y1: float, color: str, gid: str,
+           style: str = "-", head: bool = True) -> None:
+    patch = FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>" if head else "-",
+                            mutation_scale=9, linewidth=1.2, linestyle=style, color=color,
+                            shrinkA=0, shrinkB=0, zorder=3)
+    patch.set_gid(gid)
+    ax.add_patch(patch)
+
+
+def _drop_point(m: Message, t: float, reason: str, lane: dict[str, int], nudge: float) -> tuple[float, float]:
+    y0, y1 = lane[m.src], lane[m.dst]
+    if reason == "crashed":
+        return max(t, m.sent + nudge), y1
+    x = t if t > m.sent + nudge / 4 else m.sent + nudge
+    step = 0.0 if y1 == y0 else (0.45 if y1 > y0 else -0.45)
+    return x, y0 + step
+
+
+def _annotation_text(data: Any) -> str | None:
+    if not isinstance(data, dict) or not data:
+        return None
+    if "role" in data:
+        return str(data["role"])
+    key, value = next(iter(data.items()))
+    text = f"{key}={value}"
+    return text if len(text) <= 16 else None
+
+
+def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
+              nodes: Iterable[str] | None = None, ax: Axes | None = None,
+              timers: bool = False, title: str | None = None, legend: bool = True) -> Figure:
+    """Draw ``trace`` (a Trace, a Simulation, or events) as a space-time diagram.
+
+    ``window=(start_ms, end_ms)`` shows part of a long trace; ``nodes`` picks and orders the
+    lanes (default: every node, in order of first appearance); ``ax`` draws into an existing
+    axes. Message arrows are coloured by label (:func:`~dscourse.viz.colors.label_colors`).
+    Returns the Figure; the same trace always gives the same picture.
+    """
+    model = spacetime_model(trace, nodes)
+    lo, hi = _window(window, model)
+    lane = {n: i for i, n in enumerate(model.nodes)}
+    if ax is None:
+        fig = plt.figure(figsize=(7.5, 0.9 + 0.5 * max(len(lane), 2)))
+        ax = fig.add_axes((0.1, 0.22 if len(lane) <= 3 else 0.14, 0.7, 0.7 if len(lane) <= 3 else 0.78))
+    else:
+        fig = ax.figure
+    shown = [m for m in model.messages if m.src in lane and m.dst in lane
+             and _overlaps(m.sent, max((m.sent, *m.delivered, *(t for t, _ in m.dropped))), lo, hi)]
+    latencies = [m.delivered[0] - m.sent for m in model.messages if m.delivered]
+    nudge = (statistics.median(latencies) / 2) if latencies else (hi - lo) * 0.02
+    palette = colors.label_colors(m.label for m in shown)
+
+    for n, y in lane.items():
+        ax.axhline(y, color="#bbbbbb", linewidth=0.8, zorder=1)
+    for span in model.spans:
+        end = hi if span.end is None else span.end
+        if not _overlaps(span.start, end, lo, hi):
+            continue
+        if span.kind in ("partition", "cut"):
+            shade = ax.axvspan(span.start, end, color=colors.PARTITION if span.kind == "partition" else colors.CUT,
+                               alpha=0.25, linewidth=0, zorder=0)
+            shade.set_gid(span.kind)
+        elif span.node in lane:
+            y = lane[span.node]
+            bar = Rectangle((span.start, y - 0.12), end - span.start, 0.24, zorder=2, linewidth=0,
+                            facecolor=colors.CRASH if span.kind == "crash" else colors.PAUSE,
+                            alpha=0.85 if span.kind == "crash" else 0.6,
+                            hatch=None if span.kind == "crash" else "//")
+            bar.set_gid(span.kind)
+            ax.add_patch(bar)
+    for m in shown:
+        color = palette[m.label]
+        y0, y1 = lane[m.src], lane[m.dst]
+        for i, t in enumerate(m.delivered):
+            _arrow(ax, m.sent, y0, t, y1, color, "msg" if i == 0 else "dup", style="-" if i == 0 else "--")
+        for t, reason in m.dropped:
+            x, y = _drop_point(m, t, reason, lane, nudge)
+            _arrow(ax, m.sent, y0, x, y, color, "drop", head=False)
+            (cross,) = ax.plot([x], [y], marker="x", markersize=7, markeredgewidth=2,
+                               color=colors.CRASH, zorder=4, linestyle="none")
+            cross.set_gid("drop-x")
+        if not m.delivered and not m.dropped:   # still in flight when the trace ends
+            x, y = _drop_point(m, model.end, "loss", lane, nudge)
+            _arrow(ax, m.sent, y0, x, y, color, "inflight", style=":", head=False)
+            (ring,) = ax.plot([x], [y], marker="o", markersize=5, markerfacecolor="white",
+                              markeredgecolor=color, zorder=4, linestyle="none")
+            ring.set_gid("inflight-o")
+    marks = [k for k in model.marks if k.node in lane and lo <= k.time <= hi]
+    labelled = sum(1 for k in marks if k.kind == "annotate") <= MAX_LABELLED_MARKS
+    for k in marks:
+        y = lane[k.node]
+        if k.kind == "timer":
+            if timers:
+                (tick,) = ax.plot([k.time], [y], marker="|", markersize=8, color="#555555", zorder=3)
+                tick.set_gid("timer")
+            continue
+        role = k.detail.get("role") if isinstance(k.detail, dict) else None
+        face = colors.role_color(role) if role is not None else "#555555"
+        (dot,) = ax.plot([k.time], [y], marker="D" if k.kind == "annotate" else "v", markersize=5,
+                         markerfacecolor=face, markeredgecolor="#333333", zorder=5, linestyle="none")
+        dot.set_gid(k.kind)
+        text = _annotation_text(k.detail) if k.kind == "annotate" else "clock jump"
+        if labelled and text:
+            ax.annotate(text, (k.time, y), xytext=(2, 6), textcoords="offset points", fontsize=7,
+                        color="#333333", zorder=6, clip_on=True)
+
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(len(lane) - 0.5, -0.5)
+    ax.set_yticks(range(len(lane)), list(lane))
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlabel("virtual time (ms)")
+    for side in ("left", "top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    if legend:
+        _legend(ax, palette, {g for a in ax.patches + ax.lines if (g := a.get_gid())})
+    return fig
+
+
+def _legend(ax: Axes, palette: dict[str, str], present: set[str]) -> None:
+    handles: list[Any] = [Line2D([], [], color=c, linewidth=1.5, label=label) for label, c in palette.items()]
+    if "dup" in present:
+        handles.append(Line2D([], [], color="#555555", linestyle="--", label="duplicate"))
+    if "inflight-o" in present:
+        handles.append(Line2D([], [], color="#555555", linestyle=":", marker="o", markerfacecolor="white",
+                              label="in flight"))
+    if "drop-x" in present:
+        handles.append(Line2D([], [], color=colors.CRASH, marker="x", linestyle="none", label="dropped"))
+    if "crash" in present:
+        handles.append(Patch(color=colors.CRASH, alpha=0.85, label="crashed"))
+    if "pause" in present:
+        handles.append(Patch(facecolor=colors.PAUSE, alpha=0.6, hatch="//", label="paused"))
+    if "partition" in present:
+        handles.append(Patch(color=colors.PARTITION, alpha=0.35, label="partition"))
+    if "cut" in present:
+        handles.append(Patch(color=colors.CUT, alpha=0.35, label="link cut"))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                  frameon=False, borderaxespad=0.0)
