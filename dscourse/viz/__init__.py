@@ -13,9 +13,11 @@ elsewhere (``DSCOURSE_STATIC=1`` forces the static figure).
 """
 
 from .cluster import ClusterView, cluster, cluster_figure
+from .debugger import Debugger
+from .player import Player
 from .colors import label_color, label_colors, role_color
 from .model import ClusterState, cluster_state, spacetime_model
 from .spacetime import spacetime
 
-__all__ = ["ClusterState", "ClusterView", "cluster", "cluster_figure", "cluster_state",
+__all__ = ["ClusterState", "ClusterView", "Debugger", "Player", "cluster", "cluster_figure", "cluster_state",
            "label_color", "label_colors", "role_color", "spacetime", "spacetime_model"]
