@@ -15,6 +15,7 @@ resumed node, then node starts, then messages and timers (in insertion order).
 from __future__ import annotations
 
 import heapq
+from heapq import heappop, heappush
 import inspect
 import itertools
 import math
@@ -244,7 +245,7 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heapq.heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
+            heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
                                         msg, label, data])
             return mid
         u = link.uniform
@@ -263,8 +264,8 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heapq.heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
-                                        msg, label, data])
+            heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
+                                  msg, label, data])
         return mid
 
     def _new_link(self, src: str, dst: str) -> _Link:
@@ -362,7 +363,7 @@ class Simulation(Faults):
         limit = None if until is None else to_us("until", until)
         if limit is not None and limit < self._now:
             raise allowed("until", until, f"a time >= now ({self.now} ms)")
-        heap, pop, execute = self._heap, heapq.heappop, self._execute
+        heap, pop, execute = self._heap, heappop, self._execute
         on_message, rec, impaired, blocked = self._on_message, self._rec, self._impaired, self._blocked
         horizon = math.inf if limit is None else limit
         while heap:
