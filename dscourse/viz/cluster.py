@@ -63,6 +63,7 @@ def cluster_figure(source: Any, *, at: float | None = None, nodes: Iterable[str]
     if ax is None:
         fig = plt.figure(figsize=(3.6, 3.0))
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.86))
+        plt.close(fig)   # returned, not auto-shown
     else:
         fig = ax.figure
     ax.set_aspect("equal")

@@ -288,6 +288,7 @@ class Player:
         if self.views == ("spacetime",):
             return self.spacetime_figure()
         fig = plt.figure(figsize=(8.0, max(2.6, 0.9 + 0.5 * lanes)))
+        plt.close(fig)
         left = fig.add_axes((0.0, 0.04, 0.27, 0.86))
         right = fig.add_axes((0.36, 0.18, 0.46, 0.74))
         cluster_figure(self.cluster_view().state, ax=left)

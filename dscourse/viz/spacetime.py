@@ -96,6 +96,7 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     if ax is None:
         fig = plt.figure(figsize=(7.5, 0.9 + 0.5 * max(len(lane), 2)))
         ax = fig.add_axes((0.1, 0.22 if len(lane) <= 3 else 0.14, 0.7, 0.7 if len(lane) <= 3 else 0.78))
+        plt.close(fig)   # returned, not auto-shown: a notebook displays it once, as the cell's value
     else:
         fig = ax.figure
     shown = [m for m in model.messages if m.src in lane and m.dst in lane
