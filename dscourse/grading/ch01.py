@@ -1,0 +1,298 @@
+"""Harnesses for Chapter 1's exercises: each runs one seeded trial and judges it.
+
+Test cells call these (``ds.grading.ch01.channel_trial(ReliableChannel, seed)``) and hand the
+:class:`Trial` to ``t.expect``. A harness owns the simulation, the workload, the faults and
+the checkers; the student's code only ever plays its node (through
+:func:`~dscourse.grading.remote.make_node`), so the same harness judges the student's class in
+the notebook and its sandboxed proxy in the grader. Safety properties are checked as each
+event happens; liveness by a deadline after the faults stop (curriculum §1.2, "Grading
+conventions").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import sim as dsim
+from ..fundamentals import primary_backup as pb
+from .registry import StudentError
+from .remote import make_node
+from .sandbox import ChildError
+
+
+@dataclass
+class Trial:
+    """One seeded run: ``violations`` (empty when every property held), the trace, the seed."""
+
+    seed: int
+    violations: list[str] = field(default_factory=list)
+    trace: Any = None
+    error: BaseException | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and self.error is None
+
+    def violate(self, message: str) -> None:
+        if len(self.violations) < 20:
+            self.violations.append(message)
+
+
+def _guard(trial: Trial, body: Callable[[], None]) -> Trial:
+    """Run ``body``; a student exception ends the trial as an error, keeping seed and trace."""
+    try:
+        body()
+    except ChildError:
+        raise
+    except (StudentError, NotImplementedError) as exc:
+        trial.error = exc
+    except Exception as exc:  # noqa: BLE001 - student code runs inside the kernel here
+        from .registry import _where
+        trial.error = StudentError(type(exc).__name__, str(exc)[:300], _where(exc))
+    return trial
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality with exact types, so an object claiming to equal everything equals nothing."""
+    if type(a) is not type(b):
+        return False
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if type(a) not in (int, str, float, bool, type(None)):
+        return False
+    return a == b
+
+
+# ---- E1.1: reliable FIFO channel --------------------------------------------------------------
+
+
+def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: float = 0.2,
+                  reorder: bool = True, messages: int = 12, back: int = 4,
+                  drain_ms: float = 800.0) -> Trial:
+    """E1.1: nodes ``a`` and ``b`` exchange ``messages`` (a->b) and ``back`` (b->a) payloads.
+
+    Links lose ``drop``, duplicate ``dup`` and (if ``reorder``) reorder messages, with
+    latency uniform in 1..10 ms; the application sends every 5 ms from t = 1 ms. Loss and
+    duplication stop 200 ms after the last send. Checked: every delivery is the next payload
+    its sender sent on that link, never a repeat, never invented (at every delivery); every
+    payload delivered within ``drain_ms`` after the loss stops; and no traffic at all in the
+    last 200 ms (the channel is quiet once everything is acknowledged).
+    """
+    trial = Trial(seed)
+    rng = dsim.stream(seed, "e1.1-workload")
+    plan = {("a", "b"): [_payload(rng, i) for i in range(messages)],
+            ("b", "a"): [_payload(rng, 1000 + i) for i in range(back)]}
+    delivered: dict[tuple[str, str], int] = {k: 0 for k in plan}
+    sent: dict[tuple[str, str], int] = {k: 0 for k in plan}
+    s = dsim.Simulation(seed=seed, network=dsim.Network(latency=dsim.Uniform(1, 10), drop=drop,
+                                                         duplicate=dup, fifo=not reorder))
+    trial.trace = s.trace
+
+    def deliverer(dst: str) -> Callable[..., None]:
+        def deliver(src: Any = None, data: Any = None, *extra: Any) -> None:
+            link = (src, dst)
+            if extra or link not in plan:
+                trial.violate(f"{dst} delivered from {src!r}, which is not its peer "
+                              f"(call self.deliver(src, data)) at t={s.now:g} ms")
+                return
+            k = delivered[link]
+            if k >= sent[link]:
+                trial.violate(f"{dst} delivered {data!r} from {src} at t={s.now:g} ms, but only "
+                              f"{sent[link]} payload(s) had been sent and all were delivered "
+                              "(a duplicate, or something never sent)")
+            elif not _same(data, plan[link][k]):
+                trial.violate(f"{dst} delivered {data!r} from {src} at t={s.now:g} ms; the next "
+                              f"payload in send order was {plan[link][k]!r}")
+            delivered[link] = k + 1
+        return deliver
+
+    def body() -> None:
+        nodes = {n: make_node(ReliableChannel, n, upcalls={"deliver": deliverer(n)},
+                              methods=("reliable_send",)) for n in ("a", "b")}
+        for n in nodes.values():
+            s.add_node(n)
+        sends = sorted((1.0 + 5.0 * i, src, dst, i) for (src, dst), p in plan.items()
+                       for i in range(len(p)))
+        for at, src, dst, i in sends:
+            s.run(until=at)
+            sent[(src, dst)] += 1
+            nodes[src].reliable_send(dst, plan[(src, dst)][i])
+        stop = sends[-1][0] + 200.0
+        s.run(until=stop)
+        for a, b in (("a", "b"), ("b", "a")):
+            s.set_link(a, b, drop=0.0, duplicate=0.0)
+        s.run(until=stop + drain_ms)
+        for link, payloads in plan.items():
+            if delivered[link] < len(payloads):
+                trial.violate(f"only {delivered[link]} of {len(payloads)} payloads {link[0]}->"
+                              f"{link[1]} were delivered by t={stop + drain_ms:g} ms "
+                              f"({drain_ms:g} ms after loss stopped at t={stop:g} ms)")
+        quiet_from = s.now
+        s.run(until=quiet_from + 200.0)
+        late = sum(1 for e in s.trace.events if e.kind == "send" and e.time > quiet_from * 1000)
+        if late:
+            trial.violate(f"{late} message(s) were still sent after t={quiet_from:g} ms, when "
+                          "everything had long been acknowledged (stop retransmitting)")
+
+    return _guard(trial, body)
+
+
+def _payload(rng: Any, i: int) -> Any:
+    """A workload payload: an int or a short str, distinct per index."""
+    r = int(rng.integers(1_000_000))
+    return r * 1000 + i if i % 2 else f"m{i}-{r}"
+
+
+# ---- E1.2: eventually perfect failure detector --------------------------------------------------
+
+
+def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
+             initial_timeout_ms: float = 12.0, gst_ms: float = 300.0, max_delay_ms: float = 5.0,
+             crash: bool = True, end_ms: float = 900.0) -> Trial:
+    """E1.2: ``n`` detectors ``p1..pn`` heartbeat each other; maybe one crashes after GST.
+
+    Before ``gst_ms`` latencies are heavy-tailed (Pareto, scale 1 ms, alpha 1.1, capped only
+    by the run); after it they are uniform in 1..``max_delay_ms``. Checked after every event:
+    ``suspected`` is a set of peer ids; a restored (falsely suspected) peer's timeout has
+    doubled. At the end: a crashed node is suspected by everyone, from at most
+    ``crash + max_delay + timeout + period`` on, permanently; after GST each detector falsely
+    suspects each correct peer at most ``1 + ceil(log2((period + max_delay) / initial))`` times
+    (then its timeout covers a heartbeat gap); and no correct node is suspected at the end.
+    """
+    trial = Trial(seed)
+    rng = dsim.stream(seed, "e1.2-workload")
+    ids = [f"p{i}" for i in range(1, n + 1)]
+    victim = ids[int(rng.integers(n))] if crash else None
+    crash_at = float(gst_ms + 100 + int(rng.integers(200))) if crash else math.inf
+    s = dsim.Simulation(seed=seed, network=dsim.Network(latency=dsim.Pareto(1.0, 1.1)))
+    trial.trace = s.trace
+    bound = 1 + math.ceil(math.log2((period_ms + max_delay_ms) / initial_timeout_ms))
+    state = {p: {q: {"susp": False, "since": None, "t_before": None, "false_after_gst": 0,
+                     "false_total": 0} for q in ids if q != p} for p in ids}
+
+    def observe(p: str, node: Any) -> None:
+        now = s.now
+        suspected = getattr(node, "suspected", None)
+        timeout = getattr(node, "timeout", None)
+        if type(suspected) not in (set, frozenset) or not all(type(q) is str for q in suspected):
+            trial.violate(f"{p}.suspected must be a set of node ids, got {type(suspected).__name__}")
+            return
+        if type(timeout) is not dict:
+            trial.violate(f"{p}.timeout must be a dict peer -> ms, got {type(timeout).__name__}")
+            return
+        for q, st in state[p].items():
+            t_q = timeout.get(q)
+            if type(t_q) not in (int, float):
+                trial.violate(f"{p}.timeout[{q!r}] must be a number of ms, got {t_q!r}")
+                return
+            now_susp = q in suspected
+            if now_susp and not st["susp"]:
+                st.update(susp=True, since=now, t_before=st.get("t_now", t_q))
+                if q != victim or now < crash_at:
+                    st["false_total"] += 1
+                    if now >= gst_ms:
+                        st["false_after_gst"] += 1
+            elif not now_susp and st["susp"]:
+                st["susp"] = False
+                if q == victim and now >= crash_at:
+                    trial.violate(f"{p} stopped suspecting {q} at t={now:g} ms, but {q} crashed "
+                                  f"at t={crash_at:g} ms (a crashed node sends nothing)")
+                elif t_q != 2 * st["t_before"]:
+                    trial.violate(f"{p} restored {q} at t={now:g} ms after a false suspicion, so "
+                                  f"timeout[{q!r}] should have doubled from {st['t_before']:g} "
+                                  f"to {2 * st['t_before']:g} ms, but it is {t_q:g}")
+            st["t_now"] = t_q
+        for q in suspected:
+            if q not in state[p]:
+                trial.violate(f"{p} suspects {q!r}, which is not one of its peers")
+
+    def body() -> None:
+        nodes = {p: make_node(TimeoutFD, p, period_ms=period_ms,
+                              initial_timeout_ms=initial_timeout_ms,
+                              observe=("suspected", "timeout")) for p in ids}
+        for node in nodes.values():
+            s.add_node(node)
+
+        def check() -> bool:
+            if s.now == 0:                      # the nodes are still starting
+                return False
+            for p in ids:
+                if s.status(p) == "up":
+                    observe(p, nodes[p])
+            return bool(trial.violations)
+
+        for edge in sorted({gst_ms, min(crash_at, end_ms), end_ms}):
+            if s.run_until(check, edge - s.now):
+                return
+            if edge == gst_ms:
+                for a in ids:
+                    for b in ids:
+                        if a != b:
+                            s.set_link(a, b, latency=dsim.Uniform(1, max_delay_ms))
+            elif edge == crash_at:
+                s.crash(victim)
+        _judge_fd(trial, state, victim, crash_at, bound, period_ms, max_delay_ms,
+                  initial_timeout_ms, gst_ms)
+
+    return _guard(trial, body)
+
+
+def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bound: int,
+              period_ms: float, max_delay_ms: float, t0: float, gst_ms: float) -> None:
+    for p, peers in state.items():
+        if p == victim:
+            continue
+        for q, st in peers.items():
+            if q == victim:
+                limit = crash_at + max_delay_ms + t0 * 2 ** st["false_total"] + period_ms
+                if not st["susp"]:
+                    trial.violate(f"{p} never suspected {q}, which crashed at t={crash_at:g} ms")
+                elif st["since"] > limit:
+                    trial.violate(f"{p} suspected {q} only at t={st['since']:g} ms; {q} crashed at "
+                                  f"t={crash_at:g} ms, so the bound crash + max delay + timeout + "
+                                  f"period is t={limit:g} ms")
+            else:
+                if st["false_after_gst"] > bound:
+                    trial.violate(f"{p} falsely suspected {q} {st['false_after_gst']} times after GST "
+                                  f"(t={gst_ms:g} ms); with doubling it needs at most {bound}")
+                if st["susp"]:
+                    trial.violate(f"{p} still suspects {q} at the end, but {q} is correct")
+
+
+# ---- E1.3: break the naive primary-backup store --------------------------------------------------
+
+
+def schedule_trial(schedule: Any, seed: int) -> Trial:
+    """E1.3: replay ``schedule`` against :func:`dscourse.fundamentals.primary_backup.build`.
+
+    Passes when the lost-write checker finds an ``ok`` put absent from every later read.
+    """
+    trial = Trial(seed)
+
+    def body() -> None:
+        cluster = pb.build(seed=seed)
+        trial.trace = cluster.sim.trace
+        try:
+            cluster.apply(schedule)
+        except ValueError as exc:
+            trial.violate(f"the schedule is not valid: {exc}")
+            return
+        cluster.run()
+        lost = pb.lost_writes(cluster.history)
+        trial.facts["lost"] = [(w.key, w.value) for w in lost]
+        if not lost:
+            oks = sum(1 for op in cluster.history if op.f == "put" and op.type == "ok")
+            trial.violate(f"no acknowledged write was lost ({oks} puts were acknowledged, and every "
+                          "one that a later read could see was seen)")
+
+    return _guard(trial, body)
+
+
+def validate_schedule(schedule: Any) -> list[tuple]:
+    """The schedule as E1.3 accepts it (raises ``ConfigError`` naming what is wrong)."""
+    cluster = pb.build(seed=1)
+    return cluster.apply(schedule)

@@ -1,0 +1,207 @@
+"""Proxies that let trusted harness code drive a student's definitions in the sandbox.
+
+Maelstrom's model (a node is a separate process that receives messages and answers with
+messages) applied to ``ds.sim``: a :class:`RemoteNode` is a real :class:`dscourse.sim.Node`
+in the parent's simulation; each handler call is forwarded to the child, which runs the
+student's handler and answers with the actions it took (sends, timers, annotations, upcalls)
+as tagged JSON. The parent checks every action's types exactly and applies it itself.
+Nothing the child returns is ever called, unpickled or trusted beyond being data.
+
+:func:`make_node` is the one entry point harness code uses, so the same harness runs against
+the student's real class in the notebook (``check``) and against a proxy in the grader.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import ConfigError
+from ..sim import Node
+from .registry import StudentError
+from .runtime import wire
+from .sandbox import Child
+
+ACTIONS = ("send", "timer", "cancel", "annotate", "up")
+MAX_MESSAGE = 64 << 10
+
+
+class RemoteClass:
+    """Stands for a student class that lives in the sandbox ``child``."""
+
+    def __init__(self, child: Child, name: str) -> None:
+        self.child = child
+        self.name = name
+        self._handles = 0
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {self.name}>"
+
+    def new_handle(self) -> int:
+        self._handles += 1
+        return self._handles
+
+
+class RemoteFunction:
+    """Stands for a student function in the sandbox; calls carry only tagged JSON."""
+
+    def __init__(self, child: Child, name: str) -> None:
+        self.child = child
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {self.name}()>"
+
+    def __call__(self, *args: Any) -> Any:
+        resp = self.child.request({"op": "fn", "name": self.name, "args": wire.encode(list(args))})
+        _raise_student_error(resp, self.name)
+        return _decode(resp.get("result"))
+
+
+def _raise_student_error(resp: dict, where: str) -> None:
+    err = resp.get("error")
+    if err is None:
+        return
+    if type(err) is not dict:
+        raise StudentError("Error", "the sandbox reported a malformed error")
+    kind = err.get("type") if type(err.get("type")) is str else "Error"
+    msg = err.get("msg") if type(err.get("msg")) is str else ""
+    raise StudentError(kind[:80], msg[:400], f" (in {where})", err.get("not_implemented") is True)
+
+
+def _decode(data: Any) -> Any:
+    try:
+        return wire.decode(data)
+    except (wire.WireError, ValueError, TypeError):
+        raise StudentError("WireError", "the sandbox returned a value that is not valid data") from None
+
+
+def make_node(cls: Any, node_id: str, *args: Any, upcalls: dict[str, Callable] | None = None,
+              observe: Sequence[str] = (), methods: Sequence[str] = (), **kwargs: Any) -> Node:
+    """Instantiate a student node class, locally or in the sandbox.
+
+    ``upcalls`` are callbacks the node may call as ``self.<name>(...)`` (e.g. ``deliver``);
+    ``observe`` names attributes the harness reads after every handler call; ``methods``
+    names extra methods the harness may call (e.g. ``reliable_send``).
+    """
+    upcalls = dict(upcalls or {})
+    if isinstance(cls, RemoteClass):
+        return RemoteNode(cls, cls.new_handle(), node_id, args, kwargs, upcalls, tuple(observe),
+                          tuple(methods))
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        raise StudentError("TypeError", f"{getattr(cls, '__name__', cls)!r} is not a subclass of "
+                                        "ds.sim.Node")
+    node = cls(node_id, *args, **kwargs)
+    for name, fn in upcalls.items():
+        node.__dict__[name] = fn
+    return node
+
+
+class RemoteNode(Node):
+    """A node whose handlers run in the sandbox (see the module docstring)."""
+
+    def __init__(self, spec: RemoteClass, handle: int, node_id: str, args: tuple, kwargs: dict,
+                 upcalls: dict[str, Callable], observe: tuple[str, ...],
+                 methods: tuple[str, ...]) -> None:
+        super().__init__(node_id)
+        d = self.__dict__
+        d.update(_spec=spec, _handle=handle, _args=args, _kwargs=kwargs, _upcalls=upcalls,
+                 _observe=observe, _methods=methods, _timers={}, _observed={})
+        self.stable.setdefault("_created", False)
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {self._spec.name} {self.id}>"
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        if name in d.get("_methods", ()):
+            return lambda *args: self._call(name, [wire.encode(a) for a in args])
+        if name in d.get("_observe", ()):
+            return d["_observed"].get(name)
+        raise AttributeError(name)
+
+    # -- handlers --------------------------------------------------------------------------------
+    def on_start(self) -> None:
+        if not self.stable["_created"]:
+            self.stable["_created"] = True
+            seed = int(self.rng.integers(2**62))
+            self._request({"op": "new", "h": self._handle, "name": self._spec.name,
+                           "args": wire.encode(list(self._args)), "kwargs": wire.encode(self._kwargs),
+                           "upcalls": sorted(self._upcalls), "rng_seed": seed}, "__init__")
+        self._call("on_start", [])
+
+    def on_message(self, src: str, msg: Any) -> None:
+        data = msg["wire"] if type(msg) is dict and set(msg) == {"type", "wire"} else wire.encode(msg)
+        self._call("on_message", [src, data])
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        entry = self._timers.pop(payload, None)
+        self._call("on_timer", [name, entry[1] if entry else None])
+
+    def on_crash(self) -> None:
+        self._call("__crash__", [])
+
+    def on_recover(self) -> None:
+        self._call("__recover__", [])
+
+    # -- the round trip ---------------------------------------------------------------------------
+    def _call(self, method: str, args: list) -> Any:
+        resp = self._request({"op": "call", "h": self._handle, "m": method, "args": args,
+                              "now": self.now, "peers": list(self.peers),
+                              "observe": list(self._observe)}, method)
+        self._apply(resp.get("actions", []))
+        observed = resp.get("observe", {})
+        if type(observed) is dict:
+            for name in self._observe:
+                self._observed[name] = _decode(observed.get(name))
+        return _decode(resp.get("result"))
+
+    def _request(self, payload: dict, method: str) -> dict:
+        resp = self._spec.child.request(payload)
+        _raise_student_error(resp, f"{self._spec.name}.{method}")
+        return resp
+
+    def _apply(self, actions: Any) -> None:
+        if type(actions) is not list:
+            raise StudentError("ProtocolError", "the sandbox returned malformed actions")
+        for action in actions:
+            if type(action) is not list or not action or action[0] not in ACTIONS:
+                raise StudentError("ProtocolError", "the sandbox returned a malformed action")
+            try:
+                getattr(self, "_do_" + action[0])(*action[1:])
+            except TypeError:
+                raise StudentError("ProtocolError", f"malformed {action[0]} action") from None
+            except ConfigError as exc:
+                raise StudentError(type(exc).__name__, str(exc), f" (in {self._spec.name})") from None
+
+    def _do_send(self, dst: Any, data: Any) -> None:
+        if type(dst) is not str:
+            raise StudentError("TypeError", f"send() needs a node id (str), not {type(dst).__name__}")
+        if len(repr(data)) > MAX_MESSAGE:
+            raise StudentError("ValueError", "a message larger than 64 KiB")
+        self.send(dst, {"type": wire.label(data), "wire": data})
+
+    def _do_timer(self, handle: Any, delay: Any, name: Any, payload: Any) -> None:
+        if type(handle) is not int or type(name) is not str or type(delay) not in (int, float) \
+                or not math.isfinite(delay) or delay < 0:
+            raise StudentError("ValueError", f"set_timer({delay!r}, {name!r}) needs a delay >= 0 "
+                                             "and a str name")
+        real = self.set_timer(delay, name[:100], handle)
+        self._timers[handle] = (real, payload)
+
+    def _do_cancel(self, handle: Any) -> None:
+        entry = self._timers.pop(handle, None) if type(handle) is int else None
+        if entry is not None:
+            self.cancel_timer(entry[0])
+
+    def _do_annotate(self, data: Any) -> None:
+        fields = _decode(data)
+        if type(fields) is not dict or not fields or not all(type(k) is str for k in fields):
+            raise StudentError("ValueError", "annotate() needs keyword fields")
+        self.annotate(**fields)
+
+    def _do_up(self, name: Any, args: Any) -> None:
+        if type(name) is not str or name not in self._upcalls or type(args) is not list:
+            raise StudentError("AttributeError", f"no upcall {name!r}")
+        self._upcalls[name](*[_decode(a) for a in args])

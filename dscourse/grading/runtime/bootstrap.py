@@ -1,0 +1,85 @@
+"""Sandbox bootstrap: trusted code that prepares the jail, then becomes the student's runner.
+
+Run (by :mod:`dscourse.grading.sandbox`) as ``python -I -S bootstrap.py CONFIG_JSON`` inside
+fresh network, mount and PID namespaces (``unshare``), still privileged. It builds a tiny
+root file system on a tmpfs (the Python installation, ``/usr`` and numpy read-only, an empty
+writable ``/work``), ``chroot``s into it, sets resource limits, drops to the unprivileged
+uid, and ``exec``s the runner. Standard library only; no student code has run yet.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import resource
+import sys
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
+MS_PRIVATE = 1 << 18
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in cfg["fds"]]          # move the two pipes to fds 3 and 4
+    for fd in cfg["fds"]:
+        os.close(fd)
+    for target, fd in zip((3, 4), high):
+        os.dup2(fd, target, inheritable=True)
+        os.close(fd)
+    if cfg["jail"]:
+        jail(cfg)
+    limits(cfg)
+    if cfg.get("uid") is not None:
+        os.setgroups([])
+        os.setgid(cfg["gid"])
+        os.setuid(cfg["uid"])
+    os.chdir(cfg["cwd"])
+    env = {"PATH": "/usr/bin:/bin", "HOME": cfg["cwd"], "LANG": "C.UTF-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    os.execve(cfg["python"], [cfg["python"], "-I", "-S", cfg["runner"], *cfg["pypath"]], env)
+
+
+def jail(cfg: dict) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def mount(src, dst, fstype, flags, data=None):
+        enc = (lambda s: s.encode() if s is not None else None)
+        if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"mount {src} on {dst}: {os.strerror(err)}")
+
+    root = cfg["root"]
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={cfg['tmpfs_mb']}m,mode=755")
+    for src, dst in cfg["binds"]:
+        target = root + dst
+        if os.path.isdir(src):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        mount(src, target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC)
+    for link, to in cfg["symlinks"]:
+        os.symlink(to, root + link)
+    work = root + cfg["cwd"]
+    os.makedirs(work, exist_ok=True)
+    for name, text in cfg["files"].items():
+        with open(os.path.join(work, name), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    if cfg.get("uid") is not None:
+        for path in [work, *(os.path.join(work, n) for n in cfg["files"])]:
+            os.chown(path, cfg["uid"], cfg["gid"])
+    os.chmod(work, 0o700)
+    os.chroot(root)
+
+
+def limits(cfg: dict) -> None:
+    for name, value in cfg["rlimits"].items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The grading child: runs a student's answer cells and answers the parent's calls.
+
+Started by the sandbox bootstrap as ``python -I -S /rt/runner.py`` with the request pipe on
+fd 3 and the response pipe on fd 4 (stdout and stderr go nowhere). Each request is one JSON
+line; each response is one JSON line tagged with the run's nonce and a sequence number. The
+child reports only observations (the actions a handler took, a function's return value);
+the parent decides what they are worth. Standard library (and numpy) only.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import json
+import os
+import sys
+import traceback
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "pkgs")]
+import wire  # noqa: E402  (sits beside this file)
+
+REQ_FD, RESP_FD = 3, 4
+MAX_LINE = 8 << 20
+BLOCKED: list[str] = []
+ALLOWED_DS = {"dscourse", "dscourse.sim", "dscourse.grading"}
+
+
+class _BlockLibrary(importlib.abc.MetaPathFinder):
+    """Refuse ``dscourse.*`` beyond the stand-in, and remember who asked."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("dscourse.") and name not in ALLOWED_DS:
+            if name not in BLOCKED:
+                BLOCKED.append(name)
+            raise ImportError(f"{name} is not available while grading: submit your own code "
+                              "(this attempt is reported to the instructor)")
+        return None
+
+
+def _read_lines():
+    buf = b""
+    while True:
+        chunk = os.read(REQ_FD, 1 << 16)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield json.loads(line)
+
+
+class Runner:
+    def __init__(self, nonce: str) -> None:
+        self.nonce = nonce
+        self.seq = 0
+        self.module = types.ModuleType("student")
+        self.module.__dict__["__builtins__"] = __builtins__
+        sys.modules["student"] = self.module
+        self.objects: dict[int, object] = {}
+        self.upcalls: dict[int, list[str]] = {}
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def respond(self, payload: dict) -> None:
+        self.seq += 1
+        payload = dict(payload, n=self.nonce, i=self.seq, blocked=list(BLOCKED))
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            view = view[os.write(RESP_FD, view):]
+
+    def make(self, name: str, fields: dict):
+        cls = self.module.__dict__.get(name)
+        if isinstance(cls, type):
+            return cls(**fields)
+        raise wire.WireError(f"no class {name!r} in the answer cells")
+
+    @staticmethod
+    def error(exc: BaseException) -> dict:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<answer")]
+        tb = "".join(traceback.format_list(frames[-5:]))
+        try:
+            msg = str(exc)[:400]
+        except BaseException:  # noqa: BLE001 - a hostile __str__
+            msg = "(unprintable)"
+        return {"type": type(exc).__name__[:80], "msg": msg, "tb": tb[:2000],
+                "not_implemented": isinstance(exc, NotImplementedError)}
+
+    def drain(self) -> list:
+        import dscourse
+        out = []
+        for action in dscourse._ACTIONS:
+            kind = action[0]
+            if kind == "send":
+                out.append(["send", action[1], wire.encode(action[2])])
+            elif kind == "timer":
+                out.append(["timer", action[1], action[2], action[3], wire.encode(action[4])])
+            elif kind == "cancel":
+                out.append(["cancel", action[1]])
+            elif kind == "annotate":
+                out.append(["annotate", wire.encode(action[1])])
+            elif kind == "up":
+                out.append(["up", action[1], [wire.encode(a) for a in action[2]]])
+        dscourse._ACTIONS.clear()
+        return out
+
+    # -- operations ----------------------------------------------------------------------------
+    def op_load(self, req: dict) -> dict:
+        import dscourse
+        ns = self.module.__dict__
+        ns.update({"__name__": "student", "ds": dscourse})
+        cells = []
+        for i, (exercise, source) in enumerate(req["cells"]):
+            try:
+                exec(compile(source, f"<answer {exercise}>", "exec"), ns)  # noqa: S102
+                cells.append({"exercise": exercise, "error": None})
+            except BaseException as exc:  # noqa: BLE001 - SystemExit included
+                cells.append({"exercise": exercise, "error": self.error(exc)})
+        dscourse._ACTIONS.clear()
+        names = {}
+        for name in req["names"]:
+            value = ns.get(name)
+            if value is None:
+                names[name] = "missing"
+            elif isinstance(value, type) and issubclass(value, dscourse.Node):
+                names[name] = "node"
+            elif isinstance(value, (types.FunctionType, type)):
+                names[name] = "function"
+            else:
+                names[name] = "other"
+        return {"cells": cells, "names": names}
+
+    def op_new(self, req: dict) -> dict:
+        cls = self.module.__dict__[req["name"]]
+        args = wire.decode(req["args"], self.make)
+        kwargs = wire.decode(req["kwargs"], self.make)
+        obj = cls(*args, **kwargs)
+        self.objects[req["h"]] = obj
+        self.upcalls[req["h"]] = list(req["upcalls"])
+        self._attach(req["h"], req.get("rng_seed"))
+        return {"actions": self.drain()}
+
+    def _attach(self, handle: int, rng_seed=None) -> None:
+        obj = self.objects[handle]
+        if rng_seed is not None:
+            try:
+                import numpy
+                obj.__dict__["rng"] = numpy.random.default_rng(rng_seed)
+            except ImportError:
+                import random as _random
+                obj.__dict__["rng"] = _random.Random(rng_seed)
+        for up in self.upcalls[handle]:
+            obj.__dict__[up] = self._upcall(up)
+
+    @staticmethod
+    def _upcall(name: str):
+        import dscourse
+
+        def upcall(*args):
+            dscourse._ACTIONS.append(("up", name, args))
+        return upcall
+
+    def op_call(self, req: dict) -> dict:
+        import dscourse
+        obj = self.objects[req["h"]]
+        obj.__dict__["_now"] = float(req["now"])
+        obj.__dict__["_peers"] = tuple(req.get("peers", ()))
+        method = req["m"]
+        result = None
+        if method == "__crash__":
+            obj.on_crash()
+            dscourse._wipe(obj)
+        elif method == "__recover__":
+            dscourse._rebuild(obj)
+            self._attach(req["h"])
+            obj.on_recover()
+        else:
+            args = wire.decode(req["args"], self.make)
+            result = getattr(obj, method)(*args)
+        out = {"actions": self.drain(), "result": wire.encode(result)}
+        out["observe"] = {name: wire.encode(getattr(obj, name, None)) for name in req.get("observe", ())}
+        return out
+
+    def op_fn(self, req: dict) -> dict:
+        fn = self.module.__dict__[req["name"]]
+        args = wire.decode(req["args"], self.make)
+        result = fn(*args)
+        return {"result": wire.encode(result)}
+
+    def serve(self, lines) -> None:
+        import dscourse
+        for req in lines:
+            op = req.get("op")
+            if op == "bye":
+                break
+            try:
+                payload = getattr(self, "op_" + op)(req)
+            except BaseException as exc:  # noqa: BLE001 - report everything, even SystemExit
+                dscourse._ACTIONS.clear()
+                payload = {"error": self.error(exc)}
+            self.respond(payload)
+
+
+def main() -> None:
+    sys.path.extend(p for p in sys.argv[1:] if os.path.isdir(p))   # numpy's folder, if given
+    sys.meta_path.insert(0, _BlockLibrary())
+    lines = _read_lines()
+    first = next(lines)
+    runner = Runner(first["nonce"])
+    runner.respond({"ready": True, "uid": os.getuid()})
+    runner.serve(lines)
+
+
+if __name__ == "__main__":
+    main()

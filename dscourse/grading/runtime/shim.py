@@ -1,0 +1,103 @@
+"""The ``dscourse`` the grading child sees (copied into the sandbox as ``dscourse/__init__.py``).
+
+Only what answer cells may use: ``ds.sim.Node`` whose actions are *recorded* (the trusted
+parent runs the real simulation and applies them) and harmless no-ops for notebook helpers.
+The library's reference implementations are not here; importing them is blocked and reported.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+__version__ = "sandbox"
+
+_ACTIONS: list = []          # the current handler call's actions, drained by the runner
+_KEPT = ("id", "stable", "rng", "_init_args", "_now", "_peers", "_timer_seq")
+
+
+class Node:
+    """Stand-in for ``dscourse.sim.Node``: same handlers and actions, recorded as data."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Node":
+        self = super().__new__(cls)
+        self.__dict__["_init_args"] = (args, kwargs)
+        return self
+
+    def __init__(self, id: str) -> None:  # noqa: A002
+        if not isinstance(id, str) or not id:
+            raise ValueError(f"node id={id!r} is not allowed: expected a non-empty str")
+        d = self.__dict__
+        d["id"] = id
+        d.setdefault("stable", {})
+        d.setdefault("_now", 0.0)
+        d.setdefault("_peers", ())
+        d.setdefault("_timer_seq", [0])
+
+    def on_start(self) -> None: ...
+    def on_message(self, src: str, msg: Any) -> None: ...
+    def on_timer(self, name: str, payload: Any) -> None: ...
+    def on_crash(self) -> None: ...
+
+    def on_recover(self) -> None:
+        self.on_start()
+
+    @property
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def peers(self) -> tuple:
+        return tuple(self._peers)
+
+    def send(self, dst: str, msg: Any) -> None:
+        _ACTIONS.append(("send", dst, msg))
+
+    def broadcast(self, msg: Any) -> None:
+        for dst in self._peers:
+            _ACTIONS.append(("send", dst, msg))
+
+    def set_timer(self, delay_ms: float, name: str, payload: Any = None) -> int:
+        self._timer_seq[0] += 1
+        handle = self._timer_seq[0]
+        _ACTIONS.append(("timer", handle, delay_ms, name, payload))
+        return handle
+
+    def cancel_timer(self, handle: int) -> bool:
+        _ACTIONS.append(("cancel", handle))
+        return True
+
+    def annotate(self, **fields: Any) -> None:
+        _ACTIONS.append(("annotate", fields))
+
+
+def _wipe(node: Node) -> None:
+    d = node.__dict__
+    kept = {k: d[k] for k in _KEPT if k in d}
+    d.clear()
+    d.update(kept)
+
+
+def _rebuild(node: Node) -> None:
+    d = node.__dict__
+    kept = {k: d[k] for k in _KEPT if k in d}
+    args, kwargs = kept["_init_args"]
+    _wipe(node)
+    type(node).__init__(node, *args, **kwargs)
+    node.__dict__.update(kept)
+
+
+def setup(seed: int = 0) -> int:
+    """No-op in the grader (notebooks call ``ds.setup`` at the top)."""
+    return seed
+
+
+sim = types.ModuleType("dscourse.sim")
+sim.Node = Node
+grading = types.ModuleType("dscourse.grading")
+grading.check = lambda *a, **k: None
+grading.summary = lambda *a, **k: None
+grading.test = lambda *a, **k: (lambda f: f)
+sys.modules["dscourse.sim"] = sim
+sys.modules["dscourse.grading"] = grading
