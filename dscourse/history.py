@@ -78,15 +78,15 @@ class Recorder:
     def invoke(self, process: Hashable, f: str, value: Any = None,
                time: float | None = None) -> int:
         """Start operation ``f(value)`` by ``process``; returns its event index."""
+        try:
+            hash(process)
+        except TypeError:
+            raise allowed("process", process, "a hashable id (int or str)") from None
         if process in self._open:
             raise ConfigError(f"process={process!r} already has an operation in flight "
                               f"(event {self._open[process]}): expected ok/fail/info first")
         if not isinstance(f, str) or not f:
             raise allowed("f", f, 'a non-empty str naming the operation, e.g. "read"')
-        try:
-            hash(process)
-        except TypeError:
-            raise allowed("process", process, "a hashable id (int or str)") from None
         index = self._append("invoke", process, f, value, self._time(time))
         self._open[process] = index
         return index
