@@ -1,0 +1,42 @@
+"""dscourse.ids: distributed ID generators, simulated and measured (Chapter 10).
+
+Local generators (clock injected, randomness from numpy Generators): :class:`Snowflake`
+with configurable :class:`Layout` (presets ``TWITTER``, ``LEAF``, ``SEATA``,
+``UIDGENERATOR``) and rollback policies; UUID v1/v3/v4/v5/v6/v7/v8 (RFC 9562); MongoDB
+ObjectId. Simulated services on ``dscourse.sim``: :class:`Database`, auto-increment clients,
+Leaf double-buffer and Tinyid segment allocators, Redis ``INCR`` clients, Leaf-snowflake with
+a worker registry; :func:`cluster` builds any of them in one line. Analysis:
+:func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
+"""
+
+from . import objectid
+from .allocator import Allocator
+from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
+                       inversion_rate, k_sortedness, measured_collision_rate, page_splits)
+from .autoincrement import AutoIncrementClient
+from .clock import Clock, FakeClock, NodeClock, WallClock
+from .cluster import KINDS, cluster, duplicates
+from .db import Database
+from .errors import ClockRollbackError, ExhaustedError
+from .layout import (LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout,
+                     layout)
+from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
+from .messages import Issued
+from .objectid import ObjectIdGenerator
+from .redis_incr import RedisIncrClient
+from .segment import LeafSegmentAllocator, Segment, TinyidAllocator, leaf_next_step
+from .snowflake import POLICIES, Snowflake, Wait
+from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, timestamp_ms, uuid1_from,
+                    uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
+
+__all__ = [
+    "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA", "TWITTER",
+    "TWITTER_EPOCH_MS", "UIDGENERATOR", "Allocator", "AutoIncrementClient", "BPlusTree",
+    "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError", "FakeClock",
+    "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode", "NodeClock",
+    "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
+    "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",
+    "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
+    "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "uuid1_from", "uuid3",
+    "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
+]

@@ -1,0 +1,76 @@
+"""One-line builders: a simulation with databases (or Redis, or a registry) and allocators.
+
+``sim, sink = ds.ids.cluster("leaf", allocators=3, seed=1)`` then ``sim.run(until=...)``;
+``sink`` collects every :class:`~.messages.Issued` id. Kinds: ``"autoincrement"``
+(``dbs`` masters with increment/offset), ``"leaf"`` (one database), ``"tinyid"`` (``dbs``
+databases with delta = dbs and remainders 0..dbs-1), ``"redis"`` (``INCR`` on one Redis with
+``persistence``/``appendfsync``) and ``"leaf-snowflake"`` (a worker registry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import allowed
+from ..redis import RedisServer
+from ..sim import Constant, Network, Simulation, reliable
+from .autoincrement import AutoIncrementClient
+from .db import Database
+from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
+from .messages import Issued
+from .redis_incr import RedisIncrClient
+from .segment import LeafSegmentAllocator, TinyidAllocator
+
+KINDS = ("autoincrement", "leaf", "tinyid", "redis", "leaf-snowflake")
+
+
+def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = None,
+            step: int = 1000, db_latency_ms: float = 1.0, network: Network | None = None,
+            persistence: str = "aof", appendfsync: str = "everysec",
+            **allocator_options: Any) -> tuple[Simulation, list[Issued]]:
+    """Build a simulation of ``kind`` with ``allocators`` allocator nodes ``a0, a1, ...``.
+
+    Server nodes are ``db0, db1, ...`` (or ``redis``, ``registry``); links from allocators to
+    them have latency ``db_latency_ms`` each way. Extra keywords go to every allocator.
+    """
+    if kind not in KINDS:
+        raise allowed("kind", kind, f"one of {', '.join(KINDS)}")
+    if isinstance(allocators, bool) or not isinstance(allocators, int) or allocators < 1:
+        raise allowed("allocators", allocators, "an int >= 1")
+    if isinstance(dbs, bool) or not isinstance(dbs, int) or dbs < 1:
+        raise allowed("dbs", dbs, "an int >= 1")
+    sim = Simulation(seed=seed, network=network or reliable(Constant(db_latency_ms)))
+    sink: list[Issued] = []
+    if kind == "autoincrement":
+        servers = [sim.add_node(Database(f"db{i}", auto_increment=(dbs, i + 1))).id
+                   for i in range(dbs)]
+        make = lambda n: AutoIncrementClient(n, dbs=servers, sink=sink, **allocator_options)  # noqa: E731
+    elif kind == "leaf":
+        servers = [sim.add_node(Database("db0", rows={"order": {"step": step}})).id]
+        make = lambda n: LeafSegmentAllocator(n, db="db0", biz="order", sink=sink,  # noqa: E731
+                                              **allocator_options)
+    elif kind == "tinyid":
+        servers = [sim.add_node(Database(f"db{i}", rows={"order": {"step": step, "delta": dbs,
+                                                                  "remainder": i}})).id
+                   for i in range(dbs)]
+        make = lambda n: TinyidAllocator(n, dbs=servers, biz="order", sink=sink,  # noqa: E731
+                                         **allocator_options)
+    elif kind == "redis":
+        servers = [sim.add_node(RedisServer("redis", persistence=persistence,
+                                            appendfsync=appendfsync)).id]
+        make = lambda n: RedisIncrClient(n, sink=sink, **allocator_options)  # noqa: E731
+    else:
+        servers = [sim.add_node(WorkerRegistry("registry")).id]
+        make = lambda n: LeafSnowflakeNode(n, sink=sink, **allocator_options)  # noqa: E731
+    for i in range(allocators):
+        sim.add_node(make(f"a{i}"))
+    return sim, sink
+
+
+def duplicates(sink: list[Issued]) -> list[int]:
+    """Ids issued more than once (sorted)."""
+    seen: set[int] = set()
+    dup: set[int] = set()
+    for rec in sink:
+        (dup if rec.id in seen else seen).add(rec.id)
+    return sorted(dup)

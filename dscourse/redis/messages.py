@@ -1,0 +1,23 @@
+"""Messages between Redis clients and :class:`~dscourse.redis.server.RedisServer`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Command:
+    """A client request: ``req`` (the client's request id) and the command words."""
+
+    req: int
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's answer to ``Command(req, ...)``: a value, or an ``error`` string."""
+
+    req: int
+    value: Any = None
+    error: str | None = None
