@@ -44,6 +44,9 @@ def _state(source: Any, at: float | None, nodes: Iterable[str] | None) -> Cluste
         return source
     if hasattr(source, "trace") or hasattr(source, "events") or isinstance(source, (list, tuple)):
         state = cluster_state(source, at=at, nodes=nodes)
+        now = getattr(source, "now", None)
+        if at is None and isinstance(now, (int, float)):
+            state.time = float(now)
         sim_nodes = getattr(source, "nodes", None)
         if nodes is None and sim_nodes is not None:
             ids = list(sim_nodes) if not isinstance(sim_nodes, dict) else list(sim_nodes.keys())

@@ -71,7 +71,8 @@ class Player:
         self._widgets: dict[str, Any] = {}
         self._speed = 1
         self.speed = speed
-        self.actions: dict[str, Callable[[Any], Any]] = {}
+        self.actions: dict[str, Callable[..., Any]] = {}
+        self._buttons: list[str] = []
         self.ops: list[Op] = []
         self.view_time: float | None = None
         self.finished = False
@@ -131,7 +132,7 @@ class Player:
             self.sim.run(until=self.sim.now + op[1])
             return len(self.sim.trace) - before
         if kind == "action":
-            self.actions[op[1]](self.sim)
+            self.actions[op[1]](self.sim, *op[2:])
             return 0
         return self._apply_other(op)
 
@@ -166,11 +167,13 @@ class Player:
             self.pause()
         return done
 
-    def add_action(self, label: str, callback: Callable[[Any], Any]) -> Any:
-        """Add a button ``label`` that calls ``callback(sim)``; returns the button (or None).
+    def add_action(self, label: str, callback: Callable[..., Any], *, button: bool = True) -> Any:
+        """Add an action ``label`` that calls ``callback(sim, *args)``; returns its button.
 
-        The callback must be deterministic (it is replayed on undo, reset and seed changes)
-        and must use only the simulation it is given.
+        ``player.do(label, *args)`` performs it (the button calls ``do(label)``; use
+        ``button=False`` for actions that other controls call with arguments). The callback
+        must be deterministic and use only the simulation it is given and its arguments
+        (plain data): it is replayed on undo, reset and seed changes.
         """
         if not isinstance(label, str) or not label:
             raise allowed("label", label, "a non-empty str")
@@ -179,16 +182,18 @@ class Player:
         if not callable(callback):
             raise allowed("callback", callback, "a function sim -> None")
         self.actions[label] = callback
-        if self._widgets:
-            return self._action_button(label)
+        if button:
+            self._buttons.append(label)
+            if self._widgets:
+                return self._action_button(label)
         return None
 
-    def do(self, label: str) -> Any:
-        """Perform the action ``label`` now (what its button does)."""
+    def do(self, label: str, *args: Any) -> Any:
+        """Perform the action ``label`` now with ``args`` (what its button or control does)."""
         if label not in self.actions:
             raise allowed("action", label, f"one of {', '.join(self.actions) or 'no actions yet'}")
-        result = self.actions[label](self.sim)
-        self._record(("action", label))
+        result = self.actions[label](self.sim, *args)
+        self._record(("action", label, *args))
         self.view_time = None
         self.refresh()
         return result
@@ -332,7 +337,7 @@ class Player:
         W["reset"] = self._button("reset", lambda: self.reset(W["seed"].value), "refresh")
         W["status"] = w.HTML()
         W["actions"] = w.HBox([])
-        for label in self.actions:
+        for label in self._buttons:
             self._action_button(label)
         views = []
         if "cluster" in self.views:

@@ -94,8 +94,11 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     lo, hi = _window(window, model)
     lane = {n: i for i, n in enumerate(model.nodes)}
     if ax is None:
-        fig = plt.figure(figsize=(7.5, 0.9 + 0.5 * max(len(lane), 2)))
-        ax = fig.add_axes((0.1, 0.22 if len(lane) <= 3 else 0.14, 0.7, 0.7 if len(lane) <= 3 else 0.78))
+        height = 0.95 + 0.45 * max(len(lane), 2) + (0.25 if title else 0.0)
+        fig = plt.figure(figsize=(7.5, height))
+        top = (0.15 + (0.25 if title else 0.0)) / height
+        bottom = 0.55 / height
+        ax = fig.add_axes((0.09, bottom, 0.71, 1 - top - bottom))
         plt.close(fig)   # returned, not auto-shown: a notebook displays it once, as the cell's value
     else:
         fig = ax.figure
@@ -156,8 +159,9 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         dot.set_gid(k.kind)
         text = _annotation_text(k.detail) if k.kind == "annotate" else "clock jump"
         if labelled and text:
-            ax.annotate(text, (k.time, y), xytext=(2, 6), textcoords="offset points", fontsize=7,
-                        color="#333333", zorder=6, clip_on=True)
+            right = k.time > lo + 0.85 * (hi - lo)
+            ax.annotate(text, (k.time, y), xytext=(-3 if right else 2, 6), textcoords="offset points",
+                        fontsize=7, color="#333333", zorder=6, clip_on=True, ha="right" if right else "left")
 
     ax.set_xlim(lo, hi)
     ax.set_ylim(len(lane) - 0.5, -0.5)
@@ -167,7 +171,7 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     for side in ("left", "top", "right"):
         ax.spines[side].set_visible(False)
     if title:
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=9, loc="left")
     if legend:
         _legend(ax, palette, {g for a in ax.patches + ax.lines if (g := a.get_gid())})
     return fig

@@ -1,0 +1,302 @@
+"""A heartbeat failure detector with a fixed timeout, and the trade-off it cannot escape.
+
+A monitored process ``p`` sends a heartbeat every ``interval_ms``; the monitor ``m``
+suspects ``p`` when no heartbeat arrived for ``timeout_ms`` and trusts it again when one
+arrives (Chandra & Toueg, "Unreliable Failure Detectors for Reliable Distributed Systems",
+JACM 43(2), 1996, §2 and §9.1). A short timeout detects a crash quickly but wrongly
+suspects a live process whenever a heartbeat is slow; a long one makes fewer mistakes and
+detects crashes late.
+
+In a partially synchronous system (Dwork, Lynch & Stockmeyer, JACM 35(2), 1988) delays are
+unbounded until an unknown global stabilization time (GST) and at most some Δ afterwards.
+This detector is eventually perfect (◇P) only if its fixed timeout exceeds
+``interval_ms + Δ``; since Δ is unknown, a fixed timeout cannot be chosen safely in advance,
+which is why eventually perfect detectors adapt their timeout (exercise E1.2).
+
+:func:`measure` runs one detector on the simulator; :func:`sweep` measures the
+false-suspicion rate and the detection latency over a range of timeouts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..errors import allowed
+from ..sim import Dist, Node, Pareto, Simulation, Uniform
+from ..sim.network import Network
+
+HEAVY_TAIL = Pareto(scale=2.0, alpha=1.2)   # ms; P(delay > x) = (2 / x) ** 1.2
+AFTER_GST = Uniform(1.0, 8.0)               # ms; Δ = 8 ms after GST
+GST_MS, CRASH_MS = 2000.0, 4000.0
+
+
+@dataclass(frozen=True)
+class Alive:
+    """Heartbeat number ``seq`` from the monitored process."""
+
+    seq: int
+
+
+class HeartbeatSender(Node):
+    """Sends :class:`Alive` to ``monitor`` every ``interval_ms``."""
+
+    def __init__(self, id: str, *, monitor: str, interval_ms: float) -> None:  # noqa: A002
+        super().__init__(id)
+        self.monitor, self.interval_ms, self.seq = monitor, interval_ms, 0
+
+    def on_start(self) -> None:
+        self.on_timer("beat", None)
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        self.send(self.monitor, Alive(self.seq))
+        self.seq += 1
+        self.set_timer(self.interval_ms, "beat")
+
+
+class HeartbeatMonitor(Node):
+    """Suspects ``target`` after ``timeout_ms`` without a heartbeat (a fixed timeout).
+
+    ``changes`` lists ``(time_ms, suspected)`` transitions; each is also annotated
+    (``suspect=True/False``) for the space-time diagram.
+    """
+
+    def __init__(self, id: str, *, target: str, timeout_ms: float) -> None:  # noqa: A002
+        super().__init__(id)
+        self.target, self.timeout_ms = target, timeout_ms
+        self.suspected = False
+        self.changes: list[tuple[float, bool]] = []
+        self._timer: int | None = None
+
+    def on_start(self) -> None:
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self.cancel_timer(self._timer)
+        self._timer = self.set_timer(self.timeout_ms, "timeout")
+
+    def _set(self, suspected: bool) -> None:
+        if suspected != self.suspected:
+            self.suspected = suspected
+            self.changes.append((self.now, suspected))
+            self.annotate(suspect=suspected)
+
+    def on_message(self, src: str, msg: Alive) -> None:
+        self._set(False)
+        self._arm()
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        self._timer = None
+        self._set(True)
+
+
+def _positive(what: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise allowed(what, value, "a number of ms > 0")
+    return float(value)
+
+
+def build(timeout_ms: float, *, interval_ms: float = 10.0, latency: Dist = HEAVY_TAIL,
+          gst_ms: float | None = GST_MS, after_gst: Dist = AFTER_GST, crash_ms: float | None = CRASH_MS,
+          seed: int = 1) -> Simulation:
+    """Process ``p`` heartbeating monitor ``m``: delays drawn from ``latency`` until ``gst_ms``
+    and from ``after_gst`` afterwards (``gst_ms=None``: never stabilizes); ``p`` crashes at
+    ``crash_ms`` (``None``: never)."""
+    _positive("timeout_ms", timeout_ms)
+    _positive("interval_ms", interval_ms)
+    sim = Simulation(seed=seed, network=Network(latency=latency, fifo=True))
+    sim.add_node(HeartbeatSender("p", monitor="m", interval_ms=interval_ms))
+    sim.add_node(HeartbeatMonitor("m", target="p", timeout_ms=timeout_ms))
+    schedule = []
+    if gst_ms is not None:
+        schedule.append((_positive("gst_ms", gst_ms), ("slow_link", "p", "m", after_gst)))
+    if crash_ms is not None:
+        schedule.append((_positive("crash_ms", crash_ms), ("crash", "p")))
+    if schedule:
+        sim.schedule_nemesis(schedule)
+    return sim
+
+
+@dataclass(frozen=True)
+class FDRun:
+    """One measured run of the fixed-timeout detector."""
+
+    timeout_ms: float
+    gst_ms: float | None
+    crash_ms: float | None
+    end_ms: float
+    changes: tuple[tuple[float, bool], ...]
+    delays: tuple[tuple[float, float], ...]     # (send time, delay) of each delivered heartbeat
+
+    @property
+    def alive_ms(self) -> float:
+        """How long ``p`` was up during the run."""
+        return self.end_ms if self.crash_ms is None else min(self.crash_ms, self.end_ms)
+
+    def false_suspicions(self, start: float = 0.0) -> int:
+        """Suspicions raised while ``p`` was alive, from time ``start`` on."""
+        return sum(1 for t, s in self.changes if s and start <= t < self.alive_ms)
+
+    @property
+    def false_after_gst(self) -> int:
+        """False suspicions raised after GST (0 for an eventually perfect detector, eventually)."""
+        return 0 if self.gst_ms is None else self.false_suspicions(self.gst_ms)
+
+    @property
+    def wrong_ms(self) -> float:
+        """Total time ``p`` was suspected while alive."""
+        total, since = 0.0, None
+        for t, s in (*self.changes, (self.alive_ms, False)):
+            t = min(t, self.alive_ms)
+            if s and since is None:
+                since = t
+            elif not s and since is not None:
+                total += t - since
+                since = None
+        return total
+
+    @property
+    def detection_ms(self) -> float | None:
+        """Time from the crash to the suspicion that lasts (``None``: no crash, or not yet suspected)."""
+        if self.crash_ms is None or not self.changes or not self.changes[-1][1]:
+            return None
+        return max(0.0, self.changes[-1][0] - self.crash_ms)
+
+
+def measure(timeout_ms: float, *, duration_ms: float = 5000.0, **options: Any) -> FDRun:
+    """Run :func:`build` for ``duration_ms`` and collect the detector's behaviour."""
+    sim = build(timeout_ms, **options)
+    sim.run(until=_positive("duration_ms", duration_ms))
+    monitor = sim.nodes["m"]
+    sent = {e.msg_id: e.time for e in sim.trace.events if e.kind == "send"}
+    delays = tuple((sent[e.msg_id] / 1000, (e.time - sent[e.msg_id]) / 1000)
+                   for e in sim.trace.events if e.kind == "deliver" and e.node == "m")
+    return FDRun(float(timeout_ms), options.get("gst_ms", GST_MS), options.get("crash_ms", CRASH_MS),
+                 float(duration_ms), tuple(monitor.changes), delays)
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """Averages over seeds for one timeout."""
+
+    timeout_ms: float
+    false_before_gst: float     # false suspicions before GST, per run (all of them without GST)
+    false_after_gst: float      # false suspicions after GST, per run
+    wrong_fraction: float       # fraction of p's life spent wrongly suspected
+    detection_ms: float | None  # mean crash-to-suspicion latency
+
+
+def sweep(timeouts: Iterable[float], *, seeds: Sequence[int] = (1, 2, 3), **options: Any) -> list[SweepRow]:
+    """Measure every timeout over ``seeds`` (options as for :func:`measure`)."""
+    rows = []
+    for timeout in timeouts:
+        runs = [measure(timeout, seed=s, **options) for s in seeds]
+        detections = [r.detection_ms for r in runs if r.detection_ms is not None]
+        rows.append(SweepRow(
+            float(timeout),
+            statistics.fmean(r.false_suspicions() - r.false_after_gst for r in runs),
+            statistics.fmean(r.false_after_gst for r in runs),
+            statistics.fmean(r.wrong_ms / r.alive_ms for r in runs),
+            statistics.fmean(detections) if detections else None))
+    return rows
+
+
+DEFAULT_TIMEOUTS = (12, 15, 20, 25, 30, 40, 50, 70, 100, 150, 200)
+
+
+@lru_cache(maxsize=4)
+def _default_sweep(seed: int) -> tuple[SweepRow, ...]:
+    return tuple(sweep(DEFAULT_TIMEOUTS, seeds=(seed, seed + 1, seed + 2)))
+
+
+def plot_run(run: FDRun, ax: Any = None) -> Any:
+    """Heartbeat delays over time, the timeout, the suspicions (red), GST and the crash."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 2.6))
+        plt.close(fig)
+    xs = [t for t, _ in run.delays]
+    ys = [d for _, d in run.delays]
+    ax.scatter(xs, ys, s=4, color="#1f77b4", label="heartbeat delay", zorder=2)
+    ax.axhline(run.timeout_ms, color="#555555", linestyle="--", linewidth=1, label=f"timeout {run.timeout_ms:g} ms")
+    since = None
+    for t, s in (*run.changes, (run.end_ms, False)):
+        if s and since is None:
+            since = t
+        elif not s and since is not None:
+            ax.axvspan(since, t, color="#d62728", alpha=0.35, linewidth=0, zorder=1)
+            since = None
+    ax.plot([], [], color="#d62728", alpha=0.5, linewidth=6, label="p suspected")
+    ax.set_yscale("log")
+    top = ax.get_ylim()[1]
+    if run.gst_ms is not None:
+        ax.axvline(run.gst_ms, color="#2ca02c", linewidth=1.5)
+        ax.text(run.gst_ms, top, " GST", color="#2ca02c", va="top", fontsize=8)
+    if run.crash_ms is not None:
+        ax.axvline(run.crash_ms, color="#d62728", linewidth=1.5)
+        ax.text(run.crash_ms, top, " p crashes", color="#d62728", va="top", fontsize=8)
+    ax.set_xlim(0, run.end_ms)
+    ax.set_xlabel("virtual time (ms)")
+    ax.set_ylabel("delay (ms)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    return ax.figure
+
+
+def plot_sweep(rows: Sequence[SweepRow], *, mark: float | None = None, axes: Any = None) -> Any:
+    """False suspicions (before and after GST) and detection latency against the timeout."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(7.5, 2.4))
+        fig.subplots_adjust(wspace=0.35, bottom=0.22)
+        plt.close(fig)
+    left, right = axes
+    xs = [r.timeout_ms for r in rows]
+    left.plot(xs, [r.false_before_gst for r in rows], marker="o", markersize=3, label="before GST")
+    left.plot(xs, [r.false_after_gst for r in rows], marker="s", markersize=3, color="#2ca02c", label="after GST")
+    left.set_xlabel("timeout (ms)")
+    left.set_title("false suspicions per run", fontsize=9)
+    left.legend(fontsize=7, frameon=False)
+    right.plot(xs, [r.detection_ms for r in rows], marker="o", markersize=3, color="#d62728")
+    right.set_xlabel("timeout (ms)")
+    right.set_title("detection latency (ms)", fontsize=9)
+    if mark is not None:
+        for ax in axes:
+            ax.axvline(mark, color="#555555", linestyle=":", linewidth=1)
+    return left.figure
+
+
+def figure(timeout_ms: float = 30.0, seed: int = 1) -> Any:
+    """The lab's static figure: one run at ``timeout_ms`` above the timeout sweep."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(7.5, 4.6))
+    plt.close(fig)
+    top = fig.add_axes((0.09, 0.6, 0.68, 0.34))
+    left = fig.add_axes((0.09, 0.1, 0.36, 0.34))
+    right = fig.add_axes((0.56, 0.1, 0.36, 0.34))
+    plot_run(measure(timeout_ms, seed=seed), ax=top)
+    plot_sweep(_default_sweep(seed), mark=timeout_ms, axes=(left, right))
+    return fig
+
+
+def describe(timeout_ms: float, seed: int = 1) -> str:
+    """One line about a run at ``timeout_ms``."""
+    run = measure(timeout_ms, seed=seed)
+    detected = "not detected" if run.detection_ms is None else f"detected after {run.detection_ms:g} ms"
+    return (f"timeout {timeout_ms:g} ms: {run.false_suspicions()} false suspicions "
+            f"({run.false_after_gst} after GST); crash {detected}")
+
+
+def lab(timeout_ms: float = 30, seed: int = 1) -> Any:
+    """The "timeout vs false suspicion" lab: a timeout slider over the heavy-tailed network."""
+    from ..viz import Lab
+
+    return Lab(lambda timeout_ms: figure(timeout_ms, seed), timeout_ms=(10, 200, 5),
+               initial={"timeout_ms": timeout_ms}, describe=lambda timeout_ms: describe(timeout_ms, seed),
+               title="Timeout vs false suspicion")
