@@ -1,4 +1,4 @@
-"""The ``dscourse`` console script."""
+"""The ``dscourse`` console script: ``assign`` and ``grade`` for instructors."""
 
 from __future__ import annotations
 
@@ -6,12 +6,67 @@ import argparse
 import sys
 
 from . import __version__
+from .errors import DscourseError
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from .grading.cells import assign_file
+
+    out = assign_file(args.master, args.output)
+    if args.execute:
+        import nbclient
+        import nbformat
+
+        nb = nbformat.read(out, as_version=4)
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(out.parent)}}).execute()
+        nbformat.write(nb, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading.grader import grade_all
+
+    results = grade_all(args.master, args.submissions, args.output, results=args.results,
+                        secret=args.secret, timeout=args.timeout, jobs=args.jobs,
+                        isolation=args.isolation, progress=not args.quiet)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"graded {len(results)} submission(s) into {args.output}: {summary or 'none'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dscourse", description="Tools for the dscourse textbook.")
     parser.add_argument("--version", action="version", version=f"dscourse {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser("assign", help="generate the student notebook from a master notebook")
+    a.add_argument("master", help="master notebook, e.g. exercises/source/ch01.ipynb")
+    a.add_argument("-o", "--output", default=None,
+                   help="student notebook to write (default: the master's name one folder up)")
+    a.add_argument("--execute", action="store_true",
+                   help="also execute the student notebook (outputs stored, as committed)")
+    a.set_defaults(func=_assign)
+
+    g = sub.add_parser("grade", help="grade a folder of submitted notebooks in a sandbox")
+    g.add_argument("master", help="master notebook with the hidden tests")
+    g.add_argument("submissions", help="folder of submissions (<student id>.ipynb)")
+    g.add_argument("-o", "--output", required=True, help="gradebook CSV (rows are merged)")
+    g.add_argument("--results", default=None,
+                   help="folder for <student>/results.json (Gradescope) and feedback.md")
+    g.add_argument("--secret", default=None,
+                   help="instructor secret for hidden seeds (default: $DSCOURSE_GRADING_SECRET)")
+    g.add_argument("--timeout", type=float, default=30.0,
+                   help="wall-clock seconds per exercise sandbox (default 30)")
+    g.add_argument("--jobs", type=int, default=None, help="parallel graders (default: cores)")
+    g.add_argument("--isolation", default="auto", choices=("auto", "full", "userns", "none"),
+                   help="sandbox strength (default: the strongest this machine allows)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_grade)
     return parser
 
 
@@ -21,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (DscourseError, OSError) as exc:
+        print(f"dscourse: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

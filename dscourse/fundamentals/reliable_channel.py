@@ -36,6 +36,7 @@ class ReliableChannel(ds.sim.Node):
     """Exactly-once, in-order delivery to each peer over lossy, duplicating, reordering links."""
 
     def __init__(self, node_id, retransmit_ms=10.0):
+        """Set up the channel's state (``retransmit_ms``: how often to resend)."""
         super().__init__(node_id)
         self.retransmit_ms = retransmit_ms
         self.next_seq = {}      # dst -> next sequence number to send
@@ -55,6 +56,7 @@ class ReliableChannel(ds.sim.Node):
             self.set_timer(self.retransmit_ms, "retransmit")
 
     def on_message(self, src, msg):
+        """A ``Data`` or an ``Ack`` (or a duplicate of one) arrives from ``src``."""
         if isinstance(msg, Ack):
             self.unacked.pop((src, msg.seq), None)
         elif isinstance(msg, Data):
@@ -68,6 +70,7 @@ class ReliableChannel(ds.sim.Node):
             self.expected[src] = nxt
 
     def on_timer(self, name, payload):
+        """Retransmit whatever is still unacknowledged."""
         for (dst, seq), data in sorted(self.unacked.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             self.send(dst, Data(seq, data))
         self.timer_on = bool(self.unacked)

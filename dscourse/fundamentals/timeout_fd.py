@@ -27,6 +27,7 @@ class TimeoutFD(ds.sim.Node):
     """◇P by heartbeats and a per-peer timeout that doubles after each false suspicion."""
 
     def __init__(self, node_id, period_ms=10.0, initial_timeout_ms=12.0):
+        """Set up the detector (the tests read ``suspected`` and ``timeout``)."""
         super().__init__(node_id)
         self.period_ms = period_ms
         self.initial_timeout_ms = initial_timeout_ms
@@ -35,12 +36,14 @@ class TimeoutFD(ds.sim.Node):
         self.last_heard = {}
 
     def on_start(self):
+        """Start with ``initial_timeout_ms`` for every peer, and the heartbeat timer."""
         for peer in self.peers:
             self.timeout[peer] = self.initial_timeout_ms
             self.last_heard[peer] = self.now
         self.on_timer("beat", None)
 
     def on_message(self, src, msg):
+        """A heartbeat from ``src``: it is alive."""
         if isinstance(msg, Heartbeat):
             self.last_heard[src] = self.now
             if src in self.suspected:                   # it was alive: a false suspicion
@@ -48,6 +51,7 @@ class TimeoutFD(ds.sim.Node):
                 self.timeout[src] *= 2
 
     def on_timer(self, name, payload):
+        """Every period: send heartbeats, and suspect peers silent for longer than their timeout."""
         for peer in self.peers:
             self.send(peer, Heartbeat())
         for peer in self.peers:

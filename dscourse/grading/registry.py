@@ -93,11 +93,13 @@ def collecting() -> Iterator[list[TestCase]]:
 class TestFailure(AssertionError):
     """A test's verdict: ``message`` for the student, with the failing ``seed`` and trace."""
 
-    def __init__(self, message: str, seed: int | None = None, trace: Any = None) -> None:
+    def __init__(self, message: str, seed: int | None = None, trace: Any = None,
+                 at: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.seed = seed
         self.trace = trace
+        self.at = at
 
 
 class StudentError(Exception):
@@ -137,16 +139,20 @@ class Context:
             out.append(int.from_bytes(hmac.new(self._secret, tag, hashlib.sha256).digest()[:4], "big"))
         return out
 
-    def fail(self, message: str, seed: int | None = None, trace: Any = None) -> None:
+    def fail(self, message: str, seed: int | None = None, trace: Any = None,
+             at: float | None = None) -> None:
         """Fail the test with ``message`` (shown to the student for public tests only)."""
-        raise TestFailure(message, seed, trace)
+        raise TestFailure(message, seed, trace, at)
 
     def expect(self, trial: Any) -> None:
         """Fail with the first violation of a harness ``Trial`` (see :mod:`.ch01`)."""
         if trial.error is not None:
+            if isinstance(trial.error, StudentError) and not trial.error.not_implemented:
+                raise TestFailure(f"your code raised {trial.error}{trial.error.where}",
+                                  trial.seed, trial.trace, trial.at)
             raise trial.error
         if trial.violations:
-            raise TestFailure(trial.violations[0], trial.seed, trial.trace)
+            raise TestFailure(trial.violations[0], trial.seed, trial.trace, trial.at)
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ class Outcome:
     message: str = ""
     seed: int | None = None
     trace: Any = field(default=None, repr=False, compare=False)
+    at: float | None = None
 
     @property
     def score(self) -> int:
@@ -183,7 +190,7 @@ def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = No
     except reraise:
         raise
     except TestFailure as exc:
-        return Outcome(case, "failed", exc.message, exc.seed, exc.trace)
+        return Outcome(case, "failed", exc.message, exc.seed, exc.trace, exc.at)
     except StudentError as exc:
         if exc.not_implemented:
             return Outcome(case, "not_implemented", "not implemented yet (a stub still raises "

@@ -127,7 +127,8 @@ class RemoteNode(Node):
             self.stable["_created"] = True
             seed = int(self.rng.integers(2**62))
             self._request({"op": "new", "h": self._handle, "name": self._spec.name,
-                           "args": wire.encode(list(self._args)), "kwargs": wire.encode(self._kwargs),
+                           "args": wire.encode([self.id, *self._args]),
+                           "kwargs": wire.encode(self._kwargs),
                            "upcalls": sorted(self._upcalls), "rng_seed": seed}, "__init__")
         self._call("on_start", [])
 

@@ -119,6 +119,7 @@ class Child:
         self.proc: subprocess.Popen | None = None
         self.tmp: str | None = None
         self._buf = b""
+        self.blocked: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Child:
@@ -269,6 +270,11 @@ class Child:
         self.seq += 1
         if type(resp) is not dict or resp.get("n") != self.nonce or resp.get("i") != self.seq:
             raise ChildError("crashed", "the result channel was forged or out of order")
+        blocked = resp.get("blocked")
+        if type(blocked) is list:
+            for name in blocked[:20]:
+                if type(name) is str and name not in self.blocked:
+                    self.blocked.append(name[:200])
         return resp
 
     def _wait(self, fd: int, write: bool = False) -> None:

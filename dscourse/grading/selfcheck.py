@@ -1,0 +1,110 @@
+"""``ds.grading.check("E1.1")`` and ``ds.grading.summary()``: self-checks in the student's kernel.
+
+``check`` runs the public tests registered by the notebook's test cells against the
+student's definitions in the notebook's ``__main__`` namespace, and prints one line per test
+with a friendly message, the failing seed, and (for protocol exercises, when ``ds.viz`` can
+draw) a space-time diagram of the failing run. It never claims that *all* tests passed:
+hidden tests exist only in the instructor's master and run at grading time. A stub that
+still raises ``NotImplementedError`` gets a one-line "not implemented yet", not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import allowed
+from .registry import EXERCISE_ID, Outcome, registered, run_test
+
+MARK = {"passed": "✓", "failed": "✗", "not_implemented": "·", "error": "✗"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the last ``check`` of an exercise found (kept for :func:`summary`)."""
+
+    exercise: str
+    passed: int
+    total: int
+    points: int
+    max_points: int
+    implemented: bool
+
+
+_RESULTS: dict[str, CheckResult] = {}
+
+
+def _namespace() -> dict[str, Any]:
+    main = sys.modules.get("__main__")
+    return vars(main) if main is not None else {}
+
+
+def check(exercise: str) -> None:
+    """Run the public tests of ``exercise`` on this notebook's definitions and print the results."""
+    if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise):
+        raise allowed("exercise", exercise, "an id like 'E1.1'")
+    cases = [c for c in registered(exercise) if not c.hidden]
+    if not cases:
+        print(f"{exercise}: no public tests are loaded. Run the test cells of {exercise} above "
+              "(they define the tests), then run this check again.")
+        return
+    ns = _namespace()
+    bindings = {name: ns[name] for c in cases for name in c.names if name in ns}
+    outcomes = [run_test(c, bindings) for c in cases]
+    implemented = not all(o.status == "not_implemented" for o in outcomes)
+    passed = sum(o.status == "passed" for o in outcomes)
+    points = sum(o.score for o in outcomes)
+    max_points = sum(c.points for c in cases)
+    _RESULTS[exercise] = CheckResult(exercise, passed, len(cases), points, max_points, implemented)
+    if not implemented:
+        names = sorted({n for c in cases for n in c.names})
+        print(f"{exercise} is not implemented yet: write {', '.join(names)} in the answer cell "
+              "(replace the lines that raise NotImplementedError), run that cell, then run this "
+              "check again.")
+        return
+    print(f"{exercise}: {passed} of {len(cases)} public tests passed "
+          f"({points} of {max_points} public points).")
+    for o in outcomes:
+        print(f"  {MARK[o.status]} {o.case.title} [{o.case.points} pt{'s' if o.case.points != 1 else ''}]")
+        if o.status != "passed":
+            seed = f" (seed {o.seed})" if o.seed is not None else ""
+            print(f"      {o.message}{seed}")
+    print("Hidden tests run only when your instructor grades the notebook, with other seeds: "
+          "passing the public tests does not guarantee full marks.")
+    failing = next((o for o in outcomes if o.status == "failed" and o.trace is not None), None)
+    if failing is not None:
+        _diagram(failing)
+
+
+def _diagram(outcome: Outcome) -> None:
+    """Show a space-time diagram of the failing run, if ``ds.viz`` can draw one here."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        from .. import viz
+    except ImportError:
+        return
+    if get_ipython() is None or not hasattr(viz, "spacetime") or not len(outcome.trace):
+        return
+    window = None
+    if outcome.at is not None:
+        window = (max(0.0, outcome.at - 60.0), outcome.at + 10.0)
+    title = f"{outcome.case.exercise}, seed {outcome.seed}: the failing run"
+    display(viz.spacetime(outcome.trace, window=window, title=title))
+
+
+def summary() -> None:
+    """Print a table of this notebook's checks so far (every chapter notebook ends with it)."""
+    if not _RESULTS:
+        print("No exercise has been checked in this notebook yet (run the ds.grading.check(...) "
+              "cells).")
+        return
+    print(f"{'Exercise':<10}{'Public tests':<14}{'Public points':<15}Status")
+    for ex in sorted(_RESULTS, key=lambda e: tuple(int(x) for x in e[1:].split("."))):
+        r = _RESULTS[ex]
+        status = ("not implemented" if not r.implemented else
+                  "public tests pass" if r.passed == r.total else "needs work")
+        print(f"{ex:<10}{f'{r.passed}/{r.total}':<14}{f'{r.points}/{r.max_points}':<15}{status}")
+    print("Hidden tests run when your instructor grades the notebook.")
