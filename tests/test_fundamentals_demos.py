@@ -1,0 +1,197 @@
+"""Chapter 1 demos: the Two Generals adversary, the fixed-timeout heartbeat detector, the labs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import dscourse as ds
+from dscourse.fundamentals import heartbeat as hb
+from dscourse.fundamentals import two_generals as tg
+
+# ---- Two Generals ---------------------------------------------------------------------------
+
+
+@given(k=st.integers(0, 7), seed=st.integers(0, 10_000))
+def test_adversary_finds_the_last_messenger_for_every_k(k, seed):
+    r = tg.adversary(k, seed)
+    assert r.baseline.decisions == {"A": tg.ATTACK, "B": tg.ATTACK} and r.baseline.agree
+    assert r.messengers == k + 1
+    assert r.critical == k
+    lost = r.single_losses[k]
+    assert not lost.agree
+    # the general that sent the last messenger attacks; its receiver does not
+    sender = "A" if k % 2 == 0 else "B"
+    assert lost.decisions[sender] == tg.ATTACK
+    # every earlier single loss leaves both generals retreating: safe, but no attack
+    for earlier in r.single_losses[:k]:
+        assert earlier.decisions == {"A": tg.RETREAT, "B": tg.RETREAT}
+
+
+def test_the_loss_is_a_real_drop_of_that_messenger_in_the_trace():
+    r = tg.adversary(3, seed=2)
+    trace = r.single_losses[3].trace
+    drops = [e for e in trace.events if e.kind == "drop"]
+    assert len(drops) == 1 and drops[0].data == {"reason": "debugger"}
+    sent = {e.msg_id: e.data for e in trace.events if e.kind == "send"}
+    assert sent[drops[0].msg_id]["index"] == 3
+    delivered = [e for e in trace.events if e.kind == "deliver"]
+    assert [sent[e.msg_id]["index"] for e in delivered] == [0, 1, 2]
+
+
+def test_adversary_reports_none_when_no_single_loss_breaks_agreement():
+    class Coward(tg.General):
+        def on_timer(self, name, payload):
+            self.decision = tg.RETREAT
+
+    def cowards():
+        sim = tg.protocol(2)
+        fresh = ds.sim.Simulation(seed=1)
+        fresh.add_node(Coward("A", peer="B", k=2, initiator=True, deadline_ms=20))
+        fresh.add_node(Coward("B", peer="A", k=2, initiator=False, deadline_ms=20))
+        assert sim is not fresh
+        return fresh
+
+    r = tg.adversary(2, make_sim=cowards)
+    assert r.critical is None and r.messengers == 3 and all(o.agree for o in r.single_losses)
+
+
+def test_adversary_table_and_lab():
+    rows = tg.adversary_table(range(3))
+    assert [row["critical messenger"] for row in rows] == [0, 1, 2]
+    assert all(row["other single losses agree"] for row in rows)
+    lab = tg.lab(k=1)
+    assert "losing m1 gives" in lab.summary()
+    lab.set(k=4)
+    assert lab.summary().startswith("k=4: 5 messengers; losing m4")
+    fig = lab.figure()
+    crosses = [l for l in fig.axes[0].lines if l.get_gid() == "drop-x"]
+    assert len(crosses) == 1
+
+
+def test_two_generals_bad_k():
+    for k in (-1, 1.5, True, "2"):
+        with pytest.raises(ds.ConfigError, match="k="):
+            tg.protocol(k)
+
+
+# ---- heartbeat failure detector -----------------------------------------------------------------
+
+
+def arrivals(run: hb.FDRun) -> list[float]:
+    return sorted(t + d for t, d in run.delays)
+
+
+@given(seed=st.integers(0, 10_000), timeout=st.sampled_from([12, 15, 25, 40, 80]))
+def test_suspicions_are_exactly_the_long_silences(seed, timeout):
+    run = hb.measure(timeout, seed=seed, duration_ms=1500, gst_ms=600, crash_ms=1200)
+    times = [0.0] + arrivals(run)
+    # a heartbeat arriving exactly when the timer fires is a tie broken by queue order: skip those
+    assume(all(abs((b - a) - timeout) > 1e-6 for a, b in zip(times, times[1:])))
+    # the last silence never ends (a very slow heartbeat can hold back the FIFO link past the end)
+    ends = times[1:] + [float("inf")]
+    expected = sum(1 for a, b in zip(times, ends) if b - a > timeout and a + timeout < run.crash_ms)
+    assert run.false_suspicions() == expected
+    last = times[-1]
+    assert run.detection_ms == pytest.approx(max(0.0, last + timeout - run.crash_ms))
+
+
+@given(seed=st.integers(0, 10_000))
+def test_longer_timeouts_make_fewer_mistakes_and_detect_later(seed):
+    runs = [hb.measure(t, seed=seed, duration_ms=1500, gst_ms=600, crash_ms=1200) for t in (12, 20, 40, 100)]
+    mistakes = [r.false_suspicions() for r in runs]
+    detections = [r.detection_ms for r in runs]
+    assert mistakes == sorted(mistakes, reverse=True)
+    assert detections == sorted(detections)
+
+
+@given(seed=st.integers(0, 10_000), timeout=st.sampled_from([18, 25, 60]))
+def test_after_gst_a_timeout_above_interval_plus_delta_never_errs(seed, timeout):
+    run = hb.measure(timeout, seed=seed, duration_ms=2000, gst_ms=800, crash_ms=1800)
+    # once every heartbeat sent before GST has arrived, gaps are at most interval + (8 - 1) ms
+    stable = max([t + d for t, d in run.delays if t < run.gst_ms] + [run.gst_ms])
+    assert run.false_suspicions(start=stable) == 0
+
+
+def test_a_timeout_below_the_post_gst_bound_keeps_erring():
+    assert sum(hb.measure(12, seed=s).false_after_gst for s in (1, 2, 3)) > 0
+
+
+def test_sweep_and_lab():
+    rows = hb.sweep([15, 50], seeds=(1, 2), duration_ms=1500, gst_ms=600, crash_ms=1200)
+    assert rows[0].false_before_gst >= rows[1].false_before_gst
+    assert rows[0].detection_ms < rows[1].detection_ms
+    lab = hb.lab(timeout_ms=30)
+    assert lab.summary().startswith("timeout 30 ms:")
+    lab.set(timeout_ms=100)
+    assert lab.summary().startswith("timeout 100 ms:")
+    assert len(lab.figure().axes) == 3
+
+
+def test_heartbeat_bad_inputs():
+    for kwargs, match in [({"timeout_ms": 0}, "timeout_ms"), ({"timeout_ms": 10, "interval_ms": -1}, "interval_ms"),
+                          ({"timeout_ms": 10, "gst_ms": 0}, "gst_ms")]:
+        with pytest.raises(ds.ConfigError, match=match):
+            hb.build(**kwargs)
+
+
+# ---- the network playground ---------------------------------------------------------------------
+
+
+def test_playground_ping_partition_and_replay():
+    p = ds.viz.playground(n=3, seed=4, drop=0.0, duplicate=0.0)
+    p.ping("n0", "n1")
+    p.run(20)
+    labels = [e.label for e in p.sim.trace.events if e.kind == "deliver"]
+    assert labels == ["Ping", "Pong"]
+    p.partition(["n0"])
+    p.broadcast("n0")
+    p.broadcast("n1")
+    p.run(20)
+    drops = [e for e in p.sim.trace.events if e.kind == "drop"]
+    assert {(e.node, e.peer) for e in drops} == {("n0", "n1"), ("n0", "n2"), ("n1", "n0")}
+    assert all(e.data["reason"] == "partition" for e in drops)
+    digest = p.sim.trace.digest()
+    p.replay(p.ops)
+    assert p.sim.trace.digest() == digest
+    p.network(5.0, 0.0, 0.0, 0.0, True)
+    assert p.settings["fifo"] is True and p.sim.link("n2", "n1").fifo
+    p.undo()
+    assert p.settings["fifo"] is False and not p.sim.link("n2", "n1").fifo
+    with pytest.raises(ds.ConfigError, match="node"):
+        p.ping("n0", "zz")
+    with pytest.raises(ds.ConfigError, match="jitter"):
+        p.network(1.0, 3.0, 0.0, 0.0, False)
+
+
+def test_playground_widget_controls():
+    p = ds.viz.playground(n=4, seed=1)
+    p.widget
+    W = p._widgets
+    W["src"].value, W["dst"].value = "n2", "n3"
+    next(b for b in _buttons(W["root"]) if b.description == "ping").click()
+    assert p.ops[-1] == ("action", "ping", "n2", "n3")
+    W["drop"].value = 0.3
+    assert p.ops[-1][:2] == ("action", "network") and p.ops[-1][4] == 0.3
+    W["group"].value = ("n0", "n1")
+    next(b for b in _buttons(W["root"]) if b.description == "partition group").click()
+    assert p.ops[-1] == ("action", "partition", ["n0", "n1"])
+    assert "sent 1" in W["status"].value
+
+
+def _buttons(widget):
+    import ipywidgets as w
+
+    if isinstance(widget, w.Button):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _buttons(child)
+
+
+def test_lab_bad_controls():
+    with pytest.raises(ds.ConfigError, match="control"):
+        ds.viz.Lab(lambda x: None, x="nope")
+    lab = ds.viz.Lab(lambda x: None, x=(0, 3, 1))
+    with pytest.raises(ds.ConfigError, match="control"):
+        lab.set(y=1)
