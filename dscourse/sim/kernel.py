@@ -36,7 +36,7 @@ from .node import DETACHED, Node
 from .queue import (CALL, CRASHED, DEAD, DELIVER, P_MSG, P_START, PAUSED, RESUME, START,
                     TIMER, to_us)
 from .rng import Uniforms, check_seed, stream
-from .trace import Trace, jsonable, label_of
+from .trace import Trace, jsonable, label_of, private
 
 _ATOMIC = frozenset({int, str, bool, type(None)})
 _KIND_NAMES = {DELIVER: "deliver", TIMER: "timer", START: "start", CALL: "nemesis",
@@ -107,8 +107,6 @@ class Simulation(Faults):
         self._now = 0
         self._heap: list[list] = []
         self._seq = itertools.count()
-        self._msg_ids = itertools.count()
-        self._timer_ids = itertools.count()
         self._nodes: dict[str, Node] = {}
         self._order: tuple[str, ...] = ()
         self._on_message: dict[str, Callable[[str, Any], None]] = {}
@@ -219,19 +217,29 @@ class Simulation(Faults):
                                    "(recover it first)")
 
     # -- node actions ------------------------------------------------------------------------
-    def _send(self, src: str, dst: str, msg: Any) -> int:
-        impaired = self._impaired
-        if impaired and impaired.get(src) == CRASHED:
+    def _broadcast(self, src: str, msg: Any) -> list[int]:
+        rendered = (label_of(msg), jsonable(msg))  # render once for every destination
+        send = self._send
+        return [send(src, dst, msg, rendered) for dst in self._peers(src)]
+
+    def _send(self, src: str, dst: str, msg: Any, rendered: tuple[str, Any] | None = None,
+              _atomic: frozenset = _ATOMIC, _push: Callable = heappush) -> int:
+        """Trace a send and queue its delivery (or drop it). The message id is the queue
+        ``seq`` of its first copy, so a pending delivery's id equals its ``msg_id``."""
+        if self._impaired and self._impaired.get(src) == CRASHED:
             self._check_up(src, "send")
-        link = self._links[src].get(dst)
-        if link is None:
+        try:
+            link = self._links[src][dst]
+        except KeyError:
             link = self._new_link(src, dst)
-        mid = next(self._msg_ids)
         cls = type(msg)
-        if cls in _ATOMIC:
-            label, data = cls.__name__, msg
+        if cls in _atomic:
+            label = cls.__name__
+            data = msg
         else:
-            label, data = label_of(msg), jsonable(msg)
+            label, data = rendered or (label_of(msg), jsonable(msg))
+            msg = private(msg)
+        mid = next(self._seq)
         now = self._now
         rec = self._rec
         rec((now, "send", src, dst, mid, label, data))
@@ -245,8 +253,7 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
-                                        msg, label, data])
+            _push(self._heap, [at, P_MSG, mid, DELIVER, mid, src, dst, msg, label, data])
             return mid
         u = link.uniform
         if link.drop and u() < link.drop:
@@ -254,8 +261,10 @@ class Simulation(Faults):
             return mid
         copies = 2 if link.duplicate and u() < link.duplicate else 1
         for copy in range(copies):
+            seq = mid
             if copy:
                 rec((now, "duplicate", src, dst, mid, label, data))
+                seq, msg = next(self._seq), private(msg)
             delay = link.latency.sample(u) * link.slow
             if link.long_reorder and is_reply(label, msg) and u() < link.long_reorder:
                 delay += link.long_delay.sample(u)
@@ -264,8 +273,7 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            heappush(self._heap, [at, P_MSG, next(self._seq), DELIVER, mid, src, dst,
-                                  msg, label, data])
+            _push(self._heap, [at, P_MSG, seq, DELIVER, mid, src, dst, msg, label, data])
         return mid
 
     def _new_link(self, src: str, dst: str) -> _Link:
@@ -280,9 +288,9 @@ class Simulation(Faults):
         if not isinstance(name, str):
             raise allowed("timer name", name, "a str")
         data = payload if type(payload) in _ATOMIC else jsonable(payload)
-        handle = next(self._timer_ids)
+        handle = next(self._seq)  # a timer's handle is its queue seq (its pending id)
         at = self._now + delay
-        entry = [at, P_MSG, next(self._seq), TIMER, handle, node_id, name, payload, data]
+        entry = [at, P_MSG, handle, TIMER, handle, node_id, name, payload, data]
         self._timers[node_id][handle] = entry
         heapq.heappush(self._heap, entry)
         self._rec((self._now, "timer_set", node_id, None, handle, name,
@@ -366,22 +374,24 @@ class Simulation(Faults):
         heap, pop, execute = self._heap, heappop, self._execute
         on_message, rec, impaired, blocked = self._on_message, self._rec, self._impaired, self._blocked
         horizon = math.inf if limit is None else limit
+        push = heappush
         while heap:
-            e = heap[0]
+            e = pop(heap)
             t = e[0]
             if t > horizon:
+                push(heap, e)
                 break
-            pop(heap)
             kind = e[3]
-            if kind == DEAD:
-                continue
-            if t > self._now:
-                self._now = t
             if kind == DELIVER and not impaired and not blocked:  # the hot path, inlined
+                now = self._now
+                if t > now:
+                    self._now = now = t
                 dst = e[6]
-                rec((self._now, "deliver", dst, e[5], e[4], e[8], e[9]))
+                rec((now, "deliver", dst, e[5], e[4], e[8], e[9]))
                 on_message[dst](e[5], e[7])
-            else:
+            elif kind != DEAD:
+                if t > self._now:
+                    self._now = t
                 execute(e)
         if limit is not None and limit > self._now:
             self._now = limit
@@ -447,7 +457,7 @@ class Simulation(Faults):
         """Enqueue a copy of a pending delivery (same time and msg_id); returns the copy's id."""
         e = self._find(pending_id, (DELIVER,))
         copy = list(e)
-        copy[2] = next(self._seq)
+        copy[2], copy[7] = next(self._seq), private(e[7])
         heapq.heappush(self._heap, copy)
         self._rec((self._now, "duplicate", e[5], e[6], e[4], e[8], e[9]))
         return copy[2]

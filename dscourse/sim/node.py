@@ -114,9 +114,7 @@ class Node:
 
     def broadcast(self, msg: Any) -> list[int]:
         """Send ``msg`` to every other node; returns the message ids."""
-        send = self._sim._send
-        me = self.id
-        return [send(me, dst, msg) for dst in self._sim._peers(me)]
+        return self._sim._broadcast(self.id, msg)
 
     def set_timer(self, delay_ms: float, name: str, payload: Any = None) -> int:
         """Fire ``on_timer(name, payload)`` after ``delay_ms``; returns a handle."""

@@ -14,6 +14,7 @@ so it is identical across processes and machines for the same seed and code.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 import hashlib
@@ -67,9 +68,10 @@ def jsonable(value: Any) -> Any:
         return value if math.isfinite(value) else ("nan" if value != value else
                                                      ("inf" if value > 0 else "-inf"))
     if cls is dict:
-        return {_key(k): jsonable(v) for k, v in value.items()}
-    if cls is list or (cls is tuple):
-        return [jsonable(v) for v in value]
+        return {k if type(k) is str else _key(k): v if type(v) in _ATOMIC else jsonable(v)
+                for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [v if type(v) in _ATOMIC else jsonable(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, (int, str)):  # bool/int/str subclasses (IntEnum handled above)
@@ -98,6 +100,29 @@ def jsonable(value: Any) -> Any:
             "(no functions, methods, lambdas or generators)"
         )
     return {k: jsonable(v) for k, v in sorted(vars(value).items())}
+
+
+_IMMUTABLE: dict[type, bool] = {t: True for t in (int, str, bool, float, bytes, complex,
+                                                   type(None), frozenset)}
+
+
+def private(msg: Any) -> Any:
+    """The receiver's own copy of a message: ``msg`` itself when it is immutable (atomic
+    values, enums, frozen dataclasses, tuples of atomic values), else a deep copy, so sender
+    and receiver never share mutable state (DSLabs clones messages for the same reason)."""
+    cls = type(msg)
+    immutable = _IMMUTABLE.get(cls)
+    if immutable is None:
+        params = getattr(cls, "__dataclass_params__", None)
+        immutable = _IMMUTABLE[cls] = issubclass(cls, enum.Enum) or bool(params and params.frozen)
+    if immutable:
+        return msg
+    if cls is dict:
+        if all(_IMMUTABLE.get(type(v)) for v in msg.values()):
+            return msg.copy()  # keys are immutable; a flat dict needs only a shallow copy
+    elif cls is tuple and all(_IMMUTABLE.get(type(x)) for x in msg):
+        return msg
+    return copy.deepcopy(msg)
 
 
 def _key(key: Any) -> str:

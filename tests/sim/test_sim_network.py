@@ -136,3 +136,28 @@ def test_presets_and_is_reply():
     assert ds.sim.labrpc_unreliable(long_reordering=False).long_reorder == 0
     assert ds.sim.is_reply("AppendEntriesReply", None) and ds.sim.is_reply("read_ok", {})
     assert ds.sim.is_reply("x", {"in_reply_to": 3}) and not ds.sim.is_reply("Get", {})
+
+
+def test_receivers_get_private_copies_of_mutable_messages():
+    class Mutator(Node):
+        def __init__(self, id):  # noqa: A002
+            super().__init__(id)
+            self.got = []
+
+        def on_start(self):
+            if self.id == "a":
+                box = {"type": "Box", "items": [1]}
+                self.send("b", box)
+                self.send("c", box)
+                box["items"].append(2)  # after sending: nobody may see this
+
+        def on_message(self, src, msg):
+            self.got.append(list(msg["items"]))
+            msg["items"].append(self.id)  # a receiver scribbling on its copy
+
+    sim = ds.sim.Simulation(seed=1, network=ds.sim.Network(duplicate=1.0))
+    for n in "abc":
+        sim.add_node(Mutator(n))
+    sim.run()
+    assert sim.nodes["b"].got == [[1], [1]] and sim.nodes["c"].got == [[1], [1]]
+    assert all(e.data["items"] == [1] for e in sim.trace.filter(kind="deliver"))

@@ -73,8 +73,9 @@ def test_trace_contents_follow_the_contract(tmp_path):
     sim = run()
     send = sim.trace.filter(kind="send")[0]
     deliver = sim.trace.filter(kind="deliver")[0]
-    assert send == Event(send.seq, 0, "send", "c", "a", 0, "Vote", {"term": 1, "granted": True})
-    assert (deliver.node, deliver.peer, deliver.msg_id, deliver.time) == ("a", "c", 0, 2000)
+    assert send == Event(send.seq, 0, "send", "c", "a", send.msg_id, "Vote",
+                         {"term": 1, "granted": True})
+    assert (deliver.node, deliver.peer, deliver.msg_id, deliver.time) == ("a", "c", send.msg_id, 2000)
     ann = sim.trace.filter(kind="annotate", node="a")
     assert ann[-1].data == {"role": "leader", "term": 1} and ann[-1].label == "role,term"
     assert [e.seq for e in sim.trace] == list(range(len(sim.trace)))
