@@ -14,13 +14,12 @@ resumed node, then node starts, then messages and timers (in insertion order).
 
 from __future__ import annotations
 
-import heapq
-from heapq import heappop, heappush
 import inspect
 import itertools
 import math
 from collections.abc import Callable
 from dataclasses import fields, replace
+from heapq import heappop, heappush
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -36,9 +35,8 @@ from .node import DETACHED, Node
 from .queue import (CALL, CRASHED, DEAD, DELIVER, P_MSG, P_START, PAUSED, RESUME, START,
                     TIMER, to_us)
 from .rng import Uniforms, check_seed, stream
-from .trace import Trace, jsonable, label_of, private
+from .trace import _ATOMIC, Trace, jsonable, label_of, private
 
-_ATOMIC = frozenset({int, str, bool, type(None)})
 _KIND_NAMES = {DELIVER: "deliver", TIMER: "timer", START: "start", CALL: "nemesis",
                RESUME: "resume"}
 
@@ -73,8 +71,7 @@ class _Link:
 
     def configure(self, model: LinkModel) -> None:
         self.model = model
-        lat = model.latency
-        assert isinstance(lat, Dist) and isinstance(model.long_delay, Dist)
+        lat: Dist = model.latency  # type: ignore[assignment]  # LinkModel made it a Dist
         self.latency = lat
         self.drop, self.duplicate = model.drop, model.duplicate
         self.fifo, self.slow = model.fifo, model.slow
@@ -122,6 +119,10 @@ class Simulation(Faults):
         self._partition_pairs: set[tuple[str, str]] = set()
         self._cuts: set[tuple[str, str]] = set()
         self._clock_offset: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return (f"<Simulation seed={self.seed} now={self.now} ms nodes={','.join(self._order)} "
+                f"events={len(self.trace)}>")
 
     # -- public state ------------------------------------------------------------------------
     @property
@@ -194,7 +195,7 @@ class Simulation(Faults):
         self._timers[node_id] = {}
         self._links[node_id] = {}
         self._clock_offset[node_id] = 0
-        heapq.heappush(self._heap, [self._now, P_START, next(self._seq), START, node_id])
+        heappush(self._heap, [self._now, P_START, next(self._seq), START, node_id])
         return node
 
     def _node(self, node_id: Any) -> Node:
@@ -292,7 +293,7 @@ class Simulation(Faults):
         at = self._now + delay
         entry = [at, P_MSG, handle, TIMER, handle, node_id, name, payload, data]
         self._timers[node_id][handle] = entry
-        heapq.heappush(self._heap, entry)
+        heappush(self._heap, entry)
         self._rec((self._now, "timer_set", node_id, None, handle, name,
                    {"at": at, "payload": data}))
         return handle
@@ -359,7 +360,7 @@ class Simulation(Faults):
         while heap:
             if until is not None and heap[0][0] > until:
                 return None
-            e = heapq.heappop(heap)
+            e = heappop(heap)
             if e[3] != DEAD:
                 if e[0] > self._now:
                     self._now = e[0]
@@ -397,7 +398,11 @@ class Simulation(Faults):
             self._now = limit
 
     def step(self) -> Pending | None:
-        """Run the next event in normal order and return it (``None`` when nothing is left)."""
+        """Run the next event in normal order and return it (``None`` when nothing is left).
+
+        The result is a :class:`Pending` whose ``kind`` is "deliver" or "timer", or, for the
+        kernel's own events, "start", "resume" or "nemesis" (``label`` = the action's name).
+        """
         e = self._pop(None)
         if e is None:
             return None
@@ -458,7 +463,7 @@ class Simulation(Faults):
         e = self._find(pending_id, (DELIVER,))
         copy = list(e)
         copy[2], copy[7] = next(self._seq), private(e[7])
-        heapq.heappush(self._heap, copy)
+        heappush(self._heap, copy)
         self._rec((self._now, "duplicate", e[5], e[6], e[4], e[8], e[9]))
         return copy[2]
 

@@ -16,7 +16,6 @@ volatile state from its arguments, and durable state belongs in ``self.stable``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +54,7 @@ class Node:
     id: str
     stable: dict[str, Any]
     rng: np.random.Generator
+    _sim: Simulation
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Node:
         self = super().__new__(cls)
@@ -149,8 +149,3 @@ def rebuild(node: Node) -> None:
                       f"{kept['id']!r}: __init__ must give the node the same id for the same arguments")
     node.__dict__.update(kept)
 
-
-def check_hashable_id(node_id: Hashable) -> None:
-    """Node ids are non-empty strings (they appear in traces and JSON)."""
-    if not isinstance(node_id, str) or not node_id:
-        raise allowed("node id", node_id, "a non-empty str")
