@@ -31,7 +31,8 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
     """Build a simulation of ``kind`` with ``allocators`` allocator nodes ``a0, a1, ...``.
 
     Server nodes are ``db0, db1, ...`` (or ``redis``, ``registry``); links from allocators to
-    them have latency ``db_latency_ms`` each way. Extra keywords go to every allocator.
+    them have latency ``db_latency_ms`` each way. Extra keywords go to every allocator
+    (``timeout_ms`` defaults to four one-way latencies plus 10 ms).
     """
     if kind not in KINDS:
         raise allowed("kind", kind, f"one of {', '.join(KINDS)}")
@@ -39,6 +40,7 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
         raise allowed("allocators", allocators, "an int >= 1")
     if isinstance(dbs, bool) or not isinstance(dbs, int) or dbs < 1:
         raise allowed("dbs", dbs, "an int >= 1")
+    allocator_options.setdefault("timeout_ms", 4 * db_latency_ms + 10)
     sim = Simulation(seed=seed, network=network or reliable(Constant(db_latency_ms)))
     sink: list[Issued] = []
     if kind == "autoincrement":

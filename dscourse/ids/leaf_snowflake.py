@@ -62,6 +62,7 @@ class LeafSnowflakeNode(Allocator):
         self.gen: Snowflake | None = None
         self.status = "registering"
         self.errors = 0
+        self.waited_rollbacks = 0
         self._waiting_until: float | None = None
         self._retried = False
 
@@ -106,6 +107,7 @@ class LeafSnowflakeNode(Allocator):
             return self.take() if self.waiting else None
         if isinstance(out, Wait):
             self._retried = out.reason != "exhausted"
+            self.waited_rollbacks += self._retried
             self._waiting_until = self.now + out.ms
             self.set_timer(out.ms, "wait_over")
             return None

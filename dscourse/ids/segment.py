@@ -81,7 +81,8 @@ class LeafSegmentAllocator(Allocator):
         self.min_step = 0
         self.update_ms = 0.0
         self.loads: list[tuple[float, int]] = []   # (time, step) of each segment received
-        self.stalls = 0
+        self.stalls = 0            # episodes in which a request found both segments empty
+        self._stalled = False
 
     def boot(self) -> None:
         self.load()
@@ -133,6 +134,7 @@ class LeafSegmentAllocator(Allocator):
         if cur is not None and cur.value < cur.max:
             ident = cur.value
             cur.value += 1
+            self._stalled = False
             if (self.next is None and not self.loading
                     and cur.max - cur.value < (1 - self.prefetch) * cur.step):
                 self.load()
@@ -140,7 +142,9 @@ class LeafSegmentAllocator(Allocator):
         if self.next is not None:
             self.current, self.next = self.next, None
             return self.take()
-        self.stalls += 1
+        if not self._stalled:
+            self._stalled = True
+            self.stalls += 1
         self.load()
         return None
 

@@ -114,6 +114,8 @@ class Snowflake:
         (Leaf checks the clock only once more; Seata sleeps only once).
         """
         tick = self.tick_of(now_ms)
+        if not 0 <= tick < (1 << self._ts_bits):
+            self._make(tick, 0)  # raises ExhaustedError: the clock is outside the layout's range
         if self.policy == "logical":
             return self._logical(tick, retried)
         last = self.last_tick

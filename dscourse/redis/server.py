@@ -21,6 +21,7 @@ on the server expires keys early or late, as on a real Redis.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -150,6 +151,10 @@ class RedisServer(Node):
         if handler is None:
             raise RedisError(f"ERR unknown command '{args[0]}', expected one of GET, SET, DEL, "
                              "EXISTS, INCR, INCRBY, PTTL, PEXPIRE")
+        try:
+            inspect.signature(handler).bind(*rest)
+        except TypeError:
+            raise RedisError(f"ERR wrong number of arguments for '{name.lower()}' command") from None
         return handler(*rest)
 
     def _cmd_get(self, key: Any) -> str | None:

@@ -1,0 +1,154 @@
+"""Simulated allocators: no duplicates under outages, lossy links and retries; Leaf's buffer and
+step rule; Tinyid's multi-DB disjointness; multi-master auto-increment; Redis INCR durability;
+Leaf-snowflake worker ids and start-up clock check."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import dscourse as ds
+from dscourse.ids import cluster, duplicates, leaf_next_step
+from dscourse.sim import lossy
+
+MIN = 60_000
+
+
+@given(seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(["leaf", "tinyid", "autoincrement"]),
+       down_at=st.integers(20, 400), down_for=st.integers(1, 300))
+@settings(max_examples=30)
+def test_never_a_duplicate_under_db_outages_loss_duplication_and_retries(seed, kind, down_at, down_for):
+    sim, sink = cluster(kind, allocators=3, dbs=2, seed=seed, step=50,
+                        network=lossy(drop=0.2, duplicate=0.1), timeout_ms=15, stop_ms=900)
+    sim.run(until=down_at)
+    sim.crash("db0")
+    sim.crash("a1")
+    sim.run(until=down_at + down_for)
+    sim.recover("db0")
+    sim.recover("a1")
+    sim.run(until=1500)
+    assert duplicates(sink) == []
+    assert len(sink) > 1000  # and the service made progress
+
+
+def test_leaf_step_rule():
+    assert leaf_next_step(1000, 1000, 5 * MIN) == 2000           # < 15 min: double
+    assert leaf_next_step(600_000, 1000, 5 * MIN) == 600_000     # would pass 1,000,000
+    assert leaf_next_step(500_000, 1000, 5 * MIN) == 1_000_000
+    assert leaf_next_step(4000, 1000, 20 * MIN) == 4000          # 15-30 min: keep
+    assert leaf_next_step(4000, 1000, 30 * MIN) == 2000          # >= 30 min: halve
+    assert leaf_next_step(1000, 1000, 45 * MIN) == 1000          # not below the row's step
+
+
+def test_leaf_prefetches_at_10_percent_and_never_stalls_when_the_db_is_fast():
+    sim, sink = cluster("leaf", allocators=1, step=1000, db_latency_ms=5, adapt=False)
+    sim.run(until=3000)
+    a = sim.nodes["a0"]
+    assert a.stalls == 1  # only the very first request, before any segment
+    # the second segment was asked for after 100 ids (10%) and arrived 10 ms later
+    assert a.loads[1][0] == sink[100].issued_ms + 10
+    assert max(r.issued_ms - r.requested_ms for r in sink[20:]) == 0
+
+
+def test_leaf_stalls_when_the_db_is_slower_than_a_segment_lasts():
+    sim, sink = cluster("leaf", allocators=1, step=50, db_latency_ms=40, adapt=False)
+    sim.run(until=2000)
+    assert sim.nodes["a0"].stalls > 5
+    assert max(r.issued_ms - r.requested_ms for r in sink) > 20
+
+
+def test_leaf_adapts_the_step_in_the_simulation():
+    sim, sink = cluster("leaf", allocators=1, step=100, segment_duration_ms=500, max_step=1600)
+    sim.run(until=4000)
+    steps = [s for _, s in sim.nodes["a0"].loads]
+    assert steps[:2] == [100, 100] and 200 in steps and max(steps) == 1600
+
+
+def test_tinyid_two_databases_are_disjoint_and_survive_one_outage():
+    sim, sink = cluster("tinyid", allocators=3, dbs=2, seed=4, step=100, timeout_ms=10)
+    sim.run(until=500)
+    sim.crash("db0")
+    before = len(sink)
+    sim.run(until=1500)
+    assert len(sink) - before > 2500  # still serving from db1
+    assert duplicates(sink) == []
+    late = [r.id for r in sink if r.requested_ms > 700]
+    assert late and all(i % 2 == 1 for i in late)  # db1's remainder
+    rows = [sim.nodes[d].row("order") for d in ("db0", "db1")]
+    assert rows[0]["delta"] == rows[1]["delta"] == 2
+    assert sum(sim.nodes[f"a{i}"].failovers for i in range(3)) > 0
+
+
+def test_tinyid_version_conflicts_are_retried_without_duplicates():
+    sim, sink = cluster("tinyid", allocators=4, dbs=1, seed=2, step=20)
+    sim.run(until=1000)
+    assert sum(sim.nodes[f"a{i}"].conflicts for i in range(4)) > 0
+    assert duplicates(sink) == []
+    row = sim.nodes["db0"].row("order")
+    assert row["version"] == (row["max_id"] - 1) // 20  # one version bump per claimed segment
+
+
+def test_multi_master_auto_increment_uses_disjoint_residues():
+    sim, sink = cluster("autoincrement", allocators=2, dbs=3, seed=1)
+    sim.run(until=300)
+    assert duplicates(sink) == [] and len(sink) > 500
+    assert {r.id % 3 for r in sink} == {0, 1, 2}
+    for i in range(3):
+        assert sim.nodes[f"db{i}"].stable["auto"] % 3 == (i + 1) % 3
+
+
+@pytest.mark.parametrize("persistence, appendfsync, repeats", [
+    ("aof", "always", False), ("aof", "everysec", True), ("aof", "no", True),
+    ("rdb", "everysec", True), ("none", "everysec", True)])
+def test_redis_incr_repeats_ids_after_a_crash_unless_fsync_always(persistence, appendfsync, repeats):
+    sim, sink = cluster("redis", allocators=2, seed=3, persistence=persistence,
+                        appendfsync=appendfsync)
+    sim.run(until=2500)
+    sim.crash("redis")
+    sim.run(until=2600)
+    sim.recover("redis")
+    sim.run(until=3000)
+    assert bool(duplicates(sink)) == repeats
+
+
+def test_leaf_snowflake_registry_and_start_up_clock_check():
+    sim, sink = cluster("leaf-snowflake", allocators=3, seed=1)
+    sim.run(until=4000)
+    workers = {sim.nodes[f"a{i}"].gen.worker for i in range(3)}
+    assert workers == {0, 1, 2} and duplicates(sink) == []
+    sim.crash("a1")
+    sim.clock_jump("a1", -2000)  # it reported a later time before the crash
+    sim.recover("a1")
+    sim.run(until=4200)
+    assert sim.nodes["a1"].status == "refused"
+    sim.clock_jump("a2", -3)  # a small runtime rollback: Leaf waits 2 x 3 ms
+    sim.run(until=4400)
+    assert sim.nodes["a2"].errors == 0 and sim.nodes["a2"].waited_rollbacks == 1
+    sim.clock_jump("a0", -50)  # too large: requests fail instead of repeating ids
+    sim.run(until=4600)
+    assert sim.nodes["a0"].errors > 0
+    assert duplicates(sink) == []
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: cluster("uuid"), "kind='uuid'"),
+    (lambda: cluster("leaf", allocators=0), "allocators=0"),
+    (lambda: cluster("tinyid", dbs=0), "dbs=0"),
+    (lambda: ds.ids.Database("db", auto_increment=(2, 3)), "auto_increment_offset=3"),
+    (lambda: ds.ids.Database("db", rows={"x": {"step": 0}}), "step of 'x'=0"),
+    (lambda: ds.ids.Database("db", rows={"x": {"delta": 2, "remainder": 2}}), "remainder of 'x'=2"),
+    (lambda: ds.ids.LeafSegmentAllocator("a", db="db", biz="x", sink=[], prefetch=2), "prefetch=2"),
+    (lambda: ds.ids.TinyidAllocator("a", dbs=[], biz="x", sink=[]), "dbs=\\[\\]"),
+    (lambda: ds.ids.TinyidAllocator("a", dbs=["d"], biz="x", sink=[], loading_percent=101), "loading_percent"),
+    (lambda: ds.ids.AutoIncrementClient("a", dbs=["d"], sink=(), ), "sink=\\(\\)"),
+    (lambda: ds.ids.AutoIncrementClient("a", dbs=["d"], sink=[], demand_interval_ms=0), "demand_interval_ms=0"),
+])
+def test_bad_configuration(call, match):
+    with pytest.raises(ds.ConfigError, match=match):
+        call()
+
+
+def test_unknown_biz_tag_is_reported():
+    sim = ds.sim.Simulation(seed=0)
+    sim.add_node(ds.ids.Database("db", rows={"order": {}}))
+    sim.add_node(ds.ids.LeafSegmentAllocator("a", db="db", biz="user", sink=[]))
+    with pytest.raises(ds.ConfigError, match="biz tag='user'"):
+        sim.run(until=10)
