@@ -300,3 +300,88 @@ def lab(timeout_ms: float = 30, seed: int = 1) -> Any:
     return Lab(lambda timeout_ms: figure(timeout_ms, seed), timeout_ms=(10, 200, 5),
                initial={"timeout_ms": timeout_ms}, describe=lambda timeout_ms: describe(timeout_ms, seed),
                title="Timeout vs false suspicion")
+
+
+# ---- failover on suspicion, and split brain ------------------------------------------------------
+
+
+class FailoverNode(Node):
+    """Heartbeat-driven failover: every node broadcasts its role every ``interval_ms``.
+
+    A follower that hears no leader for ``timeout_ms`` takes over if it has the smallest id
+    among the nodes it hears. With ``quorum=True`` it must also hear a majority of the
+    ``n`` nodes (itself included), and a leader that stops hearing a majority steps down.
+    Without the quorum rule, a partition produces two leaders: split brain.
+    """
+
+    def __init__(self, id: str, *, n: int, quorum: bool, interval_ms: float = 10.0,  # noqa: A002
+                 timeout_ms: float = 30.0) -> None:
+        super().__init__(id)
+        self.n, self.quorum, self.interval_ms, self.timeout_ms = n, quorum, interval_ms, timeout_ms
+        self.heard: dict[str, float] = {}
+        self.leader_seen = 0.0
+        self.role: str | None = None
+
+    def _become(self, role: str) -> None:
+        if role != self.role:
+            self.role = role
+            self.annotate(role=role)
+
+    def on_start(self) -> None:
+        self.heard = {p: self.now for p in self.peers}     # everyone starts out reachable
+        self.leader_seen = self.now
+        self._become("leader" if self.id == min(self.peers + (self.id,)) else "follower")
+        self.on_timer("beat", None)
+
+    def on_message(self, src: str, msg: str) -> None:
+        self.heard[src] = self.now
+        if msg == "leader":
+            self.leader_seen = self.now
+            if self.role == "leader" and src < self.id:
+                self._become("follower")
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        reachable = sorted([p for p, t in self.heard.items() if self.now - t < self.timeout_ms] + [self.id])
+        majority = len(reachable) > self.n // 2
+        if self.role == "leader" and self.quorum and not majority:
+            self._become("follower")
+        elif (self.role == "follower" and self.now - self.leader_seen >= self.timeout_ms
+              and reachable[0] == self.id and (majority or not self.quorum)):
+            self._become("leader")
+        self.broadcast(self.role)
+        self.set_timer(self.interval_ms, "beat")
+
+
+@dataclass(frozen=True)
+class SplitBrainRun:
+    """A failover run: its trace and how long two or more nodes believed they led."""
+
+    quorum: bool
+    trace: Any
+    leaders_at_end: tuple[str, ...]
+    two_leaders_ms: float
+
+
+def split_brain(*, quorum: bool, n: int = 5, minority: Sequence[str] = ("n0", "n1"),
+                partition_ms: float = 50.0, heal_ms: float = 200.0, end_ms: float = 260.0,
+                seed: int = 1) -> SplitBrainRun:
+    """Run :class:`FailoverNode` s, cut ``minority`` off from the rest, heal, and measure."""
+    sim = Simulation(seed=seed, network=Network(latency=Uniform(1.0, 3.0)))
+    ids = [f"n{i}" for i in range(n)]
+    for node_id in ids:
+        sim.add_node(FailoverNode(node_id, n=n, quorum=quorum))
+    sim.schedule_nemesis([(partition_ms, ("partition", [list(minority), [i for i in ids if i not in minority]])),
+                          (heal_ms, ("heal",))])
+    sim.run(until=end_ms)
+    roles: dict[str, str] = {}
+    overlap, last = 0.0, 0.0
+    for e in sim.trace.filter(kind="annotate"):
+        t = e.time / 1000
+        if sum(1 for r in roles.values() if r == "leader") >= 2:
+            overlap += t - last
+        roles[e.node] = e.data["role"]
+        last = t
+    if sum(1 for r in roles.values() if r == "leader") >= 2:
+        overlap += end_ms - last
+    leaders = tuple(sorted(v for v, r in roles.items() if r == "leader"))
+    return SplitBrainRun(quorum, sim.trace, leaders, round(overlap, 3))

@@ -33,7 +33,6 @@ class Messenger:
     """Messenger ``index`` of the chain (0: the order, 1: its confirmation, ...)."""
 
     index: int
-    plan: str = "attack at dawn"
 
 
 class General(Node):

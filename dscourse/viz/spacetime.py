@@ -82,12 +82,15 @@ def _annotation_text(data: Any) -> str | None:
 
 def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
               nodes: Iterable[str] | None = None, ax: Axes | None = None,
-              timers: bool = False, title: str | None = None, legend: bool = True) -> Figure:
+              timers: bool = False, title: str | None = None, legend: bool = True,
+              messages: bool = True, roles: bool = False) -> Figure:
     """Draw ``trace`` (a Trace, a Simulation, or events) as a space-time diagram.
 
     ``window=(start_ms, end_ms)`` shows part of a long trace; ``nodes`` picks and orders the
     lanes (default: every node, in order of first appearance); ``ax`` draws into an existing
-    axes. Message arrows are coloured by label (:func:`~dscourse.viz.colors.label_colors`).
+    axes. Message arrows are coloured by label (:func:`~dscourse.viz.colors.label_colors`);
+    ``messages=False`` leaves them out (for busy traces); ``roles=True`` colours each lane by
+    the node's role from its ``annotate(role=...)`` events (gid ``role``).
     Returns the Figure; the same trace always gives the same picture.
     """
     model = spacetime_model(trace, nodes)
@@ -102,7 +105,7 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         plt.close(fig)   # returned, not auto-shown: a notebook displays it once, as the cell's value
     else:
         fig = ax.figure
-    shown = [m for m in model.messages if m.src in lane and m.dst in lane
+    shown = [] if not messages else [m for m in model.messages if m.src in lane and m.dst in lane
              and _overlaps(m.sent, max((m.sent, *m.delivered, *(t for t, _ in m.dropped))), lo, hi)]
     latencies = [m.delivered[0] - m.sent for m in model.messages if m.delivered]
     nudge = (statistics.median(latencies) / 2) if latencies else (hi - lo) * 0.02
@@ -110,6 +113,8 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
 
     for n, y in lane.items():
         ax.axhline(y, color="#bbbbbb", linewidth=0.8, zorder=1)
+    if roles:
+        _role_bands(ax, model, lane, hi)
     for span in model.spans:
         end = hi if span.end is None else span.end
         if not _overlaps(span.start, end, lo, hi):
@@ -158,6 +163,8 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
                          markerfacecolor=face, markeredgecolor="#333333", zorder=5, linestyle="none")
         dot.set_gid(k.kind)
         text = _annotation_text(k.detail) if k.kind == "annotate" else "clock jump"
+        if roles and role is not None:
+            text = None                     # the lane colour already says it
         if labelled and text:
             right = k.time > lo + 0.85 * (hi - lo)
             ax.annotate(text, (k.time, y), xytext=(-3 if right else 2, 6), textcoords="offset points",
@@ -177,8 +184,28 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     return fig
 
 
+def _role_bands(ax: Axes, model: SpacetimeModel, lane: dict[str, int], hi: float) -> None:
+    current: dict[str, tuple[float, Any]] = {}
+    bands: list[tuple[str, float, float, Any]] = []
+    for k in model.marks:
+        if k.kind == "annotate" and k.node in lane and isinstance(k.detail, dict) and "role" in k.detail:
+            if k.node in current:
+                start, role = current[k.node]
+                bands.append((k.node, start, k.time, role))
+            current[k.node] = (k.time, k.detail["role"])
+    bands += [(node, start, max(hi, model.end), role) for node, (start, role) in current.items()]
+    for node, start, end, role in bands:
+        band = Rectangle((start, lane[node] - 0.16), end - start, 0.32, facecolor=colors.role_color(role),
+                         edgecolor="none", alpha=0.8, zorder=1.5)
+        band.set_gid("role")
+        band.set_label(str(role))
+        ax.add_patch(band)
+
+
 def _legend(ax: Axes, palette: dict[str, str], present: set[str]) -> None:
     handles: list[Any] = [Line2D([], [], color=c, linewidth=1.5, label=label) for label, c in palette.items()]
+    roles = sorted({p.get_label() for p in ax.patches if p.get_gid() == "role"})
+    handles += [Patch(color=colors.role_color(r), alpha=0.8, label=r) for r in roles]
     if "dup" in present:
         handles.append(Line2D([], [], color="#555555", linestyle="--", label="duplicate"))
     if "inflight-o" in present:
