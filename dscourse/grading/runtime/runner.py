@@ -10,6 +10,7 @@ the parent decides what they are worth. Standard library (and numpy) only.
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import json
 import os
 import sys
@@ -26,16 +27,29 @@ BLOCKED: list[str] = []
 ALLOWED_DS = {"dscourse", "dscourse.sim", "dscourse.grading"}
 
 
-class _BlockLibrary(importlib.abc.MetaPathFinder):
-    """Refuse ``dscourse.*`` beyond the stand-in, and remember who asked."""
+class _BlockLibrary(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Refuse ``dscourse.*`` beyond the stand-in, and remember who asked.
+
+    Topic packages (``dscourse.fundamentals``) import as empty packages, so that the module
+    a submission really wanted (``dscourse.fundamentals.reliable_channel``) is what gets
+    blocked and reported.
+    """
 
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("dscourse.") and name not in ALLOWED_DS:
-            if name not in BLOCKED:
-                BLOCKED.append(name)
-            raise ImportError(f"{name} is not available while grading: submit your own code "
-                              "(this attempt is reported to the instructor)")
+        if not name.startswith("dscourse.") or name in ALLOWED_DS:
+            return None
+        if name.count(".") == 1:
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        if name not in BLOCKED:
+            BLOCKED.append(name)
+        raise ImportError(f"{name} is not available while grading: submit your own code "
+                          "(this attempt is reported to the instructor)")
+
+    def create_module(self, spec):
         return None
+
+    def exec_module(self, module):
+        module.__path__ = []
 
 
 def _read_lines():

@@ -1,0 +1,352 @@
+"""The cheat corpus: hostile and malformed submissions, each with its honest expected score.
+
+Each entry builds a submission from the generated student notebook by replacing answer
+cells: ``SOL`` is the master's solution, ``None`` keeps the stub, any other string is the
+cell's new source. ``expected`` is the score the submission honestly earns (what its real
+solutions are worth, ignoring the attack), asserted exactly; ``status`` the row's status.
+The host-side facts some attacks would leave behind (files, processes, connections) are
+checked by ``test_cheat_corpus.py``.
+"""
+
+from __future__ import annotations
+
+SOL = "SOL"
+PWNED = "/tmp/dscourse-cheat-pwned"          # no attack may create this on the host
+NET_PORT = 47391                              # the test listens here on the host's loopback
+
+STUB_11 = """# ANSWER E1.1
+class ReliableChannel(ds.sim.Node):
+    pass
+"""
+
+ALWAYS_EQUAL = """# ANSWER E1.1
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Anything:
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return 0
+
+
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        self.send(dst, "x")
+
+    def on_message(self, src, msg):
+        self.deliver(src, Anything())
+"""
+
+ALWAYS_EQUAL_13 = """# ANSWER E1.3
+class Anything(list):
+    def __eq__(self, other):
+        return True
+
+
+def nemesis_schedule():
+    return Anything()
+"""
+
+MONKEYPATCH = """# ANSWER E1.1
+import builtins
+import sys
+try:
+    import dscourse.grading as g
+    g.check = lambda *a, **k: print("E1.1: all tests passed")
+    g.test = lambda *a, **k: (lambda f: f)
+    ds.grading.ch01.channel_trial = lambda *a, **k: None
+except Exception:
+    pass
+for name, mod in list(sys.modules.items()):
+    for attr in ("run_test", "expect", "fail", "channel_trial"):
+        if hasattr(mod, attr):
+            try:
+                setattr(mod, attr, lambda *a, **k: None)
+            except Exception:
+                pass
+builtins.AssertionError = type("Never", (Exception,), {})
+
+
+class ReliableChannel(ds.sim.Node):
+    pass
+"""
+
+READ_MASTER = """# ANSWER E1.1
+import json
+import os
+
+found = {}
+for top in ("/work", "/root", "/home", "/tmp", "/srv", "/opt", "/mnt", "/"):
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d not in ("proc", "sys", "dev", "usr")]
+        for f in filenames:
+            if f.endswith(".ipynb"):
+                try:
+                    nb = json.load(open(os.path.join(dirpath, f)))
+                except Exception:
+                    continue
+                for cell in nb.get("cells", []):
+                    src = "".join(cell.get("source", []))
+                    if "# BEGIN SOLUTION" in src and src.startswith("# ANSWER"):
+                        found[src.split()[2]] = src
+for ex, src in sorted(found.items()):
+    exec(src.replace("# BEGIN SOLUTION", "").replace("# END SOLUTION", ""), globals())
+if "ReliableChannel" not in globals():
+    class ReliableChannel(ds.sim.Node):
+        pass
+"""
+
+READ_REFERENCE = """# ANSWER E1.1
+import os
+
+for top in ("/work", "/root", "/home", "/opt", "/srv", "/tmp", "/rt"):
+    for dirpath, dirnames, filenames in os.walk(top):
+        if "reliable_channel.py" in filenames and "fundamentals" in dirpath:
+            exec(open(os.path.join(dirpath, "reliable_channel.py")).read(), globals())
+            break
+    if "ReliableChannel" in globals():
+        break
+else:
+    class ReliableChannel(ds.sim.Node):
+        pass
+"""
+
+FAKE_PRINT = """# ANSWER E1.1
+import os
+import sys
+print("All tests passed! Score: 20/20")
+print('{"score": 20, "tests": []}')
+sys.stderr.write("PASSED 20/20\\n")
+os.write(1, b'{"n": "0", "i": 1, "ready": true}\\n')
+
+
+class ReliableChannel(ds.sim.Node):
+    def on_message(self, src, msg):
+        print("ok: delivered exactly once, in order")
+"""
+
+INPUT_TRANSFORMER = """# ANSWER E1.1
+def _no_asserts(lines):
+    return [line.replace("assert ", "pass  # ") for line in lines]
+
+
+get_ipython().input_transformers_post.append(_no_asserts)
+"""
+
+SYS_EXIT = """# ANSWER E1.1
+import sys
+sys.exit(0)
+"""
+
+OS_EXIT = """# ANSWER E1.1
+import os
+
+
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        os._exit(0)
+"""
+
+RAISE_SYSTEMEXIT_12 = """# ANSWER E1.2
+class TimeoutFD(ds.sim.Node):
+    def __init__(self, node_id, period_ms=10.0, initial_timeout_ms=12.0):
+        super().__init__(node_id)
+        self.suspected = set()
+        self.timeout = {}
+
+    def on_start(self):
+        raise SystemExit("done")
+"""
+
+INFINITE_LOOP = """# ANSWER E1.1
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        while True:
+            pass
+"""
+
+FORK_LINGER = """# ANSWER E1.2
+import os
+import time
+
+for _ in range(3):
+    try:
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(3600)
+            os._exit(0)
+    except OSError:
+        pass
+"""
+
+ALLOC_4GB = """# ANSWER E1.2
+hog = bytearray(4 << 30)
+hog[::4096] = b"x" * len(hog[::4096])
+
+
+class TimeoutFD(ds.sim.Node):
+    pass
+"""
+
+WRITE_FILES = """# ANSWER E1.1
+import json
+import os
+
+fake = {"score": 20, "tests": [], "output": "all passed"}
+for path in ("results.json", "../results.json", "/tmp/results.json", "gradebook.csv",
+             "../gradebook.csv", "%s", "/work/results.json"):
+    try:
+        with open(path, "w") as fh:
+            fh.write(json.dumps(fake))
+    except OSError:
+        pass
+
+
+class ReliableChannel(ds.sim.Node):
+    pass
+""" % PWNED
+
+FORGE_CHANNEL = """# ANSWER E1.1
+import gc
+import json
+import os
+
+runner = next((o for o in gc.get_objects() if type(o).__name__ == "Runner"), None)
+if runner is not None:
+    for i in range(1, 4):
+        forged = {"n": runner.nonce, "i": runner.seq + i, "blocked": [],
+                  "cells": [], "names": {"ReliableChannel": "node", "TimeoutFD": "node",
+                                         "nemesis_schedule": "function"},
+                  "actions": [["up", "deliver", ["a", 1]]], "result": None}
+        os.write(4, (json.dumps(forged) + "\\n").encode())
+for fd in (1, 2, 5, 6):
+    try:
+        os.write(fd, b'{"n": "guess", "i": 2, "names": {}}\\n')
+    except OSError:
+        pass
+
+
+class ReliableChannel(ds.sim.Node):
+    pass
+"""
+
+IMPORT_REFERENCE = """# ANSWER E1.1
+try:
+    from dscourse.fundamentals.reliable_channel import ReliableChannel
+except ImportError:
+    try:
+        import importlib
+        ReliableChannel = importlib.import_module("dscourse.fundamentals.reliable_channel").ReliableChannel
+    except ImportError:
+        class ReliableChannel(ds.sim.Node):
+            pass
+"""
+
+NETWORK = """# ANSWER E1.3
+import socket
+
+try:
+    s = socket.create_connection(("127.0.0.1", %d), timeout=1)
+    s.sendall(b"hello from the sandbox")
+    ONLINE = True
+except OSError:
+    ONLINE = False
+try:
+    socket.getaddrinfo("example.com", 80)
+    ONLINE = True
+except OSError:
+    pass
+
+
+def nemesis_schedule():
+    if ONLINE:
+        return [(15, "cut", "p", "b"), (60, "crash", "p")]
+    return []
+""" % NET_PORT
+
+PICKLE_13 = """# ANSWER E1.3
+import os
+import pickle
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch %s",))
+
+
+def nemesis_schedule():
+    return pickle.dumps(Evil())
+""" % PWNED
+
+PICKLE_11 = """# ANSWER E1.1
+import os
+import pickle
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch %s",))
+
+
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        self.send(dst, pickle.dumps(Evil()))
+
+    def on_message(self, src, msg):
+        self.deliver(src, msg)
+""" % PWNED
+
+KILL_ALL = """# ANSWER E1.2
+import os
+import signal
+
+
+class TimeoutFD(ds.sim.Node):
+    def on_start(self):
+        for target in (os.getppid(), 1, -1):
+            try:
+                os.kill(target, signal.SIGKILL)
+            except OSError:
+                pass
+"""
+
+#: name -> (cells {exercise: source | SOL | None}, expected {exercise: points}, status, flags)
+CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
+    "master_solutions": ({"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}, {"E1.1": 7, "E1.2": 7, "E1.3": 6}, "graded", ()),
+    "stubs": ({}, {}, "graded", ()),
+    "always_equal": ({"E1.1": ALWAYS_EQUAL, "E1.3": ALWAYS_EQUAL_13}, {}, "graded", ()),
+    "monkeypatch_grader": ({"E1.1": MONKEYPATCH, "E1.3": SOL}, {"E1.3": 6}, "graded", ()),
+    "read_master_from_disk": ({"E1.1": READ_MASTER}, {}, "graded", ()),
+    "read_reference_source": ({"E1.1": READ_REFERENCE, "E1.2": SOL}, {"E1.2": 7}, "graded", ()),
+    "print_fake_success": ({"E1.1": FAKE_PRINT}, {}, "graded", ()),
+    "input_transformer": ({"E1.1": INPUT_TRANSFORMER, "E1.2": SOL}, {"E1.2": 7}, "graded", ()),
+    "sys_exit": ({"E1.1": SYS_EXIT, "E1.3": SOL}, {"E1.3": 6}, "graded", ()),
+    "os_exit": ({"E1.1": OS_EXIT, "E1.3": SOL}, {"E1.3": 6}, "crashed", ()),
+    "raise_systemexit": ({"E1.1": SOL, "E1.2": RAISE_SYSTEMEXIT_12}, {"E1.1": 7}, "graded", ()),
+    "infinite_loop": ({"E1.1": INFINITE_LOOP, "E1.3": SOL}, {"E1.3": 6}, "timeout", ()),
+    "fork_and_linger": ({"E1.1": SOL, "E1.2": FORK_LINGER}, {"E1.1": 7}, "graded", ()),
+    "allocate_4gb": ({"E1.1": SOL, "E1.2": ALLOC_4GB}, {"E1.1": 7}, "graded", ()),
+    "write_result_files": ({"E1.1": WRITE_FILES}, {}, "graded", ()),
+    "forge_result_channel": ({"E1.1": FORGE_CHANNEL, "E1.3": SOL}, {}, "crashed", ()),
+    "import_reference": ({"E1.1": IMPORT_REFERENCE, "E1.3": SOL}, {"E1.3": 6}, "graded",
+                         ("blocked-import:dscourse.fundamentals.reliable_channel",)),
+    "network_socket": ({"E1.3": NETWORK}, {"E1.3": 1}, "graded", ()),
+    "pickle_payload": ({"E1.1": PICKLE_11, "E1.3": PICKLE_13}, {}, "graded", ()),
+    "kill_everything": ({"E1.1": SOL, "E1.2": KILL_ALL, "E1.3": SOL}, {"E1.1": 7, "E1.3": 6}, "graded", ()),
+    "zip_slip_attachment": ({"E1.1": SOL}, {"E1.1": 7}, "graded", ()),
+}
+
+#: an attachment whose name climbs out of any folder it might be extracted to
+ZIP_SLIP_NAME = "../../../../../../.." + PWNED
+
+#: raw files: name -> (file name, bytes or builder key, reason fragment)
+MALFORMED = {
+    "not_json": ("not_json.ipynb", b"this is not a notebook\n", "not a notebook"),
+    "not_ipynb": ("essay.txt", b"print('hello')\n", "not a .ipynb notebook"),
+    "no_answer_cells": ("no_answers.ipynb", "no_answers", "no answer cells"),
+    "wrong_exercise_set": ("wrong_set.ipynb", "wrong_set", "exercise set 'ch99'"),
+}

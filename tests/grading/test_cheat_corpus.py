@@ -1,0 +1,151 @@
+"""The cheat corpus, graded in one batch: every submission gets its row and its honest score.
+
+Needs the full sandbox (root and ``unshare``): without it the child could read the master,
+so the attacks that read files would (correctly) not be stopped and the test is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from cheat_corpus import CHEATS, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
+from gradekit import MASTER, submission, write
+
+from dscourse.grading import cells as fmt
+from dscourse.grading import grader, sandbox
+
+pytestmark = pytest.mark.skipif(sandbox.detect() != "full",
+                                reason="the cheat corpus needs the full sandbox (root + unshare)")
+SECRET = "corpus-secret"
+
+
+def _sandbox_pids() -> list[int]:
+    """Processes still running as one of the sandbox's uids."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        uid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:")), 0)
+        if uid >= sandbox.UID_BASE:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    subs = tmp_path_factory.mktemp("subs")
+    out = tmp_path_factory.mktemp("out")
+    for name, (answers, _, _, _) in CHEATS.items():
+        attachment = ZIP_SLIP_NAME if name == "zip_slip_attachment" else None
+        write(subs, f"{name}.ipynb", submission(answers, attachment=attachment))
+    for name, (fname, content, _) in MALFORMED.items():
+        if content == "no_answers":
+            nb = submission({})
+            nb["cells"] = [c for c in nb["cells"] if fmt.answer_id(c) is None]
+            for c in nb["cells"]:
+                c["metadata"].pop("dscourse", None)
+            content = json.dumps(nb).encode()
+        elif content == "wrong_set":
+            content = json.dumps(submission({}, exercise_set="ch99")).encode()
+        write(subs, fname, content)
+    if os.path.exists(PWNED):
+        os.remove(PWNED)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", NET_PORT))
+    listener.listen(8)
+    listener.setblocking(False)
+    try:
+        results = grader.grade_all(MASTER, subs, out / "gradebook.csv", results=out / "results",
+                                   secret=SECRET, timeout=6, jobs=2, progress=False)
+        try:
+            conn, _ = listener.accept()
+            conn.close()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    finally:
+        listener.close()
+    with (out / "gradebook.csv").open() as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    return {"rows": rows, "results": results, "out": out, "subs": subs, "connected": connected}
+
+
+def test_every_submission_gets_exactly_one_row(graded):
+    names = set(CHEATS) | {Path(f).stem for f, _, _ in MALFORMED.values()}
+    assert set(graded["rows"]) == names
+    assert len(CHEATS) >= 18
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_cheat_scores_exactly_its_honest_score(graded, name):
+    _, expected, status, flags = CHEATS[name]
+    row = graded["rows"][name]
+    got = {ex: int(row[ex]) for ex in ("E1.1", "E1.2", "E1.3")}
+    want = {ex: expected.get(ex, 0) for ex in got}
+    assert got == want, (name, row)
+    assert int(row["total"]) == sum(want.values())
+    assert row["max"] == "20"
+    assert row["status"] == status, (name, row["reason"])
+    for flag in flags:
+        assert any(f.startswith(flag) for f in row["flags"].split(";")), row["flags"]
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_input_is_an_invalid_row(graded, name):
+    fname, _, fragment = MALFORMED[name]
+    row = graded["rows"][Path(fname).stem]
+    assert row["status"] == "invalid"
+    assert fragment in row["reason"]
+    assert row["total"] == "0"
+
+
+def test_attacks_leave_nothing_behind(graded):
+    assert not os.path.exists(PWNED), "a submission wrote to the host (zip-slip, pickle or files)"
+    assert not graded["connected"], "a submission reached the host's network"
+    assert _sandbox_pids() == [], "a submission's process outlived its sandbox"
+    assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "results"]
+
+
+def test_import_of_the_reference_is_reported(graded):
+    row = graded["rows"]["import_reference"]
+    assert "blocked-import:dscourse.fundamentals.reliable_channel" in row["flags"].split(";")
+    feedback = (graded["out"] / "results" / "import_reference" / "feedback.md").read_text()
+    assert "dscourse.fundamentals.reliable_channel" in feedback
+
+
+def test_feedback_never_shows_hidden_tests_or_their_seeds(graded):
+    master = json.loads(MASTER.read_text())
+    hidden = [tc for tc in fmt.test_cells(master) if tc.hidden]
+    secret_lines = {line.strip() for tc in hidden for line in tc.source.splitlines()
+                    if len(line.strip()) > 25}
+    cases = [c for cs in grader.load_master(MASTER).exercises.values() for c in cs if c.hidden]
+    from dscourse.grading.registry import Context
+    seeds = {str(s) for c in cases for s in Context(c, SECRET.encode()).seeds(3)}
+    for folder in (graded["out"] / "results").iterdir():
+        feedback = (folder / "feedback.md").read_text()
+        results = json.loads((folder / "results.json").read_text())
+        text = feedback + json.dumps(results)
+        assert not any(line in text for line in secret_lines), folder.name
+        assert not any(seed in text for seed in seeds), folder.name
+        for test in results["tests"]:
+            if test["visibility"] != "visible":
+                assert test["output"] == ""
+
+
+def test_results_json_is_gradescope_shaped(graded):
+    results = json.loads((graded["out"] / "results" / "master_solutions" / "results.json").read_text())
+    assert results["score"] == 20
+    assert sum(t["max_score"] for t in results["tests"]) == 20
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility", "status"}
+        assert test["visibility"] in ("visible", "after_published")
