@@ -21,6 +21,7 @@ class Chatter(ds.sim.Node):
         self.sent = 0
         self.received: list[tuple[str, int]] = []
         self.handled: list[float] = []
+        self.watch: int | None = None
 
     def on_start(self) -> None:
         self.stable["boots"] = self.stable.get("boots", 0) + 1
@@ -28,6 +29,9 @@ class Chatter(ds.sim.Node):
 
     def on_timer(self, name: str, payload: Any) -> None:
         self.handled.append(self.now)
+        if name == "watch":
+            self.watch = None
+            return
         peers = self.peers if self.targets is None else [p for p in self.peers if p in self.targets]
         if self.sent < self.n_msgs and peers:
             dst = peers[int(self.rng.integers(len(peers)))]
@@ -38,6 +42,9 @@ class Chatter(ds.sim.Node):
     def on_message(self, src: str, msg: Any) -> None:
         self.handled.append(self.now)
         self.received.append((src, msg["n"]))
+        if self.watch is not None:  # a watchdog re-armed by every message: many cancels
+            self.cancel_timer(self.watch)
+        self.watch = self.set_timer(7.0, "watch")
         if msg["n"] % 2 == 0:
             self.send(src, {"type": "ChatReply", "n": msg["n"] + 1, "boot": 0})
 

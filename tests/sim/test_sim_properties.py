@@ -141,5 +141,5 @@ def test_scenarios_exercise_every_fault_kind():
         seen.update(e.kind for e in sim.trace)
         seen.update(e.data["reason"] for e in sim.trace.filter(kind="drop"))
     for kind in ("crash", "recover", "pause", "resume", "partition", "heal", "clock_jump",
-                 "duplicate", "loss", "partition", "crashed"):
+                 "duplicate", "loss", "partition", "crashed", "timer_cancel", "timer_fire"):
         assert seen[kind] > 0, kind
