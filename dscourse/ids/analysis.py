@@ -49,6 +49,13 @@ class BPlusTreeStats:
     pages: int
     splits: int
     capacity: int
+    tail_inserts: int = 0
+
+    @property
+    def tail_fraction(self) -> float:
+        """Share of inserts that landed in the last two leaves (the pages a buffer pool keeps
+        hot); random keys touch the whole index instead."""
+        return self.tail_inserts / self.inserts if self.inserts else 0.0
 
     @property
     def splits_per_1000(self) -> float:
@@ -64,11 +71,12 @@ class BPlusTree:
     """The leaf level of a clustered index (InnoDB-like), counting page splits.
 
     A leaf holds ``capacity`` records, by default ``15/16`` of a 16 KiB page divided by
-    ``key_bytes + row_bytes``. A full leaf splits in half, except when the new key goes to
-    the end of the rightmost leaf: then, like InnoDB's sequential-insert heuristic, the new
-    record starts a fresh page and the old one stays full. So ascending keys fill pages
-    almost completely with one split per ``capacity`` inserts, while random keys split
-    more often and leave pages about 69% full (ln 2).
+    ``key_bytes + row_bytes``. A full leaf splits in half, except the rightmost leaf, which
+    splits at the insertion point (the new key and anything after it move to the new page),
+    like InnoDB's heuristic for inserts at the end of the index. So ascending keys fill
+    pages almost completely with one split per ``capacity`` inserts, nearly sorted
+    (k-sorted) keys nearly so, and random keys split more often and leave pages about 69%
+    full (ln 2).
     """
 
     def __init__(self, key_bytes: int = 8, row_bytes: int = 100, page_bytes: int = 16384,
@@ -86,6 +94,7 @@ class BPlusTree:
         self._mins: list[Any] = []
         self.splits = 0
         self.inserts = 0
+        self.tail_inserts = 0
 
     def insert(self, key: Any) -> None:
         self.inserts += 1
@@ -93,21 +102,22 @@ class BPlusTree:
         if not pages:
             pages.append([key])
             mins.append(key)
+            self.tail_inserts += 1
             return
         i = max(0, bisect.bisect_right(mins, key) - 1)
         page = pages[i]
-        bisect.insort(page, key)
+        if i >= len(pages) - 2:
+            self.tail_inserts += 1
+        pos = bisect.bisect_right(page, key)
+        page.insert(pos, key)
         if key < mins[i]:
             mins[i] = key
         if len(page) <= self.capacity:
             return
         self.splits += 1
-        if i == len(pages) - 1 and page[-1] == key:
-            right = [page.pop()]
-        else:
-            half = len(page) // 2
-            right = page[half:]
-            del page[half:]
+        cut = pos if (i == len(pages) - 1 and pos > 0) else len(page) // 2
+        right = page[cut:]
+        del page[cut:]
         pages.insert(i + 1, right)
         mins.insert(i + 1, right[0])
 
@@ -117,7 +127,8 @@ class BPlusTree:
         return self.stats()
 
     def stats(self) -> BPlusTreeStats:
-        return BPlusTreeStats(self.inserts, len(self._pages), self.splits, self.capacity)
+        return BPlusTreeStats(self.inserts, len(self._pages), self.splits, self.capacity,
+                              self.tail_inserts)
 
 
 def page_splits(keys: Sequence[Any], key_bytes: int = 8, **kwargs: Any) -> BPlusTreeStats:

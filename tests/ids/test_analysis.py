@@ -39,6 +39,7 @@ def test_sequential_keys_fill_pages_and_random_keys_split_more():
     rnd = page_splits(np.random.default_rng(0).permutation(n).tolist(), key_bytes=8)
     assert seq.fill > 0.99 and seq.splits == n // seq.capacity - (n % seq.capacity == 0)
     assert rnd.splits > 1.3 * seq.splits and 0.6 < rnd.fill < 0.8
+    assert seq.tail_fraction == 1.0 and rnd.tail_fraction < 0.1
     wide = page_splits(list(range(n)), key_bytes=36)
     assert wide.capacity < seq.capacity and wide.splits > seq.splits
 
