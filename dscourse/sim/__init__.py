@@ -1,9 +1,25 @@
 """dscourse.sim: a deterministic discrete-event simulator of distributed systems.
 
-``Simulation`` (the kernel), ``Node`` (subclass it), ``Network`` and link models with the
-presets ``reliable``, ``lossy`` and ``labrpc_unreliable``, latency distributions, faults and
-the nemesis, named random streams and the ``Trace``. See the chapter "A simulated
-distributed system" and ``/work/team/TRACE.md`` for the trace contract.
+>>> import dscourse as ds
+>>> class Echo(ds.sim.Node):
+...     def on_start(self):
+...         if self.id == "a":
+...             self.send("b", 0)
+...     def on_message(self, src, msg):
+...         if msg < 10:
+...             self.send(src, msg + 1)
+>>> sim = ds.sim.Simulation(seed=7, network=ds.sim.Network(latency=ds.sim.Uniform(1, 5), drop=0.1))
+>>> _ = sim.add_node(Echo("a")), sim.add_node(Echo("b"))
+>>> sim.run(until=1_000)
+>>> sim.now
+1000.0
+
+Modules: :mod:`.kernel` (``Simulation``, event loop, controlled scheduling), :mod:`.node`
+(``Node``; crash/recovery semantics), :mod:`.network` (``LinkModel``, ``Network``, presets
+``reliable``, ``lossy``, ``labrpc_unreliable``), :mod:`.dist` (latency distributions),
+:mod:`.faults` (crash, recover, pause, partition, cut, heal, clock_jump, slow_link),
+:mod:`.nemesis` (timed fault schedules and random ones), :mod:`.rng` (named streams),
+:mod:`.trace` (``Trace``, ``Event``; the contract in TRACE.md), :mod:`.errors`.
 """
 
 from .dist import (Constant, Dist, Exponential, LabrpcLongDelay, LogNormal, Pareto, Uniform,
