@@ -195,3 +195,47 @@ def test_lab_bad_controls():
     lab = ds.viz.Lab(lambda x: None, x=(0, 3, 1))
     with pytest.raises(ds.ConfigError, match="control"):
         lab.set(y=1)
+
+
+# ---- split brain ------------------------------------------------------------------------------
+
+
+@given(seed=st.integers(0, 10_000), minority=st.sampled_from([("n0",), ("n0", "n1"), ("n3", "n4")]))
+def test_failover_without_quorum_splits_the_brain_and_with_quorum_only_briefly(seed, minority):
+    unsafe = hb.split_brain(quorum=False, seed=seed, minority=minority)
+    safe = hb.split_brain(quorum=True, seed=seed, minority=minority)
+    partition = 200.0 - 50.0
+    # whichever side the old leader is on, the other side elects its own for the whole partition
+    assert unsafe.two_leaders_ms >= partition - 2 * 40.0
+    # with the majority rule a deposed leader steps down within a timeout plus a heartbeat
+    assert safe.two_leaders_ms <= 40.0
+    assert len(safe.leaders_at_end) == 1 and len(unsafe.leaders_at_end) == 1
+
+
+def test_role_lanes_in_the_spacetime_diagram():
+    from dscourse.viz import colors
+
+    run = hb.split_brain(quorum=False)
+    fig = ds.viz.spacetime(run.trace, messages=False, roles=True)
+    ax = fig.axes[0]
+    bands = [p for p in ax.patches if p.get_gid() == "role"]
+    annotations = run.trace.filter(kind="annotate")
+    assert len(bands) == len(annotations)
+    assert not [p for p in ax.patches if p.get_gid() in ("msg", "dup", "drop")]
+    leaders = [p for p in bands if p.get_label() == "leader"]
+    assert len(leaders) == 2
+    assert all(p.get_facecolor()[:3] == pytest.approx(
+        tuple(int(colors.role_color("leader")[i:i + 2], 16) / 255 for i in (1, 3, 5))) for p in leaders)
+
+
+def test_lab_widget_redraws_on_slider_moves():
+    lab = tg.lab(k=1)
+    root = lab.widget
+    assert root is lab.widget
+    first = lab._widgets["image"].value
+    assert first[:4] == b"\x89PNG"
+    lab._widgets["k"].value = 3
+    assert lab.values["k"] == 3 and lab._widgets["image"].value != first
+    assert "k=3" in lab._widgets["text"].value
+    lab.set(k=0)
+    assert lab._widgets["k"].value == 0

@@ -1,12 +1,16 @@
 """Chapter 1 building blocks: Two Generals, heartbeat failure detection, primary-backup.
 
 Submodules: :mod:`.two_generals` (the "k confirmations" protocols and their adversary),
-:mod:`.heartbeat` (a fixed-timeout heartbeat failure detector and its timeout sweep) and
-:mod:`.primary_backup` (a naive asynchronous primary-backup store).
+:mod:`.heartbeat` (a fixed-timeout heartbeat failure detector, its timeout sweep, and
+heartbeat-driven failover with and without a quorum) and :mod:`.primary_backup` (a naive
+asynchronous primary-backup store, the subject of exercise E1.3).
 """
 
-from . import heartbeat, two_generals
+from . import heartbeat, primary_backup, two_generals
+from .heartbeat import FailoverNode, HeartbeatMonitor, HeartbeatSender, split_brain
+from .primary_backup import PBClient, PBCluster, PBServer, lost_writes
 from .two_generals import AdversaryResult, General, Messenger, Outcome, adversary, adversary_table
 
-__all__ = ["AdversaryResult", "General", "Messenger", "Outcome", "adversary", "adversary_table",
-           "heartbeat", "two_generals"]
+__all__ = ["AdversaryResult", "FailoverNode", "General", "HeartbeatMonitor", "HeartbeatSender", "Messenger",
+           "Outcome", "PBClient", "PBCluster", "PBServer", "adversary", "adversary_table", "heartbeat",
+           "lost_writes", "primary_backup", "split_brain", "two_generals"]
