@@ -1,0 +1,144 @@
+"""Chapter 1's harnesses accept the references on many seeds and reject known-wrong variants."""
+
+from __future__ import annotations
+
+import pytest
+
+from dscourse.fundamentals.primary_backup import build, lost_writes, validate_schedule
+from dscourse.fundamentals.reliable_channel import Ack, Data, ReliableChannel
+from dscourse.fundamentals.timeout_fd import TimeoutFD
+from dscourse.grading import ch01
+
+SCHEDULE = [(15, "cut", "p", "b"), (60, "crash", "p")]
+
+
+@pytest.mark.parametrize("seed", range(1, 41))
+def test_reference_channel_passes(seed):
+    assert ch01.channel_trial(ReliableChannel, seed * 7919).ok
+    assert ch01.channel_trial(ReliableChannel, seed, reorder=False, messages=30, back=10).ok
+
+
+@pytest.mark.parametrize("seed", range(1, 31))
+def test_reference_detector_passes(seed):
+    assert ch01.fd_trial(TimeoutFD, seed * 104729, n=3 + seed % 3).ok
+    assert ch01.fd_trial(TimeoutFD, seed, crash=False).ok
+
+
+class NoDedup(ReliableChannel):
+    def on_message(self, src, msg):
+        if isinstance(msg, Data):
+            self.send(src, Ack(msg.seq))
+            self.deliver(src, msg.data)
+        else:
+            super().on_message(src, msg)
+
+
+class NoRetransmit(ReliableChannel):
+    def on_timer(self, name, payload):
+        self.timer_on = False
+
+
+class NeverQuiet(ReliableChannel):
+    def on_timer(self, name, payload):
+        super().on_timer(name, payload)
+        if not self.timer_on:
+            self.send(self.peers[0], Ack(-1))
+            self.set_timer(50, "again")
+
+
+class Unordered(ReliableChannel):
+    def on_message(self, src, msg):
+        if isinstance(msg, Data) and msg.seq >= self.expected.get(src, 0) and \
+                (src, msg.seq) not in self.buffer:
+            self.send(src, Ack(msg.seq))
+            self.buffer[(src, msg.seq)] = None
+            self.deliver(src, msg.data)
+        elif isinstance(msg, Data):
+            self.send(src, Ack(msg.seq))
+        else:
+            super().on_message(src, msg)
+
+
+@pytest.mark.parametrize("cls, fragment", [(NoDedup, "again"), (NoRetransmit, "were delivered by"),
+                                           (NeverQuiet, "still sent"), (Unordered, "next payload")])
+def test_wrong_channels_fail_with_a_clear_message(cls, fragment):
+    trials = [ch01.channel_trial(cls, seed) for seed in range(1, 6)]
+    assert not any(t.ok for t in trials)
+    assert any(fragment in t.violations[0] for t in trials)
+
+
+class NoDoubling(TimeoutFD):
+    def on_message(self, src, msg):
+        self.last_heard[src] = self.now
+        self.suspected.discard(src)
+
+
+class FixedLongTimeout(TimeoutFD):
+    def __init__(self, node_id, period_ms=10.0, initial_timeout_ms=12.0):
+        super().__init__(node_id, period_ms, 200.0)
+
+
+class NeverSuspects(TimeoutFD):
+    def on_timer(self, name, payload):
+        for peer in self.peers:
+            self.send(peer, "hb")
+        self.set_timer(self.period_ms, "beat")
+
+
+@pytest.mark.parametrize("cls, fragment", [(NoDoubling, "should have doubled"),
+                                           (FixedLongTimeout, "suspect"),
+                                           (NeverSuspects, "does not suspect")])
+def test_wrong_detectors_fail(cls, fragment):
+    trials = [ch01.fd_trial(cls, seed) for seed in range(1, 6)]
+    assert not any(t.ok for t in trials)
+    assert any(fragment in t.violations[0] for t in trials)
+
+
+def test_detector_types_are_checked_exactly():
+    class ListSuspects(TimeoutFD):
+        def on_start(self):
+            super().on_start()
+            self.suspected = []
+    trial = ch01.fd_trial(ListSuspects, 1)
+    assert "must be a set" in trial.violations[0]
+
+
+def test_schedule_trial_needs_a_real_loss():
+    assert ch01.schedule_trial(SCHEDULE, 5).ok
+    assert not ch01.schedule_trial([], 5).ok
+    assert not ch01.schedule_trial([(10, "crash", "p"), (10, "crash", "b")], 5).ok
+    bad = ch01.schedule_trial([(10, "explode", "p")], 5)
+    assert "not valid" in bad.violations[0]
+
+
+@pytest.mark.parametrize("schedule, fragment", [
+    ("nope", "a list"), ([(5, "crash")], "1 argument"), ([(5, "crash", "z")], "node"),
+    ([(-1, "heal")], "at_ms"), ([(True, "heal")], "at_ms"), ([(5, "partition", ["p"])], "two or more"),
+    ([(5, "pause", "p", 0)], "pause ms"),
+])
+def test_invalid_schedules_are_config_errors(schedule, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        validate_schedule(schedule, ["p", "b", "c"], 1000)
+
+
+def test_naive_primary_backup_loses_acknowledged_writes_only_under_faults():
+    quiet = build(seed=3)
+    assert lost_writes(quiet.run()) == []
+    assert all(op.type == "ok" for op in quiet.history)
+    broken = build(seed=3)
+    broken.apply(SCHEDULE)
+    lost = lost_writes(broken.run())
+    assert lost and all(w.type == "ok" and w.f == "put" for w in lost)
+    for w in lost:
+        later = [op for op in broken.history if op.f == "get" and op.key == w.key
+                 and op.invoke_ms > w.complete_ms]
+        assert later and all(op.value != w.value for op in later)
+
+
+def test_split_brain_two_primaries_after_a_partition():
+    pb = build(seed=2)
+    pb.apply([(20, "partition", ["p"], ["b", "c"]), (200, "heal")])
+    pb.run()
+    assert {s.role for s in pb.servers.values()} == {"primary"}
+    roles = [e for e in pb.sim.trace.events if e.kind == "annotate" and e.data.get("role") == "primary"]
+    assert {e.node for e in roles} == {"p", "b"}

@@ -1,0 +1,107 @@
+"""The sandbox and its wire: data only, exact types, deadlines, forged channels."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dscourse.grading import sandbox
+from dscourse.grading.runtime import wire
+from dscourse.grading.sandbox import Child, ChildError
+
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | \
+    st.floats(allow_nan=False) | st.binary(max_size=8)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                      | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+                      | st.frozensets(st.integers(), max_size=4), max_leaves=20)
+
+
+@given(values)
+def test_wire_round_trips_plain_data_exactly(value):
+    back = wire.decode(wire.encode(value))
+    assert back == value and type(back) is type(value)
+
+
+@dataclass(frozen=True)
+class Msg:
+    seq: int
+    body: tuple
+
+
+def test_dataclasses_cross_as_records_in_the_parent():
+    data = wire.encode(Msg(3, ("a", 1)))
+    rec = wire.decode(data)
+    assert rec == wire.Record("Msg", (("seq", 3), ("body", ("a", 1))))
+    assert wire.label(data) == "Msg"
+    assert wire.decode(data, lambda name, f: Msg(**f)) == Msg(3, ("a", 1))
+    assert math.isnan(wire.decode(wire.encode(float("nan"))))
+
+
+@pytest.mark.parametrize("bad", [object(), lambda: 1, {1, 2}.__iter__()])
+def test_code_and_objects_do_not_cross(bad):
+    with pytest.raises(wire.WireError):
+        wire.encode(bad)
+
+
+@pytest.mark.parametrize("bad", [{"$c": 1, "f": {}}, {"$t": 3}, {"$x": 1}, {"$d": [[1]]}])
+def test_malformed_tags_are_rejected(bad):
+    with pytest.raises(wire.WireError):
+        wire.decode(bad)
+
+
+def _load(child: Child, src: str, names=("f",)) -> dict:
+    return child.request({"op": "load", "cells": [["E1.1", src]], "names": list(names)})
+
+
+def test_child_answers_and_reports_student_errors():
+    with Child(timeout=10) as child:
+        loaded = _load(child, "def f(x):\n    return {'x': (x, [x])}\ndef g():\n    raise KeyError(7)\n",
+                       ("f", "g", "h"))
+        assert loaded["names"] == {"f": "function", "g": "function", "h": "missing"}
+        assert wire.decode(child.request({"op": "fn", "name": "f", "args": [2]})["result"]) == \
+            {"x": (2, [2])}
+        err = child.request({"op": "fn", "name": "g", "args": []})["error"]
+        assert err["type"] == "KeyError" and err["not_implemented"] is False
+
+
+def test_deadline_kills_an_endless_child():
+    with Child(timeout=1.5) as child:
+        _load(child, "def f():\n    while True:\n        pass\n")
+        start = time.monotonic()
+        with pytest.raises(ChildError) as info:
+            child.request({"op": "fn", "name": "f", "args": []})
+        assert info.value.status == "timeout"
+        assert time.monotonic() - start < 5
+        assert not child.alive
+
+
+def test_a_forged_or_out_of_order_response_is_refused():
+    with Child(timeout=10) as child:
+        _load(child, "import os\ndef f():\n    os.write(4, b'{\"n\": \"x\", \"i\": 3}\\n')\n    return 1\n")
+        with pytest.raises(ChildError, match="forged or out of order"):
+            child.request({"op": "fn", "name": "f", "args": []})
+
+
+@pytest.mark.skipif(sandbox.detect() != "full", reason="needs the full sandbox (root + unshare)")
+def test_full_jail_sees_no_files_no_network_and_runs_unprivileged():
+    src = ("import os, socket\n"
+           "def f():\n"
+           "    s = socket.socket()\n"
+           "    try:\n"
+           "        s.connect(('127.0.0.1', 22))\n"
+           "        net = 'up'\n"
+           "    except OSError as e:\n"
+           "        net = type(e).__name__\n"
+           "    return (os.getuid(), sorted(os.listdir('/')), os.path.exists('/work/answers.json'), net)\n")
+    with Child(timeout=10, slot=3, files={"answers.json": "[]"}) as child:
+        _load(child, src)
+        uid, top, has_answers, net = wire.decode(child.request({"op": "fn", "name": "f", "args": []})["result"])
+    assert uid == sandbox.UID_BASE + 3
+    assert "work" in top and "home" not in top and "etc" not in top and "proc" not in top
+    assert has_answers
+    assert net != "up"
