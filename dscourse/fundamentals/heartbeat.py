@@ -15,6 +15,8 @@ which is why eventually perfect detectors adapt their timeout (exercise E1.2).
 
 :func:`measure` runs one detector on the simulator; :func:`sweep` measures the
 false-suspicion rate and the detection latency over a range of timeouts.
+:class:`FailoverNode` and :func:`split_brain` act on such suspicions: failover without a
+majority rule turns a partition into two leaders (split brain).
 """
 
 from __future__ import annotations
@@ -311,7 +313,10 @@ class FailoverNode(Node):
     A follower that hears no leader for ``timeout_ms`` takes over if it has the smallest id
     among the nodes it hears. With ``quorum=True`` it must also hear a majority of the
     ``n`` nodes (itself included), and a leader that stops hearing a majority steps down.
-    Without the quorum rule, a partition produces two leaders: split brain.
+    Without the quorum rule, a partition produces two leaders: split brain. With it, at
+    most one side can have a leader with a majority, though a deposed leader still believes
+    it leads until its next check (Kleppmann, *Designing Data-Intensive Applications*,
+    2017, ch. 8, "The Truth Is Defined by the Majority").
     """
 
     def __init__(self, id: str, *, n: int, quorum: bool, interval_ms: float = 10.0,  # noqa: A002
