@@ -12,12 +12,13 @@ arrives: a partition installed while a message is in flight drops it on arrival.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import allowed
 from .dist import Dist, as_dist
 from .errors import NodeStateError
-from .nemesis import Nemesis, random_schedule
+from .nemesis import RANDOM_KINDS, Nemesis, random_schedule
 from .node import rebuild, wipe
 from .queue import CALL, CRASHED, DEAD, DELIVER, P_NEMESIS, P_RESUME, PAUSED, RESUME, to_us
 
@@ -155,7 +156,15 @@ class Faults:
             heapq.heappush(self._heap, [time_us, P_NEMESIS, next(self._seq), CALL,
                                         getattr(self, name), args])
 
-    def random_nemesis(self: Simulation, until: float, **options: Any) -> list[tuple]:
-        """A random schedule from the stream ``"nemesis"`` (see ``nemesis.random_schedule``)."""
+    def random_nemesis(self: Simulation, until: float, *,
+                       kinds: Sequence[str] = RANDOM_KINDS, mean_gap: float = 200.0,
+                       mean_duration: float = 300.0,
+                       max_clock_jump: float = 100.0) -> list[tuple[float, tuple[Any, ...]]]:
+        """A random schedule from now to ``until`` ms, drawn from the stream ``"nemesis"``.
+
+        See :func:`dscourse.sim.nemesis.random_schedule`; pass the result to
+        :meth:`schedule_nemesis` (after showing or editing it, if you like).
+        """
         return random_schedule(list(self._order), self.rng("nemesis"), start=self.now,
-                               until=until, **options)
+                               until=until, kinds=kinds, mean_gap=mean_gap,
+                               mean_duration=mean_duration, max_clock_jump=max_clock_jump)
