@@ -201,6 +201,7 @@ class ClusterView:
             self._widget.set_layout(name="preset", fit=True, padding=20)
             self._widget.user_zooming_enabled = False
             self._widget.layout.height = "320px"
+            self._widget.layout.width = "360px"
             self._build()
         return self._widget
 

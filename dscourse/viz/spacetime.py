@@ -28,11 +28,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 
-from ..errors import allowed
+from ..errors import ConfigError, allowed
 from . import colors
 from .model import Message, SpacetimeModel, spacetime_model
 
 MAX_LABELLED_MARKS = 40
+MAX_MESSAGES = 5000
 
 
 def _window(window: Any, model: SpacetimeModel) -> tuple[float, float]:
@@ -65,8 +66,11 @@ def _drop_point(m: Message, t: float, reason: str, lane: dict[str, int], nudge: 
     y0, y1 = lane[m.src], lane[m.dst]
     if reason == "crashed":
         return max(t, m.sent + nudge), y1
-    x = t if t > m.sent + nudge / 4 else m.sent + nudge
-    step = 0.0 if y1 == y0 else (0.45 if y1 > y0 else -0.45)
+    # lost in the network: short of the next lane, further for farther destinations, so
+    # that the crosses of a broadcast lost at once stay apart
+    gap = abs(y1 - y0)
+    x = t if t > m.sent + nudge / 4 else m.sent + nudge * (0.7 + 0.25 * max(gap - 1, 0))
+    step = 0.0 if gap == 0 else min(0.3 + 0.15 * (gap - 1), 0.75) * (1 if y1 > y0 else -1)
     return x, y0 + step
 
 
@@ -107,6 +111,9 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         fig = ax.figure
     shown = [] if not messages else [m for m in model.messages if m.src in lane and m.dst in lane
              and _overlaps(m.sent, max((m.sent, *m.delivered, *(t for t, _ in m.dropped))), lo, hi)]
+    if len(shown) > MAX_MESSAGES:
+        raise ConfigError(f"{len(shown)} messages in view is too many to draw (at most {MAX_MESSAGES}): "
+                          "pass window=(start_ms, end_ms), fewer nodes=..., or messages=False")
     latencies = [m.delivered[0] - m.sent for m in model.messages if m.delivered]
     nudge = (statistics.median(latencies) / 2) if latencies else (hi - lo) * 0.02
     palette = colors.label_colors(m.label for m in shown)

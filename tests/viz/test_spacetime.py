@@ -116,3 +116,12 @@ def test_every_trace_event_is_drawn_once(seed, n, drop, dup):
     assert g["annotate"] == kinds["annotate"]
     settled = set(first) | {e.msg_id for e in events if e.kind == "drop"}
     assert g["inflight"] == len({e.msg_id for e in events if e.kind == "send"} - settled)
+
+
+def test_too_many_messages_asks_for_a_window(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["dscourse.viz.spacetime"], "MAX_MESSAGES", 3)
+    with pytest.raises(ds.ConfigError, match="window"):
+        ds.viz.spacetime(synthetic_trace())
+    assert gids(ds.viz.spacetime(synthetic_trace(), window=(0, 2)))["msg"] == 2
