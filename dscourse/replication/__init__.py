@@ -1,0 +1,20 @@
+"""Replicated key-value stores for Chapter 3: quorums, CAP modes, repair.
+
+* :func:`cluster` builds a store (replicas ``r*``, clients ``c*``, a shared history) in
+  mode ``"cp"`` (majority quorums + ABD), ``"ap"`` (any replica + last-writer-wins) or
+  ``"quorum"`` (Dynamo-style N/R/W); :class:`Config` holds every knob.
+* :class:`Replica` and :class:`KVClient` are the ``ds.sim`` nodes; :mod:`.merkle`,
+  :mod:`.ring` and :mod:`.versions` (LWW and version vectors) are their building blocks.
+* :func:`stale_read_probability` and :func:`repair_race` are the experiments behind the
+  chapter's quorum calculator and repair race.
+"""
+
+from . import merkle, versions
+from .client import KVClient, Workload
+from .cluster import Cluster, cluster, kv_operations, majority_minority
+from .config import Config, preset
+from .replica import Replica
+from .ring import Ring
+
+__all__ = ["Cluster", "Config", "KVClient", "Replica", "Ring", "Workload", "cluster",
+           "kv_operations", "majority_minority", "merkle", "preset", "versions"]

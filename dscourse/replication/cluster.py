@@ -1,0 +1,139 @@
+"""``cluster()``: a replicated store, its clients and their history, in one call.
+
+>>> import dscourse as ds
+>>> c = ds.replication.cluster("cp", replicas=5, clients=3, seed=1)
+>>> c.run(until=400)
+>>> c.check().outcome
+'ok'
+
+Replicas are ``r0 .. r{k-1}``, clients ``c0 .. c{m-1}``. ``mode`` picks a preset from
+:func:`dscourse.replication.config.preset` (``"cp"``, ``"ap"``, ``"quorum"``); keyword
+arguments override its fields (``n``, ``r``, ``w``, ``sloppy``, ``read_repair``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checkers import linearizability as lin
+from ..errors import allowed
+from ..history import Recorder
+from .. import sim as dsim
+from .client import KVClient, Workload
+from .config import Config, preset
+from .messages import ZERO
+from .replica import Replica
+from .ring import Ring
+
+
+def kv_operations(recorder: Recorder) -> list[lin.Operation]:
+    """The recorded history as checker operations for :func:`lin.kv` (``("put", k, v)``)."""
+    ops = []
+    for client, call, ret, inp, out in recorder.tuples():
+        f, arg = inp
+        inp = ("put", *arg) if f == "put" else ("get", arg)
+        ops.append(lin.Operation(client, call, ret, inp, out))
+    return ops
+
+
+@dataclass
+class Cluster:
+    """A built store: ``sim``, ``replicas`` and ``clients`` by id, the shared ``history``."""
+
+    sim: dsim.Simulation
+    config: Config
+    ring: Ring
+    replicas: dict[str, Replica]
+    clients: dict[str, KVClient]
+    history: Recorder
+    keys: tuple[str, ...] = field(default_factory=tuple)
+
+    def run(self, until: float | None = None) -> None:
+        """Run the simulation (to ``until`` ms, or until nothing is left to do)."""
+        self.sim.run(until=until)
+
+    def nemesis(self, schedule: list) -> None:
+        """Queue a nemesis schedule (see :meth:`ds.sim.Simulation.schedule_nemesis`)."""
+        self.sim.schedule_nemesis(schedule)
+
+    def submit(self, client: str, op: tuple) -> None:
+        """Have ``client`` run ``("get", key)`` or ``("put", key, value)`` next."""
+        if client not in self.clients:
+            raise allowed("client", client, f"one of {', '.join(self.clients)}")
+        self.clients[client].submit(op)
+
+    def operations(self) -> list[lin.Operation]:
+        """The history so far, as checker operations."""
+        return kv_operations(self.history)
+
+    def check(self, timeout: float | None = 10.0) -> lin.CheckResult:
+        """Is the history so far linearizable (as a key-value store)?"""
+        return lin.check(self.operations(), lin.kv(), timeout=timeout)
+
+    def versions(self, key: str) -> dict[str, tuple]:
+        """Each home replica's ``(ts, value)`` of ``key``."""
+        return {r: self.replicas[r].get(key) for r in self.ring.home(key, self.config.n)}
+
+    def divergence(self, keys: list[str] | None = None) -> int:
+        """How many (key, home replica) pairs lack the newest version of the key any replica
+        holds (0 when the home replicas of every key agree)."""
+        keys = sorted(self._all_keys()) if keys is None else keys
+        stale = 0
+        for key in keys:
+            newest = max((r.get(key) for r in self.replicas.values()), default=(ZERO, ""))
+            stale += sum(1 for v in self.versions(key).values() if v != newest)
+        return stale
+
+    def _all_keys(self) -> set[str]:
+        keys = set(self.keys)
+        for r in self.replicas.values():
+            keys.update(r.data)
+            keys.update(h[1] for h in r.hints.values())
+        return keys
+
+    def availability(self) -> dict[str, int]:
+        """Completed operations by outcome: ``ok``, ``fail``, ``info`` and still ``pending``."""
+        counts = {"ok": 0, "fail": 0, "info": 0, "pending": 0}
+        for op in self.history.ops():
+            counts[op.status] += 1
+        return counts
+
+
+def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int | None = None,
+            workload: Workload | dict | None = None, latency: tuple[float, float] = (1.0, 5.0),
+            network: dsim.LinkModel | None = None, **config: Any) -> Cluster:
+    """Build a store in ``mode`` with ``replicas`` replicas and ``clients`` clients.
+
+    ``workload`` (a :class:`Workload` or its fields as a dict) drives every client;
+    ``None`` gives each client 10 random operations on key ``"x"``; use ``ops=0`` in the dict
+    for clients driven only by :meth:`Cluster.submit`. Links have uniform ``latency`` (ms)
+    unless ``network`` is given.
+    """
+    if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
+        raise allowed("clients", clients, "an int >= 0")
+    cfg = preset(mode, replicas, **config)
+    if isinstance(workload, dict):
+        workload = Workload(**workload)
+    elif workload is None:
+        workload = Workload()
+    elif not isinstance(workload, Workload):
+        raise allowed("workload", workload, "a Workload, a dict of its fields, or None")
+    net = network if network is not None else dsim.Network(latency=dsim.Uniform(*latency))
+    sim = dsim.Simulation(seed=seed, network=net)
+    ids = [f"r{i}" for i in range(replicas)]
+    ring = Ring(ids)
+    history = Recorder(sim)
+    reps = {i: sim.add_node(Replica(i, ring, cfg)) for i in ids}
+    cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, workload))
+           for j in range(clients)}
+    return Cluster(sim, cfg, ring, reps, cls, history, tuple(workload.keys))
+
+
+def majority_minority(c: Cluster) -> tuple[list[str], list[str]]:
+    """A standard partition: a majority of replicas with the first half of the clients, and
+    the rest (the minority replicas with the other clients)."""
+    reps, cls = list(c.replicas), list(c.clients)
+    k, m = len(reps) // 2 + 1, math.ceil(len(cls) / 2)
+    return reps[:k] + cls[:m], reps[k:] + cls[m:]
