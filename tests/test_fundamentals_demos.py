@@ -40,6 +40,19 @@ def test_the_loss_is_a_real_drop_of_that_messenger_in_the_trace():
     assert [sent[e.msg_id]["index"] for e in delivered] == [0, 1, 2]
 
 
+def test_a_lost_message_loses_every_copy_on_a_duplicating_network():
+    def duplicating():
+        sim = ds.sim.Simulation(seed=3, network=ds.sim.Network(latency=ds.sim.Uniform(1, 5), duplicate=1.0))
+        sim.add_node(tg.General("A", peer="B", k=0, initiator=True, deadline_ms=20))
+        sim.add_node(tg.General("B", peer="A", k=0, initiator=False, deadline_ms=20))
+        return sim
+
+    out = tg.run_with_loss(duplicating, 0)
+    assert out.decisions == {"A": tg.ATTACK, "B": tg.RETREAT}
+    drops = [e for e in out.trace.events if e.kind == "drop"]
+    assert len(drops) == 2 and not [e for e in out.trace.events if e.kind == "deliver"]
+
+
 def test_adversary_reports_none_when_no_single_loss_breaks_agreement():
     class Coward(tg.General):
         def on_timer(self, name, payload):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import allowed
-from ..sim import Node, Simulation, Trace, Uniform
+from ..sim import Node, Simulation, Trace, Uniform, jsonable
 from ..sim.network import Network
 
 ATTACK, RETREAT = "attack", "retreat"
@@ -104,20 +104,25 @@ def run_with_loss(make_sim: Callable[[], Simulation], lost: int | None) -> Outco
     """Run ``make_sim()`` to the end, losing the ``lost``-th message sent (``None``: none).
 
     The loss is injected with the controlled-scheduling API: after the event that sends
-    that message, its newly queued delivery is dropped (trace reason ``"debugger"``).
+    that message, its newly queued deliveries (every copy, if the network duplicated it)
+    are dropped (trace reason ``"debugger"``).
     """
     sim = make_sim()
-    sent = 0
+    sends: list[Any] = []
+    seen = 0
     while True:
         before = {p.id for p in sim.pending()}
-        sends_before = sent
         if sim.step() is None:
             break
-        sent = sum(1 for e in sim.trace.events if e.kind == "send")
-        if lost is not None and sends_before <= lost < sent:
-            fresh = [p for p in sim.pending() if p.kind == "deliver" and p.id not in before]
-            target = fresh[lost - sends_before]
-            sim.drop(target.id)
+        events = sim.trace.events
+        start, seen = seen, len(events)
+        sends += [e for e in events[start:] if e.kind == "send"]
+        if lost is not None and lost < len(sends) and sends[lost].seq >= start:   # sent just now
+            target = sends[lost]
+            for p in sim.pending():
+                if (p.id not in before and p.kind == "deliver" and p.peer == target.node
+                        and p.node == target.peer and jsonable(p.msg) == target.data):
+                    sim.drop(p.id)
     return Outcome(lost, _decisions(sim), sim.trace)
 
 
