@@ -10,18 +10,23 @@
 * :class:`Debugger` -- the message debugger: choose which pending message or timer happens
   next, drop or duplicate one, undo by replaying from the seed (after DSLabs' visual debugger).
 
-Every widget displays as the live widget where a kernel runs and as its static figure
-elsewhere (``DSCOURSE_STATIC=1`` forces the static figure).
+Every widget's display bundle holds its static figure (PNG) and a one-line text summary,
+plus the live widget view where a kernel runs (``DSCOURSE_STATIC=1`` forces static); see
+:mod:`dscourse.viz.display`. Widgets are driven by their public methods, which is what
+their buttons call, so notebooks and tests need no browser.
 """
 
 from .cluster import ClusterView, cluster, cluster_figure
+from .colors import label_color, label_colors, role_color
 from .debugger import Debugger
 from .lab import Lab
+from .model import ClusterState, cluster_state, spacetime_model
 from .player import Player
 from .playground import Playground, playground
-from .colors import label_color, label_colors, role_color
-from .model import ClusterState, cluster_state, spacetime_model
 from .spacetime import spacetime
 
-__all__ = ["ClusterState", "ClusterView", "Debugger", "Lab", "Player", "Playground", "cluster", "cluster_figure", "cluster_state",
-           "label_color", "label_colors", "playground", "role_color", "spacetime", "spacetime_model"]
+__all__ = [
+    "ClusterState", "ClusterView", "Debugger", "Lab", "Player", "Playground", "cluster",
+    "cluster_figure", "cluster_state", "label_color", "label_colors", "playground", "role_color",
+    "spacetime", "spacetime_model",
+]
