@@ -5,11 +5,11 @@
   ``"quorum"`` (Dynamo-style N/R/W); :class:`Config` holds every knob.
 * :class:`Replica` and :class:`KVClient` are the ``ds.sim`` nodes; :mod:`.merkle`,
   :mod:`.ring` and :mod:`.versions` (LWW and version vectors) are their building blocks.
-* :func:`stale_read_probability` and :func:`repair_race` are the experiments behind the
-  chapter's quorum calculator and repair race.
+* :mod:`.experiments`: stale reads for N/R/W, the R + W > N anomaly, the repair race and
+  the cost of a Merkle sync, behind the chapter's quorum calculator and repair race.
 """
 
-from . import merkle, versions
+from . import experiments, merkle, versions
 from .client import KVClient, Workload
 from .cluster import Cluster, cluster, kv_operations, majority_minority
 from .config import Config, preset
@@ -17,4 +17,4 @@ from .replica import Replica
 from .ring import Ring
 
 __all__ = ["Cluster", "Config", "KVClient", "Replica", "Ring", "Workload", "cluster",
-           "kv_operations", "majority_minority", "merkle", "preset", "versions"]
+           "experiments", "kv_operations", "majority_minority", "merkle", "preset", "versions"]

@@ -13,9 +13,10 @@ A client runs one operation at a time (a Jepsen *process*) and records ``invoke`
   their highest tag and use ``(max + 1, client id)``; with ``"lww"`` the tag is
   ``(clock(), client id)``. Then send ``Write`` and wait for ``w`` acknowledgements. A
   write that times out records ``info``: it may or may not have taken effect.
-* **sloppy quorums** (Dynamo §4.6): if fewer than ``r``/``w`` replicas have answered after
-  ``sloppy_ms``, send to the next replicas on the ring, writes carrying a hint that names
-  the home replica that has not answered.
+* **sloppy quorums** (Dynamo §4.6): every home replica that has not answered after
+  ``sloppy_ms`` is replaced by the next unused replica on the ring; a write sent there
+  carries a hint naming the home replica. A write keeps doing this after it has returned,
+  so that all ``n`` copies exist somewhere (Dynamo writes to the first ``n`` healthy nodes).
 
 Operations come from a list, from a seeded random workload (:class:`Workload`), or from
 :meth:`KVClient.submit` (the widgets' buttons).
@@ -99,6 +100,7 @@ class KVClient(Node):
         self.next_op = 0
         self.current: _Pending | None = None
         self.recent: dict[int, _Pending] = {}      # finished reads, for late read repair
+        self.unhinted: dict[int, _Pending] = {}    # finished writes a home has not acked yet
         self.idle = True
 
     def on_start(self) -> None:
@@ -137,8 +139,10 @@ class KVClient(Node):
             self._start_next()
         elif name == "timeout" and cur is not None and cur.op == payload:
             self._finish("fail" if cur.f == "get" else "info", None)
-        elif name == "sloppy" and cur is not None and cur.op == payload:
-            self._go_sloppy(cur)
+        elif name == "sloppy":
+            pending = cur if cur is not None and cur.op == payload else self.unhinted.pop(payload, None)
+            if pending is not None:
+                self._go_sloppy(pending)
 
     def _start_next(self) -> None:
         op = self.queue.popleft() if self.queue else self._draw()
@@ -205,6 +209,8 @@ class KVClient(Node):
                 cur.replies[src] = True
                 if len(cur.replies) >= self.config.w:
                     self._finish("ok", cur.best[1] if cur.phase == "writeback" else None)
+            elif msg.op in self.unhinted:
+                self.unhinted[msg.op].replies[src] = True
 
     def _quorum_read(self, cur: _Pending) -> None:
         cfg = self.config
@@ -230,7 +236,10 @@ class KVClient(Node):
         assert cur is not None
         self.cancel_timer(cur.timer)
         if cur.sloppy >= 0:
-            self.cancel_timer(cur.sloppy)
+            if cur.phase == "write" and kind == "ok":
+                self.unhinted[cur.op] = cur           # a silent home still gets a hinted copy
+            else:
+                self.cancel_timer(cur.sloppy)
         getattr(self.recorder, kind)(self.id, value if kind == "ok" else None, self.now)
         if cur.f == "get" and self.config.read_repair and kind == "ok":
             self.recent[cur.op] = cur

@@ -101,34 +101,45 @@ class Cluster:
         return counts
 
 
+def _workload(spec: Any) -> Workload:
+    if isinstance(spec, Workload):
+        return spec
+    if spec is None:
+        return Workload()
+    if isinstance(spec, dict):
+        return Workload(**spec)
+    raise allowed("workload", spec, "a Workload, a dict of its fields, None, or a list of those")
+
+
 def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int | None = None,
-            workload: Workload | dict | None = None, latency: tuple[float, float] = (1.0, 5.0),
+            workload: Any = None, latency: tuple[float, float] = (1.0, 5.0),
             network: dsim.LinkModel | None = None, **config: Any) -> Cluster:
     """Build a store in ``mode`` with ``replicas`` replicas and ``clients`` clients.
 
-    ``workload`` (a :class:`Workload` or its fields as a dict) drives every client;
-    ``None`` gives each client 10 random operations on key ``"x"``; use ``ops=0`` in the dict
-    for clients driven only by :meth:`Cluster.submit`. Links have uniform ``latency`` (ms)
+    ``workload`` (a :class:`Workload` or its fields as a dict) drives every client, or a
+    list gives one per client; ``None`` gives each client 10 random operations on key
+    ``"x"``; use ``ops=0`` for clients driven only by :meth:`Cluster.submit`. Links have uniform ``latency`` (ms)
     unless ``network`` is given.
     """
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
         raise allowed("clients", clients, "an int >= 0")
     cfg = preset(mode, replicas, **config)
-    if isinstance(workload, dict):
-        workload = Workload(**workload)
-    elif workload is None:
-        workload = Workload()
-    elif not isinstance(workload, Workload):
-        raise allowed("workload", workload, "a Workload, a dict of its fields, or None")
+    if isinstance(workload, (list, tuple)):
+        if len(workload) != clients:
+            raise allowed("workload", f"a list of {len(workload)}", f"one workload per client ({clients})")
+        loads = [_workload(x) for x in workload]
+    else:
+        loads = [_workload(workload)] * clients
     net = network if network is not None else dsim.Network(latency=dsim.Uniform(*latency))
     sim = dsim.Simulation(seed=seed, network=net)
     ids = [f"r{i}" for i in range(replicas)]
     ring = Ring(ids)
     history = Recorder(sim)
     reps = {i: sim.add_node(Replica(i, ring, cfg)) for i in ids}
-    cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, workload))
+    cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, loads[j]))
            for j in range(clients)}
-    return Cluster(sim, cfg, ring, reps, cls, history, tuple(workload.keys))
+    keys = sorted({k for wl in loads for k in wl.keys})
+    return Cluster(sim, cfg, ring, reps, cls, history, tuple(keys))
 
 
 def majority_minority(c: Cluster) -> tuple[list[str], list[str]]:

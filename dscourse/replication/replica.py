@@ -157,15 +157,21 @@ class Replica(Node):
             self.send(src, TreeHashes(msg.level + 1, down,
                                       tuple(tree.hash(msg.level + 1, i) for i in down)))
 
-    def _send_entries(self, dst: str, buckets: tuple[int, ...], reply: bool) -> None:
+    def _send_entries(self, dst: str, buckets: tuple[int, ...], reply: bool,
+                      theirs: dict[str, tuple] | None = None) -> None:
+        """Send my entries of ``buckets``; when answering, only those the peer lacks."""
         wanted, depth = set(buckets), self.config.merkle_depth
         entries = tuple((k, ts, v) for k, (ts, v) in sorted(self._shared(dst).items())
-                        if bucket(k, depth) in wanted)
-        self.send(dst, TreeEntries(buckets, entries, reply))
+                        if bucket(k, depth) in wanted
+                        and (theirs is None or (ts, v) != theirs.get(k)))
+        if entries or reply:
+            self.send(dst, TreeEntries(buckets, entries, reply))
 
     def _on_entries(self, src: str, msg: TreeEntries) -> None:
+        theirs = {}
         for key, ts, value in msg.entries:
+            theirs[key] = (tuple(ts), value)
             if self.store(key, tuple(ts), value):
                 self.stats["ae_repaired"] += 1
         if msg.reply:
-            self._send_entries(src, msg.buckets, reply=False)
+            self._send_entries(src, msg.buckets, reply=False, theirs=theirs)
