@@ -27,7 +27,13 @@ def _assign(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from .grading.grader import grade_all
+    from .grading.sandbox import detect
 
+    mode = detect() if args.isolation == "auto" else args.isolation
+    if mode != "full":
+        print(f"dscourse: warning: isolation {mode!r}: submissions can "
+              + ("read your files and use the network" if mode == "none" else "not be dropped to "
+                 "an unprivileged user") + " (see docs/grading.md)", file=sys.stderr)
     results = grade_all(args.master, args.submissions, args.output, results=args.results,
                         secret=args.secret, timeout=args.timeout, jobs=args.jobs,
                         isolation=args.isolation, progress=not args.quiet)
@@ -35,7 +41,8 @@ def _grade(args: argparse.Namespace) -> int:
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"graded {len(results)} submission(s) into {args.output}: {summary or 'none'}")
+    print(f"graded {len(results)} submission(s) into {args.output} (isolation {mode}): "
+          f"{summary or 'none'}")
     return 0
 
 

@@ -1,0 +1,77 @@
+"""Benchmark: grade 30 Chapter 1 submissions (the issue's target: under 2 minutes on 2 cores).
+
+The batch is the worst case for time: every submission solves all three exercises, so every
+test runs every seed (a stub or a crash is much cheaper). It is graded three ways in the same
+run: ``--jobs`` = the number of cores (what instructors run), the same with ``--jobs 1`` (the
+named peer), and the same with ``--isolation none`` (what the sandbox itself costs).
+
+    .venv/bin/python benchmarks/bench_grading.py [--n 30] [--skip-peers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dscourse.grading import cells as fmt  # noqa: E402
+from dscourse.grading import grader, sandbox  # noqa: E402
+
+MASTER = ROOT / "exercises" / "source" / "ch01.ipynb"
+STUDENT = ROOT / "exercises" / "ch01.ipynb"
+
+
+def make_batch(folder: Path, n: int) -> None:
+    """``n`` submissions, each the student notebook with the master's solutions pasted in."""
+    sol = dict(fmt.answer_cells(json.loads(MASTER.read_text())))
+    student = json.loads(STUDENT.read_text())
+    for i in range(n):
+        nb = copy.deepcopy(student)
+        for cell in nb["cells"]:
+            ex = fmt.answer_id(cell)
+            if ex:
+                cell["source"] = sol[ex] + f"\n# student {i}\n"
+        (folder / f"s{i:02d}.ipynb").write_text(json.dumps(nb))
+
+
+def timed(folder: Path, jobs: int, isolation: str) -> tuple[float, list]:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        results = grader.grade_all(MASTER, folder, Path(out) / "gradebook.csv", secret="bench",
+                                   jobs=jobs, isolation=isolation, progress=True)
+        return time.perf_counter() - start, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=30)
+    parser.add_argument("--skip-peers", action="store_true", help="only the parallel run")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_batch(folder, args.n)
+        mode = sandbox.detect()
+        t_par, results = timed(folder, cores, "auto")
+        assert all(r.status == "graded" and r.total == 20 for r in results), "a solution lost points"
+        print(f"{args.n} submissions, --jobs {cores}, isolation {mode}: {t_par:.1f} s "
+              f"({t_par / args.n:.2f} s each; target < 120 s)")
+        if args.skip_peers:
+            return
+        t_one, _ = timed(folder, 1, "auto")
+        print(f"peer --jobs 1, isolation {mode}: {t_one:.1f} s; speed-up x{t_one / t_par:.2f}")
+        t_none, _ = timed(folder, cores, "none")
+        print(f"peer --jobs {cores}, isolation none: {t_none:.1f} s; the sandbox costs "
+              f"x{t_par / t_none:.2f}")
+
+
+if __name__ == "__main__":
+    main()
