@@ -177,3 +177,28 @@ def test_bad_inputs():
     d = ds.viz.Debugger(make_sim, seed=1)
     with pytest.raises(ValueError):
         d.fire(10**6)
+
+
+def test_static_fallbacks_render_in_a_process_without_ipython():
+    import json
+    import subprocess
+    import sys
+
+    code = """
+import json, sys
+sys.modules["IPython"] = None          # no IPython at all: static mode must not need it
+import dscourse as ds
+from dscourse.fundamentals import two_generals as tg
+out = {}
+for name, obj in [("player", ds.viz.Player(lambda s: tg.protocol(1, s), seed=1)),
+                  ("debugger", ds.viz.Debugger(lambda s: tg.protocol(1, s), seed=1)),
+                  ("lab", tg.lab(k=1)), ("playground", ds.viz.playground(seed=1))]:
+    obj.figure()
+    out[name] = sorted(obj._repr_mimebundle_())
+out["cluster"] = sorted(ds.viz.cluster(tg.protocol(1, 1))._repr_mimebundle_())
+print(json.dumps(out))
+"""
+    env = {"MPLBACKEND": "Agg", "PATH": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = json.loads(result.stdout)
+    assert all(keys == ["image/png", "text/plain"] for keys in out.values()), out
