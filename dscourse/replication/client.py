@@ -6,8 +6,8 @@ A client runs one operation at a time (a Jepsen *process*) and records ``invoke`
 * **read** ``get(key)``: send ``Read`` to the key's home replicas and wait for ``r``
   replies; take the version with the highest timestamp. With ``write_back`` (ABD, Attiya,
   Bar-Noy & Dolev 1995, §3, "read" phase 2) write that version to ``w`` replicas before
-  returning it. With ``read_repair`` send it to every replica that answered with an older
-  version, also after the read has returned. A read that times out records ``fail``
+  returning it. With ``read_repair`` send the newest version seen to every replica that
+  answered with an older one, also for answers that arrive after the read has returned. A read that times out records ``fail``
   (a read has no effect).
 * **write** ``put(key, value)``: with ``"abd"`` timestamps first ask ``r`` replicas for
   their highest tag and use ``(max + 1, client id)``; with ``"lww"`` the tag is
@@ -202,8 +202,11 @@ class KVClient(Node):
                     cur.best = (msg.ts, msg.value)
                 if len(cur.replies) >= self.config.r:
                     self._quorum_read(cur)
-            elif msg.op in self.recent:
-                self._repair(self.recent[msg.op], {src: (msg.ts, msg.value)})
+            elif msg.op in self.recent:               # a late answer to a finished read
+                read = self.recent[msg.op]
+                read.replies[src] = (msg.ts, msg.value)
+                read.best = max(read.best, (msg.ts, msg.value))
+                self._repair(read)
         elif isinstance(msg, WriteAck):
             if cur is not None and cur.op == msg.op and cur.phase in ("write", "writeback"):
                 cur.replies[src] = True
@@ -219,17 +222,19 @@ class KVClient(Node):
             self._phase(cur, "write", tag, cur.value)
             return
         if cfg.read_repair:
-            self._repair(cur, cur.replies)
+            self._repair(cur)
         if cfg.write_back:
             self._phase(cur, "writeback", *cur.best)
         else:
             self._finish("ok", cur.best[1])
 
-    def _repair(self, read: _Pending, replies: dict[str, tuple]) -> None:
+    def _repair(self, read: _Pending) -> None:
+        """Send the newest version seen to every replica that answered with an older one."""
         ts, value = read.best
-        for replica, (rts, _) in sorted(replies.items()):
+        for replica, (rts, _) in sorted(read.replies.items()):
             if tuple(rts) < ts:
                 self.send(replica, Repair(read.key, ts, value))
+                read.replies[replica] = read.best
 
     def _finish(self, kind: str, value: Any) -> None:
         cur = self.current
