@@ -1,0 +1,182 @@
+"""``history(...)``: a Porcupine-style picture of a checked history.
+
+One panel per partition of the model (one key of a key-value store), one lane per client,
+each operation a bar from its call to its return (an operation whose outcome is unknown
+runs off the right edge, hatched). The checker's longest linearization is drawn as a line
+through one linearization point per operation, numbered in order; in an illegal partition
+the operation at which the search got stuck, the first illegal point, is red. This is the
+picture Porcupine's HTML visualizer draws (Athalye, "Porcupine", 2017-) for Lowe's and
+Wing & Gong's search.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from ..checkers import linearizability as lin
+from ..errors import allowed
+
+OK_FILL = "#a6d96a"
+OTHER_FILL = "#d9d9d9"
+STUCK_FILL = "#d62728"
+UNKNOWN_FILL = "#fdd49e"
+MAX_PANELS = 4
+
+
+def _operations(source: Any) -> list[lin.Operation]:
+    if hasattr(source, "operations") and callable(source.operations):
+        source = source.operations()
+    ops = list(source)
+    for op in ops:
+        if not isinstance(op, lin.Operation):
+            raise allowed("history", op, "linearizability.Operation records, a Recorder or a "
+                          "replication Cluster")
+    return ops
+
+
+def infer_model(ops: Sequence[lin.Operation]) -> lin.Model:
+    """``kv()`` for get/put/append inputs, ``cas_register()`` when there is a cas, else
+    ``register()``."""
+    kinds = {op.input[0] for op in ops if isinstance(op.input, tuple) and op.input}
+    if kinds & {"get", "put", "append"}:
+        return lin.kv()
+    if "cas" in kinds:
+        return lin.cas_register()
+    return lin.register()
+
+
+def verdict(result: lin.CheckResult, model: lin.Model | None = None) -> str:
+    """One line: ``linearizable`` or where the search got stuck."""
+    if result.outcome == "ok":
+        return f"linearizable ({sum(len(p.operations) for p in result.partitions)} operations)"
+    if result.outcome == "unknown":
+        return "unknown: the checker's timeout cut the search short"
+    bad = result.illegal_partitions()[0]
+    render = (model.render if model is not None else lambda o: f"{o.input!r} -> {o.output!r}")
+    if bad.stuck:
+        op = bad.operations[bad.stuck[0]]
+        return (f"NOT linearizable: after {len(bad.longest)} operations, "
+                f"{render(op)} by {op.client} cannot be placed")
+    return "NOT linearizable"
+
+
+def _points(ops: Sequence[lin.Operation], order: Sequence[int]) -> list[float]:
+    """A linearization point per operation of ``order`` (each inside its interval)."""
+    points, t = [], -math.inf
+    for i in order:
+        op = ops[i]
+        t = max(t, op.call)
+        if op.ret != math.inf:
+            t = min(t, op.ret)
+        points.append(t)
+    return points
+
+
+def short_label(model: lin.Model, op: lin.Operation) -> str:
+    """A compact label for a bar: ``R:v`` (read/get), ``W:v`` (write/put), ``A:v`` (append),
+    ``?`` for an unknown output; other inputs fall back to the model's description."""
+    inp, out = op.input, op.output
+    shown = "?" if out is lin.UNKNOWN else ("∅" if out in (None, "") else str(out))
+    if isinstance(inp, tuple) and inp:
+        if inp[0] in ("read", "get"):
+            return f"R:{shown}"
+        if inp[0] in ("write", "put", "append") and len(inp) >= 2:
+            return f"{'A' if inp[0] == 'append' else 'W'}:{inp[-1]}"
+        if inp[0] == "cas" and len(inp) == 2:
+            return f"CAS {inp[1][0]}→{inp[1][1]}:{shown}"
+    return model.render(op).replace("UNKNOWN", "?")
+
+
+def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[Any],
+           t_max: float, title: str) -> None:
+    ops = part.operations
+    lane = {c: k for k, c in enumerate(lanes)}
+    rank = {i: k for k, i in enumerate(part.longest)}
+    stuck = set(part.stuck)
+    width = t_max * 1.06
+    ms_per_char = width / 120          # about 120 label characters fit across the axes
+    for i, op in enumerate(ops):
+        y = lane[op.client]
+        open_ended = op.ret == math.inf
+        end = width if open_ended else op.ret
+        if i in stuck:
+            fill = STUCK_FILL
+        elif i in rank:
+            fill = OK_FILL
+        else:
+            fill = UNKNOWN_FILL if op.output is lin.UNKNOWN else OTHER_FILL
+        # an operation with an unknown outcome may take effect any time later: a thin
+        # hatched strip under its lane, so that it does not hide the client's later bars
+        top, height = (y + 0.12, 0.2) if open_ended else (y - 0.3, 0.6)
+        bar = Rectangle((op.call, top), max(end - op.call, t_max * 0.004), height, facecolor=fill,
+                        edgecolor="#333333" if i in stuck else "#777777", linewidth=1.4 if i in stuck else 0.6,
+                        hatch="///" if open_ended else None, gid=f"op-{i}")
+        ax.add_patch(bar)
+        text = short_label(model, op)
+        span = (min(end, width) - op.call) if not open_ended else 6 * ms_per_char
+        if len(text) * ms_per_char > span:
+            text = text[: max(int(span / ms_per_char) - 1, 0)] + "…" if span > 2 * ms_per_char else ""
+        if text:
+            ax.text(op.call + (span / 2 if not open_ended else ms_per_char * 0.5),
+                    y + (0.22 if open_ended else 0), text, ha="center" if not open_ended else "left",
+                    va="center", fontsize=6.5, clip_on=True, color="white" if i in stuck else "black")
+        if i in rank:
+            ax.text(op.call, y - 0.33, str(rank[i] + 1), ha="left", va="bottom", fontsize=5.5,
+                    color="#1a9850", clip_on=True)
+    if part.longest:
+        xs = _points(ops, part.longest)
+        ys = [lane[ops[i].client] for i in part.longest]
+        ax.plot(xs, ys, color="#1a9850", linewidth=0.8, alpha=0.8, marker="o", markersize=2.5,
+                gid="linearization", zorder=3)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_yticks(range(len(lanes)), [str(c) for c in lanes], fontsize=8)
+    ax.set_xlim(0, width)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(title, fontsize=8.5, loc="left")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckResult | None = None,
+            title: str | None = None, timeout: float | None = 10.0) -> Figure:
+    """Draw a history and its linearizability verdict (see the module docstring).
+
+    ``source``: a list of :class:`~dscourse.checkers.linearizability.Operation`, or anything
+    with an ``operations()`` method (a ``dscourse.replication`` cluster, a ``Recorder``).
+    ``model`` defaults to :func:`infer_model`; ``result`` to ``lin.check(ops, model)``.
+    Illegal partitions are drawn first, at most four panels. Returns the Figure.
+    """
+    ops = _operations(source)
+    model = infer_model(ops) if model is None else model
+    if not isinstance(model, lin.Model):
+        raise allowed("model", model, "a linearizability.Model")
+    if result is None:
+        result = lin.check(ops, model, timeout=timeout)
+    parts = sorted(result.partitions, key=lambda p: p.outcome != "illegal")[:MAX_PANELS]
+    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
+    t_max = max(finite, default=1.0) or 1.0
+    lanes_of = [sorted({op.client for op in p.operations}, key=str) for p in parts]
+    heights = [max(len(lanes), 1) * 0.5 + 0.45 for lanes in lanes_of] or [0.8]
+    fig = plt.figure(figsize=(7.5, sum(heights) + 0.75))
+    plt.close(fig)
+    fig.suptitle(title or verdict(result, model), fontsize=9.5, x=0.02, ha="left",
+                 color="#b2182b" if result.outcome == "illegal" else "#1a1a1a")
+    if not parts:
+        return fig
+    axes = fig.subplots(len(parts), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    for ax, part, lanes in zip(axes, parts, lanes_of):
+        key = ""
+        if part.operations and model.partition is not None and len(part.operations[0].input) > 1:
+            key = f"key {part.operations[0].input[1]!r}: "
+        label = {"ok": "linearizable", "illegal": "not linearizable", "unknown": "unknown"}[part.outcome]
+        _panel(ax, part, model, lanes, t_max, f"{key}{label}")
+    axes[-1].set_xlabel("virtual time (ms)", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.97 - 0.2 / (sum(heights) + 0.75)))
+    return fig
