@@ -13,15 +13,16 @@ from .errors import allowed
 _state = {"seed": 0}
 
 
-def setup(seed: int = 0) -> int:
-    """Prepare a chapter notebook; returns ``seed`` so a cell can write ``seed = ds.setup(1)``."""
+def setup(seed: int = 0) -> None:
+    """Prepare a chapter notebook: fix the figure style and make ``seed`` the default seed
+    (``ds.sim.Simulation()`` and the widgets use it when no seed is given)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise allowed("seed", seed, "a non-negative int")
     _state["seed"] = seed
     try:
         import matplotlib
     except ImportError:  # pragma: no cover - matplotlib is a hard dependency
-        return seed
+        return
     matplotlib.rcParams.update(
         {
             "figure.dpi": 80,
@@ -33,7 +34,6 @@ def setup(seed: int = 0) -> int:
             "svg.hashsalt": "dscourse",
         }
     )
-    return seed
 
 
 def default_seed() -> int:
