@@ -94,6 +94,8 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "hinted handoff": dict(sloppy=True),
     "hinted handoff, short hint window": dict(sloppy=True, hint_window_ms=60.0),
     "Merkle anti-entropy": dict(anti_entropy_ms=40.0, merkle_depth=4),
+    "all three, short hint window": dict(read_repair=True, sloppy=True, hint_window_ms=60.0,
+                                         anti_entropy_ms=40.0, merkle_depth=4),
 }
 
 

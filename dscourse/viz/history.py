@@ -144,6 +144,16 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
         ax.spines[side].set_visible(False)
 
 
+def draw_partition(ax: Axes, part: lin.PartitionResult, model: lin.Model, *, t_max: float | None = None,
+                   lanes: Sequence[Any] | None = None, title: str = "") -> None:
+    """Draw one partition's verdict into ``ax`` (for widgets that compose figures)."""
+    ops = part.operations
+    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
+    t_max = t_max if t_max is not None else (max(finite, default=1.0) or 1.0)
+    lanes = list(lanes) if lanes is not None else sorted({op.client for op in ops}, key=str)
+    _panel(ax, part, model, lanes, t_max, title)
+
+
 def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckResult | None = None,
             title: str | None = None, timeout: float | None = 10.0) -> Figure:
     """Draw a history and its linearizability verdict (see the module docstring).

@@ -1,0 +1,97 @@
+"""Chapter 3 widgets, driven through the methods their controls call."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from dscourse.errors import ConfigError  # noqa: E402
+from dscourse.history import Op  # noqa: E402
+from dscourse.viz import consistency as cv  # noqa: E402
+
+
+def gilbert_lynch(board: cv.CapSwitchboard) -> cv.CapSwitchboard:
+    board.write("c0")
+    board.run(30)
+    board.partition(["r3", "r4", "c1"])
+    board.write("c0")
+    board.run(50)
+    board.read("c1")
+    board.run(60)
+    return board
+
+
+def test_ap_switchboard_is_available_and_caught_stale():
+    board = gilbert_lynch(cv.CapSwitchboard("ap", seed=1))
+    counts = board.counters()
+    assert counts["ok"] == 3 and counts["fail"] == counts["info"] == 0
+    assert counts["stale reads"] == 1
+    assert board.result().outcome == "illegal"
+    assert "NOT linearizable" in board.summary()
+
+
+def test_switching_to_cp_replays_the_same_actions():
+    board = gilbert_lynch(cv.CapSwitchboard("ap", seed=1))
+    ops = list(board.ops)
+    board.set_mode("cp")
+    assert board.ops == ops and board.mode == "cp"
+    counts = board.counters()
+    assert counts["stale reads"] == 0 and counts["fail"] == 1      # the minority read gives up
+    assert board.result().outcome == "ok"
+    assert "availability 67%" in board.summary()
+
+
+def test_switchboard_widget_builds_and_buttons_act():
+    board = cv.CapSwitchboard("cp", seed=2)
+    root = board.widget
+    assert root is not None and board._widgets["history"].value[:4] == b"\x89PNG"
+    board._widgets["mode"].value = "ap"
+    assert board.mode == "ap"
+    board.read("c1")
+    assert board.ops[-1] == ("action", "submit", "c1", "get", "x")
+
+
+def test_switchboard_bad_input():
+    with pytest.raises(ConfigError, match="mode"):
+        cv.CapSwitchboard("ca")
+    board = cv.CapSwitchboard("cp", seed=1)
+    with pytest.raises(ConfigError, match="c7"):
+        board.read("c7")
+    with pytest.raises(ConfigError, match="zz"):
+        board.partition(["zz"])
+
+
+def _op(f, inp, out, call, ret):
+    return Op("p", f, inp, out, call, ret, "ok")
+
+
+def test_stale_reads_counts_only_definitely_old_values():
+    w1 = _op("put", ("x", "a"), None, 0, 1)
+    w2 = _op("put", ("x", "b"), None, 2, 3)
+    assert cv.stale_reads_of([w1, w2, _op("get", "x", "a", 4, 5)]) == 1
+    assert cv.stale_reads_of([w1, w2, _op("get", "x", "b", 4, 5)]) == 0
+    assert cv.stale_reads_of([w1, w2, _op("get", "x", "", 4, 5)]) == 1
+    overlapping = _op("put", ("x", "c"), None, 0.5, 2.5)        # concurrent with w2: not stale
+    assert cv.stale_reads_of([w1, overlapping, w2, _op("get", "x", "c", 4, 5)]) == 0
+
+
+def test_quorum_calculator():
+    lab = cv.quorum_calculator(3, 1, 1)
+    assert "R+W<=N" in lab.summary()
+    lab.set(r=2, w=2)
+    assert "R+W>N" in lab.summary() and "stale reads 0/" in lab.summary()
+    assert lab.figure() is not None
+    with pytest.raises(ConfigError, match="n"):
+        cv.quorum_calculator(9, 1, 1)
+
+
+def test_repair_race_lab_text_tells_the_story():
+    lab = cv.repair_race()
+    lines = lab.summary().splitlines()
+    assert len(lines) == 5
+    assert lines[1].startswith("hinted handoff: converged")
+    assert "still stale" in lines[2] and "hints expired" in lines[2]
+    assert "converged" in lines[3] and "converged" in lines[4]
