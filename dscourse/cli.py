@@ -18,7 +18,7 @@ def _assign(args: argparse.Namespace) -> int:
         import nbformat
 
         nb = nbformat.read(out, as_version=4)
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": str(out.parent)}}).execute()
         nbformat.write(nb, out)
     print(f"wrote {out}")

@@ -66,7 +66,7 @@ def graded(tmp_path_factory):
     listener.setblocking(False)
     try:
         results = grader.grade_all(MASTER, subs, out / "gradebook.csv", results=out / "results",
-                                   secret=SECRET, timeout=6, jobs=2, progress=False)
+                                   secret=SECRET, timeout=10, jobs=2, progress=False)
         try:
             conn, _ = listener.accept()
             conn.close()

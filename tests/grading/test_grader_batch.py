@@ -117,3 +117,19 @@ def test_weaker_isolation_still_grades(folder, tmp_path):
     book = tmp_path / "none.csv"
     grader.grade_all(MASTER, folder, book, secret="k", jobs=1, isolation="none", progress=False)
     assert [r["total"] for r in _rows(book)] == ["6", "0", "0"]
+
+
+@pytest.mark.parametrize("master", sorted((MASTER.parent).glob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_master_scores_full_marks_and_its_stubs_zero(master, tmp_path):
+    from dscourse.grading import cells as fmt
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    master_nb = json.loads(master.read_text())
+    write(subs, "master.ipynb", master_nb)
+    write(subs, "stubs.ipynb", fmt.assign(master_nb))
+    grader.grade_all(master, subs, tmp_path / "g.csv", secret="every-master", jobs=2, progress=False)
+    rows = {r["student"]: r for r in _rows(tmp_path / "g.csv")}
+    assert rows["master"]["status"] == "graded"
+    assert rows["master"]["total"] == rows["master"]["max"]
+    assert rows["stubs"]["total"] == "0"
