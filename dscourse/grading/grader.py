@@ -28,7 +28,7 @@ from ..errors import ConfigError, allowed
 from . import cells as fmt
 from .registry import MISSING, Outcome, TestCase, collecting, run_test
 from .remote import RemoteClass, RemoteFunction
-from .sandbox import Child, ChildError
+from .sandbox import Child, ChildError, self_test
 
 SECRET_ENV = "DSCOURSE_GRADING_SECRET"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
@@ -129,6 +129,9 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
     result = Result(student, "graded", scores={ex: 0 for ex in master.exercises})
     if not STUDENT_ID.match(student):
         result.worsen("invalid", "the file name is not a usable student id")
+        return result
+    if path.is_symlink():
+        result.worsen("invalid", "a symbolic link, not a submitted file")
         return result
     try:
         cells = read_submission(path, master)
@@ -372,10 +375,12 @@ def _cached_master(path: str) -> Master:
 
 
 def submissions(folder: Path) -> list[Path]:
-    """Every regular, non-hidden file of ``folder``, sorted (non-notebooks become invalid rows)."""
+    """Every non-hidden file of ``folder``, sorted (non-notebooks and symbolic links become
+    invalid rows: a link could point at the master)."""
     if not folder.is_dir():
         raise allowed("submissions folder", str(folder), "an existing folder")
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir()
+                  if (p.is_file() or p.is_symlink()) and not p.name.startswith("."))
 
 
 def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path, *,
@@ -392,6 +397,7 @@ def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path
     master_path = str(Path(master_path).resolve())
     master = _cached_master(master_path)
     paths = submissions(Path(folder))
+    self_test(isolation)
     done: list[Result] = []
     bar = _Progress(len(paths), progress)
     if jobs == 1 or len(paths) <= 1:

@@ -155,6 +155,10 @@ class Child:
                                          stderr=subprocess.DEVNULL, pass_fds=(req_r, resp_w),
                                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                                          process_group=0, close_fds=True)
+        except OSError as exc:
+            for fd in (req_w, resp_r):
+                os.close(fd)
+            raise ChildError("crashed", f"the sandbox could not start: {exc}") from None
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -304,3 +308,18 @@ class Child:
                 raise ChildError("crashed", "the submission sent an oversized response")
         line, self._buf = self._buf.split(b"\n", 1)
         return line
+
+
+def self_test(isolation: str = "auto") -> str:
+    """Start a trivial child and return the isolation used; a ``ConfigError`` if it fails."""
+    from ..errors import ConfigError
+
+    try:
+        with Child(timeout=20, isolation=isolation) as child:
+            loaded = child.request({"op": "load", "cells": [["E0.0", "x = 1"]], "names": ["x"]})
+            if loaded.get("names") != {"x": "other"}:
+                raise ChildError("crashed", "the sandbox answered wrongly")
+            return child.mode
+    except ChildError as exc:
+        raise ConfigError(f"the grading sandbox does not work here (isolation "
+                          f"{isolation!r}): {exc.reason}; see docs/grading.md") from None

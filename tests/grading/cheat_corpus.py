@@ -349,4 +349,5 @@ MALFORMED = {
     "not_ipynb": ("essay.txt", b"print('hello')\n", "not a .ipynb notebook"),
     "no_answer_cells": ("no_answers.ipynb", "no_answers", "no answer cells"),
     "wrong_exercise_set": ("wrong_set.ipynb", "wrong_set", "exercise set 'ch99'"),
+    "symlink_to_master": ("linked.ipynb", "symlink", "symbolic link"),
 }

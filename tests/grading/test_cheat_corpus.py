@@ -56,6 +56,9 @@ def graded(tmp_path_factory):
             content = json.dumps(nb).encode()
         elif content == "wrong_set":
             content = json.dumps(submission({}, exercise_set="ch99")).encode()
+        elif content == "symlink":
+            (subs / fname).symlink_to(MASTER)
+            continue
         write(subs, fname, content)
     if os.path.exists(PWNED):
         os.remove(PWNED)

@@ -105,3 +105,12 @@ def test_full_jail_sees_no_files_no_network_and_runs_unprivileged():
     assert "work" in top and "home" not in top and "etc" not in top and "proc" not in top
     assert has_answers
     assert net != "up"
+
+
+def test_a_broken_sandbox_is_reported_before_grading(monkeypatch):
+    from dscourse.errors import ConfigError
+
+    assert sandbox.self_test() == sandbox.detect()
+    monkeypatch.setattr(sandbox, "_python", lambda: "/nonexistent/python3")
+    with pytest.raises(ConfigError, match="sandbox does not work here"):
+        sandbox.self_test("none")
