@@ -35,17 +35,17 @@ class Ack:
 class ReliableChannel(ds.sim.Node):
     """Exactly-once, in-order delivery to each peer over lossy, duplicating, reordering links."""
 
-    def __init__(self, node_id, retransmit_ms=10.0):
+    def __init__(self, node_id: str, retransmit_ms: float = 10.0) -> None:
         """Set up the channel's state (``retransmit_ms``: how often to resend)."""
         super().__init__(node_id)
         self.retransmit_ms = retransmit_ms
-        self.next_seq = {}      # dst -> next sequence number to send
-        self.unacked = {}       # (dst, seq) -> data, until acknowledged
-        self.expected = {}      # src -> next sequence number to deliver
-        self.buffer = {}        # (src, seq) -> data received ahead of order
+        self.next_seq: dict[str, int] = {}                  # dst -> next number to send
+        self.unacked: dict[tuple[str, int], object] = {}    # (dst, seq) -> data, until acked
+        self.expected: dict[str, int] = {}                  # src -> next number to deliver
+        self.buffer: dict[tuple[str, int], object] = {}     # (src, seq) -> data ahead of order
         self.timer_on = False
 
-    def reliable_send(self, dst, data):
+    def reliable_send(self, dst: str, data: object) -> None:
         """Send ``data`` to ``dst``: delivered there exactly once, after everything sent before."""
         seq = self.next_seq.get(dst, 0)
         self.next_seq[dst] = seq + 1
@@ -55,7 +55,7 @@ class ReliableChannel(ds.sim.Node):
             self.timer_on = True
             self.set_timer(self.retransmit_ms, "retransmit")
 
-    def on_message(self, src, msg):
+    def on_message(self, src: str, msg: object) -> None:
         """A ``Data`` or an ``Ack`` (or a duplicate of one) arrives from ``src``."""
         if isinstance(msg, Ack):
             self.unacked.pop((src, msg.seq), None)
@@ -69,7 +69,7 @@ class ReliableChannel(ds.sim.Node):
                 nxt += 1
             self.expected[src] = nxt
 
-    def on_timer(self, name, payload):
+    def on_timer(self, name: str, payload: object) -> None:
         """Retransmit whatever is still unacknowledged."""
         for (dst, seq), data in sorted(self.unacked.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             self.send(dst, Data(seq, data))

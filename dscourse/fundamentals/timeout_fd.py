@@ -26,23 +26,24 @@ class Heartbeat:
 class TimeoutFD(ds.sim.Node):
     """◇P by heartbeats and a per-peer timeout that doubles after each false suspicion."""
 
-    def __init__(self, node_id, period_ms=10.0, initial_timeout_ms=12.0):
+    def __init__(self, node_id: str, period_ms: float = 10.0,
+                 initial_timeout_ms: float = 12.0) -> None:
         """Set up the detector (the tests read ``suspected`` and ``timeout``)."""
         super().__init__(node_id)
         self.period_ms = period_ms
         self.initial_timeout_ms = initial_timeout_ms
-        self.suspected = set()
-        self.timeout = {}
-        self.last_heard = {}
+        self.suspected: set[str] = set()
+        self.timeout: dict[str, float] = {}       # peer -> current timeout (ms)
+        self.last_heard: dict[str, float] = {}    # peer -> when its last heartbeat arrived
 
-    def on_start(self):
+    def on_start(self) -> None:
         """Start with ``initial_timeout_ms`` for every peer, and the heartbeat timer."""
         for peer in self.peers:
             self.timeout[peer] = self.initial_timeout_ms
             self.last_heard[peer] = self.now
         self.on_timer("beat", None)
 
-    def on_message(self, src, msg):
+    def on_message(self, src: str, msg: object) -> None:
         """A heartbeat from ``src``: it is alive."""
         if isinstance(msg, Heartbeat):
             self.last_heard[src] = self.now
@@ -50,7 +51,7 @@ class TimeoutFD(ds.sim.Node):
                 self.suspected.discard(src)
                 self.timeout[src] *= 2
 
-    def on_timer(self, name, payload):
+    def on_timer(self, name: str, payload: object) -> None:
         """Every period: send heartbeats, and suspect peers silent for longer than their timeout."""
         for peer in self.peers:
             self.send(peer, Heartbeat())
