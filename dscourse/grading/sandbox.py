@@ -170,12 +170,19 @@ class Child:
     def _config(self, fds: list[int], rt: str) -> dict:
         jail = self.mode in ("full", "userns")
         cpu = int(self.timeout) + 2
+        staged = os.path.join(self.tmp, "files")          # root-only: copied into the jail
+        os.makedirs(staged, mode=0o700)
+        for name, text in self.files.items():
+            if "/" in name or name.startswith("."):
+                raise allowed("file name", name, "a plain file name")
+            Path(staged, name).write_text(text, encoding="utf-8")
         cfg: dict[str, Any] = {
             "fds": fds, "jail": jail, "python": _python(), "tmpfs_mb": 64,
             "rlimits": {"RLIMIT_CPU": cpu, "RLIMIT_AS": self.memory_mb << 20,
                         "RLIMIT_FSIZE": 8 << 20, "RLIMIT_NPROC": 32, "RLIMIT_NOFILE": 64,
                         "RLIMIT_CORE": 0},
-            "files": self.files, "uid": None, "gid": None,
+            "files": {name: os.path.join(staged, name) for name in self.files},
+            "uid": None, "gid": None,
         }
         if jail:
             prefix = os.path.realpath(sys.base_prefix)

@@ -114,3 +114,10 @@ def test_a_broken_sandbox_is_reported_before_grading(monkeypatch):
     monkeypatch.setattr(sandbox, "_python", lambda: "/nonexistent/python3")
     with pytest.raises(ConfigError, match="sandbox does not work here"):
         sandbox.self_test("none")
+
+
+def test_large_answers_cross_the_pipe_and_the_file():
+    big = "x = 1\n" + "# padding\n" * 40_000 + "def f():\n    return len(open('answers.json').read())\n"
+    with Child(timeout=20, files={"answers.json": "y" * 300_000}) as child:
+        assert _load(child, big)["names"] == {"f": "function"}
+        assert wire.decode(child.request({"op": "fn", "name": "f", "args": []})["result"]) == 300_000

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import resource
+import shutil
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
@@ -66,9 +67,8 @@ def jail(cfg: dict) -> None:
         os.symlink(to, root + link)
     work = root + cfg["cwd"]
     os.makedirs(work, exist_ok=True)
-    for name, text in cfg["files"].items():
-        with open(os.path.join(work, name), "w", encoding="utf-8") as fh:
-            fh.write(text)
+    for name, host_path in cfg["files"].items():
+        shutil.copyfile(host_path, os.path.join(work, name))
     if cfg.get("uid") is not None:
         for path in [work, *(os.path.join(work, n) for n in cfg["files"])]:
             os.chown(path, cfg["uid"], cfg["gid"])
