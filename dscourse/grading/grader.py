@@ -394,6 +394,8 @@ def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path
     jobs = jobs or os.cpu_count() or 1
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise allowed("jobs", jobs, "a positive int")
+    if not Path(gradebook).resolve().parent.is_dir():
+        raise allowed("gradebook", str(gradebook), "a file in an existing folder")
     master_path = str(Path(master_path).resolve())
     master = _cached_master(master_path)
     paths = submissions(Path(folder))
