@@ -191,6 +191,17 @@ class RaftNode(Node):
         self._serve_reads()
         return True
 
+    def set_election_timer(self, ms: float) -> None:
+        """Make the election timer fire ``ms`` from now (the visualizer's "align timers" and
+        "spread timers" buttons use it to force or avoid a split vote)."""
+        if self.role == LEADER:
+            return
+        self.timeout = float(ms)
+        self.election_deadline = self.now + ms
+        if self._election_timer is not None:
+            self.cancel_timer(self._election_timer)
+        self._election_timer = self.set_timer(ms, "election")
+
     def timeout_now(self) -> None:
         """Start an election at once (the visualizer's button; thesis §3.10)."""
         if self.role != LEADER:
