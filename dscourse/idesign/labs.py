@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..ids.figures import finish
 from ..sim.rng import stream
 from .callgraph import DEFAULT_GRAPH, call_graph, reconstruct
 from .coupon import ALPHABET, CouponCodec, forgery_probability
@@ -57,8 +58,7 @@ def forge_figure(check_bits: int = 13) -> Figure:
     lines.append(f"{bad}  ->  {'ACCEPTED' if codec.is_valid(bad) else 'rejected'} (one char changed)")
     bx.text(0, 0.95, "\n".join(lines), family="monospace", fontsize=8, va="top")
     bx.text(0, 0.1, f"expected guesses per forgery: {2 ** check_bits:,}", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def forge_summary(check_bits: int = 13) -> str:
@@ -109,8 +109,7 @@ def trace_tree_figure(requests: int = 2, seed: int = 1) -> Figure:
     bx.set_ylim(-2.6, 0.6)
     bx.axis("off")
     bx.set_title("one trace, rebuilt from span ids", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def trace_tree_summary(requests: int = 2, seed: int = 1) -> str:
@@ -146,8 +145,7 @@ def adjacency_figure(scramble: bool = True, start: int = 100_000, count: int = 1
     bx.set_xlabel("character position")
     bx.set_ylabel("P(same as next id's)")
     bx.set_title("neighbouring ids, 500 consecutive", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def adjacency_summary(scramble: bool = True, start: int = 100_000, count: int = 12) -> str:

@@ -9,7 +9,7 @@ a worker registry; :func:`cluster` builds any of them in one line. Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
-from . import objectid
+from . import labs, objectid
 from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
@@ -37,6 +37,6 @@ __all__ = [
     "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
     "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",
     "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
-    "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "uuid1_from", "uuid3",
+    "labs", "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "uuid1_from", "uuid3",
     "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
 ]

@@ -18,6 +18,7 @@ from .analysis import birthday_probability, k_sortedness, page_splits
 from .clock import FakeClock
 from .cluster import cluster
 from .errors import ClockRollbackError
+from .figures import finish
 from .layout import LEAF, SEATA, Layout, layout
 from .messages import Issued
 from .objectid import ObjectIdGenerator
@@ -105,8 +106,7 @@ def id_lab_figure(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2
     bx.bar_label(bars, fmt="%.0f", fontsize=8)
     bx.set_ylim(0, 115)
     bx.set_title("clustered index", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def id_lab_summary(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2.0, seed: int = 1) -> str:
@@ -163,8 +163,7 @@ def layout_figure(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "
     bx.axvline(69.7, color="#1f77b4", ls=":", lw=1)
     bx.set_xlim(1e-3, 1e9)
     bx.set_title("Twitter's 41/10/12: 69.7 years, 1024 workers, 4096 ids/ms (dotted: 69.7)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def layout_designer(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> Any:
@@ -242,8 +241,7 @@ def rollback_figure(delta_ms: int = 8) -> Figure:
         ax.legend(fontsize=7, loc="upper left")
     axes[0].set_ylabel("timestamp in the id (ms)")
     fig.suptitle(f"clock stepped back {delta_ms} ms at t = 20 ms", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def rollback_summary(delta_ms: int = 8) -> str:
@@ -310,8 +308,7 @@ def segment_figure(db_latency_ms: float = 5.0, step: int = 200, prefetch: float 
     bx.set_ylabel("wait (ms)")
     bx.set_xlabel("request time (virtual ms); red: stalled behind an empty buffer")
     ax.set_title(f"Leaf double buffer, step {step}, DB latency {db_latency_ms:g} ms each way", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def segment_summary(db_latency_ms: float = 5.0, step: int = 200, prefetch: float = 0.1) -> str:
@@ -352,5 +349,4 @@ def birthday_figure(seed: int = 1) -> Figure:
     ax.set_ylabel("P(some collision)")
     ax.set_title("birthday bound $1 - e^{-n(n-1)/2^{b+1}}$; 50% near $n = 1.18 \\cdot 2^{b/2}$", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
