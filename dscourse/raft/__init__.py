@@ -25,6 +25,7 @@ from .mutants import CountingOldTermsRaft, NoElectionRestrictionRaft
 from .node import CANDIDATE, FOLLOWER, LEADER, RaftNode
 from .observer import Observer, Observers
 from .options import RaftOptions
+from .timing import Election, TimingResult, elections, timing_run, timing_sweep
 
 
 def visualizer(*args: Any, **kwargs: Any) -> Any:
@@ -41,9 +42,24 @@ def figure(*args: Any, **kwargs: Any) -> Any:
     return viz_raft.figure(*args, **kwargs)
 
 
+def figure8_figure(broken: bool = False) -> Any:
+    """The Figure 8 replay as panels (see :func:`dscourse.viz.raft.figure8_figure`)."""
+    from ..viz import raft as viz_raft
+
+    return viz_raft.figure8_figure(broken)
+
+
+def timing_figure(results: Any) -> Any:
+    """Heat maps of a timing sweep (see :func:`dscourse.viz.raft.timing_figure`)."""
+    from ..viz import raft as viz_raft
+
+    return viz_raft.timing_figure(results)
+
+
 __all__ = [
     "CANDIDATE", "FOLLOWER", "INVARIANTS", "LEADER", "AppendEntries", "AppendEntriesReply",
-    "ApplyMsg", "Clerk", "CountingOldTermsRaft", "Figure8", "InstallSnapshot",
+    "ApplyMsg", "Clerk", "Election", "TimingResult", "elections", "figure8_figure",
+    "timing_figure", "timing_run", "timing_sweep", "CountingOldTermsRaft", "Figure8", "InstallSnapshot",
     "InstallSnapshotReply", "KVCluster", "KVReply", "KVRequest", "KVServer",
     "NoElectionRestrictionRaft", "Observer", "Observers", "Panel", "RaftCluster",
     "RaftMonitor", "RaftNode", "RaftOptions", "RequestVote", "RequestVoteReply", "TimeoutNow",

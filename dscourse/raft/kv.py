@@ -205,13 +205,19 @@ class Clerk(Node):
 
 
 class KVCluster(RaftCluster):
-    """A Raft KV cluster with ``clients`` clerks ``c1 ..``; ``history()`` for ``lin.check``."""
+    """A Raft KV cluster with ``clients`` clerks ``c1 ..``; ``history()`` for ``lin.check``.
+
+    ``server_class`` swaps in a variant of :class:`KVServer` (the chapter breaks reads with one).
+    """
 
     def __init__(self, n: int = 5, clients: int = 3, ops: int = 20, seed: int | None = None,
                  network: Network | None = None, options: RaftOptions | None = None,
                  read: str = "index", snapshot_every: int | None = None,
-                 keys: tuple[str, ...] = ("a", "b", "c")) -> None:
-        super().__init__(n, seed, network, options, node_class=KVServer, read=read,
+                 keys: tuple[str, ...] = ("a", "b", "c"),
+                 server_class: type[KVServer] = KVServer) -> None:
+        if not (isinstance(server_class, type) and issubclass(server_class, KVServer)):
+            raise allowed("server_class", server_class, "KVServer or a subclass of it")
+        super().__init__(n, seed, network, options, node_class=server_class, read=read,
                          snapshot_every=snapshot_every)
         self.clerks = [self.sim.add_node(Clerk(f"c{i + 1}", self.ids, ops, keys))
                        for i in range(clients)]

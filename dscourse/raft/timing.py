@@ -9,6 +9,7 @@ broadcast times (the chapter's heat map).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import allowed
 from ..sim import Uniform, reliable
@@ -69,16 +70,31 @@ def timing_run(election_timeout: float, broadcast: float, seed: int, n: int = 5,
             if leader is not None:
                 c.crash(leader)
                 victim, crashed_at = leader, c.now
-    campaigned: set[int] = set()
-    led: set[int] = set()
-    for e in c.sim.trace.filter(kind="annotate"):
+    terms = elections(c.sim.trace)
+    split = sum(1 for t in terms.values() if t.leader is None)
+    return up / sampled, len(terms), split, times
+
+
+@dataclass(frozen=True)
+class Election:
+    """Who campaigned in a term (not counting PreVote rounds) and who won, if anyone."""
+
+    candidates: tuple[str, ...]
+    leader: str | None
+
+
+def elections(trace: Any) -> dict[int, Election]:
+    """The elections of a run, by term, read from the servers' role annotations."""
+    campaigned: dict[int, list[str]] = {}
+    led: dict[int, str] = {}
+    for e in trace.filter(kind="annotate"):
         data = e.data
         if data.get("role") == "candidate" and not data.get("prevote"):
-            campaigned.add(data["term"])
+            campaigned.setdefault(data["term"], []).append(e.node)
         elif data.get("role") == "leader":
-            led.add(data["term"])
-    split = len(campaigned - led)
-    return up / sampled, len(campaigned), split, times
+            led[data["term"]] = e.node
+    return {t: Election(tuple(dict.fromkeys(campaigned[t])), led.get(t))
+            for t in sorted(campaigned)}
 
 
 def timing_sweep(timeouts: tuple[float, ...] = (10, 25, 50, 100, 200),

@@ -51,9 +51,8 @@ class StaleReadServer(KVServer):
 def test_stale_local_reads_are_caught_by_the_checker():
     outcomes = set()
     for seed in range(6):
-        c = kv_cluster(5, clients=4, seed=seed, ops=25, network=lossy())
-        for node in c.nodes.values():  # swap the class before anything runs
-            node.__class__ = StaleReadServer
+        c = kv_cluster(5, clients=4, seed=seed, ops=25, network=lossy(),
+                       server_class=StaleReadServer)
         c.nemesis(4000, kinds=("partition",))
         c.run(4500)
         c.sim.run_until(c.done, 20_000)
@@ -66,3 +65,5 @@ def test_bad_kv_options():
         kv_cluster(3, read="lease")
     with pytest.raises(ConfigError, match="snapshot_every"):
         kv_cluster(3, snapshot_every=0)
+    with pytest.raises(ConfigError, match="server_class"):
+        kv_cluster(3, server_class=dict)
