@@ -9,7 +9,7 @@ a worker registry; :func:`cluster` builds any of them in one line. Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
-from . import labs, objectid
+from . import exercises, labs, objectid
 from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
@@ -24,7 +24,7 @@ from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
 from .messages import Issued
 from .objectid import ObjectIdGenerator
 from .redis_incr import RedisIncrClient
-from .segment import LeafSegmentAllocator, Segment, TinyidAllocator, leaf_next_step
+from .segment import LeafSegmentAllocator, Segment, TinyidAllocator, leaf_next_step, tinyid_segment
 from .snowflake import POLICIES, Snowflake, Wait
 from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, timestamp_ms, uuid1_from,
                     uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
@@ -37,6 +37,6 @@ __all__ = [
     "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
     "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",
     "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
-    "labs", "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "uuid1_from", "uuid3",
+    "exercises", "labs", "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3",
     "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
 ]

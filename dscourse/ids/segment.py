@@ -21,6 +21,7 @@ a *new* range, and the lost one is simply skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,14 +61,22 @@ class LeafSegmentAllocator(Allocator):
 
     ``prefetch`` is the consumed fraction that triggers loading the next segment (0.1);
     ``adapt`` turns on the step rule, with ``segment_duration_ms`` (15 min) and ``max_step``.
+    ``step_rule(step, min_step, duration_ms)`` and ``prefetch_rule(next_value, max_id, step)``
+    replace Leaf's rules (the exercises plug a student's functions in here).
     """
 
     def __init__(self, id: str, *, db: str, biz: str, sink: list[Issued],  # noqa: A002
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0, prefetch: float = 0.1,
                  adapt: bool = True, segment_duration_ms: float = SEGMENT_DURATION_MS,
-                 max_step: int = MAX_STEP, stop_ms: float | None = None) -> None:
+                 max_step: int = MAX_STEP, stop_ms: float | None = None,
+                 step_rule: Callable[[int, int, float], int] | None = None,
+                 prefetch_rule: Callable[[int, int, int], bool] | None = None) -> None:
         super().__init__(id, sink=sink, demand_interval_ms=demand_interval_ms,
                          timeout_ms=timeout_ms, stop_ms=stop_ms)
+        self.step_rule = step_rule or (lambda step, min_step, duration: leaf_next_step(
+            step, min_step, duration, segment_duration_ms, max_step))
+        self.prefetch_rule = prefetch_rule or (
+            lambda value, max_id, step: max_id - value < (1 - self.prefetch) * step)
         if isinstance(prefetch, bool) or not isinstance(prefetch, (int, float)) or not 0 <= prefetch <= 1:
             raise allowed("prefetch", prefetch, "a consumed fraction in [0, 1] (Leaf uses 0.1)")
         self.db, self.biz = db, biz
@@ -95,8 +104,7 @@ class LeafSegmentAllocator(Allocator):
         if not self.init_ok or self.update_ms == 0 or not self.adapt:
             step = None
         else:
-            step = leaf_next_step(self.step, self.min_step, self.now - self.update_ms,
-                                  self.segment_duration_ms, self.max_step)
+            step = self.step_rule(self.step, self.min_step, self.now - self.update_ms)
         self._ask(step)
 
     def _ask(self, step: int | None) -> None:
@@ -135,8 +143,7 @@ class LeafSegmentAllocator(Allocator):
             ident = cur.value
             cur.value += 1
             self._stalled = False
-            if (self.next is None and not self.loading
-                    and cur.max - cur.value < (1 - self.prefetch) * cur.step):
+            if self.next is None and not self.loading and self.prefetch_rule(cur.value, cur.max, cur.step):
                 self.load()
             return ident
         if self.next is not None:
@@ -151,11 +158,14 @@ class LeafSegmentAllocator(Allocator):
 
 class TinyidAllocator(Allocator):
     """A Tinyid generator for one biz type over databases ``dbs`` (tried in a seeded random
-    order; a timeout moves on to the next one). ``loading_percent`` defaults to 20."""
+    order; a timeout moves on to the next one). ``loading_percent`` defaults to 20;
+    ``segment_rule`` replaces :func:`tinyid_segment` (the exercises plug a student's in)."""
 
     def __init__(self, id: str, *, dbs: list[str], biz: str, sink: list[Issued],  # noqa: A002
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0,
-                 loading_percent: int = 20, stop_ms: float | None = None) -> None:
+                 loading_percent: int = 20, stop_ms: float | None = None,
+                 segment_rule: Callable[[int, int, int, int, int], tuple[int, int, int]] | None = None
+                 ) -> None:
         super().__init__(id, sink=sink, demand_interval_ms=demand_interval_ms,
                          timeout_ms=timeout_ms, stop_ms=stop_ms)
         if not isinstance(dbs, (list, tuple)) or not dbs or not all(isinstance(d, str) for d in dbs):
@@ -164,6 +174,7 @@ class TinyidAllocator(Allocator):
                 or not 0 <= loading_percent <= 100):
             raise allowed("loading_percent", loading_percent, "an int in [0, 100]")
         self.dbs, self.biz, self.loading_percent = list(dbs), biz, loading_percent
+        self.segment_rule = segment_rule or tinyid_segment
         self.current: Segment | None = None
         self.next: Segment | None = None
         self.loading = False
@@ -202,7 +213,9 @@ class TinyidAllocator(Allocator):
             self.conflicts += 1
             self._query(db)
             return
-        seg = _tinyid_segment(row, self.loading_percent)
+        first, last, loading = self.segment_rule(row.max_id, row.step, row.delta, row.remainder,
+                                                 self.loading_percent)
+        seg = Segment(first - row.delta, last, row.step, row.delta, loading)
         self.annotate(db=db, max_id=seg.max)
         if self.current is None or not _usable(self.current):
             self.current = seg
@@ -233,10 +246,11 @@ def _usable(seg: Segment) -> bool:
     return seg.value + seg.delta <= seg.max
 
 
-def _tinyid_segment(row: Row, loading_percent: int) -> Segment:
-    """``SegmentId`` after ``init()``: ``value`` is one delta below the first id that is
-    congruent to ``remainder``; ids are ``value + delta, value + 2*delta, ... <= max``."""
-    current = row.max_id
-    first = current + 1 + (row.remainder - (current + 1)) % row.delta
-    return Segment(first - row.delta, row.max_id + row.step, row.step, row.delta,
-                   current + row.step * loading_percent // 100)
+def tinyid_segment(old_max: int, step: int, delta: int, remainder: int,
+                   loading_percent: int = 20) -> tuple[int, int, int]:
+    """Tinyid's ``SegmentId`` after ``init()``: the ids are ``first, first + delta, ... <= last``
+    with ``first`` the smallest id above ``old_max`` congruent to ``remainder`` mod ``delta``,
+    ``last = old_max + step``; loading of the next segment starts once an id reaches
+    ``old_max + step * loading_percent / 100``."""
+    first = old_max + 1 + (remainder - (old_max + 1)) % delta
+    return first, old_max + step, old_max + step * loading_percent // 100

@@ -1,0 +1,326 @@
+"""Test harnesses for Chapter 10's graded exercises (E10.1-E10.4), run by the trusted grader.
+
+Each ``*_trial`` takes the student's functions (their own objects in the notebook, sandbox
+proxies when grading) and a seed, drives them with inputs derived from the seed, compares
+with this library's reference implementations, and returns a :class:`Trial` whose
+``violations`` name the first things that went wrong. Inputs are plain data both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sim.rng import stream
+from .cluster import cluster, duplicates
+from .layout import TWITTER_EPOCH_MS, Layout
+from .segment import leaf_next_step as ref_leaf_next_step
+from .segment import tinyid_segment as ref_tinyid_segment
+from .uuids import random_bits, uuid7_from
+
+EPOCH_MS = TWITTER_EPOCH_MS
+LAYOUT = {"timestamp": 41, "worker": 10, "sequence": 12}
+OTHER_LAYOUT = {"timestamp": 39, "datacenter": 5, "worker": 7, "sequence": 12}
+START_MS = 1_700_000_000_000
+
+
+@dataclass
+class Trial:
+    """One seeded check: ``violations`` is empty when everything held."""
+
+    seed: int
+    violations: list[str] = field(default_factory=list)
+    trace: Any = None
+    error: BaseException | None = None
+    at: float | None = None
+
+    def fail(self, message: str) -> Trial:
+        if len(self.violations) < 5:
+            self.violations.append(message)
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _ref_layout(layout: dict[str, int]) -> Layout:
+    return Layout(tuple(layout.items()), epoch_ms=EPOCH_MS)
+
+
+# -- E10.1 Snowflake ---------------------------------------------------------------------
+def layout_trial(encode: Callable, decode: Callable, seed: int, n: int = 100) -> Trial:
+    """``encode(fields, layout)`` and ``decode(id, layout)`` agree with the reference."""
+    trial = Trial(seed)
+    rng = stream(seed, "E10.1/layout")
+    for layout in (LAYOUT, OTHER_LAYOUT):
+        ref = _ref_layout(layout)
+        for _ in range(n):
+            fields = {k: int(rng.integers(0, 1 << b)) for k, b in layout.items()}
+            want = ref.encode(**fields)
+            got = encode(dict(fields), dict(layout))
+            if got != want:
+                return trial.fail(f"encode({fields}, {layout}) returned {got!r}, expected {want}")
+            back = decode(want, dict(layout))
+            if back != fields:
+                return trial.fail(f"decode({want}, {layout}) returned {back!r}, expected {fields}")
+    return trial
+
+
+def snowflake_trial(next_id: Callable, decode: Callable, seed: int, *, workers: int = 16,
+                    per_worker: int = 12, policy: str = "wait", max_back: int = 8) -> Trial:
+    """Many workers with skewed clocks and NTP steps back; checks uniqueness, per-worker
+    monotonicity, the decoded fields, and what the policy must do on a rollback."""
+    trial = Trial(seed)
+    rng = stream(seed, "E10.1/workers")
+    seen: dict[int, int] = {}
+    for w in range(workers):
+        clock = START_MS + int(rng.integers(-20, 21))
+        state: dict = {}
+        last = -1
+        last_ts = -1
+        back_at = int(rng.integers(2, per_worker))
+        for k in range(per_worker):
+            if k == back_at:
+                clock -= int(rng.integers(1, max_back + 1))
+            clock += int(rng.integers(0, 2))
+            waited = False
+            for _attempt in range(4):
+                result, state = next_id(state, clock, w, dict(LAYOUT), policy)
+                offset = last_ts + EPOCH_MS - clock
+                if isinstance(result, int) and not isinstance(result, bool):
+                    break
+                if not isinstance(result, (tuple, list)) or len(result) != 2:
+                    return trial.fail(f"next_id returned {result!r}: expected an int id, ('wait', ms) "
+                                      "or ('error', 'rollback')")
+                kind, value = result
+                if kind == "error":
+                    if offset <= 0:
+                        return trial.fail(f"worker {w}: error at clock {clock} although the clock "
+                                          "did not go back")
+                    if policy == "wait" and offset <= 5 and not waited:
+                        return trial.fail(f"worker {w}: policy 'wait' failed a {offset} ms rollback "
+                                          "(Leaf waits 2 x offset for rollbacks up to 5 ms)")
+                    result = None
+                    break
+                if kind != "wait" or isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    return trial.fail(f"next_id returned {result!r}: a wait needs a positive int of ms")
+                if policy == "raise" and offset > 0:
+                    return trial.fail(f"worker {w}: policy 'raise' must fail a rollback, not wait")
+                if offset > 0 and value != 2 * offset:
+                    return trial.fail(f"worker {w}: waited {value} ms for a {offset} ms rollback "
+                                      f"(Leaf waits 2 x offset = {2 * offset} ms)")
+                if offset > 5:
+                    return trial.fail(f"worker {w}: waited on a {offset} ms rollback; over 5 ms "
+                                      "Leaf fails the request")
+                waited = offset > 0
+                clock += value
+            else:
+                return trial.fail(f"worker {w}: still no id after 4 attempts at clock {clock}")
+            if result is None:
+                continue
+            if result in seen:
+                return trial.fail(f"id {result} issued twice (workers {seen[result]} and {w})")
+            seen[result] = w
+            if result <= last:
+                return trial.fail(f"worker {w}: id {result} is not above its previous id {last}")
+            last = result
+            parts = decode(result, dict(LAYOUT))
+            want_ts = clock - EPOCH_MS
+            if not isinstance(parts, dict) or parts.get("worker") != w:
+                return trial.fail(f"decode({result}) gave {parts!r}: worker should be {w}")
+            if parts.get("timestamp") != want_ts:
+                return trial.fail(f"worker {w}: id {result} carries timestamp {parts.get('timestamp')}, "
+                                  f"the clock read {want_ts} (ms since the epoch)")
+            last_ts = parts["timestamp"]
+    return trial
+
+
+def exhaustion_trial(next_id: Callable, decode: Callable, seed: int) -> Trial:
+    """4,097 ids at one clock reading: the last must wait for the next millisecond."""
+    trial = Trial(seed)
+    clock = START_MS + seed
+    state: dict = {}
+    seqs = []
+    for _ in range(4096):
+        result, state = next_id(state, clock, 5, dict(LAYOUT), "wait")
+        if not isinstance(result, int) or isinstance(result, bool):
+            return trial.fail(f"next_id returned {result!r} before 4096 ids in one ms were issued")
+        seqs.append(decode(result, dict(LAYOUT))["sequence"])
+    if seqs != list(range(4096)):
+        return trial.fail("the sequence within one millisecond should count 0, 1, ..., 4095")
+    result, state = next_id(state, clock, 5, dict(LAYOUT), "wait")
+    if not (isinstance(result, (tuple, list)) and len(result) == 2 and result[0] == "wait"
+            and isinstance(result[1], int) and result[1] >= 1):
+        return trial.fail(f"the 4097th id in one ms returned {result!r}: expected ('wait', ms)")
+    clock += result[1]
+    result, state = next_id(state, clock, 5, dict(LAYOUT), "wait")
+    if not isinstance(result, int):
+        return trial.fail(f"after waiting, next_id returned {result!r}")
+    parts = decode(result, dict(LAYOUT))
+    if parts["timestamp"] != START_MS + seed + 1 - EPOCH_MS or parts["sequence"] != 0:
+        return trial.fail(f"after the wait the id should be in the next ms with sequence 0, got {parts}")
+    return trial
+
+
+# -- E10.2 Leaf ---------------------------------------------------------------------------
+def leaf_rule_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: int, n: int = 60) -> Trial:
+    """The step rule and the 10% prefetch rule, exactly, on random and boundary inputs."""
+    trial = Trial(seed)
+    rng = stream(seed, "E10.2/rules")
+    minute = 60_000
+    cases = [(1000, 1000, 15 * minute - 1), (1000, 1000, 15 * minute), (1000, 1000, 30 * minute),
+             (4000, 1000, 30 * minute), (1000, 1000, 60 * minute), (600_000, 1000, minute),
+             (500_000, 1000, minute), (3000, 2000, 31 * minute)]
+    for _ in range(n):
+        min_step = int(rng.choice([100, 1000, 2000]))
+        step = min_step * int(rng.choice([1, 2, 3, 4, 8, 512]))
+        cases.append((step, min_step, int(rng.integers(0, 50 * minute))))
+    for step, min_step, d in cases:
+        want = ref_leaf_next_step(step, min_step, d)
+        got = leaf_next_step(step, min_step, d)
+        if got != want:
+            return trial.fail(f"leaf_next_step({step}, {min_step}, {d}) returned {got!r}, expected {want}")
+    for _ in range(n):
+        step = int(rng.integers(10, 2000))
+        max_id = step + int(rng.integers(0, 10**6))
+        value = max_id - step + int(rng.integers(0, step + 1))
+        want = max_id - value < 0.9 * step
+        got = needs_prefetch(value, max_id, step)
+        if got is not want:
+            return trial.fail(f"needs_prefetch({value}, {max_id}, {step}) returned {got!r}, expected "
+                              f"{want} ({max_id - value} of {step} ids left)")
+    return trial
+
+
+def leaf_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: int, *,
+               db_latency_ms: float = 10.0, outage: bool = True) -> Trial:
+    """Three Leaf servers with the student's rules share one database (lossy links, an outage):
+    no duplicates, and with a fast database the p99 wait after warm-up stays below 1 ms."""
+    trial = Trial(seed)
+    sim, sink = cluster("leaf", allocators=3, seed=seed, step=100, db_latency_ms=db_latency_ms,
+                        segment_duration_ms=400, max_step=800, stop_ms=1500,
+                        step_rule=leaf_next_step, prefetch_rule=needs_prefetch)
+    if outage:
+        sim.run(until=600)
+        sim.crash("db0")
+        sim.run(until=700)
+        sim.recover("db0")
+    sim.run(until=1800)
+    trial.trace = sim.trace
+    dup = duplicates(sink)
+    if dup:
+        return trial.fail(f"id {dup[0]} was issued twice")
+    if len(sink) < 4000:
+        return trial.fail(f"only {len(sink)} of 4500 requests got an id")
+    if not outage:
+        waits = sorted(r.issued_ms - r.requested_ms for r in sink if r.requested_ms > 100)
+        p99 = waits[int(0.99 * (len(waits) - 1))]
+        if p99 > 1:
+            return trial.fail(f"p99 wait {p99:g} ms with a {db_latency_ms:g} ms database: the next "
+                              "segment should be prefetched before the current one runs out")
+    return trial
+
+
+# -- E10.3 Tinyid -------------------------------------------------------------------------
+def tinyid_rule_trial(tinyid_segment: Callable, seed: int, n: int = 60) -> Trial:
+    trial = Trial(seed)
+    rng = stream(seed, "E10.3/rule")
+    for _ in range(n):
+        delta = int(rng.integers(1, 5))
+        rem = int(rng.integers(0, delta))
+        step = int(rng.integers(5, 1000))
+        old = int(rng.integers(0, 10**9))
+        want = ref_tinyid_segment(old, step, delta, rem, 20)
+        got = tinyid_segment(old, step, delta, rem, 20)
+        if tuple(got) != want:
+            return trial.fail(f"tinyid_segment({old}, {step}, {delta}, {rem}, 20) returned {got!r}, "
+                              f"expected {want}")
+    return trial
+
+
+def tinyid_trial(tinyid_segment: Callable, seed: int) -> Trial:
+    """Three generators, two databases (delta 2, remainders 0 and 1), db0 down for a while,
+    version conflicts: disjoint residues, no duplicates, service continues."""
+    trial = Trial(seed)
+    sim, sink = cluster("tinyid", allocators=3, dbs=2, seed=seed, step=40, stop_ms=1200,
+                        segment_rule=tinyid_segment)
+    sim.run(until=400)
+    sim.crash("db0")
+    before = len(sink)
+    sim.run(until=800)
+    during = len(sink) - before
+    sim.recover("db0")
+    sim.run(until=1500)
+    trial.trace = sim.trace
+    dup = duplicates(sink)
+    if dup:
+        return trial.fail(f"id {dup[0]} was issued twice")
+    if during < 1000:
+        return trial.fail(f"only {during} ids while db0 was down: db1 should keep the service up")
+    for r in sink:
+        if r.id <= 0:
+            return trial.fail(f"id {r.id} is not positive")
+    return trial
+
+
+# -- E10.4 ObjectId and UUIDv7 ------------------------------------------------------------
+def objectid_trial(objectid_encode: Callable, objectid_decode: Callable,
+                   objectid_decode_legacy: Callable, seed: int, n: int = 50) -> Trial:
+    from . import objectid as ref
+
+    trial = Trial(seed)
+    rng = stream(seed, "E10.4/oid")
+    for _ in range(n):
+        s, r, c = (random_bits(rng, 32), random_bits(rng, 40), random_bits(rng, 24))
+        want = ref.encode(s, r, c).hex()
+        got = objectid_encode(s, r, c)
+        if got != want:
+            return trial.fail(f"objectid_encode({s}, {r}, {c}) returned {got!r}, expected {want!r}")
+        if tuple(objectid_decode(want)) != (s, r, c):
+            return trial.fail(f"objectid_decode({want!r}) returned {objectid_decode(want)!r}")
+        leg = tuple(ref.decode_legacy(want))
+        if tuple(objectid_decode_legacy(want)) != leg:
+            return trial.fail(f"objectid_decode_legacy({want!r}) returned "
+                              f"{objectid_decode_legacy(want)!r}, expected {leg}")
+    return trial
+
+
+def uuid7_trial(uuid7_fields: Callable, uuid7_batch: Callable, seed: int, n: int = 300) -> Trial:
+    """The RFC 9562 vector, version and variant bits, and monotonic batches within a ms."""
+    import uuid
+
+    trial = Trial(seed)
+    got = uuid7_fields(0x017F22E279B0, 0xCC3, 0x18C4DC0C0C07398F)
+    if str(got).lower() != "017f22e2-79b0-7cc3-98c4-dc0c0c07398f":
+        return trial.fail(f"uuid7_fields on the RFC 9562 vector returned {got!r}")
+    rng = stream(seed, "E10.4/uuid7")
+    for _ in range(20):
+        ms, a, b = random_bits(rng, 48), random_bits(rng, 12), random_bits(rng, 62)
+        want = str(uuid7_from(ms, a, b))
+        if str(uuid7_fields(ms, a, b)).lower() != want:
+            return trial.fail(f"uuid7_fields({ms}, {a}, {b}) returned {uuid7_fields(ms, a, b)!r}, "
+                              f"expected {want}")
+    readings, t = [], START_MS + seed
+    for _ in range(n):
+        t += int(rng.choice([0, 0, 0, 1, 2]))
+        readings.append(t)
+    randoms = [random_bits(rng, 74) for _ in range(n)]
+    out = uuid7_batch(readings, randoms)
+    if not isinstance(out, list) or len(out) != n:
+        return trial.fail(f"uuid7_batch returned {type(out).__name__} of length "
+                          f"{len(out) if hasattr(out, '__len__') else '?'}, expected a list of {n}")
+    try:
+        us = [uuid.UUID(s) for s in out]
+    except (ValueError, TypeError, AttributeError):
+        return trial.fail("uuid7_batch must return UUID strings like 017f22e2-79b0-7cc3-98c4-dc0c0c07398f")
+    for i, (u, ms) in enumerate(zip(us, readings)):
+        if u.version != 7 or u.variant != uuid.RFC_4122:
+            return trial.fail(f"{out[i]} has version {u.version} / variant {u.variant!r}")
+        if u.int >> 80 < ms:
+            return trial.fail(f"{out[i]} carries timestamp {u.int >> 80}, before the clock reading {ms}")
+        if i and u.int <= us[i - 1].int:
+            return trial.fail(f"{out[i]} is not above the previous id {out[i - 1]} (same ms: "
+                              f"{readings[i] == readings[i - 1]})")
+    return trial
