@@ -13,6 +13,7 @@ from __future__ import annotations
 SOL = "SOL"
 PWNED = "/tmp/dscourse-cheat-pwned"          # no attack may create this on the host
 NET_PORT = 47391                              # the test listens here on the host's loopback
+LINGER = "dscourse-cheat-linger"              # argv[0] of the processes fork_and_linger leaves
 
 STUB_11 = """# ANSWER E1.1
 class ReliableChannel(ds.sim.Node):
@@ -177,7 +178,10 @@ for _ in range(3):
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
-                time.sleep(3600)
+                try:
+                    os.execv("/usr/bin/sleep", ["dscourse-cheat-linger", "3600"])
+                finally:
+                    time.sleep(3600)
             os._exit(0)
     except OSError:
         pass

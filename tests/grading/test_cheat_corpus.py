@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from cheat_corpus import CHEATS, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
+from cheat_corpus import CHEATS, LINGER, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
 from gradekit import MASTER, submission, write
 
 from dscourse.grading import cells as fmt
@@ -24,19 +24,15 @@ pytestmark = pytest.mark.skipif(sandbox.detect() != "full",
 SECRET = "corpus-secret"
 
 
-def _sandbox_pids() -> list[int]:
-    """Processes still running as one of the sandbox's uids."""
+def _lingering() -> list[int]:
+    """Processes that fork_and_linger left (they carry a marker as argv[0])."""
     pids = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            status = (entry / "status").read_text()
+            if entry.name.isdigit() and LINGER.encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
         except OSError:
             continue
-        uid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:")), 0)
-        if uid >= sandbox.UID_BASE:
-            pids.append(int(entry.name))
     return pids
 
 
@@ -115,7 +111,7 @@ def test_malformed_input_is_an_invalid_row(graded, name):
 def test_attacks_leave_nothing_behind(graded):
     assert not os.path.exists(PWNED), "a submission wrote to the host (zip-slip, pickle or files)"
     assert not graded["connected"], "a submission reached the host's network"
-    assert _sandbox_pids() == [], "a submission's process outlived its sandbox"
+    assert _lingering() == [], "a submission's process outlived its sandbox"
     assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "results"]
 
 
