@@ -7,7 +7,7 @@ Coupon codes (:class:`CouponCodec`: 15-bit scheme, 30-bit serial, 13-bit keyed M
 URLs (:class:`ShortUrlService`) and the one-code-pay User-Agent router (:func:`route`).
 """
 
-from . import callgraph, labs, tracing
+from . import callgraph, exercises, labs, tracing
 from .callgraph import LogLine, call_graph, reconstruct, render_tree
 from .coupon import (ALPHABET, Coupon, CouponCodec, InvalidCode, RedemptionLedger,
                      forgery_probability, scheme_years)
@@ -25,7 +25,7 @@ __all__ = [
     "InvalidCode", "LogLine", "OrderNumber", "OrderNumberGenerator", "RedemptionLedger", "Route",
     "ShortUrlService", "SpanContext", "TraceIdGenerator", "TraceParent", "base62_decode",
     "base62_encode", "call_graph", "callgraph", "child_span_id", "detect_channel",
-    "estimate_daily_volume", "forgery_probability", "labs", "new_traceparent", "next_sibling",
+    "estimate_daily_volume", "exercises", "forgery_probability", "labs", "new_traceparent", "next_sibling",
     "parent_span_id", "parse_order_number", "parse_trace_id", "parse_traceparent",
     "reconstruct", "render_tree", "route", "scheme_years", "shared_prefix_rate", "tracing",
 ]
