@@ -1,0 +1,132 @@
+"""The exercise harnesses accept the reference behaviour and reject typical wrong answers."""
+
+import pytest
+
+from dscourse.idesign import exercises as ex11
+from dscourse.idesign.shorturl import BASE62
+from dscourse.ids import exercises as ex10
+from dscourse.ids import leaf_next_step, objectid, tinyid_segment, uuid7_from
+
+EPOCH = ex10.EPOCH_MS
+
+
+def encode(fields, layout):
+    out = 0
+    for k, b in layout.items():
+        out = (out << b) | fields[k]
+    return out
+
+
+def decode(ident, layout):
+    out = {}
+    for k, b in reversed(list(layout.items())):
+        out[k] = ident & ((1 << b) - 1)
+        ident >>= b
+    return {k: out[k] for k in layout}
+
+
+def next_id(state, now_ms, worker, layout, policy, *, wait_ok=True):
+    ts, last, seq = now_ms - EPOCH, state.get("last", -1), state.get("seq", 0)
+    if ts < last:
+        off = last - ts
+        if wait_ok and policy == "wait" and off <= 5 and not state.get("waited"):
+            return ("wait", 2 * off), dict(state, waited=True)
+        return ("error", "rollback"), dict(state, waited=False)
+    if ts == last:
+        seq = (seq + 1) & 4095
+        if seq == 0:
+            return ("wait", 1), dict(state, waited=False)
+    else:
+        seq = 0
+    return encode({"timestamp": ts, "worker": worker, "sequence": seq}, layout), {"last": ts, "seq": seq}
+
+
+def ignores_rollback(state, now_ms, worker, layout, policy):
+    ts = now_ms - EPOCH
+    seq = state.get("seq", -1) + 1 if state.get("last") == ts else 0
+    return encode({"timestamp": ts, "worker": worker, "sequence": seq}, layout), {"last": ts, "seq": seq}
+
+
+def prefetch(v, m, s):
+    return m - v < 0.9 * s
+
+
+def test_snowflake_harness():
+    assert ex10.layout_trial(encode, decode, 1).ok
+    assert ex10.exhaustion_trial(next_id, decode, 1).ok
+    for policy in ("wait", "raise"):
+        assert ex10.snowflake_trial(next_id, decode, 1, policy=policy).ok
+    assert ex10.snowflake_trial(next_id, decode, 2, workers=1024, per_worker=8).ok
+    assert not ex10.snowflake_trial(ignores_rollback, decode, 1).ok
+    no_wait = lambda *a: next_id(*a, wait_ok=False)  # noqa: E731
+    assert "Leaf waits" in ex10.snowflake_trial(no_wait, decode, 1).violations[0]
+
+
+def test_segment_harnesses():
+    assert ex10.leaf_rule_trial(leaf_next_step, prefetch, 1).ok
+    assert ex10.leaf_trial(leaf_next_step, prefetch, 1).ok
+    assert not ex10.leaf_trial(leaf_next_step, lambda v, m, s: False, 1, db_latency_ms=5, outage=False).ok
+    assert not ex10.leaf_rule_trial(lambda s, m, d: s * 2, prefetch, 1).ok
+    assert ex10.tinyid_trial(tinyid_segment, 1).ok and ex10.tinyid_rule_trial(tinyid_segment, 1).ok
+    assert not ex10.tinyid_trial(lambda o, s, d, r, p: (o, o + s, o + s * p // 100), 1).ok
+
+
+def test_codec_harnesses():
+    assert ex10.objectid_trial(lambda s, r, c: objectid.encode(s, r, c).hex(), objectid.decode,
+                               objectid.decode_legacy, 1).ok
+
+    def batch(readings, randoms, monotonic=True):
+        out, last, ctr = [], -1, 0
+        for ms, r in zip(readings, randoms):
+            if ms > last or not monotonic:
+                ctr, last = r >> 33, ms
+            else:
+                ctr += 1
+            out.append(str(uuid7_from(last, ctr >> 30, ((ctr & (2**30 - 1)) << 32) | (r & 0xFFFFFFFF))))
+        return out
+
+    fields = lambda a, b, c: str(uuid7_from(a, b, c))  # noqa: E731
+    assert ex10.uuid7_trial(fields, batch, 1).ok
+    assert not ex10.uuid7_trial(fields, lambda r, x: batch(r, x, monotonic=False), 1).ok
+
+
+@pytest.mark.parametrize("scramble, ok", [(True, True), (False, False)])
+def test_idesign_harnesses(scramble, ok):
+    from dscourse.idesign import ShortUrlService
+    from dscourse.idesign.orders import FeistelPermutation, OPAQUE
+
+    perm = FeistelPermutation(OPAQUE, "k")
+    order = (lambda d, b, n, c, k: int(f"{d}{b}{n}{(perm.forward(c, n) if scramble else c):011d}"))
+    assert ex11.order_trial(order, 1).ok is ok
+    svc = {}
+
+    def short(i, key):
+        s = svc.setdefault(key, ShortUrlService(key, scramble=scramble))
+        return s.encode_id(i)
+
+    assert ex11.shorturl_trial(short, lambda c, key: svc[key].decode_code(c), 1).ok is ok
+
+
+def test_trace_and_coupon_harnesses():
+    from dscourse.idesign import CouponCodec, InvalidCode, callgraph, tracing
+
+    tid = lambda ip, ms, seq, pid: tracing.ip_hex(ip) + f"{ms:013d}{seq}{pid}"  # noqa: E731
+    nxt = lambda c: 1000 if c > 9000 else c + 1  # noqa: E731
+    assert ex11.trace_trial(tid, lambda t: tuple(tracing.parse_trace_id(t)), nxt, 1).ok
+    assert not ex11.trace_trial(tid, lambda t: tuple(tracing.parse_trace_id(t)),
+                                lambda c: 1000 if c >= 9000 else c + 1, 1).ok
+    tree = lambda lines: callgraph.reconstruct([callgraph.LogLine(*x) for x in lines])  # noqa: E731
+    assert ex11.span_trial(tracing.child_span_id, tracing.next_sibling, tree, 1).ok
+    codecs = {}
+
+    def dec(code, key):
+        try:
+            return tuple(codecs.setdefault(key, CouponCodec(key)).decode(code))
+        except InvalidCode:
+            return None
+
+    enc = lambda s, n, key: codecs.setdefault(key, CouponCodec(key)).encode(s, n)  # noqa: E731
+    assert ex11.coupon_trial(enc, dec, lambda cs, k: [dec(c, k) for c in cs], 1, forge=5000).ok
+    crc = lambda s, n, key: CouponCodec("fixed").encode(s, n)  # noqa: E731  (not keyed)
+    crc_dec = lambda c, key: dec(c, "fixed")  # noqa: E731
+    assert not ex11.coupon_trial(crc, crc_dec, lambda cs, k: [crc_dec(c, k) for c in cs], 1).ok
