@@ -125,11 +125,11 @@ class RemoteNode(Node):
     def on_start(self) -> None:
         if not self.stable["_created"]:
             self.stable["_created"] = True
-            seed = int(self.rng.integers(2**62))
             self._request({"op": "new", "h": self._handle, "name": self._spec.name,
                            "args": wire.encode([self.id, *self._args]),
                            "kwargs": wire.encode(self._kwargs),
-                           "upcalls": sorted(self._upcalls), "rng_seed": seed}, "__init__")
+                           "upcalls": sorted(self._upcalls),
+                           "rng_state": self.rng.bit_generator.state}, "__init__")
         self._call("on_start", [])
 
     def on_message(self, src: str, msg: Any) -> None:
@@ -149,7 +149,7 @@ class RemoteNode(Node):
     # -- the round trip ---------------------------------------------------------------------------
     def _call(self, method: str, args: list) -> Any:
         resp = self._request({"op": "call", "h": self._handle, "m": method, "args": args,
-                              "now": self.now, "peers": list(self.peers),
+                              "now": self.now, "clock": self.clock(), "peers": list(self.peers),
                               "observe": list(self._observe)}, method)
         self._apply(resp.get("actions", []))
         observed = resp.get("observe", {})

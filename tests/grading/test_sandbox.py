@@ -121,3 +121,54 @@ def test_large_answers_cross_the_pipe_and_the_file():
     with Child(timeout=20, files={"answers.json": "y" * 300_000}) as child:
         assert _load(child, big)["names"] == {"f": "function"}
         assert wire.decode(child.request({"op": "fn", "name": "f", "args": []})["result"]) == 300_000
+
+
+def test_a_sandboxed_node_behaves_like_a_local_one():
+    """The same node class, run locally and through the sandbox, gives the same trace."""
+    from dscourse import sim as dsim
+    from dscourse.grading.remote import RemoteClass, make_node
+
+    src = ("from dataclasses import dataclass\n"
+           "@dataclass(frozen=True)\n"
+           "class Ping:\n"
+           "    n: int\n"
+           "class Pinger(ds.sim.Node):\n"
+           "    def on_start(self):\n"
+           "        self.count = 0\n"
+           "        if self.id == 'a':\n"
+           "            self.set_timer(2.5, 'go', (1, 'x'))\n"
+           "    def on_timer(self, name, payload):\n"
+           "        self.annotate(fired=name, at=self.clock())\n"
+           "        self.broadcast(Ping(payload[0] + int(self.rng.integers(3))))\n"
+           "    def on_message(self, src, msg):\n"
+           "        self.count += 1\n"
+           "        if msg.n < 6:\n"
+           "            self.send(src, Ping(msg.n + 1))\n"
+           "            h = self.set_timer(50, 'never')\n"
+           "            self.cancel_timer(h)\n")
+    import sys
+    import types
+
+    import dscourse as ds
+
+    module = types.ModuleType("local_pinger")
+    module.ds = ds
+    sys.modules["local_pinger"] = module
+    exec(src, module.__dict__)
+    ns = module.__dict__
+
+    def run(cls):
+        s = dsim.Simulation(seed=4, network=dsim.Network(latency=dsim.Uniform(1, 3)))
+        nodes = [make_node(cls, n, observe=("count",)) for n in ("a", "b", "c")]
+        for node in nodes:
+            s.add_node(node)
+        s.run(until=100)
+        kinds = [(e.kind, e.node, e.peer, e.time) for e in s.trace.events]
+        return kinds, [getattr(node, "count") for node in nodes]
+
+    local = run(ns["Pinger"])
+    with Child(timeout=20) as child:
+        _load(child, src, ("Pinger",))
+        remote = run(RemoteClass(child, "Pinger"))
+    assert remote == local
+    assert local[1][1] > 0

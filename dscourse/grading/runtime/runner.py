@@ -151,18 +151,21 @@ class Runner:
         obj = cls(*args, **kwargs)
         self.objects[req["h"]] = obj
         self.upcalls[req["h"]] = list(req["upcalls"])
-        self._attach(req["h"], req.get("rng_seed"))
+        self._attach(req["h"], req.get("rng_state"))
         return {"actions": self.drain()}
 
-    def _attach(self, handle: int, rng_seed=None) -> None:
+    def _attach(self, handle: int, rng_state=None) -> None:
+        """Give the node its upcalls and (once) the parent's random stream for it, continued
+        here from the same state, so it draws what it would draw in the parent."""
         obj = self.objects[handle]
-        if rng_seed is not None:
-            try:
-                import numpy
-                obj.__dict__["rng"] = numpy.random.default_rng(rng_seed)
-            except ImportError:
-                import random as _random
-                obj.__dict__["rng"] = _random.Random(rng_seed)
+        if rng_state is not None:
+            import numpy
+            bits = rng_state.get("bit_generator") if type(rng_state) is dict else None
+            if bits not in ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"):
+                raise ValueError(f"unknown bit generator {bits!r}")
+            gen = numpy.random.Generator(getattr(numpy.random, bits)())
+            gen.bit_generator.state = rng_state
+            obj.__dict__["rng"] = gen
         for up in self.upcalls[handle]:
             obj.__dict__[up] = self._upcall(up)
 
@@ -178,6 +181,7 @@ class Runner:
         import dscourse
         obj = self.objects[req["h"]]
         obj.__dict__["_now"] = float(req["now"])
+        obj.__dict__["_clock"] = float(req.get("clock", req["now"]))
         obj.__dict__["_peers"] = tuple(req.get("peers", ()))
         method = req["m"]
         result = None

@@ -14,7 +14,7 @@ from typing import Any
 __version__ = "sandbox"
 
 _ACTIONS: list = []          # the current handler call's actions, drained by the runner
-_KEPT = ("id", "stable", "rng", "_init_args", "_now", "_peers", "_timer_seq")
+_KEPT = ("id", "stable", "rng", "_init_args", "_now", "_clock", "_peers", "_timer_seq")
 
 
 class Node:
@@ -50,6 +50,10 @@ class Node:
     @property
     def peers(self) -> tuple:
         return tuple(self._peers)
+
+    def clock(self) -> float:
+        """This node's local clock (ms), as the parent's simulation reports it."""
+        return self.__dict__.get("_clock", self._now)
 
     def send(self, dst: str, msg: Any) -> None:
         _ACTIONS.append(("send", dst, msg))
