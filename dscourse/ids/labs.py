@@ -144,6 +144,12 @@ def designer_layout(timestamp_bits: int = 41, worker_bits: int = 10, unit: str =
 
 
 def layout_figure(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> Figure:
+    if timestamp_bits + worker_bits > 62:  # what the sliders can reach: explain, do not raise
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"timestamp {timestamp_bits} + worker {worker_bits} bits leave no sequence "
+                "bit in 63: shrink one of them", ha="center", va="center", color="#d62728")
+        return finish(fig)
     lay = designer_layout(timestamp_bits, worker_bits, unit)
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 2.8), gridspec_kw={"height_ratios": [1, 1.6]})
     left = 0
@@ -166,6 +172,12 @@ def layout_figure(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "
     return finish(fig)
 
 
+def _layout_summary(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> str:
+    if timestamp_bits + worker_bits > 62:
+        return f"timestamp {timestamp_bits} + worker {worker_bits} bits: no sequence bit left"
+    return designer_layout(timestamp_bits, worker_bits, unit).describe()
+
+
 def layout_designer(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> Any:
     """Drag the field widths; see lifetime, workers and per-ms capacity."""
     from ..viz import Lab
@@ -173,8 +185,7 @@ def layout_designer(timestamp_bits: int = 41, worker_bits: int = 10, unit: str =
     return Lab(layout_figure, timestamp_bits=(28, 50, 1), worker_bits=(1, 22, 1),
                unit=["ms", "10 ms", "s"],
                initial={"timestamp_bits": timestamp_bits, "worker_bits": worker_bits, "unit": unit},
-               describe=lambda timestamp_bits, worker_bits, unit:
-               designer_layout(timestamp_bits, worker_bits, unit).describe(),
+               describe=_layout_summary,
                title="Bit-layout designer")
 
 
