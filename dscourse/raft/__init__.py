@@ -26,6 +26,7 @@ from .node import CANDIDATE, FOLLOWER, LEADER, RaftNode
 from .observer import Observer, Observers
 from .options import RaftOptions
 from .timing import Election, TimingResult, elections, timing_run, timing_sweep
+from . import exercises, testing  # noqa: E402 - submodules exposed as ds.raft.exercises/testing
 
 
 def visualizer(*args: Any, **kwargs: Any) -> Any:
@@ -63,5 +64,5 @@ __all__ = [
     "InstallSnapshotReply", "KVCluster", "KVReply", "KVRequest", "KVServer",
     "NoElectionRestrictionRaft", "Observer", "Observers", "Panel", "RaftCluster",
     "RaftMonitor", "RaftNode", "RaftOptions", "RequestVote", "RequestVoteReply", "TimeoutNow",
-    "cluster", "figure", "figure8", "kv_cluster", "visualizer",
+    "cluster", "exercises", "figure", "figure8", "kv_cluster", "testing", "visualizer",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from ..sim import Constant, reliable
 from .builder import RaftCluster
 from .node import RaftNode
+from .observer import Observer
 from .options import RaftOptions
 
 # Long election timeouts: only the script starts elections.
@@ -59,10 +60,12 @@ def _panel(c: RaftCluster, label: str, caption: str) -> Panel:
     return Panel(label, caption, c.now, logs, roles, terms, commits, up)
 
 
-def figure8(node_class: type[RaftNode] = RaftNode, seed: int = 8) -> Figure8:
-    """Run the scripted Figure 8 scenario with ``node_class`` servers s1..s5."""
+def figure8(node_class: type[RaftNode] = RaftNode, seed: int = 8,
+            observer: Observer | None = None, **node_kwargs: Any) -> Figure8:
+    """Run the scripted Figure 8 scenario with ``node_class`` servers s1..s5 (built with
+    ``node_kwargs``); ``observer`` watches beside the monitor."""
     c = RaftCluster(5, seed, network=reliable(Constant(1.0)), options=REPLAY_OPTIONS,
-                    node_class=node_class)
+                    node_class=node_class, observer=observer, **node_kwargs)
     panels: list[Panel] = []
 
     def elect(sid: str, attempts: int = 3) -> None:

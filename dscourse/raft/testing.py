@@ -88,12 +88,13 @@ class Harness:
     ``snapshot`` the applier snapshots every 10 applied entries as in 6.5840 part D.
     ``options`` default to :data:`HARNESS_OPTIONS` (no start-of-term no-op, as 6.5840's
     scenarios expect the first command at index 1); ``node_class`` lets a test run a
-    variant (e.g. a deliberately broken Raft).
+    variant (e.g. a deliberately broken Raft), built with ``node_kwargs``.
     """
 
     def __init__(self, n: int = 3, seed: int = 1, unreliable: bool = False,
                  snapshot: bool = False, options: RaftOptions | None = None,
-                 node_class: type[RaftNode] = RaftNode) -> None:
+                 node_class: type[RaftNode] = RaftNode,
+                 node_kwargs: dict[str, Any] | None = None) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise allowed("n", n, "an int >= 1")
         self.n = n
@@ -104,7 +105,8 @@ class Harness:
         self.monitor = _Tester(self)
         self.options = options or HARNESS_OPTIONS
         self.nodes: list[RaftNode] = [
-            self.sim.add_node(node_class(sid, self.ids, self.options, self.monitor))
+            self.sim.add_node(node_class(sid, self.ids, self.options, self.monitor,
+                                         **(node_kwargs or {})))
             for sid in self.ids]
         self.connected = [True] * n
         self.logs: list[dict[int, Any]] = [{} for _ in range(n)]

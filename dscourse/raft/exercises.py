@@ -1,0 +1,450 @@
+"""Trusted harnesses for Chapter 6's exercises E6.1-E6.4.
+
+Each exercise asks for one *rule* of Raft as a plain function of data; the harness plugs it
+into the library's Raft server (a subclass that calls it where Figure 2 applies the rule),
+runs seeded scenarios with the safety monitor, and raises AssertionError with the seed and
+the first problem. The student's function may be a local function (``ds.grading.check`` in
+the notebook) or the grader's sandbox proxy: either way it is only ever called with plain
+data and its results are checked with exact types before use.
+
+* E6.1 ``vote(state, request) -> (state, granted)`` -- RequestVote's receiver (§5.2, §5.4.1).
+* E6.2 ``append_entries(log, commit_index, request) -> reply`` -- AppendEntries' receiver
+  (§5.3), with conflict-only truncation and the fast-backtracking hint.
+* E6.3 ``advance_commit(term, log_terms, match_index, commit_index) -> int`` (§5.4.2) and
+  ``safety_violations(history) -> list[str]``, a monitor that must catch
+  :class:`~dscourse.raft.mutants.CountingOldTermsRaft`.
+* E6.4 ``choose_timing(latency) -> {"election_lo", "election_hi", "heartbeat"}`` (§5.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..sim import Constant, UniformInt, labrpc_unreliable, reliable, stream
+from .builder import RaftCluster
+from .figure8 import figure8
+from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .mutants import CountingOldTermsRaft
+from .node import LEADER, RaftNode
+from .observer import Observer
+from .options import RaftOptions
+from .testing import Harness
+from .timing import measure
+
+Fn = Callable[..., Any]
+
+
+def _int(x: Any) -> bool:
+    return type(x) is int
+
+
+def _fail(seed: int, message: str) -> None:
+    raise AssertionError(f"seed {seed}: {message}")
+
+
+def _ok_or_fail(seed: int, monitor: Any, where: str) -> None:
+    if monitor.violations:
+        _fail(seed, f"{where}: {next(iter(monitor.violations))}")
+
+
+# -- E6.1: RequestVote receiver --------------------------------------------------------------
+def reference_vote(state: dict, request: dict) -> tuple[dict, bool]:
+    """Figure 2's RequestVote receiver rules (used to judge answers case by case)."""
+    term, voted = state["term"], state["voted_for"]
+    if request["term"] > term:
+        term, voted = request["term"], None
+    mine = (state["last_log_term"], state["last_log_index"])
+    theirs = (request["last_log_term"], request["last_log_index"])
+    granted = request["term"] == term and voted in (None, request["candidate"]) and theirs >= mine
+    if granted:
+        voted = request["candidate"]
+    return {"term": term, "voted_for": voted}, granted
+
+
+def vote_cases(seed: int, n: int = 200) -> list[tuple[dict, dict]]:
+    """Random (state, request) pairs covering stale, equal and newer terms and logs."""
+    rng = stream(seed, "E6.1 cases")
+    cases = []
+    for _ in range(n):
+        term = int(rng.integers(0, 5))
+        state = {"term": term, "voted_for": [None, "s2", "s3"][int(rng.integers(3))],
+                 "last_log_index": int(rng.integers(0, 5)), "last_log_term": int(rng.integers(0, term + 1))}
+        rterm = max(0, term + int(rng.integers(-1, 3)))
+        request = {"term": rterm, "candidate": ["s2", "s3"][int(rng.integers(2))],
+                   "last_log_index": int(rng.integers(0, 5)),
+                   "last_log_term": int(rng.integers(0, rterm + 1))}
+        cases.append((state, request))
+    return cases
+
+
+def _check_vote_result(result: Any) -> tuple[int, Any, bool]:
+    if (type(result) is not tuple or len(result) != 2 or type(result[0]) is not dict
+            or type(result[1]) is not bool):
+        raise AssertionError(f"vote() must return (state dict, granted bool), not {result!r}"[:200])
+    state, granted = result
+    term, voted = state.get("term"), state.get("voted_for")
+    if not _int(term) or not (voted is None or type(voted) is str):
+        raise AssertionError("the returned state needs an int 'term' and 'voted_for' (str or None)")
+    return term, voted, granted
+
+
+def vote_rule_trial(vote: Fn, seed: int, n: int = 200) -> None:
+    """Compare ``vote`` with Figure 2's rules on ``n`` random cases."""
+    for state, request in vote_cases(seed, n):
+        term, voted, granted = _check_vote_result(vote(dict(state), dict(request)))
+        want, want_granted = reference_vote(state, request)
+        if (term, voted, granted) != (want["term"], want["voted_for"], want_granted):
+            _fail(seed, f"vote({state}, {request}) returned term={term}, voted_for={voted!r}, "
+                        f"granted={granted}; Figure 2 gives term={want['term']}, "
+                        f"voted_for={want['voted_for']!r}, granted={want_granted}")
+
+
+class _VoteRaft(RaftNode):
+    """Raft whose RequestVote receiver is the student's ``vote`` function."""
+
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+                 vote: Fn | None = None) -> None:
+        super().__init__(id, servers, options, observer)
+        self.vote = vote
+
+    def _on_request_vote(self, src: str, m: RequestVote) -> None:
+        state = {"term": self.term, "voted_for": self.voted_for, "last_log_index": self.last_index,
+                 "last_log_term": self.last_term}
+        request = {"term": m.term, "candidate": m.candidate, "last_log_index": m.last_log_index,
+                   "last_log_term": m.last_log_term}
+        term, voted, granted = _check_vote_result(self.vote(state, request))
+        if term < self.term:
+            raise AssertionError(f"vote() lowered the term from {self.term} to {term}")
+        self._step_down_if_newer(term)
+        self.stable["voted_for"] = voted  # persisted before the reply, by the harness
+        self.observer.on_role(self)
+        if granted:
+            self._reset_election_timer()
+        self.send(src, RequestVoteReply(self.term, granted))
+
+
+def election_trial(vote: Fn, seed: int, until: float = 3000.0) -> None:
+    """Five servers using ``vote`` under random partitions, crashes and pauses until
+    ``until`` ms: Election Safety and Leader Completeness at every step, and a leader within
+    10 election timeouts after the faults stop."""
+    opts = RaftOptions()
+    c = RaftCluster(5, seed, network=reliable(UniformInt(1, 5)), options=opts,
+                    node_class=_VoteRaft, vote=vote)
+    schedule = c.sim.random_nemesis(until=until, kinds=("partition", "crash", "pause"))
+    c.sim.schedule_nemesis(schedule)
+    for i in range(40):
+        c.run(until / 40)
+        c.submit(f"cmd{i}")
+    _ok_or_fail(seed, c.monitor, "during the faults")
+    end = max([t for t, _ in schedule] + [c.now])
+    c.run(max(end - c.now, 0) + 1)
+    if c.run_until_leader(10 * opts.election_timeout[1]) is None:
+        _fail(seed, "no leader within 10 election timeouts after the faults stopped")
+    _ok_or_fail(seed, c.monitor, "after the faults")
+
+
+def vote_crash_trial(vote: Fn, seed: int) -> None:
+    """A server grants a vote and crashes before its reply leaves: after recovering it must
+    not vote for another candidate in the same term."""
+    opts = RaftOptions(election_timeout=(60_000, 60_000))
+    c = RaftCluster(3, seed, network=reliable(Constant(1.0)), options=opts,
+                    node_class=_VoteRaft, vote=vote)
+    c.timeout("s1")
+    c.sim.run_until(lambda: c.nodes["s2"].voted_for == "s1", 10)
+    c.crash("s2")
+    c.recover("s2")
+    s2 = c.nodes["s2"]
+    term = s2.term
+    s2.on_message("s3", RequestVote(term, "s3", 99, term))
+    if s2.voted_for != "s1":
+        _fail(seed, f"after a crash s2 voted again in term {term} (for {s2.voted_for!r})")
+
+
+# -- E6.2: AppendEntries receiver ------------------------------------------------------------
+def _check_reply(reply: Any, prev: int) -> dict:
+    if type(reply) is not dict:
+        raise AssertionError(f"append_entries() must return a dict, not {type(reply).__name__}")
+    need = {"success": bool, "log": list, "commit_index": int, "conflict_term": int,
+            "conflict_index": int}
+    for key, typ in need.items():
+        if type(reply.get(key)) is not typ:
+            raise AssertionError(f"the reply's {key!r} must be a {typ.__name__}")
+    for e in reply["log"]:
+        if type(e) is not tuple or len(e) != 2 or not _int(e[0]):
+            raise AssertionError("log entries must be (term, command) tuples")
+    return reply
+
+
+class _AppendRaft(RaftNode):
+    """Raft whose AppendEntries receiver is the student's ``append_entries`` function."""
+
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+                 append_entries: Fn | None = None) -> None:
+        super().__init__(id, servers, options, observer)
+        self.append_entries = append_entries
+
+    def _on_append_entries(self, src: str, m: AppendEntries) -> None:
+        if m.term < self.term:
+            self.send(src, AppendEntriesReply(self.term, False, round=m.round))
+            return
+        self._heard_from_leader(m.term, m.leader)
+        old = list(self.log)
+        request = {"prev_log_index": m.prev_log_index, "prev_log_term": m.prev_log_term,
+                   "entries": list(m.entries), "leader_commit": m.leader_commit}
+        r = _check_reply(self.append_entries(list(old), self.commit_index, request), m.prev_log_index)
+        new = r["log"]
+        k = 0
+        while k < min(len(old), len(new)) and old[k] == new[k]:
+            k += 1
+        if k < len(old):
+            self.observer.on_truncate(self, k + 1)
+        self.stable["log"][:] = new
+        if k < len(new):
+            self.observer.on_append(self, k + 1)
+        commit = r["commit_index"]
+        if commit < self.commit_index or commit > len(new):
+            raise AssertionError(f"commit_index {commit} is not between the old one "
+                                 f"({self.commit_index}) and the log's length ({len(new)})")
+        if commit > self.commit_index:
+            self._set_commit(commit)
+        if r["success"]:
+            match = m.prev_log_index + len(m.entries)
+            self.send(src, AppendEntriesReply(self.term, True, match, round=m.round))
+        else:
+            self.send(src, AppendEntriesReply(self.term, False, m.prev_log_index, r["conflict_term"],
+                                              max(r["conflict_index"], 1), m.round))
+
+
+def stale_append_trial(append_entries: Fn, seed: int) -> None:
+    """D4: a delayed AppendEntries whose entries already match must not truncate."""
+    rng = stream(seed, "E6.2 stale")
+    log = [(1, "a"), (1, "b"), (2, "c"), (2, "d"), (3, "e")][: 3 + int(rng.integers(3))]
+    k = int(rng.integers(0, len(log) - 1))
+    request = {"prev_log_index": k, "prev_log_term": log[k - 1][0] if k else 0,
+               "entries": log[k:k + 1], "leader_commit": 0}
+    r = _check_reply(append_entries(list(log), 0, request), k)
+    if not r["success"] or r["log"] != log:
+        _fail(seed, f"a stale AppendEntries {request} turned the log {log} into {r['log']} "
+                    f"(success={r['success']}); entries that match must be kept")
+
+
+def replication_trial(append_entries: Fn, seed: int, scenario: str = "backup") -> None:
+    """6.5840 scenarios with the student's receiver on every server: ``backup`` (a leader
+    repairs diverged followers), ``unreliable`` (lossy, reordering network with crashes)."""
+    h = Harness(5, seed, unreliable=(scenario == "unreliable"), node_class=_AppendRaft,
+                node_kwargs={"append_entries": append_entries})
+    rng = h.rng
+    if scenario == "backup":
+        leader1 = h.check_one_leader()
+        for k in (2, 3, 4):
+            h.disconnect((leader1 + k) % 5)
+        for i in range(30):
+            h.start(leader1, 1000 + i)
+        h.run_for(500)
+        h.disconnect(leader1)
+        h.disconnect((leader1 + 1) % 5)
+        for k in (2, 3, 4):
+            h.connect((leader1 + k) % 5)
+        for i in range(20):
+            h.one(2000 + i, 3, True)
+        for i in range(5):
+            h.connect(i)
+        h.one(3000, 5, True)
+    else:
+        for i in range(60):
+            alive = [j for j in range(5) if h.alive(j)]
+            for j in alive:
+                h.start(j, int(rng.integers(10_000)))
+            h.run_for(int(rng.integers(200)))
+            if rng.random() < 0.2 and len(alive) > 3:
+                h.crash(alive[int(rng.integers(len(alive)))])
+            for j in range(5):
+                if not h.alive(j) and rng.random() < 0.3:
+                    h.restart(j)
+                    h.connect(j)
+        h.set_unreliable(False)
+        for j in range(5):
+            if not h.alive(j):
+                h.restart(j)
+            h.connect(j)
+        h.one(99_999, 5, True)
+    try:
+        h.end()
+    except AssertionError as exc:
+        _fail(seed, str(exc))
+
+
+def repair_round_trips(append_entries: Fn, seed: int) -> int:
+    """Rejected AppendEntries while a leader repairs a follower with one conflicting term of
+    30 entries (fast backtracking needs about 1; one entry per round trip needs 30)."""
+    opts = RaftOptions(election_timeout=(300, 600), heartbeat=100, noop=False)
+    h = Harness(3, seed, options=opts, node_class=_AppendRaft,
+                node_kwargs={"append_entries": append_entries})
+    leader1 = h.check_one_leader()
+    h.one(1, 3, True)
+    h.disconnect(leader1)
+    for i in range(30):
+        h.start(leader1, 100 + i)
+    for i in range(30):
+        h.one(200 + i, 2, True)
+    leader2 = h.check_one_leader()
+    h.restart(leader2)  # a fresh election: the next leader's nextIndex starts at its end
+    h.connect(leader2)
+    h.check_one_leader()
+    mark = len(h.sim.trace)
+    h.connect(leader1)
+    h.one(999, 3, True)
+    return sum(1 for e in h.sim.trace.events[mark:]
+               if e.kind == "deliver" and e.label == "AppendEntriesReply"
+               and not e.data["success"] and e.data["conflict_index"])
+
+
+# -- E6.3: the commitment rule and a safety monitor --------------------------------------------
+def reference_advance_commit(term: int, log_terms: list[int], match_index: list[int],
+                             commit_index: int) -> int:
+    """§5.4.2: the largest N on a majority with log[N].term == term, else commit_index."""
+    matches = sorted([len(log_terms), *match_index], reverse=True)
+    n = matches[(len(matches)) // 2]
+    if n > commit_index and log_terms[n - 1] == term:
+        return n
+    return commit_index
+
+
+class _CommitRaft(RaftNode):
+    """Raft whose leader advances its commit index with the student's ``advance_commit``."""
+
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+                 advance_commit: Fn | None = None) -> None:
+        super().__init__(id, servers, options, observer)
+        self.advance_commit = advance_commit
+
+    def _advance_commit(self) -> None:
+        terms = [t for t, _ in self.log]
+        n = self.advance_commit(self.term, terms, list(self.match_index.values()), self.commit_index)
+        if not _int(n) or not self.commit_index <= n <= self.last_index:
+            raise AssertionError(f"advance_commit() returned {n!r}: expected an int between the "
+                                 f"commit index ({self.commit_index}) and the last index")
+        if n > self.commit_index:
+            self._set_commit(n)
+            self._serve_reads()
+
+
+def commit_rule_trial(advance_commit: Fn, seed: int) -> None:
+    """Figure 8 replayed, then 6.5840's Figure 8 scenario, with the student's rule."""
+    replay = figure8(_CommitRaft, seed, advance_commit=advance_commit)
+    if replay.violations:
+        _fail(seed, f"the Figure 8 replay: {replay.violations[0]}")
+    h = Harness(5, seed, node_class=_CommitRaft, node_kwargs={"advance_commit": advance_commit})
+    rng = h.rng
+    h.one(1, 1, True)
+    for _ in range(150):
+        leader = -1
+        for i in range(5):
+            if h.alive(i) and h.start(i, int(rng.integers(10_000)))[2]:
+                leader = i
+        h.run_for(int(rng.integers(500)) if rng.random() < 0.1 else int(rng.integers(13)))
+        if leader != -1:
+            h.crash(leader)
+        if sum(h.alive(i) for i in range(5)) < 3:
+            s = int(rng.integers(5))
+            if not h.alive(s):
+                h.restart(s)
+                h.connect(s)
+    for i in range(5):
+        if not h.alive(i):
+            h.restart(i)
+            h.connect(i)
+    h.one(77_777, 5, True)
+    try:
+        h.end()
+    except AssertionError as exc:
+        _fail(seed, str(exc))
+
+
+class HistoryRecorder(Observer):
+    """Records what a safety monitor needs, as plain data (E6.3's ``history``):
+    ``{"kind": "leader", "server", "term", "log"}`` when a server becomes leader (its whole
+    log as ``[term, command]`` pairs) and ``{"kind": "commit", "server", "term", "index",
+    "entry"}`` for each index a server marks committed."""
+
+    def __init__(self) -> None:
+        self.history: list[dict] = []
+
+    def on_role(self, node: RaftNode) -> None:
+        if node.role == LEADER and (not self.history or self.history[-1].get("server") != node.id
+                                    or self.history[-1].get("term") != node.term
+                                    or self.history[-1]["kind"] != "leader"):
+            self.history.append({"kind": "leader", "server": node.id, "term": node.term,
+                                 "log": [[t, c] for t, c in node.log]})
+
+    def on_commit(self, node: RaftNode, old: int, new: int) -> None:
+        for index in range(max(old, node.base_index) + 1, new + 1):
+            t, c = node.entry(index)
+            self.history.append({"kind": "commit", "server": node.id, "term": node.term,
+                                 "index": index, "entry": [t, c]})
+
+
+def recorded_run(broken: bool, seed: int, figure8_script: bool = False) -> tuple[list[dict], bool]:
+    """A history from the Figure 8 replay or a random crash-heavy run of the correct Raft or
+    the counting mutant; also whether the library's own monitor saw a violation."""
+    cls = CountingOldTermsRaft if broken else RaftNode
+    rec = HistoryRecorder()
+    if figure8_script:
+        replay = figure8(cls, seed, observer=rec)
+        return rec.history, bool(replay.violations)
+    c = RaftCluster(5, seed, network=labrpc_unreliable(), node_class=cls, observer=rec,
+                    options=RaftOptions(noop=False))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    for _ in range(120):
+        for sid in c.ids:
+            if c.up(sid):
+                c.submit(int(rng.integers(100)), sid)
+        c.run(float(rng.integers(1, 60)))
+        leader = c.leader()
+        if leader and rng.random() < 0.5:
+            c.crash(leader)
+        down = [s for s in c.ids if not c.up(s)]
+        if len(down) > 2 or (down and rng.random() < 0.3):
+            c.recover(down[int(rng.integers(len(down)))])
+    return rec.history, bool(c.violations)
+
+
+def monitor_trial(safety_violations: Fn, seed: int) -> None:
+    """The student's monitor must report the counting mutant in the Figure 8 replay, stay
+    silent on the correct Raft (the replay and a random crash-heavy run), and report any
+    random mutant run in which the library's monitor saw a violation (rare: the hazard
+    needs a precise interleaving, which is why the replay exists)."""
+    for broken, script in ((False, True), (True, True), (False, False), (True, False)):
+        history, bad = recorded_run(broken, seed, figure8_script=script)
+        found = safety_violations([dict(e) for e in history])
+        if type(found) is not list or not all(type(x) is str for x in found):
+            raise AssertionError("safety_violations() must return a list of str")
+        if bad and not found:
+            _fail(seed, "the counting mutant broke Leader Completeness or State Machine Safety "
+                        "in this run, but your monitor reported nothing")
+        if not bad and found:
+            _fail(seed, f"your monitor reported {found[0]!r} on a run without violations")
+
+
+# -- E6.4: timing ----------------------------------------------------------------------------
+def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25),
+                 availability: float = 0.85, split_rate: float = 0.6) -> None:
+    """Five servers with the chosen timing over links of ``latency`` ms (uniform) for 10 s,
+    the leader crashing every 2.5 s: availability and split-vote rate must meet the bars."""
+    lo_lat, hi_lat = latency
+    choice = choose_timing({"lo": lo_lat, "hi": hi_lat})
+    if type(choice) is not dict:
+        raise AssertionError("choose_timing() must return a dict")
+    values = [choice.get(k) for k in ("election_lo", "election_hi", "heartbeat")]
+    if not all(type(v) in (int, float) for v in values):
+        raise AssertionError("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
+    opts = RaftOptions(election_timeout=(values[0], values[1]), heartbeat=values[2])
+    avail, elections, splits, _ = measure(opts, reliable(UniformInt(lo_lat, hi_lat)), seed,
+                                          duration=10_000, crash_every=2_500)
+    if avail < availability:
+        _fail(seed, f"a leader was available {avail:.1%} of the time; the bar is {availability:.0%}")
+    if elections and splits / elections > split_rate:
+        _fail(seed, f"{splits} of {elections} elections split the vote; the bar is {split_rate:.0%}")
