@@ -194,3 +194,45 @@ def test_bad_input_is_named(bad, match):
 
 def test_empty_history_is_linearizable():
     assert lin.check([], lin.register()).outcome == "ok"
+
+
+def _without_reductions(model: lin.Model) -> lin.Model:
+    import dataclasses
+
+    return dataclasses.replace(model, read_only=None, removable=None)
+
+
+@settings(max_examples=400)
+@given(histories(max_ops=8))
+def test_reductions_never_change_the_verdict(ops):
+    """Forced reads and dropped unread unknown writes agree with the plain WGL search."""
+    model = lin.cas_register()
+    assert lin.check(ops, model).outcome == lin.check(ops, _without_reductions(model)).outcome
+
+
+@st.composite
+def write_read_histories(draw):
+    """Reads and writes only, many unfinished writes: what the dropping of unread writes sees."""
+    n = draw(st.integers(1, 7))
+    ops = []
+    for i in range(n):
+        call = draw(st.integers(0, 12))
+        ret = call + draw(st.integers(0, 6))
+        if draw(st.booleans()):
+            out = draw(st.sampled_from([None, 1, 2, 3, lin.UNKNOWN]))
+            ops.append(lin.Operation(i, float(call), math.inf if out is lin.UNKNOWN and draw(st.booleans())
+                                     else float(ret), ("read", None), out))
+        else:
+            unknown = draw(st.integers(0, 2)) == 0
+            ops.append(lin.Operation(i, float(call), math.inf if unknown else float(ret),
+                                     ("write", draw(st.sampled_from([1, 2, 3]))), lin.UNKNOWN if unknown else None))
+    return ops
+
+
+@settings(max_examples=400)
+@given(write_read_histories())
+def test_register_with_unknown_writes_agrees_with_oracle(ops):
+    assert lin.check(ops, lin.register()).outcome == ("ok" if oracle(ops, lin.register()) else "illegal")
+    result = lin.check(ops, lin.register())
+    if result.outcome == "ok":
+        assert sorted(result.partitions[0].longest) == list(range(len(ops)))
