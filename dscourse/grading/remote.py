@@ -25,6 +25,7 @@ from .sandbox import Child
 
 ACTIONS = ("send", "timer", "cancel", "annotate", "up")
 MAX_MESSAGE = 64 << 10
+MAX_ACTIONS_PER_CALL = 5000
 
 
 class RemoteClass:
@@ -166,6 +167,10 @@ class RemoteNode(Node):
     def _apply(self, actions: Any) -> None:
         if type(actions) is not list:
             raise StudentError("ProtocolError", "the sandbox returned malformed actions")
+        if len(actions) > MAX_ACTIONS_PER_CALL:
+            raise StudentError("ValueError", f"one handler call took {len(actions)} actions "
+                                             f"(at most {MAX_ACTIONS_PER_CALL})")
+        self._spec.child.actions += len(actions)
         for action in actions:
             if type(action) is not list or not action or action[0] not in ACTIONS:
                 raise StudentError("ProtocolError", "the sandbox returned a malformed action")

@@ -42,6 +42,8 @@ ISOLATIONS = ("auto", "full", "userns", "none")
 UID_BASE = 2_147_400_000          # far above any real account; one uid per worker slot
 NOGROUP = 65534
 MAX_LINE = 8 << 20
+MAX_ACTIONS = 200_000     # sends, timers, ... applied in the parent per sandbox (honest: < 40k)
+PARENT_FACTOR = 4         # the parent's own work for one sandbox is capped at 4 x timeout
 
 
 class ChildError(Exception):
@@ -112,6 +114,8 @@ class Child:
         self.mode = detect() if isolation == "auto" else isolation
         self.timeout = float(timeout)
         self.spent = 0.0
+        self.born = time.monotonic()
+        self.actions = 0          # actions the parent applied for this child (see remote.py)
         self.slot = slot
         self.memory_mb = memory_mb
         self.files = files or {}
@@ -264,6 +268,13 @@ class Child:
     def _exchange(self, payload: dict) -> dict:
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
+        if time.monotonic() - self.born > PARENT_FACTOR * self.timeout:
+            self.kill()
+            raise ChildError("timeout", f"grading this exercise took over {PARENT_FACTOR} x "
+                                        f"{self.timeout:g} s (the node made the simulation huge)")
+        if self.actions > MAX_ACTIONS:
+            self.kill()
+            raise ChildError("timeout", f"the node took more than {MAX_ACTIONS} actions")
         data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         try:
             view = memoryview(data)

@@ -318,6 +318,16 @@ class TimeoutFD(ds.sim.Node):
                 pass
 """
 
+FLOOD = """# ANSWER E1.1
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        self.send(dst, 0)
+
+    def on_message(self, src, msg):
+        for _ in range(4000):
+            self.broadcast(msg)
+"""
+
 #: name -> (cells {exercise: source | SOL | None}, expected {exercise: points}, status, flags)
 CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
     "master_solutions": ({"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}, {"E1.1": 7, "E1.2": 7, "E1.3": 6}, "graded", ()),
@@ -342,6 +352,7 @@ CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
     "pickle_payload": ({"E1.1": PICKLE_11, "E1.3": PICKLE_13}, {}, "graded", ()),
     "kill_everything": ({"E1.1": SOL, "E1.2": KILL_ALL, "E1.3": SOL}, {"E1.1": 7, "E1.3": 6}, "graded", ()),
     "zip_slip_attachment": ({"E1.1": SOL}, {"E1.1": 7}, "graded", ()),
+    "message_flood": ({"E1.1": FLOOD, "E1.3": SOL}, {"E1.3": 6}, "timeout", ()),
 }
 
 #: an attachment whose name climbs out of any folder it might be extracted to
