@@ -48,11 +48,8 @@ def _rng(rng: object) -> np.random.Generator:
 
 def random_bits(rng: np.random.Generator, bits: int) -> int:
     """``bits`` uniformly random bits from ``rng`` as a Python int."""
-    words = _rng(rng).integers(0, 1 << 32, size=(bits + 31) // 32, dtype=np.uint64)
-    out = 0
-    for w in words.tolist():
-        out = (out << 32) | w
-    return out >> (32 * len(words) - bits)
+    nbytes = (bits + 7) // 8
+    return int.from_bytes(_rng(rng).bytes(nbytes), "big") >> (8 * nbytes - bits)
 
 
 # -- builders ----------------------------------------------------------------------------
