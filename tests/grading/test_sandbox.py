@@ -172,3 +172,8 @@ def test_a_sandboxed_node_behaves_like_a_local_one():
         remote = run(RemoteClass(child, "Pinger"))
     assert remote == local
     assert local[1][1] > 0
+
+
+@pytest.mark.skipif(sandbox.detect() != "full", reason="needs root and unshare")
+def test_the_user_namespace_jail_works_too():
+    assert sandbox.self_test("userns") == "userns"
