@@ -16,8 +16,9 @@ Isolation levels (chosen by :func:`detect`, or forced with ``isolation=``):
     a process group: the child *can* read files your user can read and use the network.
 
 Every level sets CPU, address-space, file-size, process-count and open-file limits and runs
-the child in its own process group, killed when its time budget runs out. The child speaks only JSON over
-two inherited pipes, every response tagged with a per-run nonce and a sequence number.
+the child in its own process group, killed when its time budget runs out. The child speaks
+only JSON over two inherited pipes, every response tagged with a per-run nonce and a
+sequence number.
 """
 
 from __future__ import annotations
