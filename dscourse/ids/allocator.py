@@ -9,6 +9,7 @@ allocator's memory, never what it already handed out). Latency = issued - reques
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import allowed
@@ -22,7 +23,7 @@ def positive(what: str, v: object) -> float:
     return v
 
 
-class Allocator(Caller):
+class Allocator(Caller, ABC):
     """Base class: subclasses implement ``take() -> int | None`` and start loading on None."""
 
     def __init__(self, id: str, *, sink: list[Issued], demand_interval_ms: float = 1.0,  # noqa: A002
@@ -60,9 +61,9 @@ class Allocator(Caller):
     def on_message(self, src: str, msg: Any) -> None:
         self.take_reply(msg)
 
+    @abstractmethod
     def take(self) -> int | None:
         """An id now, or None (and start whatever brings the next one)."""
-        raise AllocatorContractError(type(self).__name__)
 
     def serve(self) -> None:
         """Answer waiting requests in order while ids are available."""
@@ -71,13 +72,6 @@ class Allocator(Caller):
             if ident is None:
                 return
             self.sink.append(Issued(self.id, self.waiting.pop(0), self.now, ident))
-
-
-class AllocatorContractError(TypeError):
-    """A subclass of Allocator forgot to define ``take()``."""
-
-    def __init__(self, cls: str) -> None:
-        super().__init__(f"{cls} must define take() -> int | None")
 
 
 class RoundTripAllocator(Allocator):
@@ -92,9 +86,9 @@ class RoundTripAllocator(Allocator):
         self.ready: list[int] = []
         self.in_flight = 0
 
+    @abstractmethod
     def request(self) -> None:
         """Send one call for one id."""
-        raise AllocatorContractError(type(self).__name__)
 
     def take(self) -> int | None:
         if self.ready:

@@ -10,6 +10,7 @@ from dscourse.ids import (LEAF, SEATA, TWITTER, UIDGENERATOR, ClockRollbackError
 START = 1_700_000_000_000
 # A clock script: ("gen", n), ("adv", ms) or ("back", ms)
 ops = st.lists(st.one_of(st.tuples(st.just("gen"), st.integers(1, 300)),
+                         st.tuples(st.just("burst"), st.just(4100)),  # more than one ms holds
                          st.tuples(st.just("adv"), st.integers(0, 20)),
                          st.tuples(st.just("back"), st.integers(1, 12))), max_size=25)
 
@@ -19,7 +20,12 @@ def run_script(gen: Snowflake, clock: FakeClock, script) -> list[int]:
     gen.latest_clock = clock.ms()
     for op, k in script:
         gen.latest_clock = max(gen.latest_clock, clock.ms())
-        if op == "gen":
+        if op == "burst":
+            try:
+                out.extend(gen.next_ids(k))
+            except ClockRollbackError:
+                assert gen.policy in ("raise", "wait")
+        elif op == "gen":
             try:
                 out.extend(gen.next_ids(k) if k % 2 else [gen.next_id() for _ in range(k)])
             except ClockRollbackError:

@@ -105,6 +105,14 @@ def test_objectid_current_layout_round_trip():
     assert objectid.decode(gen.next()).counter == 2**24 - 1 and gen.counter == 0
 
 
+@given(s=st.integers(0, 2**32 - 1), r=st.integers(0, 2**40 - 1), c=st.integers(0, 2**24 - 1))
+def test_objectid_codec_round_trips(s, r, c):
+    raw = objectid.encode(s, r, c)
+    assert objectid.decode(raw) == (s, r, c) == objectid.decode(raw.hex())
+    legacy = objectid.decode_legacy(raw)
+    assert legacy.seconds == s and (legacy.machine << 16 | legacy.pid) == r and legacy.counter == c
+
+
 def test_objectid_legacy_decoder_on_the_manual_example():
     parts = objectid.decode_legacy("507f1f77bcf86cd799439011")
     assert parts == (0x507F1F77, 0xBCF86C, 0xD799, 0x439011)
