@@ -174,4 +174,4 @@ def order_trial(order_number: Callable, seed: int, *, per_node: int = 300, day_v
     return trial
 
 
-__all__ = ["coupon_trial", "order_trial", "parse_trace_id", "shorturl_trial", "span_trial", "trace_trial"]
+__all__ = ["coupon_trial", "order_trial", "shorturl_trial", "span_trial", "trace_trial"]

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from ..ids.figures import finish
 from ..sim.rng import stream
-from .callgraph import DEFAULT_GRAPH, call_graph, reconstruct
+from .callgraph import call_graph, reconstruct
 from .coupon import ALPHABET, CouponCodec, forgery_probability
 from .shorturl import ShortUrlService, shared_prefix_rate
 
@@ -164,5 +164,5 @@ def short_url_adjacency(scramble: bool = True) -> Any:
                describe=adjacency_summary, title="Short-URL adjacency")
 
 
-__all__ = ["DEFAULT_GRAPH", "adjacency_figure", "coupon_forge", "forge", "forge_figure",
+__all__ = ["adjacency_figure", "coupon_forge", "forge", "forge_figure",
            "short_url_adjacency", "trace_tree", "trace_tree_figure"]

@@ -3,7 +3,6 @@
 import pytest
 
 from dscourse.idesign import exercises as ex11
-from dscourse.idesign.shorturl import BASE62
 from dscourse.ids import exercises as ex10
 from dscourse.ids import leaf_next_step, objectid, tinyid_segment, uuid7_from
 
