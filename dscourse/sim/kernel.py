@@ -397,6 +397,15 @@ class Simulation(Faults):
         if limit is not None and limit > self._now:
             self._now = limit
 
+    def peek(self) -> Pending | None:
+        """The event :meth:`step` would run next, without running it (``None`` if none is left).
+
+        Like ``step()``'s result, its ``kind`` is "deliver", "timer", "start", "resume" or
+        "nemesis". (Added for the model checker, which runs the kernel's own events itself.)
+        """
+        live = [e for e in self._heap if e[3] != DEAD]
+        return _describe(min(live)) if live else None
+
     def step(self) -> Pending | None:
         """Run the next event in normal order and return it (``None`` when nothing is left).
 

@@ -1,0 +1,440 @@
+"""State-space exploration of a ``dscourse.sim`` system: a small explicit-state model checker.
+
+After DSLabs (Michael, Woos, Anderson, Ernst & Tatlock, "Teaching Rigorous Distributed
+Systems With Efficient Model Checking", EuroSys 2019, §3-4): the simulator's nondeterminism
+is turned into explicit choices, and a breadth-first search visits every state reachable
+within the bounds the caller sets. The choices in a state are
+
+* ``fire``      -- deliver one pending message, or fire one pending timer;
+* ``drop``      -- lose one pending message (at most ``max_drops`` per path);
+* ``duplicate`` -- add a second copy of one pending message (at most ``max_duplicates``);
+* ``restart``   -- crash a node and recover it at once (at most ``max_restarts``), so it
+  keeps only ``stable``.
+
+Time is abstracted away, as in an asynchronous system: any pending message or timer may
+happen next, whatever its scheduled time (firing one advances the clock to at least its
+time). The kernel's own events due at the start (node starts, nemesis actions at time 0)
+run before the search begins; later nemesis actions never run during a search.
+
+States are deduplicated by a canonical key: every node's state (its ``state()`` method if it
+has one, else its attributes and ``stable``, frozen), its status, the *multiset* of pending
+messages and timers (without ids or times), and the fault budget used so far. The search
+keeps the key's 64-bit hash (like SPIN's hash compaction): two distinct states collide with
+probability about n²/2⁶⁵ for n states, about 10⁻⁸ for a million. Because the
+search is breadth-first, the first path found to a violating state is a shortest one.
+
+The search works on one simulation object and moves it between states with the kernel's
+:func:`~dscourse.sim.checkpoint.checkpoint` and :func:`~dscourse.sim.checkpoint.rollback`
+(node attributes and messages are pickled, so they must be plain data and node classes
+must be defined at the top level of a module or notebook).
+
+A counterexample is a list of :class:`Choice` steps; :func:`replay` re-runs it from the seed,
+so ``result.trace`` can be drawn with ``ds.viz.spacetime`` and ``result.ops`` loaded into
+the message debugger: ``ds.viz.Debugger(make_sim, seed=result.seed)`` then
+``debugger.replay(result.ops)`` after adding the ``"restart"`` action (:data:`RESTART`).
+"""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from ..errors import ConfigError, allowed
+from ..sim import Simulation
+from ..sim.checkpoint import Checkpoint, checkpoint, rollback
+from ..sim.rng import stream
+from ..sim.trace import Trace
+
+KINDS = ("fire", "drop", "duplicate", "restart")
+MODES = ("bfs", "random")
+_KERNEL_ATTRS = frozenset({"_sim", "rng", "_init_args"})
+_ATOMS = (int, float, str, bool, type(None), bytes)
+
+Predicate = Callable[[Simulation], Any]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One nondeterministic step: ``kind`` in :data:`KINDS`; ``target`` a pending id (or the
+    node id for ``restart``); ``text`` says what happened, for people."""
+
+    kind: str
+    target: int | str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:9} {self.text}"
+
+
+def restart(sim: Simulation, node_id: str) -> None:
+    """The ``restart`` choice: crash ``node_id`` and recover it at once."""
+    sim.crash(node_id)
+    sim.recover(node_id)
+
+
+RESTART = ("restart", restart)
+"""``debugger.add_action(*RESTART, button=False)`` lets a Debugger replay ``result.ops``."""
+
+
+@dataclass
+class ExploreResult:
+    """What a search found.
+
+    ``violation`` names the broken invariant (None if none was found); ``goal`` names the
+    goal reached (None if none); ``path`` is the shortest sequence of choices to that state
+    (breadth-first) and ``trace``/``sim`` its replay from the seed; ``states`` counts the
+    distinct states found; ``depth`` is the deepest level reached; ``complete`` is True when a
+    breadth-first search checked every state within the bounds (not cut short by
+    ``max_states``; always False for random walks); ``exhausted`` when, moreover, no new state
+    was left below ``max_depth`` (every reachable state within the fault budgets was checked);
+    ``elapsed`` is wall-clock seconds, for reporting only.
+    """
+
+    violation: str | None
+    goal: str | None
+    path: tuple[Choice, ...]
+    states: int
+    depth: int
+    complete: bool
+    exhausted: bool
+    elapsed: float
+    seed: int
+    initial_steps: int
+    sim: Simulation | None = field(default=None, repr=False)
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace of the counterexample (or of the path to the goal)."""
+        return None if self.sim is None else self.sim.trace
+
+    @property
+    def ops(self) -> list[tuple[Any, ...]]:
+        """The path as message-debugger operations (see the module docstring)."""
+        out: list[tuple[Any, ...]] = [("step", self.initial_steps)] if self.initial_steps else []
+        for c in self.path:
+            out.append(("action", "restart", c.target) if c.kind == "restart" else (c.kind, c.target))
+        return out
+
+    def summary(self) -> str:
+        """A deterministic one-paragraph description (no timings)."""
+        what = (f"violation of {self.violation!r}" if self.violation else
+                f"goal {self.goal!r} reached" if self.goal else
+                "no violation" + (" in every reachable state" if self.exhausted else
+                                  " within the bounds" if self.complete else
+                                  " found (search cut short)"))
+        lines = [f"{what}; {self.states} states, depth {self.depth}"]
+        if self.path:
+            lines.append(f"shortest path ({len(self.path)} steps):")
+            lines += [f"  {i + 1:2}. {c}" for i, c in enumerate(self.path)]
+        return "\n".join(lines)
+
+
+# -- canonical states ---------------------------------------------------------------------
+def freeze(x: Any) -> Any:
+    """A hashable, order-insensitive (for dicts and sets) rendering of plain data."""
+    t = type(x)
+    if t in _ATOMS:
+        return x
+    if t is dict:
+        return frozenset((freeze(k), freeze(v)) for k, v in x.items())
+    if t is list:
+        return tuple(freeze(v) for v in x)
+    if t is set:
+        return frozenset(freeze(v) for v in x)
+    try:
+        hash(x)
+        return x
+    except TypeError:
+        pass
+    if t is tuple:
+        return tuple(freeze(v) for v in x)
+    if t is frozenset:
+        return frozenset(freeze(v) for v in x)
+    if is_dataclass(x):
+        return (t.__name__, tuple(freeze(getattr(x, f.name)) for f in fields(x)))
+    if isinstance(x, (list, tuple)):
+        return tuple(freeze(v) for v in x)
+    if isinstance(x, dict):
+        return frozenset((freeze(k), freeze(v)) for k, v in x.items())
+    if hasattr(x, "__dict__"):
+        return (t.__name__, freeze(vars(x)))
+    return repr(x)
+
+
+def node_state(node: Any) -> Any:
+    """A node's part of the canonical state: ``node.state()`` if defined, else its attributes
+    (including ``stable``) minus the kernel's bookkeeping."""
+    custom = getattr(node, "state", None)
+    if callable(custom):
+        return freeze(custom())
+    return frozenset((k, freeze(v)) for k, v in vars(node).items() if k not in _KERNEL_ATTRS)
+
+
+def canonical(sim: Simulation) -> tuple[Any, ...]:
+    """The canonical key of a simulation state (see the module docstring)."""
+    nodes = tuple((nid, sim.status(nid), node_state(n)) for nid, n in sim.nodes.items())
+    net = Counter((p.kind, p.node, p.peer, p.label, freeze(p.msg)) for p in sim.pending())
+    return nodes, frozenset(net.items())
+
+
+# -- choices ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bounds:
+    """Fault budgets per path and the nodes that may be restarted."""
+
+    max_drops: int = 0
+    max_duplicates: int = 0
+    max_restarts: int = 0
+    restartable: tuple[str, ...] = ()
+    timers: bool = True
+
+
+def _describe(p: Any) -> str:
+    if p.kind == "deliver":
+        return f"{p.peer} -> {p.node}  {p.msg!r}"
+    return f"timer {p.label!r} on {p.node}"
+
+
+def choices(sim: Simulation, used: tuple[int, int, int], bounds: Bounds) -> list[Choice]:
+    """Every choice available in ``sim`` given the budget ``used`` (drops, duplicates,
+    restarts); identical pending messages give one choice each kind."""
+    out: list[Choice] = []
+    seen: set[Any] = set()
+    for p in sim.pending():
+        if p.kind == "timer" and not bounds.timers:
+            continue
+        key = (p.kind, p.node, p.peer, p.label, freeze(p.msg))
+        if key in seen:
+            continue
+        seen.add(key)
+        text = _describe(p)
+        out.append(Choice("fire", p.id, text))
+        if p.kind == "deliver":
+            if used[0] < bounds.max_drops:
+                out.append(Choice("drop", p.id, text))
+            if used[1] < bounds.max_duplicates:
+                out.append(Choice("duplicate", p.id, text))
+    if used[2] < bounds.max_restarts:
+        for nid in bounds.restartable:
+            if sim.status(nid) == "up":
+                out.append(Choice("restart", nid, f"{nid} crashes and recovers"))
+    return out
+
+
+def apply(sim: Simulation, choice: Choice) -> None:
+    """Perform ``choice`` on ``sim``."""
+    if choice.kind == "fire":
+        sim.fire(choice.target)
+    elif choice.kind == "drop":
+        sim.drop(choice.target)
+    elif choice.kind == "duplicate":
+        sim.duplicate(choice.target)
+    elif choice.kind == "restart":
+        restart(sim, choice.target)
+    else:
+        raise allowed("choice kind", choice.kind, f"one of {', '.join(KINDS)}")
+
+
+def _spend(used: tuple[int, int, int], choice: Choice) -> tuple[int, int, int]:
+    d, u, r = used
+    if choice.kind == "drop":
+        return d + 1, u, r
+    if choice.kind == "duplicate":
+        return d, u + 1, r
+    if choice.kind == "restart":
+        return d, u, r + 1
+    return used
+
+
+def settle(sim: Simulation) -> int:
+    """Run the kernel's own events that come before any delivery or timer; returns how many."""
+    n = 0
+    while True:
+        p = sim.peek()
+        if p is None or p.kind in ("deliver", "timer"):
+            return n
+        sim.step()
+        n += 1
+
+
+def replay(make_sim: Callable[[int], Simulation], seed: int, path: Iterable[Choice]) -> Simulation:
+    """Rebuild ``make_sim(seed)`` and perform ``path``: the run a search result describes."""
+    sim = make_sim(seed)
+    settle(sim)
+    for choice in path:
+        apply(sim, choice)
+    return sim
+
+
+# -- predicates ---------------------------------------------------------------------------
+def _named(what: str, preds: Any) -> list[tuple[str, Predicate]]:
+    if preds is None:
+        return []
+    if callable(preds):
+        preds = [preds]
+    if isinstance(preds, Mapping):
+        items = list(preds.items())
+    else:
+        try:
+            items = [(getattr(p, "__name__", repr(p)), p) for p in preds]
+        except TypeError:
+            raise allowed(what, preds, "a function sim -> bool, a list of them, or a dict name -> function") from None
+    for name, p in items:
+        if not callable(p):
+            raise allowed(what, p, "a function sim -> bool")
+    return [(str(n), p) for n, p in items]
+
+
+def _first(preds: list[tuple[str, Predicate]], sim: Simulation, want: bool) -> str | None:
+    for name, p in preds:
+        if bool(p(sim)) is want:
+            return name
+    return None
+
+
+def _check_int(what: str, value: Any, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise allowed(what, value, f"an int >= {low}")
+    return value
+
+
+# -- the search ---------------------------------------------------------------------------
+def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, seed: int = 0,
+            goals: Any = None, prunes: Any = None, max_depth: int = 30, max_drops: int = 0,
+            max_duplicates: int = 0, max_restarts: int = 0, restartable: Iterable[str] = (),
+            timers: bool = True, max_states: int | None = None, mode: str = "bfs",
+            walks: int = 200) -> ExploreResult:
+    """Search the states of ``make_sim(seed)`` for one that breaks an invariant.
+
+    ``invariants``, ``goals`` and ``prunes`` are functions ``sim -> bool`` (one, a list, or a
+    dict name -> function): an invariant must hold in every state; reaching a goal ends the
+    search; a state where a prune holds is not expanded. ``mode="bfs"`` (breadth-first,
+    shortest counterexamples, deduplicated states) or ``"random"`` (``walks`` random walks
+    of up to ``max_depth`` steps, drawn from the stream ``"explore"``: no dedup, quick to
+    find deep bugs, no proof). Bounds: see :class:`Bounds` and the module docstring.
+    """
+    if not callable(make_sim):
+        raise allowed("make_sim", make_sim, "a function seed -> Simulation")
+    if mode not in MODES:
+        raise allowed("mode", mode, f"one of {', '.join(MODES)}")
+    _check_int("max_depth", max_depth, 1)
+    _check_int("walks", walks, 1)
+    if max_states is not None:
+        _check_int("max_states", max_states, 1)
+    bounds = Bounds(_check_int("max_drops", max_drops), _check_int("max_duplicates", max_duplicates),
+                    _check_int("max_restarts", max_restarts), tuple(restartable), bool(timers))
+    inv, gls, prn = _named("invariants", invariants), _named("goals", goals), _named("prunes", prunes)
+    if not inv and not gls:
+        raise allowed("invariants", invariants, "at least one invariant or goal")
+    start = time.perf_counter()
+    root = make_sim(seed)
+    if not isinstance(root, Simulation):
+        raise allowed("make_sim(seed)", root, "a ds.sim.Simulation")
+    for nid in bounds.restartable:
+        root.status(nid)   # unknown ids raise UnknownNodeError
+    steps = settle(root)
+    search = _bfs if mode == "bfs" else _random
+    collecting = gc.isenabled()
+    gc.disable()   # the set of seen states holds millions of objects: no cycles to collect there
+    try:
+        violation, goal, path, states, depth, complete, exhausted = search(
+            root, bounds, inv, gls, prn, max_depth, max_states, seed, walks)
+    finally:
+        if collecting:
+            gc.enable()
+    sim = replay(make_sim, seed, path) if (violation or goal) else None
+    return ExploreResult(violation, goal, tuple(path), states, depth, complete, exhausted,
+                         time.perf_counter() - start, seed, steps, sim)
+
+
+def _save(sim: Simulation) -> Checkpoint:
+    try:
+        return checkpoint(sim)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ConfigError(f"cannot checkpoint the simulation ({exc}): node attributes and "
+                          "messages must be picklable data, node classes defined at module or "
+                          "notebook top level") from None
+
+
+def _bfs(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_depth: int,
+         max_states: int | None, seed: int, walks: int) -> tuple:
+    parents: list[int] = [-1]
+    moves: list[Choice | None] = [None]
+
+    def path_to(i: int) -> list[Choice]:
+        out = []
+        while i > 0:
+            out.append(moves[i])
+            i = parents[i]
+        return out[::-1]
+
+    sim = root
+    used0 = (0, 0, 0)
+    seen = {hash((canonical(sim), used0))}
+    bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+    if bad or goal:
+        return bad, goal, [], 1, 0, True, False
+    frontier = [] if _first(prn, sim, True) else [(0, _save(sim), used0)]
+    depth = 0
+    while frontier and depth < max_depth:
+        depth += 1
+        nxt = []
+        for index, cp, used in frontier:
+            rollback(sim, cp)
+            options = choices(sim, used, bounds)
+            for k, choice in enumerate(options):
+                if k:
+                    rollback(sim, cp)
+                apply(sim, choice)
+                spent = _spend(used, choice)
+                key = hash((canonical(sim), spent))
+                if key in seen:
+                    continue
+                seen.add(key)
+                parents.append(index)
+                moves.append(choice)
+                me = len(moves) - 1
+                bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+                if bad or goal:
+                    return bad, goal, path_to(me), len(seen), depth, True, False
+                if max_states is not None and len(seen) >= max_states:
+                    return None, None, [], len(seen), depth, False, False
+                if depth < max_depth and not _first(prn, sim, True):
+                    nxt.append((me, _save(sim), spent))
+        frontier = nxt
+    return None, None, [], len(seen), depth, True, not frontier
+
+
+def _random(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_depth: int,
+            max_states: int | None, seed: int, walks: int) -> tuple:
+    rng = stream(seed, "explore")
+    cp = _save(root)
+    bad, goal = _first(inv, root, False), _first(gls, root, True)
+    if bad or goal:
+        return bad, goal, [], 1, 0, False, False
+    visited = 0
+    deepest = 0
+    for _ in range(walks):
+        rollback(root, cp)
+        sim, used, path = root, (0, 0, 0), []
+        for step in range(max_depth):
+            options = choices(sim, used, bounds)
+            if not options or _first(prn, sim, True):
+                break
+            choice = options[int(rng.integers(len(options)))]
+            apply(sim, choice)
+            used = _spend(used, choice)
+            path.append(choice)
+            visited += 1
+            deepest = max(deepest, step + 1)
+            bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+            if bad or goal:
+                return bad, goal, path, visited, deepest, False, False
+            if max_states is not None and visited >= max_states:
+                return None, None, [], visited, deepest, False, False
+    return None, None, [], visited, deepest, False, False

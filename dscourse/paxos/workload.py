@@ -1,0 +1,124 @@
+"""Multi-Paxos under a nemesis: a one-line cluster, client workloads and the safety checks.
+
+``run(seed)`` builds replicas ``r1..rn`` and clients ``c1..``, schedules random crashes and
+partitions of the replicas (``ds.sim.random_schedule``; during a partition the clients stay
+with the first group), runs, and returns the replicas' logs and the clients' history. The
+checks are those of Chapter 5: the decided logs are prefix-consistent (no two replicas ever
+decide different values for one slot) and the key-value history is linearizable (Herlihy &
+Wing 1990), judged by :mod:`dscourse.checkers.linearizability`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..checkers import linearizability as lin
+from ..errors import allowed
+from ..sim import Network, Simulation, Uniform, random_schedule
+from ..sim.network import LinkModel
+from .multi import Client, Replica
+
+KEYS = ("x", "y")
+
+
+def client_ops(rng: Any, n: int, client: str) -> list[tuple]:
+    """``n`` random operations on :data:`KEYS`: gets, puts and appends of unique values."""
+    ops = []
+    for i in range(n):
+        key = KEYS[int(rng.integers(len(KEYS)))]
+        kind = ("get", "put", "append")[int(rng.integers(3))]
+        ops.append((kind, key) if kind == "get" else (kind, key, f"{client}.{i} "))
+    return ops
+
+
+def cluster(n: int = 3, clients: int = 2, ops: int = 10, *, seed: int | None = None,
+            network: LinkModel | None = None, **replica_kwargs: Any) -> Simulation:
+    """``n`` Multi-Paxos replicas and ``clients`` clients running ``ops`` random operations."""
+    for what, v, lo in (("n", n, 1), ("clients", clients, 0), ("ops", ops, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise allowed(what, v, f"an int >= {lo}")
+    sim = Simulation(seed=seed, network=network or Network(latency=Uniform(1.0, 4.0)))
+    ids = [f"r{i}" for i in range(1, n + 1)]
+    for r in ids:
+        sim.add_node(Replica(r, ids, **replica_kwargs))
+    for i in range(1, clients + 1):
+        cid = f"c{i}"
+        sim.add_node(Client(cid, ids, client_ops(sim.rng(f"workload:{cid}"), ops, cid)))
+    return sim
+
+
+def replicas(sim: Simulation) -> list[Replica]:
+    return [node for node in sim.nodes.values() if isinstance(node, Replica)]
+
+
+def nemesis(sim: Simulation, until: float, *, kinds: tuple[str, ...] = ("crash", "partition"),
+            mean_gap: float = 60.0, mean_duration: float = 80.0) -> list:
+    """A random crash/partition schedule of the replicas until ``until`` ms (clients stay with
+    the first group of a partition); scheduled on ``sim`` and returned."""
+    ids = [r.id for r in replicas(sim)]
+    others = [nid for nid in sim.nodes if nid not in ids]
+    schedule = []
+    for t, action in random_schedule(ids, sim.rng("nemesis"), until=until, kinds=kinds,
+                                     mean_gap=mean_gap, mean_duration=mean_duration):
+        if action[0] == "partition":
+            groups = [list(g) for g in action[1]]
+            groups[0] = groups[0] + others
+            action = ("partition", groups)
+        schedule.append((t, action))
+    sim.schedule_nemesis(schedule)
+    return schedule
+
+
+def prefix_consistent(sim: Simulation) -> bool:
+    """No slot is decided with two different values, and applied logs are prefixes of each other."""
+    reps = replicas(sim)
+    for i, a in enumerate(reps):
+        for b in reps[i + 1:]:
+            da, db = a.stable.get("decided", {}), b.stable.get("decided", {})
+            if any(da[s] != db[s] for s in da.keys() & db.keys()):
+                return False
+            la, lb = a.log() if "applied" in vars(a) else [], b.log() if "applied" in vars(b) else []
+            short = min(len(la), len(lb))
+            if la[:short] != lb[:short]:
+                return False
+    return True
+
+
+def history(sim: Simulation) -> list[lin.Operation]:
+    """The clients' operations for the linearizability checker (pending ones: ``ret = inf``)."""
+    out = []
+    for node in sim.nodes.values():
+        if isinstance(node, Client):
+            for seq, op, call, ret, result in node.stable.get("history", []):
+                if ret is None:
+                    out.append(lin.Operation(node.id, call, math.inf, op, lin.UNKNOWN))
+                else:
+                    out.append(lin.Operation(node.id, call, ret, op, result))
+    return out
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of :func:`run`."""
+
+    seed: int
+    sim: Simulation
+    prefix_consistent: bool
+    linearizable: bool
+    completed: int
+    operations: int
+
+
+def run(seed: int, *, n: int = 3, clients: int = 2, ops: int = 8, until: float = 600.0,
+        faults: bool = True, **options: Any) -> Run:
+    """Run a workload for ``until`` ms (faults during the first 60%) and check it."""
+    sim = cluster(n, clients, ops, seed=seed, **options)
+    if faults:
+        nemesis(sim, until * 0.6)
+    sim.run(until=until)
+    hist = history(sim)
+    verdict = lin.check(hist, lin.kv())
+    done = sum(1 for op in hist if op.ret != math.inf)
+    return Run(seed, sim, prefix_consistent(sim), verdict.ok, done, len(hist))

@@ -1,0 +1,143 @@
+"""Checkpoints of a running simulation, for the model checker (``dscourse.checkers.explore``).
+
+``cp = checkpoint(sim)`` captures everything a run can change -- the clock, the event queue,
+every node's attributes and ``stable`` storage, crash and pause status, partitions, link
+state, the random streams' positions and the trace -- and ``rollback(sim, cp)``
+puts the *same* simulation object back in that state . A search can then try many continuations from one state without rebuilding or
+copying the whole simulation, and jump between branches of a search (DSLabs clones states for the same purpose; Michael et al.,
+EuroSys 2019, §4).
+
+Node attributes are captured with :mod:`pickle` (plain data, so independent of later
+mutation); queued messages are kept as they are and copied again on rollback if mutable
+(:func:`~dscourse.sim.trace.private`). A checkpoint can be rolled back to any number of times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .queue import DEAD, DELIVER, RESUME, TIMER
+from .rng import stream
+from .trace import private
+
+if TYPE_CHECKING:
+    from .kernel import Simulation
+
+_KERNEL_ATTRS = ("_sim", "rng", "_init_args")
+
+
+class Checkpoint(NamedTuple):
+    """An opaque snapshot (see :func:`checkpoint`)."""
+
+    now: int
+    seq: int
+    data: bytes                 # pickled: node attributes, statuses, fault sets
+    entries: tuple[tuple, ...]  # the live queue entries (messages copied again on rollback)
+    backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
+    streams: tuple[tuple[str, dict], ...]
+    links: tuple[tuple[str, str, int, list, int], ...]
+    rows: tuple[tuple, ...]     # the trace's rows (immutable tuples, shared)
+
+
+def _next_seq(sim: Simulation) -> int:
+    # itertools.count has no public reader: its repr is "count(n)"
+    return int(repr(sim._seq)[6:-1])
+
+
+def _entry(e: tuple) -> list:
+    live = list(e)
+    if live[3] == DELIVER:
+        live[7] = private(live[7])   # a copy if the message is mutable (the receiver may change it)
+    return live
+
+
+def checkpoint(sim: Simulation) -> Checkpoint:
+    """Capture the state of ``sim`` (see module docstring)."""
+    entries = tuple(tuple(e) for e in sim._heap if e[3] != DEAD)
+    backlog = tuple((nid, tuple(tuple(e) for e in queued)) for nid, queued in sim._backlog.items())
+    nodes = {nid: {k: v for k, v in n.__dict__.items() if k not in _KERNEL_ATTRS}
+             for nid, n in sim._nodes.items()}
+    data = pickle.dumps((nodes, sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
+                         sim._clock_offset), protocol=pickle.HIGHEST_PROTOCOL)
+    # a link's stream is drawn only to refill its buffer: an empty buffer means pristine
+    pristine = {f"net:{src}->{dst}" for src, by_dst in sim._links.items()
+                for dst, link in by_dst.items() if not link.uniform._buf}
+    streams = tuple((name, gen.bit_generator.state) for name, gen in sim._streams.items()
+                    if name not in pristine)
+    last = sim.__dict__.get("_checkpoint_streams")
+    if last == streams:
+        streams = last          # share one copy while the streams are not drawn from
+    else:
+        sim.__dict__["_checkpoint_streams"] = streams
+    links = tuple((src, dst, link.last, link.uniform._buf, link.uniform._i)
+                  for src, by_dst in sim._links.items() for dst, link in by_dst.items())
+    return Checkpoint(sim._now, _next_seq(sim), data, entries, backlog, streams, links,
+                      tuple(sim.trace._rows))
+
+
+def rollback(sim: Simulation, cp: Checkpoint) -> None:
+    """Put ``sim`` back into the state captured by ``cp``."""
+    nodes, impaired, overrides, pairs, cuts, offsets = pickle.loads(cp.data)
+    sim._now = cp.now
+    sim._seq = itertools.count(cp.seq)
+    heap = [_entry(e) for e in cp.entries]
+    heap.sort()
+    sim._heap[:] = heap
+    backlog = {nid: [_entry(e) for e in queued] for nid, queued in cp.backlog}
+    timers: dict[str, dict[int, list]] = {nid: {} for nid in sim._nodes}
+    resume_at: dict[str, list] = {}
+    for e in heap:
+        if e[3] == TIMER:
+            timers[e[5]][e[4]] = e
+        elif e[3] == RESUME:
+            resume_at[e[4]] = e
+    for queued in backlog.values():
+        for e in queued:
+            if e[3] == TIMER:
+                timers[e[5]][e[4]] = e
+    sim._timers = timers
+    sim._resume_at = resume_at
+    sim._backlog = backlog
+    for nid, attrs in nodes.items():
+        d = sim._nodes[nid].__dict__
+        kept = {k: d[k] for k in _KERNEL_ATTRS if k in d}
+        d.clear()
+        d.update(attrs)
+        d.update(kept)
+    # the event loop holds references to these containers: mutate them in place
+    sim._impaired.clear()
+    sim._impaired.update(impaired)
+    sim._overrides = overrides
+    sim._partition_pairs = pairs
+    sim._cuts.clear()
+    sim._cuts.update(cuts)
+    sim._refresh_blocked()
+    sim._clock_offset = offsets
+    for name, state in cp.streams:
+        bits = sim.rng(name).bit_generator
+        if bits.state != state:            # reading and comparing is cheaper than setting
+            bits.state = state
+    _restore_links(sim, cp.links)
+    sim.trace._rows[:] = cp.rows          # in place: the kernel appends through rows.append
+    del sim.trace._events[:]              # the Event cache is rebuilt on demand
+
+
+def _restore_links(sim: Simulation, links: tuple) -> None:
+    saved = {(src, dst): (last, buf, i) for src, dst, last, buf, i in links}
+    for src, by_dst in sim._links.items():
+        for dst, link in by_dst.items():
+            last, buf, i = saved.get((src, dst), (0, [], 0))
+            if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
+                name = f"net:{src}->{dst}"
+                gen = sim._streams[name] = stream(sim.seed, name)
+                link.uniform._gen = gen
+            model = sim._overrides.get((src, dst), sim._default_link)
+            if link.model is not model:
+                link.configure(model)
+            link.last, link.uniform._buf, link.uniform._i = last, buf, i
+    for (src, dst), (last, buf, i) in saved.items():
+        if dst not in sim._links[src]:
+            link = sim._new_link(src, dst)
+            link.last, link.uniform._buf, link.uniform._i = last, buf, i
