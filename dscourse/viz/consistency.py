@@ -157,8 +157,9 @@ class CapSwitchboard(Player):
         ax = fig.add_axes((0.08, 0.3, 0.9, 0.55))
         part = result.partitions[0] if result.partitions else lin.PartitionResult("ok", (), ())
         lanes = list(self.cluster.clients)
+        failed = [op for op in self.cluster.history.ops() if op.status == "fail"]
         draw_partition(ax, part, lin.kv(), lanes=lanes, t_max=max(self.now, 1.0),
-                       title=verdict(result, lin.kv()))
+                       title=verdict(result, lin.kv()), failed=failed)
         ax.title.set_color("#b2182b" if result.outcome == "illegal" else "#1a1a1a")
         return fig
 
@@ -170,8 +171,9 @@ class CapSwitchboard(Player):
         right = fig.add_axes((0.33, 0.28, 0.65, 0.55))
         cluster_figure(self.sim, ax=left, title=self.mode.upper())
         part = result.partitions[0] if result.partitions else lin.PartitionResult("ok", (), ())
+        failed = [op for op in self.cluster.history.ops() if op.status == "fail"]
         draw_partition(right, part, lin.kv(), lanes=list(self.cluster.clients), t_max=max(self.now, 1.0),
-                       title=verdict(result, lin.kv()))
+                       title=verdict(result, lin.kv()), failed=failed)
         right.title.set_color("#b2182b" if result.outcome == "illegal" else "#1a1a1a")
         right.set_xlabel("virtual time (ms)", fontsize=8)
         c = self.counters()
@@ -305,15 +307,16 @@ RACE_NAMES = ("read repair", "hinted handoff", "hints, {w:g} ms window", "Merkle
               "all three ({w:g} ms window)")
 
 
-def _races(hint_window_ms: float, anti_entropy_ms: float, outage_ms: float, seed: int) -> list[ex.RaceResult]:
+@lru_cache(maxsize=32)
+def _races(hint_window_ms: float, anti_entropy_ms: float, outage_ms: float, seed: int) -> tuple[ex.RaceResult, ...]:
     knobs = dict(hint_window_ms=float(hint_window_ms), anti_entropy_ms=float(anti_entropy_ms))
-    out = []
+    out: list[ex.RaceResult] = []
     for name, cfg in ex.STRATEGIES.items():
         overrides = {k: v for k, v in knobs.items() if k in cfg and not (k == "hint_window_ms"
                                                                           and "short" not in name)}
         out.append(ex.repair_race(name, seed=seed, outage=(20.0, 20.0 + outage_ms),
                                   until=20.0 + outage_ms + 400.0, **overrides))
-    return out
+    return tuple(out)
 
 
 def repair_figure(hint_window_ms: float = 60.0, anti_entropy_ms: float = 40.0, outage_ms: float = 280.0,

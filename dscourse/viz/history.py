@@ -41,6 +41,19 @@ def _operations(source: Any) -> list[lin.Operation]:
     return ops
 
 
+def _failed(source: Any) -> list[Any]:
+    """``fail`` operations of a Recorder (or of a cluster's ``history``), for drawing."""
+    rec = getattr(source, "history", source)
+    if not hasattr(rec, "ops") or not callable(rec.ops):
+        return []
+    return [op for op in rec.ops() if op.status == "fail"]
+
+
+def _key_of(op: Any) -> Any:
+    value = op.input
+    return value[0] if isinstance(value, tuple) and value else value
+
+
 def infer_model(ops: Sequence[lin.Operation]) -> lin.Model:
     """``kv()`` for get/put/append inputs, ``cas_register()`` when there is a cas, else
     ``register()``."""
@@ -55,14 +68,16 @@ def infer_model(ops: Sequence[lin.Operation]) -> lin.Model:
 def verdict(result: lin.CheckResult, model: lin.Model | None = None) -> str:
     """One line: ``linearizable`` or where the search got stuck."""
     if result.outcome == "ok":
-        return f"linearizable ({sum(len(p.operations) for p in result.partitions)} operations)"
+        n = sum(len(p.operations) for p in result.partitions)
+        return f"linearizable ({n} operation{'' if n == 1 else 's'})"
     if result.outcome == "unknown":
         return "unknown: the checker's timeout cut the search short"
     bad = result.illegal_partitions()[0]
     render = (model.render if model is not None else lambda o: f"{o.input!r} -> {o.output!r}")
     if bad.stuck:
         op = bad.operations[bad.stuck[0]]
-        return (f"NOT linearizable: after {len(bad.longest)} operations, "
+        n = len(bad.longest)
+        return (f"NOT linearizable: after {n} operation{'' if n == 1 else 's'}, "
                 f"{render(op)} by {op.client} cannot be placed")
     return "NOT linearizable"
 
@@ -94,8 +109,23 @@ def short_label(model: lin.Model, op: lin.Operation) -> str:
     return model.render(op).replace("UNKNOWN", "?")
 
 
+FAILED_EDGE = "#b2182b"
+
+
+def _failed_bars(ax: Axes, failed: Sequence[Any], lane: dict[Any, int]) -> None:
+    """Operations that certainly did not happen (``fail``): outlined, dashed, labelled."""
+    for k, op in enumerate(failed):
+        if op.process not in lane:
+            continue
+        y = lane[op.process]
+        ax.add_patch(Rectangle((op.call, y - 0.3), max(op.ret - op.call, 1e-9), 0.6, facecolor="white",
+                               edgecolor=FAILED_EDGE, linestyle="--", linewidth=0.9, gid=f"failed-{k}"))
+        ax.text(op.call + (op.ret - op.call) / 2, y, f"{'R' if op.f in ('get', 'read') else 'W'}: fail",
+                ha="center", va="center", fontsize=6.5, color=FAILED_EDGE, clip_on=True)
+
+
 def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[Any],
-           t_max: float, title: str) -> None:
+           t_max: float, title: str, failed: Sequence[Any] = ()) -> None:
     ops = part.operations
     lane = {c: k for k, c in enumerate(lanes)}
     rank = {i: k for k, i in enumerate(part.longest)}
@@ -120,16 +150,18 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
                         hatch="///" if open_ended else None, gid=f"op-{i}")
         ax.add_patch(bar)
         text = short_label(model, op)
-        span = (min(end, width) - op.call) if not open_ended else 6 * ms_per_char
-        if len(text) * ms_per_char > span:
-            text = text[: max(int(span / ms_per_char) - 1, 0)] + "…" if span > 2 * ms_per_char else ""
-        if text:
-            ax.text(op.call + (span / 2 if not open_ended else ms_per_char * 0.5),
-                    y + (0.22 if open_ended else 0), text, ha="center" if not open_ended else "left",
-                    va="center", fontsize=6.5, clip_on=True, color="white" if i in stuck else "black")
-        if i in rank:
-            ax.text(op.call, y - 0.33, str(rank[i] + 1), ha="left", va="bottom", fontsize=5.5,
-                    color="#1a9850", clip_on=True)
+        number = str(rank[i] + 1) if i in rank else ""
+        span = min(end, width) - op.call
+        if open_ended or len(text) * ms_per_char > span:
+            # does not fit inside: write it above the bar, after the linearization number
+            number = f"{number} {text}".strip()
+        else:
+            ax.text(op.call + span / 2, y, text, ha="center", va="center", fontsize=6.5, clip_on=True,
+                    color="white" if i in stuck else "black")
+        if number:
+            ax.text(op.call, y - 0.33, number, ha="left", va="bottom", fontsize=5.5, clip_on=True,
+                    color=STUCK_FILL if i in stuck else "#1a9850" if i in rank else "#555555")
+    _failed_bars(ax, failed, lane)
     if part.longest:
         xs = _points(ops, part.longest)
         ys = [lane[ops[i].client] for i in part.longest]
@@ -145,13 +177,14 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
 
 
 def draw_partition(ax: Axes, part: lin.PartitionResult, model: lin.Model, *, t_max: float | None = None,
-                   lanes: Sequence[Any] | None = None, title: str = "") -> None:
-    """Draw one partition's verdict into ``ax`` (for widgets that compose figures)."""
+                   lanes: Sequence[Any] | None = None, title: str = "", failed: Sequence[Any] = ()) -> None:
+    """Draw one partition's verdict into ``ax`` (for widgets that compose figures);
+    ``failed``: ``dscourse.history.Op`` records of failed operations to outline too."""
     ops = part.operations
     finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
     t_max = t_max if t_max is not None else (max(finite, default=1.0) or 1.0)
     lanes = list(lanes) if lanes is not None else sorted({op.client for op in ops}, key=str)
-    _panel(ax, part, model, lanes, t_max, title)
+    _panel(ax, part, model, lanes, t_max, title, failed)
 
 
 def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckResult | None = None,
@@ -164,15 +197,26 @@ def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckRes
     Illegal partitions are drawn first, at most four panels. Returns the Figure.
     """
     ops = _operations(source)
+    failed = _failed(source)
     model = infer_model(ops) if model is None else model
     if not isinstance(model, lin.Model):
         raise allowed("model", model, "a linearizability.Model")
     if result is None:
         result = lin.check(ops, model, timeout=timeout)
     parts = sorted(result.partitions, key=lambda p: p.outcome != "illegal")[:MAX_PANELS]
-    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
+    finite = ([op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
+              + [op.ret for op in failed])
     t_max = max(finite, default=1.0) or 1.0
-    lanes_of = [sorted({op.client for op in p.operations}, key=str) for p in parts]
+    keyed = model.partition is not None
+
+    def failed_in(p: lin.PartitionResult) -> list[Any]:
+        if not keyed:
+            return failed
+        keys = {op.input[1] for op in p.operations if len(op.input) > 1}
+        return [f for f in failed if _key_of(f) in keys]
+
+    lanes_of = [sorted({op.client for op in p.operations} | {f.process for f in failed_in(p)}, key=str)
+                for p in parts]
     heights = [max(len(lanes), 1) * 0.5 + 0.45 for lanes in lanes_of] or [0.8]
     fig = plt.figure(figsize=(7.5, sum(heights) + 0.75))
     plt.close(fig)
@@ -186,7 +230,8 @@ def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckRes
         if part.operations and model.partition is not None and len(part.operations[0].input) > 1:
             key = f"key {part.operations[0].input[1]!r}: "
         label = {"ok": "linearizable", "illegal": "not linearizable", "unknown": "unknown"}[part.outcome]
-        _panel(ax, part, model, lanes, t_max, f"{key}{label}")
+        _panel(ax, part, model, lanes, t_max, f"{key}{label}", failed_in(part))
     axes[-1].set_xlabel("virtual time (ms)", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.97 - 0.2 / (sum(heights) + 0.75)))
+    total = sum(heights) + 0.75
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / total), h_pad=0.6)
     return fig
