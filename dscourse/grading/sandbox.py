@@ -129,7 +129,11 @@ class Child:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Child:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
