@@ -9,7 +9,7 @@ a worker registry; :func:`cluster` builds any of them in one line. Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
-from . import exercises, labs, objectid
+from . import objectid
 from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
@@ -40,3 +40,15 @@ __all__ = [
     "exercises", "labs", "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3",
     "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``labs`` (widgets and figures, imports matplotlib) and ``exercises`` (grading harnesses)
+    load on first use, so that importing the package stays light."""
+    if name in ("labs", "exercises"):
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
