@@ -159,6 +159,8 @@ class Child:
         elif self.mode == "userns":
             cmd = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
                    "--kill-child", *cmd]
+        if self.mode != "none" and shutil.which("setpriv"):
+            cmd = ["setpriv", "--pdeathsig", "KILL", "--", *cmd]   # dies with the grader
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, pass_fds=(req_r, resp_w),

@@ -328,6 +328,20 @@ class ReliableChannel(ds.sim.Node):
             self.broadcast(msg)
 """
 
+SETSID_SLEEP = """# ANSWER E1.1
+import os
+
+try:
+    os.setsid()                  # leave the sandbox's process group
+except OSError:
+    pass
+
+
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        os.execv("/usr/bin/sleep", ["%s", "3600"])
+""" % LINGER
+
 #: name -> (cells {exercise: source | SOL | None}, expected {exercise: points}, status, flags)
 CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
     "master_solutions": ({"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}, {"E1.1": 7, "E1.2": 7, "E1.3": 6}, "graded", ()),
@@ -353,6 +367,7 @@ CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
     "kill_everything": ({"E1.1": SOL, "E1.2": KILL_ALL, "E1.3": SOL}, {"E1.1": 7, "E1.3": 6}, "graded", ()),
     "zip_slip_attachment": ({"E1.1": SOL}, {"E1.1": 7}, "graded", ()),
     "message_flood": ({"E1.1": FLOOD, "E1.3": SOL}, {"E1.3": 6}, "timeout", ()),
+    "setsid_and_sleep": ({"E1.1": SETSID_SLEEP, "E1.3": SOL}, {"E1.3": 6}, "timeout", ()),
 }
 
 #: an attachment whose name climbs out of any folder it might be extracted to

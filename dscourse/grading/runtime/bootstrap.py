@@ -15,10 +15,12 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
 MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
 
 
 def main() -> None:
@@ -36,6 +38,12 @@ def main() -> None:
         os.setgroups([])
         os.setgid(cfg["gid"])
         os.setuid(cfg["uid"])
+    if cfg["jail"]:
+        # Changing credentials cleared the parent-death signal that `unshare --kill-child`
+        # set; re-arm it, so that when `unshare` dies (killed at the timeout, or with the
+        # grader) this process, PID 1 of the namespace, dies and takes every descendant along,
+        # even one that left the process group with setsid().
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.chdir(cfg["cwd"])
     env = {"PATH": "/usr/bin:/bin", "HOME": cfg["cwd"], "LANG": "C.UTF-8",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
