@@ -430,6 +430,9 @@ class RaftNode(Node):
         prev_term = st["base_term"] if prev == base else log[prev - base - 1][0]
         self.send(peer, AppendEntries(self.term, self.id, prev, prev_term, entries,
                                       self.commit_index, self.round))
+        # Pipelining: assume success, so the next round sends only newer entries. If this
+        # request is lost, the next one fails the consistency check and backtracking resends.
+        self.next_index[peer] = prev + len(entries) + 1
 
     def _on_append_reply(self, src: str, r: AppendEntriesReply) -> None:
         if self._step_down_if_newer(r.term) or self.role != LEADER or r.term != self.term:
