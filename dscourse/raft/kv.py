@@ -226,14 +226,20 @@ class KVCluster(RaftCluster):
     def nemesis(self, until: float, kinds: tuple[str, ...] = ("partition", "crash", "pause"),
                 **options: Any) -> list[tuple]:
         """Schedule random faults on the servers until ``until`` ms (see
-        ``ds.sim.random_schedule``); the clerks stay with the first side of a partition."""
+        ``ds.sim.random_schedule``). A partition splits only the servers (as one-way cuts in
+        both directions); the clerks still reach every server, as Jepsen's clients do."""
         schedule = random_schedule(self.ids, self.sim.rng("nemesis"), start=self.now,
                                    until=until, kinds=kinds, **options)
-        clients = [c.id for c in self.clerks]
-        schedule = [(t, ("partition", [[*a[1][0], *clients], a[1][1]]) if a[0] == "partition" else a)
-                    for t, a in schedule]
-        self.sim.schedule_nemesis(schedule)
-        return schedule
+        out: list[tuple] = []
+        for t, action in schedule:
+            if action[0] == "partition":
+                a, b = action[1]
+                out += [(t, ("cut", x, y)) for x in a for y in b]
+                out += [(t, ("cut", y, x)) for x in a for y in b]
+            else:
+                out.append((t, action))
+        self.sim.schedule_nemesis(out)
+        return out
 
     def done(self) -> bool:
         return all(c.seq >= c.ops and c.current is None for c in self.clerks)

@@ -79,6 +79,7 @@ class RaftNode(Node):
         self.last_ack: dict[str, float] = {}
         self._heartbeat_timer: int | None = None
         self._flush_timer: int | None = None
+        self._quorum_timer: int | None = None
         self._reads: list[tuple[int, int, Any]] = []  # (round, read index, token)
         self._handlers = {
             RequestVote: self._on_request_vote, RequestVoteReply: self._on_vote_reply,
@@ -249,8 +250,10 @@ class RaftNode(Node):
             self._flush_timer = None
             if self.role == LEADER:
                 self._broadcast_append()
-        elif name == "quorum" and self.role == LEADER:
-            self._check_quorum()
+        elif name == "quorum":
+            self._quorum_timer = None
+            if self.role == LEADER:
+                self._check_quorum()
 
     # -- roles -------------------------------------------------------------------------------
     def _draw_timeout(self) -> None:
@@ -274,10 +277,10 @@ class RaftNode(Node):
         self.leader_id = leader
         if was_leader:
             self._reads.clear()
-            for handle in (self._heartbeat_timer, self._flush_timer):
+            for handle in (self._heartbeat_timer, self._flush_timer, self._quorum_timer):
                 if handle is not None:
                     self.cancel_timer(handle)
-            self._heartbeat_timer = self._flush_timer = None
+            self._heartbeat_timer = self._flush_timer = self._quorum_timer = None
             self.on_step_down()
         if changed:
             self._draw_timeout()
@@ -337,7 +340,7 @@ class RaftNode(Node):
         self._broadcast_append()
         self._heartbeat_timer = self.set_timer(self.options.heartbeat, "heartbeat")
         if self.options.check_quorum:
-            self.set_timer(self.options.election_timeout[0], "quorum")
+            self._quorum_timer = self.set_timer(self.options.election_timeout[0], "quorum")
 
     def _check_quorum(self) -> None:
         """CheckQuorum (thesis §6.2): step down without a majority heard from lately."""
@@ -346,7 +349,7 @@ class RaftNode(Node):
         if heard < self.majority:
             self._become_follower(self.term)
         else:
-            self.set_timer(window, "quorum")
+            self._quorum_timer = self.set_timer(window, "quorum")
 
     def _step_down_if_newer(self, term: int) -> bool:
         """Rules for all servers (Figure 2): a higher term makes us a follower of it."""
