@@ -164,7 +164,7 @@ def vote_crash_trial(vote: Fn, seed: int) -> None:
 
 
 # -- E6.2: AppendEntries receiver ------------------------------------------------------------
-def _check_reply(reply: Any, prev: int) -> dict:
+def _check_reply(reply: Any) -> dict:
     if type(reply) is not dict:
         raise AssertionError(f"append_entries() must return a dict, not {type(reply).__name__}")
     need = {"success": bool, "log": list, "commit_index": int, "conflict_term": int,
@@ -194,7 +194,7 @@ class _AppendRaft(RaftNode):
         old = list(self.log)
         request = {"prev_log_index": m.prev_log_index, "prev_log_term": m.prev_log_term,
                    "entries": list(m.entries), "leader_commit": m.leader_commit}
-        r = _check_reply(self.append_entries(list(old), self.commit_index, request), m.prev_log_index)
+        r = _check_reply(self.append_entries(list(old), self.commit_index, request))
         new = r["log"]
         k = 0
         while k < min(len(old), len(new)) and old[k] == new[k]:
@@ -225,7 +225,7 @@ def stale_append_trial(append_entries: Fn, seed: int) -> None:
     k = int(rng.integers(0, len(log) - 1))
     request = {"prev_log_index": k, "prev_log_term": log[k - 1][0] if k else 0,
                "entries": log[k:k + 1], "leader_commit": 0}
-    r = _check_reply(append_entries(list(log), 0, request), k)
+    r = _check_reply(append_entries(list(log), 0, request))
     if not r["success"] or r["log"] != log:
         _fail(seed, f"a stale AppendEntries {request} turned the log {log} into {r['log']} "
                     f"(success={r['success']}); entries that match must be kept")
