@@ -63,12 +63,12 @@ class Acceptor(Node):
 
     def state(self) -> tuple[Any, ...]:
         """The model checker's view: everything that can change."""
-        return (self.promised, self.stable["accepted"], self.stable["votes"])
+        return (self.promised, self.stable.get("accepted"), self.stable.get("votes", ()))
 
     # the promise is kept in stable storage; ForgetfulAcceptor overrides these two
     @property
     def promised(self) -> Ballot:
-        return self.stable["promised"]
+        return self.stable.get("promised", ZERO)
 
     def promise(self, ballot: Ballot) -> None:
         self.stable["promised"] = ballot
@@ -136,6 +136,7 @@ class Proposer(Node):
                                        or max_rounds < 1):
             raise allowed("max_rounds", max_rounds, "None or an int >= 1")
         self.value = value
+        self.stable.setdefault("value", value)       # the client's input, kept for validity checks
         self.acceptors = tuple(acceptors)
         self.quorum = quorum(len(self.acceptors))
         self.timeout = timeout
@@ -319,7 +320,7 @@ def agreement(sim: Simulation) -> bool:
 
 def validity(sim: Simulation) -> bool:
     """Safety: every chosen value was proposed by some proposer."""
-    proposed = {n.value for n in sim.nodes.values() if isinstance(n, Proposer) and hasattr(n, "value")}
+    proposed = {n.stable["value"] for n in sim.nodes.values() if isinstance(n, Proposer)}
     return chosen(sim) <= proposed
 
 

@@ -59,14 +59,16 @@ class Model:
 
 
 def check(variant: str = "correct", *, max_depth: int = 40, max_drops: int = 0,
-          max_duplicates: int = 0, max_restarts: int | None = None, **options: Any) -> ExploreResult:
+          max_duplicates: int = 0, max_restarts: int | None = None,
+          restartable: tuple[str, ...] = ("a1", "a2", "a3"), **options: Any) -> ExploreResult:
     """Search a variant for a violation of agreement or validity (breadth-first).
 
     ``max_restarts`` defaults to 1 for ``"forgetful"`` (a restart is what exposes it) and 0
-    otherwise; any acceptor may restart.
+    otherwise; ``restartable`` acceptors may restart (acceptors are interchangeable, so
+    allowing one is enough to find the forgetful acceptor's bug, and much faster).
     """
     if max_restarts is None:
         max_restarts = 1 if variant == "forgetful" else 0
     return explore(Model(variant), INVARIANTS, max_depth=max_depth, max_drops=max_drops,
                    max_duplicates=max_duplicates, max_restarts=max_restarts,
-                   restartable=("a1", "a2", "a3"), **options)
+                   restartable=restartable, **options)

@@ -61,6 +61,7 @@ class Replica(Node):
         self.next_slot = 0
         self.proposals: dict[int, Any] = {}
         self.acks: dict[int, frozenset[str]] = {}
+        self.sent_at: dict[int, float] = {}
         self.kv: dict[str, str] = {}
         self.sessions: dict[str, tuple[int, Any]] = {}
         self.waiting: dict[tuple[str, int], str] = {}
@@ -113,7 +114,7 @@ class Replica(Node):
             for r in self.others:
                 self.send(r, MHeartbeat(self.ballot, commit))
             for slot, value in sorted(self.proposals.items()):   # retransmit what is not chosen
-                if slot not in self.decided:
+                if slot not in self.decided and self.now - self.sent_at[slot] >= self.heartbeat_ms:
                     for r in self.others:
                         if r not in self.acks.get(slot, ()):
                             self.send(r, MAccept(self.ballot, slot, value))
@@ -162,6 +163,7 @@ class Replica(Node):
     def propose(self, slot: int, value: Any) -> None:
         """Phase 2a for ``slot``: our own acceptor votes first, then ``MAccept`` to the others."""
         self.proposals[slot] = value
+        self.sent_at[slot] = self.now
         self._accept(self.ballot, slot, value)
         self.acks[slot] = frozenset({self.id})
         for r in self.others:
