@@ -381,6 +381,7 @@ def _bfs(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_
         return bad, goal, [], 1, 0, True, False
     frontier = [] if _first(prn, sim, True) else [(0, _save(sim), used0)]
     depth = 0
+    cut = False                     # a new state was left unexpanded at max_depth
     while frontier and depth < max_depth:
         depth += 1
         nxt = []
@@ -404,10 +405,13 @@ def _bfs(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_
                     return bad, goal, path_to(me), len(seen), depth, True, False
                 if max_states is not None and len(seen) >= max_states:
                     return None, None, [], len(seen), depth, False, False
-                if depth < max_depth and not _first(prn, sim, True):
-                    nxt.append((me, _save(sim), spent))
+                if not _first(prn, sim, True):
+                    if depth < max_depth:
+                        nxt.append((me, _save(sim), spent))
+                    else:
+                        cut = True
         frontier = nxt
-    return None, None, [], len(seen), depth, True, not frontier
+    return None, None, [], len(seen), depth, True, not frontier and not cut
 
 
 def _random(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_depth: int,

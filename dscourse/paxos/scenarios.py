@@ -102,7 +102,7 @@ def scenario(name: str = "free", seed: int = 0) -> Scenario:
         return Scenario(name, partial(duel_sim, backoff="none"), (("run", 40.0),),
                         "Two proposers with no backoff keep pre-empting each other.")
     if name in ("no-adopt", "forgetful"):
-        result = check(name)
+        result = check(name, **({"restartable": ("a2",)} if name == "forgetful" else {}))
         return Scenario(name, Model(name), tuple(result.ops),
                         f"The model checker's shortest counterexample ({len(result.path)} steps): "
                         "two different values are chosen.")

@@ -1,0 +1,76 @@
+"""The model checker's speed: states per second, against a naive explorer in the same run.
+
+Workload: Basic Paxos, 2 proposers x 3 acceptors, one attempt each
+(``dscourse.paxos.model``), breadth-first to a fixed depth.
+
+* ``dscourse``: ``dscourse.checkers.explore`` -- deduplicated states, one simulation moved
+  between states with the kernel's ``checkpoint``/``rollback``.
+* peer, "naive": the simplest correct explorer one would write first: breadth-first over
+  choice *sequences* with no state deduplication, each node re-simulated from the seed along
+  its path (``explore.replay``). It visits every interleaving, so it needs far more nodes
+  for the same depth; we report its nodes/s and the total time ratio for the same depth.
+
+(The other peers one might name -- DSLabs' Java checker, TLC on a TLA+ spec -- cannot run
+here: no JVM on this machine.)
+
+    .venv/bin/python benchmarks/bench_explore.py [--depth 7] [--full]
+
+``--full`` also runs the exhaustive search (every reachable state, no fault budget) and one
+with a duplicate and a loss allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from dscourse.checkers import explore as ex
+from dscourse.paxos import model as M
+
+
+def naive(make_sim, depth: int) -> int:
+    """Breadth-first over choice sequences, no dedup; returns the number of nodes visited."""
+    level = [[]]
+    visited = 1
+    for _ in range(depth):
+        nxt = []
+        for path in level:
+            sim = ex.replay(make_sim, 0, path)
+            for choice in ex.choices(sim, (0, 0, 0), ex.Bounds()):
+                child = ex.replay(make_sim, 0, [*path, choice])
+                M.INVARIANTS["agreement"](child)
+                nxt.append([*path, choice])
+                visited += 1
+        level = nxt
+    return visited
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    make = M.Model("correct")
+
+    t = time.perf_counter()
+    r = M.check("correct", max_depth=args.depth)
+    ours = time.perf_counter() - t
+    t = time.perf_counter()
+    nodes = naive(make, args.depth)
+    theirs = time.perf_counter() - t
+    print(f"depth {args.depth}: dscourse {r.states} states in {ours:.2f} s "
+          f"({r.states / ours:,.0f} states/s)")
+    print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
+    print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
+          f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
+    if args.full:
+        for label, kw in (("exhaustive, no faults", {}),
+                          ("1 duplicate + 1 loss, depth 12", dict(max_duplicates=1, max_drops=1, max_depth=12))):
+            t = time.perf_counter()
+            r = M.check("correct", **kw)
+            dt = time.perf_counter() - t
+            print(f"{label}: {r.summary().splitlines()[0]}; {dt:.1f} s, {r.states / dt:,.0f} states/s")
+
+
+if __name__ == "__main__":
+    main()
