@@ -16,9 +16,11 @@ fast on the histories real systems produce:
   state and is legal in the current state is linearized at once, without branching on the
   alternatives (see :class:`Model`'s ``read_only``). Porcupine does not do this; on histories
   with many concurrent clients it cuts the search by orders of magnitude.
-* **Unobserved unknown writes**: a write whose outcome is unknown and whose value nobody read
-  is left out of the search and linearized last (``Model.removable``; see
-  :func:`_unread_unknown_writes` for why this is exact).
+* **Unobserved writes**: a write whose outcome is unknown and whose value nobody read is left
+  out of the search and linearized last (``Model.removable``); a completed write nobody read
+  is never branched on, only placed just before the next write or when it returns
+  (``Model.invisible``). See :func:`_unread_unknown_writes` and :func:`_unread_writes` for
+  why both are exact.
 
 The layout follows Porcupine's ``checkSingle``: entries in a doubly linked list, a stack of
 (entry, previous state) for backtracking, a bitset of linearized operations.
@@ -111,7 +113,12 @@ class Model:
     search then linearizes such operations as soon as they are legal, without branching;
     ``removable(ops)`` optionally names operations (indices) that can be linearized last in
     any linearization of the others and left out of the search (they are appended to the
-    result's linearization).
+    result's linearization); ``invisible(ops)`` optionally names operations that overwrite
+    the whole state, are legal in any state, and whose resulting state no operation of
+    ``ops`` can observe (writes nobody read): the search places them only just before
+    another operation that is not read-only, or when they return. It is used only together
+    with ``read_only``, and only where every operation that is not read-only overwrites the
+    whole state (as :func:`_unread_writes` checks: no append, no cas).
     """
 
     init: Any
@@ -120,6 +127,7 @@ class Model:
     describe: Callable[[Any, Any], str] | None = None
     read_only: Callable[[Any, Any], bool] | None = None
     removable: Callable[[Sequence[Operation]], set[int]] | None = None
+    invisible: Callable[[Sequence[Operation]], set[int]] | None = None
 
     def render(self, op: Operation) -> str:
         if self.describe is not None:
@@ -160,6 +168,25 @@ def _unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
             and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}
 
 
+def _unread_writes(ops: Sequence[Operation]) -> set[int]:
+    """Completed writes whose value no read returned (in a history without append or cas).
+
+    Nobody can observe the state such a write leaves, so in some linearization it is
+    immediately followed by another write (or ends the history): placing every enabled one
+    just before the next write the search places, or when it returns, loses nothing.
+    """
+    observed = set()
+    for op in ops:
+        kind = op.input[0] if type(op.input) is tuple and op.input else None
+        if kind in ("append", "cas"):
+            return set()
+        if kind in ("read", "get") and op.output is not UNKNOWN:
+            observed.add(op.output)
+    return {i for i, op in enumerate(ops)
+            if op.ret != math.inf and type(op.input) is tuple
+            and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}
+
+
 def register(init: Any = None) -> Model:
     """A read/write register: ``("read", None)`` returns the value (``init`` before any write);
     ``("write", v)`` returns ``None``."""
@@ -176,7 +203,7 @@ def register(init: Any = None) -> Model:
         return f"read() -> {out!r}" if inp[0] == "read" else f"write({inp[1]!r})"
 
     return Model(init=init, step=step, describe=describe, read_only=_reads,
-                 removable=_unread_unknown_writes)
+                 removable=_unread_unknown_writes, invisible=_unread_writes)
 
 
 def cas_register(init: Any = None) -> Model:
@@ -199,7 +226,7 @@ def cas_register(init: Any = None) -> Model:
         return base.render(Operation(0, 0, 0, inp, out))
 
     return Model(init=init, step=step, describe=describe, read_only=_reads_or_failed_cas,
-                 removable=_unread_unknown_writes)
+                 removable=_unread_unknown_writes, invisible=_unread_writes)
 
 
 def _kv_key(inp: Any) -> Any:
@@ -237,7 +264,7 @@ def kv() -> Model:
         return f"{inp[0]}({inp[1]!r}, {inp[2]!r})"
 
     return Model(init="", step=step, partition=_partition_by_key, describe=describe, read_only=_reads,
-                 removable=_unread_unknown_writes)
+                 removable=_unread_unknown_writes, invisible=_unread_writes)
 
 
 @dataclass(frozen=True)
@@ -347,20 +374,33 @@ def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | N
 def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
     ops = tuple(ops)
     head = _entries(ops)
+    call_entry: list[_Entry] = [head] * len(ops)
+    e = head.next
+    while e is not None:
+        if e.is_call:
+            call_entry[e.op] = e
+        e = e.next
     step = model.step
     read_only = model.read_only
     ro = [bool(read_only is not None and read_only(op.input, op.output)) for op in ops]
+    hidden = model.invisible(ops) if model.invisible is not None and read_only is not None else set()
+    lazy = [i in hidden for i in range(len(ops))]
     state = model.init
     linearized = 0
     done = (1 << len(ops)) - 1
     cache: set[tuple[int, Any]] = {(0, state)}
-    stack: list[tuple[_Entry, Any, bool]] = []
+    # frames: (entry, state before, forced?, invisible writes placed just before the entry)
+    stack: list[tuple[_Entry, Any, bool, tuple[_Entry, ...]]] = []
     longest: tuple[int, ...] = ()
     stuck: tuple[int, ...] = ()
     stuck_depth = -1
     entry = head.next
     fresh = True          # a new configuration: look for a read-only operation to force first
     counter = 0
+
+    def order() -> tuple[int, ...]:
+        return tuple(i for top, _, _, flushed in stack for i in (*(f.op for f in flushed), top.op))
+
     while head.next is not None:
         counter += 1
         if deadline is not None and not counter & 0x3FF and time.monotonic() > deadline:
@@ -387,45 +427,77 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> P
                         break
                 e = e.next
             if forced is not None:
-                stack.append((forced, state, True))
+                stack.append((forced, state, True, ()))
                 linearized |= 1 << forced.op
                 forced.lift()
-                if len(stack) > len(longest):
-                    longest = tuple(x.op for x, _, _ in stack)
+                if linearized.bit_count() > len(longest):
+                    longest = order()
                 fresh = True
                 continue
             entry = head.next
         if not failed:
             if entry.is_call:
-                if ro[entry.op]:      # the sweep found it illegal in this configuration
+                i = entry.op
+                if ro[i] or lazy[i]:  # reads: illegal here (see the sweep); invisible writes: below
                     entry = entry.next
                     continue
-                op = ops[entry.op]
-                ok, new_state = step(state, op.input, op.output)
+                # Invisible writes (Model.invisible) are never tried on their own: placing every
+                # enabled one just before the next write loses nothing (nobody observes them).
+                flushed = []
+                e = head.next
+                before, bits = state, linearized
+                while e is not None and e.is_call:
+                    if lazy[e.op]:
+                        flushed.append(e)
+                        before = step(before, ops[e.op].input, ops[e.op].output)[1]
+                        bits |= 1 << e.op
+                    e = e.next
+                op = ops[i]
+                ok, new_state = step(before, op.input, op.output)
                 if ok:
-                    key = (linearized | (1 << entry.op), new_state)
+                    key = (bits | (1 << i), new_state)
                     if key not in cache:
                         cache.add(key)
-                        stack.append((entry, state, False))
+                        for f in flushed:
+                            f.lift()
+                        entry.lift()
+                        stack.append((entry, state, False, tuple(flushed)))
                         state = new_state
                         linearized = key[0]
-                        entry.lift()
-                        if len(stack) > len(longest):
-                            longest = tuple(x.op for x, _, _ in stack)
+                        if linearized.bit_count() > len(longest):
+                            longest = order()
                         fresh = True
                         continue
                 entry = entry.next
                 continue
+            if lazy[entry.op]:
+                # an invisible write reached its return: it must take effect now
+                w = call_entry[entry.op]
+                op = ops[entry.op]
+                key = (linearized | (1 << entry.op), step(state, op.input, op.output)[1])
+                if key not in cache:
+                    cache.add(key)
+                    w.lift()
+                    stack.append((w, state, False, ()))
+                    state = key[1]
+                    linearized = key[0]
+                    if linearized.bit_count() > len(longest):
+                        longest = order()
+                    fresh = True
+                    continue
             # A return reached before its operation was linearized: backtrack. Remember the
             # first operation that got stuck at the deepest point reached, for pictures.
-            if len(stack) == len(longest) > stuck_depth:
+            if linearized.bit_count() == len(longest) > stuck_depth:
                 stuck, stuck_depth = (entry.op,), len(longest)
         while True:
             if not stack:
                 return PartitionResult("illegal", ops, longest, stuck)
-            top, state, was_forced = stack.pop()
+            top, state, was_forced, flushed = stack.pop()
             linearized &= ~(1 << top.op)
             top.unlift()
+            for f in reversed(flushed):
+                linearized &= ~(1 << f.op)
+                f.unlift()
             if not was_forced:
                 entry = top.next
                 break

@@ -167,11 +167,14 @@ def test_custom_model_counter():
 
 
 def test_timeout_gives_unknown_never_a_guess():
-    # 14 concurrent writes and a final impossible read: proving illegality needs the whole search
+    # 14 concurrent writes, each value read by a concurrent read, and a final impossible read:
+    # proving illegality needs the whole search over the orders of the writes
     ops = [lin.Operation(i, 0.0, 100.0, ("write", i), None) for i in range(14)]
+    ops += [lin.Operation(100 + i, 0.0, 100.0, ("read", None), i) for i in range(14)]
     ops.append(lin.Operation(99, 200.0, 201.0, ("read", None), -1))
     assert lin.check(ops, lin.register(), timeout=1e-6).outcome == "unknown"
-    assert lin.check(ops[:8] + ops[-1:], lin.register()).outcome == "illegal"
+    small = [op for op in ops if op.client in range(6) or op.client in range(100, 106) or op.client == 99]
+    assert lin.check(small, lin.register()).outcome == "illegal"
 
 
 @pytest.mark.parametrize(
@@ -199,13 +202,14 @@ def test_empty_history_is_linearizable():
 def _without_reductions(model: lin.Model) -> lin.Model:
     import dataclasses
 
-    return dataclasses.replace(model, read_only=None, removable=None)
+    return dataclasses.replace(model, read_only=None, removable=None, invisible=None)
 
 
 @settings(max_examples=400)
 @given(histories(max_ops=8))
 def test_reductions_never_change_the_verdict(ops):
-    """Forced reads and dropped unread unknown writes agree with the plain WGL search."""
+    """Forced reads, dropped unread unknown writes and lazily placed unread writes agree with
+    the plain WGL search."""
     model = lin.cas_register()
     assert lin.check(ops, model).outcome == lin.check(ops, _without_reductions(model)).outcome
 
@@ -236,3 +240,26 @@ def test_register_with_unknown_writes_agrees_with_oracle(ops):
     result = lin.check(ops, lin.register())
     if result.outcome == "ok":
         assert sorted(result.partitions[0].longest) == list(range(len(ops)))
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 10**6), st.integers(4, 16), st.integers(1, 5))
+def test_reductions_agree_with_plain_search_on_larger_register_histories(seed, n, clients):
+    ops = lin.random_register_history(seed, n, clients=clients, corrupt=0.5)
+    for model in (lin.register(), lin.kv()):
+        if model.partition is not None:
+            ops = [lin.Operation(o.client, o.call, o.ret,
+                                 ("get", "k") if o.input[0] == "read" else ("put", "k", str(o.input[1])),
+                                 "" if o.output is None and o.input[0] == "read" else
+                                 (str(o.output) if o.input[0] == "read" and o.output is not lin.UNKNOWN else o.output))
+                   for o in ops]
+        fast = lin.check(ops, model)
+        assert fast.outcome == lin.check(ops, _without_reductions(model)).outcome
+        if fast.outcome == "ok":
+            order = fast.partitions[0].longest
+            assert sorted(order) == list(range(len(ops)))
+            state = model.init
+            for k, i in enumerate(order):
+                ok, state = model.step(state, ops[i].input, ops[i].output)
+                assert ok
+                assert all(not (ops[j].ret < ops[i].call) for j in order[k + 1:])
