@@ -16,7 +16,7 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
 from typing import Any
 
 from .builder import RaftCluster, cluster
-from .figure8 import Figure8, Panel, figure8
+from .figure8 import Figure8, Panel, figure8, figure8_adversary
 from .invariants import INVARIANTS, RaftMonitor
 from .kv import Clerk, KVCluster, KVReply, KVRequest, KVServer, kv_cluster
 from .messages import (AppendEntries, AppendEntriesReply, ApplyMsg, InstallSnapshot,
@@ -64,5 +64,5 @@ __all__ = [
     "InstallSnapshotReply", "KVCluster", "KVReply", "KVRequest", "KVServer",
     "NoElectionRestrictionRaft", "Observer", "Observers", "Panel", "RaftCluster",
     "RaftMonitor", "RaftNode", "RaftOptions", "RequestVote", "RequestVoteReply", "TimeoutNow",
-    "cluster", "exercises", "figure", "figure8", "kv_cluster", "testing", "visualizer",
+    "cluster", "exercises", "figure8_adversary", "figure", "figure8", "kv_cluster", "testing", "visualizer",
 ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..sim import Constant, reliable
+import numpy as np
+
+from ..sim import Constant, reliable, stream
 from .builder import RaftCluster
 from .node import RaftNode
 from .observer import Observer
@@ -105,3 +107,45 @@ def figure8(node_class: type[RaftNode] = RaftNode, seed: int = 8,
     panels.append(_panel(c, "d", "S1 crashes; S5 wins term 5 and overwrites entry 2 "
                                  "everywhere"))
     return Figure8(c, panels)
+
+
+def figure8_adversary(node_class: type[RaftNode] = RaftNode, seed: int = 0, rounds: int = 40,
+                      observer: Observer | None = None) -> RaftCluster:
+    """A randomized search for Figure 8 hazards, in the style of the scripted replay.
+
+    Each round recovers some crashed servers, isolates a random majority, forces a random
+    member of it to win an election, lets it replicate to a random part of that majority,
+    maybe submits a command, and usually crashes it. The correct Raft is never caught;
+    :class:`~dscourse.raft.mutants.CountingOldTermsRaft` is, on about one seed in twenty.
+    Returns the cluster (its ``violations`` say what the monitor saw).
+    """
+    c = RaftCluster(5, seed, network=reliable(Constant(1.0)), options=REPLAY_OPTIONS,
+                    node_class=node_class, observer=observer)
+    rng: np.random.Generator = stream(seed, "figure8 adversary")
+    for r in range(rounds):
+        for sid in c.ids:
+            if not c.up(sid) and rng.random() < 0.5:
+                c.recover(sid)
+        up = [sid for sid in c.ids if c.up(sid)]
+        if len(up) < 3:
+            continue
+        order = [up[i] for i in rng.permutation(len(up))]
+        group = order[:int(rng.integers(3, len(up) + 1))]
+        cand = group[int(rng.integers(len(group)))]
+        c.partition(group)
+        for _ in range(3):
+            c.timeout(cand)
+            c.run(5)
+            if c.nodes[cand].role == "leader":
+                break
+        else:
+            continue
+        others = [sid for sid in group if sid != cand]
+        c.partition([cand, *others[:int(rng.integers(0, len(others) + 1))]])
+        if rng.random() < 0.7:
+            c.submit(f"r{r}", cand)
+        c.run(float(rng.integers(0, 4)))
+        if rng.random() < 0.8:
+            c.crash(cand)
+        c.heal()
+    return c

@@ -8,7 +8,7 @@ import dscourse as ds
 from dscourse.errors import ConfigError
 from dscourse.raft import AppendEntries, RaftNode, RaftOptions, RequestVote
 from dscourse.raft.builder import RaftCluster, cluster
-from dscourse.raft.figure8 import figure8
+from dscourse.raft.figure8 import figure8, figure8_adversary
 from dscourse.raft.mutants import CountingOldTermsRaft
 from dscourse.raft.testing import Harness
 from dscourse.sim import Constant, reliable
@@ -171,3 +171,12 @@ def test_figure8_replay_counting_mutant_is_caught():
 
 def test_lazy_access():
     assert ds.raft.cluster is cluster
+
+
+def test_random_figure8_adversary_catches_only_the_mutant():
+    """The randomized adversary: the correct Raft is never caught, the mutant is."""
+    assert not any(figure8_adversary(RaftNode, seed).violations for seed in range(60))
+    caught = [seed for seed in range(60) if figure8_adversary(CountingOldTermsRaft, seed).violations]
+    assert caught
+    names = {v.invariant for v in figure8_adversary(CountingOldTermsRaft, caught[0]).violations}
+    assert names & {"Leader Completeness", "State Machine Safety"}
