@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .queue import DEAD, DELIVER, RESUME, TIMER
 from .rng import stream
