@@ -30,6 +30,15 @@ UNKNOWN_FILL = "#fdd49e"
 MAX_PANELS = 4
 
 
+def _flat(op: lin.Operation) -> lin.Operation:
+    """A Recorder writes ``put(key, value)`` as input ``("put", (key, value))``; the kv model
+    wants ``("put", key, value)``."""
+    inp = op.input
+    if type(inp) is tuple and len(inp) == 2 and inp[0] in ("put", "append") and type(inp[1]) is tuple:
+        return lin.Operation(op.client, op.call, op.ret, (inp[0], *inp[1]), op.output)
+    return op
+
+
 def _operations(source: Any) -> list[lin.Operation]:
     if hasattr(source, "operations") and callable(source.operations):
         source = source.operations()
@@ -38,7 +47,7 @@ def _operations(source: Any) -> list[lin.Operation]:
         if not isinstance(op, lin.Operation):
             raise allowed("history", op, "linearizability.Operation records, a Recorder or a "
                           "replication Cluster")
-    return ops
+    return [_flat(op) for op in ops]
 
 
 def _failed(source: Any) -> list[Any]:

@@ -87,3 +87,12 @@ def test_bad_input():
         history([("write", 1)])
     with pytest.raises(ConfigError, match="model"):
         history(_stale(), model="register")
+
+
+def test_a_recorder_of_a_kv_store_is_a_source():
+    import dscourse as ds
+
+    c = ds.replication.cluster("ap", replicas=3, clients=2, seed=4, workload=dict(ops=5, keys=("x", "y")))
+    c.run(until=300)
+    fig = history(c.history)             # the Recorder itself: put inputs are flattened
+    assert fig._suptitle.get_text() == verdict(c.check())
