@@ -15,8 +15,12 @@ here: no JVM on this machine.)
 
     .venv/bin/python benchmarks/bench_explore.py [--depth 7] [--full]
 
-``--full`` also runs the exhaustive search (every reachable state, no fault budget) and one
-with a duplicate and a loss allowed.
+``--full`` also runs the exhaustive searches (every reachable state) with no faults, with one
+lost message and with one duplicated message allowed. Measured once on the shared 2-core VM
+(2026-11-26, loaded): 30,302 / 107,340 / 548,174 states, every one checked, no violation;
+about 500-2,000 states/s depending on the load. The same run measured dscourse 2,119 states/s
+against the naive explorer's 709 nodes/s at depth 5 (465 states vs 6,931 nodes: 45x less
+time for the same depth).
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ def main() -> None:
           f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
     if args.full:
         for label, kw in (("exhaustive, no faults", {}),
-                          ("1 duplicate + 1 loss, depth 12", dict(max_duplicates=1, max_drops=1, max_depth=12))):
+                          ("exhaustive, 1 loss", dict(max_drops=1)),
+                          ("exhaustive, 1 duplicate", dict(max_duplicates=1))):
             t = time.perf_counter()
             r = M.check("correct", **kw)
             dt = time.perf_counter() - t
