@@ -39,11 +39,15 @@ test: $(VENV)/.dev-stamp
 lab: $(VENV)/.book-stamp
 	$(BIN)/jupyter lab
 
-# Committed notebooks store static figures, not widget state (DSCOURSE_STATIC=1): they stay
-# small, and their text output is the same as with live widgets, which nbval checks.
-notebooks: $(VENV)/.book-stamp
-	DSCOURSE_STATIC=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=300 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
+# Re-execute every notebook as it is committed: student notebooks regenerated from their
+# masters, then chapters, masters and student notebooks executed with static figures instead
+# of widget state (small files; the text output is the same as with live widgets, which nbval
+# checks) and no timing metadata (`dscourse execute`).
+MASTERS = $(sort $(wildcard exercises/source/*.ipynb))
+
+notebooks: $(VENV)/.dev-stamp
+	$(foreach m,$(MASTERS),$(BIN)/dscourse assign $(m) &&) true
+	$(BIN)/dscourse execute $(sort $(wildcard book/*.ipynb)) $(MASTERS) $(sort $(wildcard exercises/*.ipynb))
 
 clean:
 	rm -rf _build

@@ -1,12 +1,35 @@
-"""The ``dscourse`` console script: ``assign`` and ``grade`` for instructors."""
+"""The ``dscourse`` console script: ``assign`` and ``grade`` for instructors, ``execute`` for authors."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .errors import DscourseError
+
+
+def execute_notebook(path: str | os.PathLike) -> None:
+    """Execute a notebook in place, as notebooks are committed: in its own folder, with static
+    figures instead of widget state (``DSCOURSE_STATIC=1``) and no timing metadata."""
+    import nbclient
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    previous = os.environ.get("DSCOURSE_STATIC")
+    os.environ["DSCOURSE_STATIC"] = "1"  # inherited by the kernel
+    try:
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                                resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        if previous is None:
+            del os.environ["DSCOURSE_STATIC"]
+        else:
+            os.environ["DSCOURSE_STATIC"] = previous
+    nbformat.write(nb, path)
 
 
 def _assign(args: argparse.Namespace) -> int:
@@ -14,14 +37,15 @@ def _assign(args: argparse.Namespace) -> int:
 
     out = assign_file(args.master, args.output)
     if args.execute:
-        import nbclient
-        import nbformat
-
-        nb = nbformat.read(out, as_version=4)
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
-                                resources={"metadata": {"path": str(out.parent)}}).execute()
-        nbformat.write(nb, out)
+        execute_notebook(out)
     print(f"wrote {out}")
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> int:
+    for path in args.notebooks:
+        execute_notebook(path)
+        print(f"executed {path}")
     return 0
 
 
@@ -58,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--execute", action="store_true",
                    help="also execute the student notebook (outputs stored, as committed)")
     a.set_defaults(func=_assign)
+
+    x = sub.add_parser("execute", help="execute notebooks in place, as they are committed")
+    x.add_argument("notebooks", nargs="+", help="notebooks to execute (outputs are stored)")
+    x.set_defaults(func=_execute)
 
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks in a sandbox")
     g.add_argument("master", help="master notebook with the hidden tests")

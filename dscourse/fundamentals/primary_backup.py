@@ -32,6 +32,7 @@ from typing import Any
 
 from ..errors import ConfigError, allowed
 from ..sim import Node
+from ..sim.nemesis import ACTIONS, Nemesis
 
 # ---- messages (Budhiraja et al. §2: request, update, acknowledgement, heartbeat) ----------
 
@@ -268,7 +269,7 @@ def lost_writes(history: Sequence[Op]) -> list[Op]:
 
 # ---- the cluster and its nemesis schedule --------------------------------------------------------
 
-NEMESIS_ACTIONS = {"crash": 1, "recover": 1, "pause": 2, "partition": None, "heal": 0, "cut": 2}
+NEMESIS_ACTIONS = ("crash", "recover", "pause", "partition", "heal", "cut")
 
 
 def default_ops(n_writes: int = 8) -> list[tuple]:
@@ -279,41 +280,46 @@ def default_ops(n_writes: int = 8) -> list[tuple]:
 
 
 def validate_schedule(schedule: Any, nodes: Sequence[str], horizon_ms: float) -> list[tuple]:
-    """Check a nemesis schedule exactly and return it as a sorted list of tuples.
+    """Check a nemesis schedule exactly and return it as a sorted list of ``(at_ms, action, *args)``.
 
-    Each entry is ``(at_ms, action, *args)``: ``(t, "crash", node)``, ``(t, "recover", node)``,
-    ``(t, "pause", node, ms)``, ``(t, "cut", a, b)`` (drop messages from ``a`` to ``b``),
-    ``(t, "partition", [ids...], [ids...], ...)`` and ``(t, "heal")``, with
-    ``0 <= at_ms <= horizon_ms``. Lists are accepted in place of tuples.
+    Entries use the simulator's nemesis format (:mod:`dscourse.sim.nemesis`), nested or flat:
+    ``(t, ("crash", "p"))`` or ``(t, "crash", "p")``; likewise ``recover``, ``pause`` (node, ms),
+    ``cut`` (from, to: one-way), ``heal`` and ``partition`` with a list of groups,
+    ``(t, ("partition", [["p"], ["b", "c"]]))``. For partitions the groups may also be given
+    one by one, ``(t, "partition", ["p"], ["b", "c"])``. Times are ``0 <= t <= horizon_ms``;
+    at most 50 entries. Errors name the entry and what is allowed.
     """
     if not isinstance(schedule, (list, tuple)) or len(schedule) > 50:
         raise allowed("schedule", type(schedule).__name__, "a list of at most 50 entries")
+    entries = [_kernel_form(entry) for entry in schedule]
     out = []
-    for entry in schedule:
-        if not isinstance(entry, (list, tuple)) or len(entry) < 2:
-            raise allowed("schedule entry", entry, "(at_ms, action, *args)")
-        at, action, *args = entry
-        if type(at) not in (int, float) or not 0 <= at <= horizon_ms:
-            raise allowed("at_ms", at, f"a number in [0, {horizon_ms:g}]")
-        if type(action) is not str or action not in NEMESIS_ACTIONS:
+    for (time_us, action, args), entry in zip(Nemesis(entries).actions, schedule):
+        at = time_us / 1000
+        if type(entry[0]) is bool or not 0 <= at <= horizon_ms:
+            raise allowed("at_ms", entry[0], f"a number in [0, {horizon_ms:g}]")
+        if action not in NEMESIS_ACTIONS:
             raise allowed("action", action, f"one of {sorted(NEMESIS_ACTIONS)}")
-        arity = NEMESIS_ACTIONS[action]
         if action == "partition":
-            if len(args) < 2 or not all(isinstance(g, (list, tuple)) for g in args):
-                raise allowed("partition", args, "two or more lists of node ids")
-            ids = [x for g in args for x in g]
-            args = [list(g) for g in args]
+            if len(args) < 2:
+                raise allowed("partition", list(args), "two or more lists of node ids")
+            ids = [x for group in args for x in group]
         else:
-            if len(args) != arity:
-                raise allowed(action, tuple(args), f"{arity} argument(s)")
-            ids = args[:1] if action in ("crash", "recover", "pause") else list(args)
-            if action == "pause" and (type(args[1]) not in (int, float) or not 0 < args[1] <= horizon_ms):
-                raise allowed("pause ms", args[1], f"a number in (0, {horizon_ms:g}]")
+            ids = [a for kind, a in zip(ACTIONS[action], args) if kind == "id"]
+        if action == "pause" and not 0 < args[1] <= horizon_ms:
+            raise allowed("pause ms", args[1], f"a number in (0, {horizon_ms:g}]")
         for x in ids:
-            if type(x) is not str or x not in nodes:
+            if x not in nodes:
                 raise allowed("node", x, f"one of {list(nodes)}")
         out.append((float(at), action, *args))
     return sorted(out, key=lambda e: e[0])
+
+
+def _kernel_form(entry: Any) -> Any:
+    """Turn the flat ``(t, "partition", [..], [..])`` form into the kernel's list of groups."""
+    if (isinstance(entry, (list, tuple)) and len(entry) > 3 and entry[1] == "partition"
+            and all(isinstance(g, (list, tuple)) for g in entry[2:])):
+        return (entry[0], ("partition", [list(g) for g in entry[2:]]))
+    return entry
 
 
 @dataclass

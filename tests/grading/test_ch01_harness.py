@@ -113,12 +113,22 @@ def test_schedule_trial_needs_a_real_loss():
 
 @pytest.mark.parametrize("schedule, fragment", [
     ("nope", "a list"), ([(5, "crash")], "1 argument"), ([(5, "crash", "z")], "node"),
-    ([(-1, "heal")], "at_ms"), ([(True, "heal")], "at_ms"), ([(5, "partition", ["p"])], "two or more"),
-    ([(5, "pause", "p", 0)], "pause ms"),
+    ([(-1, "heal")], "time_ms"), ([(True, "heal")], "time_ms"), ([(2000, "heal")], "at_ms"),
+    ([(5, "partition", ["p"])], "list of lists"), ([(5, ("partition", [["p"]]))], "two or more"),
+    ([(5, "pause", "p", 0)], "pause ms"), ([(5, ("clock_jump", "p", 3))], "action"),
 ])
 def test_invalid_schedules_are_config_errors(schedule, fragment):
     with pytest.raises(ValueError, match=fragment):
         validate_schedule(schedule, ["p", "b", "c"], 1000)
+
+
+def test_schedules_use_the_simulators_nemesis_format_nested_or_flat():
+    nested = [(20, ("partition", [["p"], ["b", "c"]])), (200, ("heal",)), (30, ("crash", "p"))]
+    flat = [(20, "partition", ["p"], ["b", "c"]), (200, "heal"), (30, "crash", "p")]
+    kernel_flat = [(20, "partition", [["p"], ["b", "c"]]), (200, "heal"), (30, "crash", "p")]
+    expected = [(20.0, "partition", ["p"], ["b", "c"]), (30.0, "crash", "p"), (200.0, "heal")]
+    for schedule in (nested, flat, kernel_flat):
+        assert validate_schedule(schedule, ["p", "b", "c"], 1000) == expected
 
 
 def test_naive_primary_backup_loses_acknowledged_writes_only_under_faults():
