@@ -25,6 +25,7 @@ from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, Propo
 from .livelock import decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .model import VARIANTS, check
+from . import harness
 from .multi import Client, Replica
 from .workload import prefix_consistent, run
 
@@ -32,7 +33,7 @@ __all__ = [
     "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Backoff", "Ballot",
     "Client", "ForgetfulAcceptor", "Learner", "Nack", "NoAdoptProposer", "Prepare", "Promise",
     "Proposer", "Replica", "Vote", "agreement", "check", "chosen", "chosen_from_votes",
-    "cluster", "debugger", "decision_times", "duel", "livelock_meter",
+    "cluster", "debugger", "decision_times", "duel", "harness", "livelock_meter",
     "prefix_consistent", "quorum", "run", "validity",
 ]
 

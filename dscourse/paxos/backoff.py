@@ -9,11 +9,14 @@ chosen with timeouts or randomness. The policies:
 * ``"random"`` -- randomized exponential backoff: wait ``U(0, min(cap, base * 2**k))`` ms
   after the k-th failure, drawn from the proposer's own stream (breaks symmetry);
 * ``"leader"`` -- only the proposer that believes it is the leader proposes (§2.4): the
-  live proposer with the smallest id, detected with heartbeats and a timeout.
+  live proposer with the smallest id, detected with heartbeats and a timeout;
+* ``"custom"`` -- ``custom(failures, u)`` ms, with ``u`` a uniform draw from the proposer's
+  stream (for exercise E5.3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from ..errors import allowed
 
 POLICIES = ("none", "fixed", "random", "leader")
+CUSTOM = "custom"
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,13 @@ class Backoff:
     fixed_ms: float = 10.0
     base_ms: float = 5.0
     cap_ms: float = 200.0
+    custom: Callable[[int, float], float] | None = None
 
     def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise allowed("backoff", self.policy, f"one of {', '.join(POLICIES)}")
+        if self.policy not in (*POLICIES, CUSTOM):
+            raise allowed("backoff", self.policy, f"one of {', '.join(POLICIES)} or {CUSTOM}")
+        if (self.policy == CUSTOM) != callable(self.custom):
+            raise allowed("custom", self.custom, "a function (failures, u) -> ms exactly when policy='custom'")
         for name in ("fixed_ms", "base_ms", "cap_ms"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -42,6 +49,11 @@ class Backoff:
 
     def delay(self, failures: int, rng: np.random.Generator) -> float:
         """The wait in ms before the next attempt after ``failures`` failed ones."""
+        if self.custom is not None:
+            wait = self.custom(failures, float(rng.random()))
+            if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < 1e9:
+                raise allowed("custom backoff delay", wait, "a number of ms >= 0")
+            return float(wait)
         if self.policy == "fixed":
             return self.fixed_ms
         if self.policy == "random":
