@@ -1,0 +1,40 @@
+"""The checks behind exercises E5.2 and E5.3, on right and wrong answers."""
+
+from __future__ import annotations
+
+import pytest
+
+import dscourse as ds
+from dscourse.paxos import harness as H
+
+
+def p2c(promises, own):
+    votes = [p for p in promises if p is not None]
+    return max(votes, key=lambda p: (p[0], p[1]))[2] if votes else own
+
+
+def test_p2c_passes_and_ignoring_votes_fails_with_the_12_step_run():
+    assert H.adoption_model_check(p2c) is None
+    problem = H.adoption_model_check(lambda promises, own: own)
+    assert problem.startswith("agreement violated after 12 steps")
+
+
+def test_random_runs_pass_p2c_and_catch_ignoring_votes():
+    assert H.adoption_random_runs(p2c, range(15)) is None
+    assert H.adoption_random_runs(lambda promises, own: own, range(15)) is not None
+
+
+def test_backoff_check_passes_random_backoff_and_fails_no_backoff():
+    assert H.backoff_decisions(lambda f, u: u * min(200.0, 5.0 * 2 ** f), range(50)) is None
+    problem = H.backoff_decisions(lambda f, u: 0.0, range(10))
+    assert problem.startswith("0/10 seeds decided")
+
+
+def test_custom_backoff_is_validated():
+    with pytest.raises(ValueError, match="custom"):
+        ds.paxos.Backoff("custom")
+    with pytest.raises(ValueError, match="custom"):
+        ds.paxos.Backoff("random", custom=lambda f, u: 1.0)
+    bad = ds.paxos.Backoff("custom", custom=lambda f, u: -1.0)
+    with pytest.raises(ValueError, match="custom backoff delay"):
+        bad.delay(1, ds.sim.stream(1, "x"))
