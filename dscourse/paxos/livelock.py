@@ -8,6 +8,12 @@ sequence of proposals with increasing numbers, none of which are ever chosen"). 
 backoff or a single distinguished proposer (a leader) restores progress -- in practice, not
 in every execution: FLP forbids a deterministic guarantee (Fischer, Lynch & Paterson 1985).
 
+The default duel is tuned to show the livelock: the attempt timeout (6 ms) is a little
+shorter than a whole attempt (four message delays of 1.8-2.2 ms), and ``p2`` starts 3 ms
+after ``p1``, so with no backoff each proposer's new ``Prepare`` reaches the acceptors just
+before the other's ``Accept`` on every seed. A fixed delay longer than one attempt also
+breaks this particular lock-step; randomization breaks symmetry in general.
+
 The decision time of a run is the virtual time at which a value is *chosen* (a majority of
 acceptors accepted one ballot), read by the omniscient :func:`~dscourse.paxos.basic.chosen`.
 """
