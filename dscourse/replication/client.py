@@ -85,13 +85,25 @@ class _Pending:
 
 class KVClient(Node):
     """A client of the store (see the module docstring). ``workload`` is a :class:`Workload`
-    or a list of ``("get", key)`` / ``("put", key, value)``; ``recorder`` is shared by all
-    the cluster's clients."""
+    (or a dict of its fields) or a list of ``("get", key)`` / ``("put", key, value)``.
 
-    def __init__(self, node_id: str, ring: Ring, config: Config, recorder: Recorder,
-                 workload: Workload | list | tuple = ()) -> None:
+    ``ring`` and ``config`` may be given as plain data (a list of replica ids, a dict of
+    :class:`Config` fields), so that a subclass can run in the grading sandbox. Operations are
+    recorded in ``recorder``, shared by all the cluster's clients, or, when it is ``None``,
+    reported through ``self.record(kind, f, value, time)`` (an upcall the harness installs).
+
+    Subclasses change what a read does once ``r`` replies are in by overriding
+    :meth:`on_read_quorum`, using :meth:`write_back` and :meth:`complete`.
+    """
+
+    def __init__(self, node_id: str, ring: Ring | list, config: Config | dict,
+                 recorder: Recorder | None = None, workload: Workload | dict | list | tuple = ()) -> None:
         super().__init__(node_id)
-        self.ring, self.config, self.recorder = ring, config, recorder
+        self.ring = ring if isinstance(ring, Ring) else Ring(list(ring))
+        self.config = config if isinstance(config, Config) else Config(**config)
+        self.recorder = recorder
+        if isinstance(workload, dict):
+            workload = Workload(**{k: tuple(v) if isinstance(v, list) else v for k, v in workload.items()})
         self.workload = workload if isinstance(workload, Workload) else None
         self.queue: deque[tuple] = deque()
         if self.workload is None:
@@ -136,7 +148,8 @@ class KVClient(Node):
     def on_timer(self, name: str, payload: Any) -> None:
         cur = self.current
         if name == "next":
-            self._start_next()
+            if cur is None:                           # never two operations at once
+                self._start_next()
         elif name == "timeout" and cur is not None and cur.op == payload:
             self._finish("fail" if cur.f == "get" else "info", None)
         elif name == "sloppy":
@@ -153,7 +166,7 @@ class KVClient(Node):
         f, key = op[0], op[1]
         value = op[2] if f == "put" else None
         cur = self.current = _Pending(self.next_op, f, key, value)
-        self.recorder.invoke(self.id, f, key if f == "get" else (key, value), self.now)
+        self._record("invoke", f, key if f == "get" else (key, value))
         self.annotate(op=f"{f} {key}")
         cur.timer = self.set_timer(self.config.timeout_ms, "timeout", cur.op)
         if f == "get" or self.config.timestamps == "abd":
@@ -215,18 +228,47 @@ class KVClient(Node):
             elif msg.op in self.unhinted:
                 self.unhinted[msg.op].replies[src] = True
 
+    def _record(self, kind: str, f: str, value: Any) -> None:
+        if self.recorder is None:
+            self.record(kind, f, value, self.now)
+        elif kind == "invoke":
+            self.recorder.invoke(self.id, f, value, self.now)
+        else:
+            getattr(self.recorder, kind)(self.id, value, self.now)
+
     def _quorum_read(self, cur: _Pending) -> None:
-        cfg = self.config
         if cur.f == "put":                            # ABD write, phase 1 done: a higher tag
             tag = (int(cur.best[0][0]) + 1, self.id)
             self._phase(cur, "write", tag, cur.value)
             return
-        if cfg.read_repair:
+        if self.config.read_repair:
             self._repair(cur)
-        if cfg.write_back:
-            self._phase(cur, "writeback", *cur.best)
+        self.on_read_quorum(cur.key, cur.best[0], cur.best[1])
+
+    # -- the read's last step (override to change it) ----------------------------------------
+    def on_read_quorum(self, key: str, ts: tuple, value: str) -> None:
+        """``r`` replicas answered the current read of ``key``; ``(ts, value)`` is the newest
+        version among them. With ``write_back`` (ABD), write it back first; else return it."""
+        if self.config.write_back:
+            self.write_back(ts, value)
         else:
-            self._finish("ok", cur.best[1])
+            self.complete(value)
+
+    def write_back(self, ts: tuple, value: str) -> None:
+        """Send ``(ts, value)`` of the current read to the key's replicas; the read returns
+        ``value`` once ``w`` of them have acknowledged it."""
+        cur = self.current
+        if cur is None or cur.f != "get":
+            raise allowed("write_back()", "no read in progress", "a call from on_read_quorum")
+        cur.best = (tuple(ts), value)
+        self._phase(cur, "writeback", tuple(ts), value)
+
+    def complete(self, value: str) -> None:
+        """Return ``value`` for the current read now."""
+        cur = self.current
+        if cur is None or cur.f != "get":
+            raise allowed("complete()", "no read in progress", "a call from on_read_quorum")
+        self._finish("ok", value)
 
     def _repair(self, read: _Pending) -> None:
         """Send the newest version seen to every replica that answered with an older one."""
@@ -245,7 +287,7 @@ class KVClient(Node):
                 self.unhinted[cur.op] = cur           # a silent home still gets a hinted copy
             else:
                 self.cancel_timer(cur.sloppy)
-        getattr(self.recorder, kind)(self.id, value if kind == "ok" else None, self.now)
+        self._record(kind, cur.f, value if kind == "ok" else None)
         if cur.f == "get" and self.config.read_repair and kind == "ok":
             self.recent[cur.op] = cur
             if len(self.recent) > 8:

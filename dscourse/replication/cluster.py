@@ -13,6 +13,7 @@ arguments override its fields (``n``, ``r``, ``w``, ``sloppy``, ``read_repair``,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,17 @@ class Cluster:
         return counts
 
 
+def _record_from_client(history: Recorder, client: str, kind: Any, f: Any, value: Any) -> None:
+    """Record what a (possibly untrusted) client reports, at the simulation's time; bad
+    reports raise ConfigError."""
+    if kind == "invoke":
+        history.invoke(client, f, value)
+    elif kind in ("ok", "fail", "info"):
+        getattr(history, kind)(client, value if kind == "ok" else None)
+    else:
+        raise allowed("record kind", kind, "invoke, ok, fail or info")
+
+
 def _workload(spec: Any) -> Workload:
     if isinstance(spec, Workload):
         return spec
@@ -113,7 +125,7 @@ def _workload(spec: Any) -> Workload:
 
 def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int | None = None,
             workload: Any = None, latency: tuple[float, float] = (1.0, 5.0),
-            network: dsim.LinkModel | None = None, **config: Any) -> Cluster:
+            network: dsim.LinkModel | None = None, client: Any = None, **config: Any) -> Cluster:
     """Build a store in ``mode`` with ``replicas`` replicas and ``clients`` clients.
 
     ``workload`` (a :class:`Workload` or its fields as a dict) drives every client, or a
@@ -136,8 +148,19 @@ def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int 
     ring = Ring(ids)
     history = Recorder(sim)
     reps = {i: sim.add_node(Replica(i, ring, cfg)) for i in ids}
-    cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, loads[j]))
-           for j in range(clients)}
+    if client is None:
+        cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, loads[j]))
+               for j in range(clients)}
+    else:
+        fields = dataclasses.asdict(cfg)
+        cls = {}
+        for j in range(clients):
+            cid = f"c{j}"
+
+            def record(kind: str, f: str, value: Any, time: Any = None, cid: str = cid) -> None:
+                _record_from_client(history, cid, kind, f, value)   # the time is the simulation's
+
+            cls[cid] = sim.add_node(client(cid, list(ids), dict(fields), dataclasses.asdict(loads[j]), record))
     keys = sorted({k for wl in loads for k in wl.keys})
     return Cluster(sim, cfg, ring, reps, cls, history, tuple(keys))
 

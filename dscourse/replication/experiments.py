@@ -66,18 +66,20 @@ def stale_reads(n: int, r: int, w: int, *, trials: int = 200, seed: int = 1,
     return StaleReads(n, r, w, reads, stale)
 
 
-def quorum_anomaly(write_back: bool, seed: int = 1) -> Cluster:
+def quorum_anomaly(write_back: bool, seed: int = 1, client: Any = None) -> Cluster:
     """N = 3, R = W = 2, LWW. Client ``c0`` writes ``x = "new"``; its messages to ``r1`` and
     ``r2`` are slow (40 ms). ``c1`` reads from ``{r0, r1}`` (its link to ``r2`` is slow) and
     sees "new"; after that read returns, ``c2`` reads from ``{r1, r2}`` and, unless reads
-    write back, sees the old value: a new-then-old inversion no linearizable register allows."""
+    write back, sees the old value: a new-then-old inversion no linearizable register allows.
+    ``client`` builds the clients instead of :class:`KVClient` (see :func:`cluster`)."""
     c = cluster("quorum", replicas=3, clients=3, seed=seed, n=3, r=2, w=2,
                 write_back=write_back, timeout_ms=200.0, latency=(1.0, 1.0),
-                workload=Workload(ops=0))
+                workload=Workload(ops=0), client=client)
     sim = c.sim
     slow = dsim.Constant(40.0)
     for a, b in (("c0", "r1"), ("c0", "r2"), ("c1", "r2"), ("c2", "r0")):
         sim.set_link(a, b, latency=slow)
+    c.run(until=0.0)                    # start the nodes before driving them
     c.submit("c0", ("put", "x", "old"))
     c.run(until=100)                    # "old" is everywhere
     c.submit("c0", ("put", "x", "new"))  # reaches r0 at once, r1 and r2 only 40 ms later
