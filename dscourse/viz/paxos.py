@@ -37,16 +37,16 @@ def banner(sim: Any) -> str:
 
 
 def cards(sim: Any) -> list[str]:
-    """One line per node: an acceptor's promise and vote, a proposer's ballot and phase."""
+    """One line per node: an acceptor's promise and every vote it cast (a value is chosen by
+    votes, even if a later vote replaced it), a proposer's ballot and phase."""
     lines = []
     for nid, node in sim.nodes.items():
         status = sim.status(nid)
         if status == "crashed":
             lines.append(f"{nid}: crashed (stable: {_stable(node)})")
         elif isinstance(node, Acceptor):
-            vote = node.stable.get("accepted")
-            shown = f"{vote.value}@{vote.ballot}" if vote else "-"
-            lines.append(f"{nid}: promised {node.promised}, accepted {shown}")
+            votes = ", ".join(f"{v.value}@{v.ballot}" for v in node.stable.get("votes", ())) or "-"
+            lines.append(f"{nid}: promised {node.promised}; votes {votes}")
         elif isinstance(node, Proposer):
             extra = f", proposing {node.proposal}" if node.phase in ("accept", "decided") else ""
             lines.append(f"{nid}: ballot {node.ballot or '-'}, {node.phase}{extra}")
