@@ -7,6 +7,8 @@
   ``make_sim(seed)``, extensible with :meth:`Player.add_action`.
 * :func:`playground` -- Chapter 1's network playground (a Player with network controls).
 * :class:`Lab` -- sliders and checkboxes around a figure-drawing function.
+* :func:`history` -- a linearizability verdict drawn as a history, Porcupine-style: a lane per
+  client, the longest linearization, the first operation that cannot be linearized.
 * :class:`Debugger` -- the message debugger: choose which pending message or timer happens
   next, drop or duplicate one, undo by replaying from the seed (after DSLabs' visual debugger).
 
@@ -19,6 +21,7 @@ their buttons call, so notebooks and tests need no browser.
 from .cluster import ClusterView, cluster, cluster_figure
 from .colors import label_color, label_colors, role_color
 from .debugger import Debugger
+from .history import history
 from .lab import Lab
 from .model import ClusterState, cluster_state, spacetime_model
 from .player import Player
@@ -27,6 +30,6 @@ from .spacetime import spacetime
 
 __all__ = [
     "ClusterState", "ClusterView", "Debugger", "Lab", "Player", "Playground", "cluster",
-    "cluster_figure", "cluster_state", "label_color", "label_colors", "playground", "role_color",
+    "cluster_figure", "cluster_state", "history", "label_color", "label_colors", "playground", "role_color",
     "spacetime", "spacetime_model",
 ]
