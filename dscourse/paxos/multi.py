@@ -140,23 +140,29 @@ class Replica(Node):
         return tuple((s, v.ballot, v.value) for s, v in sorted(self.stable["accepted"].items())
                      if s >= first)
 
-    def _maybe_lead(self) -> None:
-        if self.role != "candidate" or len(self.promises) < self.quorum:
-            return
+    def recover(self, first: int, promises: list[tuple[tuple[int, Ballot, Any], ...]]) -> dict[int, Any]:
+        """What a new leader proposes in slots ``first..top`` (top: the highest slot any promise
+        reports): per slot, P2c over the reported votes, or a no-op for a gap (§3)."""
         best: dict[int, tuple[Ballot, Any]] = {}
-        for votes in self.promises.values():
+        for votes in promises:
             for slot, ballot, value in votes:
                 if slot not in best or ballot > best[slot][0]:
                     best[slot] = (ballot, value)
-        top = max([self.first - 1, *best, *self.decided])
+        top = max([first - 1, *best])
+        return {slot: best[slot][1] if slot in best else NOOP for slot in range(first, top + 1)}
+
+    def _maybe_lead(self) -> None:
+        if self.role != "candidate" or len(self.promises) < self.quorum:
+            return
+        values = self.recover(self.first, [self.promises[r] for r in sorted(self.promises)])
+        top = max([self.first - 1, *values, *self.decided])
         self.role, self.leader = "leader", self.id
         self.annotate(role="leader", ballot=str(self.ballot))
         self.proposals, self.acks = {}, {}
         self.next_slot = top + 1
         for slot in range(self.first, top + 1):
-            if slot in self.decided:
-                continue
-            self.propose(slot, best[slot][1] if slot in best else NOOP)   # P2c, or a no-op
+            if slot not in self.decided:
+                self.propose(slot, values.get(slot, NOOP))
         self.set_timer(0.0, "heartbeat")
 
     # -- Phase 2 per command ---------------------------------------------------------------

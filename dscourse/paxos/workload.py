@@ -34,15 +34,17 @@ def client_ops(rng: Any, n: int, client: str) -> list[tuple]:
 
 
 def cluster(n: int = 3, clients: int = 2, ops: int = 10, *, seed: int | None = None,
-            network: LinkModel | None = None, **replica_kwargs: Any) -> Simulation:
-    """``n`` Multi-Paxos replicas and ``clients`` clients running ``ops`` random operations."""
+            network: LinkModel | None = None, replica_cls: type[Replica] = Replica,
+            **replica_kwargs: Any) -> Simulation:
+    """``n`` Multi-Paxos replicas (``replica_cls``) and ``clients`` clients running ``ops``
+    random operations."""
     for what, v, lo in (("n", n, 1), ("clients", clients, 0), ("ops", ops, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise allowed(what, v, f"an int >= {lo}")
     sim = Simulation(seed=seed, network=network or Network(latency=Uniform(1.0, 4.0)))
     ids = [f"r{i}" for i in range(1, n + 1)]
     for r in ids:
-        sim.add_node(Replica(r, ids, **replica_kwargs))
+        sim.add_node(replica_cls(r, ids, **replica_kwargs))
     for i in range(1, clients + 1):
         cid = f"c{i}"
         sim.add_node(Client(cid, ids, client_ops(sim.rng(f"workload:{cid}"), ops, cid)))

@@ -38,3 +38,29 @@ def test_custom_backoff_is_validated():
     bad = ds.paxos.Backoff("custom", custom=lambda f, u: -1.0)
     with pytest.raises(ValueError, match="custom backoff delay"):
         bad.delay(1, ds.sim.stream(1, "x"))
+
+
+def recover_p2c(first, promises):
+    best = {}
+    for votes in promises:
+        for slot, rnd, proposer, token in votes:
+            if slot not in best or (rnd, proposer) > best[slot][0]:
+                best[slot] = ((rnd, proposer), token)
+    top = max([first - 1, *best])
+    return [[slot, best[slot][1] if slot in best else None] for slot in range(first, top + 1)]
+
+
+def recover_noops(first, promises):
+    top = max([first - 1] + [v[0] for votes in promises for v in votes])
+    return [[slot, None] for slot in range(first, top + 1)]
+
+
+def test_multi_paxos_recovery_check_passes_p2c_and_catches_no_ops_everywhere():
+    assert H.recovery_runs(recover_p2c, range(20)) is None
+    problem = H.recovery_runs(recover_noops, range(40))
+    assert problem and "different commands" in problem
+
+
+def test_recovery_rejects_tokens_it_never_handed_out():
+    with pytest.raises(ValueError, match="token"):
+        H.recovery_runs(lambda first, promises: [[first, 999]] if any(promises) else [], range(20))
