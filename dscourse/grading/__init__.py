@@ -8,24 +8,10 @@ Harnesses for each chapter's exercises live in ``ds.grading.ch01`` and so on.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_submodules
 from .registry import TestFailure, test
 from .selfcheck import check, summary
 
 __all__ = ["TestFailure", "check", "summary", "test"]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a chapter harness (``ds.grading.ch01``) or another submodule on first use."""
-    if name.startswith("_"):
-        raise AttributeError(name)
-    try:
-        module = importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{name}":
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-        raise
-    globals()[name] = module
-    return module
+__getattr__ = lazy_submodules(__name__)  # chapter harnesses: ds.grading.ch01, ...

@@ -13,37 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import sim as dsim
+from ..checkers.trial import Trial
 from ..fundamentals import primary_backup as pb
 from .registry import StudentError
 from .remote import make_node
 from .sandbox import ChildError
-
-
-@dataclass
-class Trial:
-    """One seeded run: ``violations`` (empty when every property held), the trace, the seed."""
-
-    seed: int
-    violations: list[str] = field(default_factory=list)
-    trace: Any = None
-    error: BaseException | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    at: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations and self.error is None
-
-    def violate(self, message: str, at: float | None = None) -> None:
-        """Record a violated property (``at``: virtual ms, for the diagram's window)."""
-        if not self.violations:
-            self.at = at
-        if len(self.violations) < 20:
-            self.violations.append(message)
 
 
 def _guard(trial: Trial, body: Callable[[], None]) -> Trial:

@@ -145,7 +145,7 @@ class Context:
         raise TestFailure(message, seed, trace, at)
 
     def expect(self, trial: Any) -> None:
-        """Fail with the first violation of a harness ``Trial`` (see :mod:`.ch01`)."""
+        """Fail with the first violation of a harness :class:`~dscourse.checkers.trial.Trial`."""
         if trial.error is not None:
             if isinstance(trial.error, StudentError) and not trial.error.not_implemented:
                 raise TestFailure(f"your code raised {trial.error}{trial.error.where}",

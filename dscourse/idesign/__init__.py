@@ -7,6 +7,7 @@ Coupon codes (:class:`CouponCodec`: 15-bit scheme, 30-bit serial, 13-bit keyed M
 URLs (:class:`ShortUrlService`) and the one-code-pay User-Agent router (:func:`route`).
 """
 
+from .._lazy import lazy_submodules
 from . import callgraph, tracing
 from .callgraph import LogLine, call_graph, reconstruct, render_tree
 from .coupon import (ALPHABET, Coupon, CouponCodec, InvalidCode, RedemptionLedger,
@@ -31,13 +32,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """``labs`` (widgets and figures, imports matplotlib) and ``exercises`` (grading harnesses)
-    load on first use, so that importing the package stays light."""
-    if name in ("labs", "exercises"):
-        import importlib
-
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# labs (widgets, matplotlib) and exercises (grading harnesses) load on first use.
+__getattr__ = lazy_submodules(__name__, ("labs", "exercises"))

@@ -1,14 +1,14 @@
 """Test harnesses for Chapter 11's graded exercises (E11.1-E11.4), run by the trusted grader.
 
 Each ``*_trial`` drives the student's functions with inputs derived from the seed and
-returns a :class:`~dscourse.ids.exercises.Trial`; only plain data crosses to the student.
+returns a :class:`~dscourse.checkers.trial.Trial`; only plain data crosses to the student.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..ids.exercises import Trial
+from ..checkers.trial import Trial
 from ..sim.rng import stream
 from .callgraph import call_graph, reconstruct
 from .coupon import ALPHABET, LENGTH

@@ -9,6 +9,7 @@ a worker registry; :func:`cluster` builds any of them in one line. Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
+from .._lazy import lazy_submodules
 from . import objectid
 from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
@@ -42,13 +43,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """``labs`` (widgets and figures, imports matplotlib) and ``exercises`` (grading harnesses)
-    load on first use, so that importing the package stays light."""
-    if name in ("labs", "exercises"):
-        import importlib
-
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# labs (widgets, matplotlib) and exercises (grading harnesses) load on first use.
+__getattr__ = lazy_submodules(__name__, ("labs", "exercises"))

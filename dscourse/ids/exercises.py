@@ -9,9 +9,9 @@ with this library's reference implementations, and returns a :class:`Trial` whos
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..checkers.trial import Trial
 from ..sim.rng import stream
 from .cluster import cluster, duplicates
 from .layout import TWITTER_EPOCH_MS, Layout
@@ -23,26 +23,6 @@ EPOCH_MS = TWITTER_EPOCH_MS
 LAYOUT = {"timestamp": 41, "worker": 10, "sequence": 12}
 OTHER_LAYOUT = {"timestamp": 39, "datacenter": 5, "worker": 7, "sequence": 12}
 START_MS = 1_700_000_000_000
-
-
-@dataclass
-class Trial:
-    """One seeded check: ``violations`` is empty when everything held."""
-
-    seed: int
-    violations: list[str] = field(default_factory=list)
-    trace: Any = None
-    error: BaseException | None = None
-    at: float | None = None
-
-    def fail(self, message: str) -> Trial:
-        if len(self.violations) < 5:
-            self.violations.append(message)
-        return self
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
 
 
 def _ref_layout(layout: dict[str, int]) -> Layout:
