@@ -64,3 +64,49 @@ def test_multi_paxos_recovery_check_passes_p2c_and_catches_no_ops_everywhere():
 def test_recovery_rejects_tokens_it_never_handed_out():
     with pytest.raises(ValueError, match="token"):
         H.recovery_runs(lambda first, promises: [[first, 999]] if any(promises) else [], range(20))
+
+
+def _newer(a, b):
+    return b is None or tuple(a) >= tuple(b)
+
+
+def prepare_ok(state, ballot):
+    if _newer(ballot, state["promised"]):
+        state = {"promised": ballot, "accepted": state["accepted"]}
+        return [state, ["promise", state["accepted"]]]
+    return [state, ["nack", state["promised"]]]
+
+
+def accept_ok(state, ballot, value):
+    if _newer(ballot, state["promised"]):
+        return [{"promised": ballot, "accepted": [ballot[0], ballot[1], value]}, ["accepted"]]
+    return [state, ["nack", state["promised"]]]
+
+
+def accept_anything(state, ballot, value):
+    return [{"promised": ballot, "accepted": [ballot[0], ballot[1], value]}, ["accepted"]]
+
+
+def prepare_hiding_votes(state, ballot):
+    state, reply = prepare_ok(state, ballot)
+    return [state, ["promise", None] if reply[0] == "promise" else reply]
+
+
+def test_acceptor_check_passes_a_correct_acceptor_and_catches_two_wrong_ones():
+    assert H.acceptor_model_check(prepare_ok, accept_ok) is None
+    broke = H.acceptor_model_check(prepare_ok, accept_anything)
+    assert broke.startswith("promises kept violated")
+    hid = H.acceptor_model_check(prepare_hiding_votes, accept_ok)
+    assert hid.startswith("agreement violated after 12 steps")
+
+
+def test_acceptor_random_runs():
+    assert H.acceptor_random_runs(prepare_ok, accept_ok, range(10)) is None
+    assert H.acceptor_random_runs(prepare_ok, accept_anything, range(10)) is not None
+
+
+def test_acceptor_replies_are_validated():
+    with pytest.raises(ValueError, match="prepare"):
+        H.acceptor_random_runs(lambda s, b: [s, ["maybe"]], accept_ok, range(1))
+    with pytest.raises(ValueError, match="state"):
+        H.acceptor_random_runs(lambda s, b: [{"promised": b}, None], accept_ok, range(1))
