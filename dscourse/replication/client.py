@@ -270,13 +270,21 @@ class KVClient(Node):
             raise allowed("complete()", "no read in progress", "a call from on_read_quorum")
         self._finish("ok", value)
 
+    def read_repair_plan(self, key: str, replies: dict[str, tuple]) -> tuple[tuple, list[str]]:
+        """Read repair's decision (Dynamo §5; Cassandra "read repair"): from a read's
+        ``replies`` ``{replica: (ts, value)}``, the newest version ``(ts, value)`` (the read
+        returns it) and the replicas to send it to, those that answered with an older one.
+        Override to change it."""
+        best = max((tuple(ts), value) for ts, value in replies.values())
+        return best, sorted(r for r, (ts, _) in replies.items() if tuple(ts) < best[0])
+
     def _repair(self, read: _Pending) -> None:
         """Send the newest version seen to every replica that answered with an older one."""
-        ts, value = read.best
-        for replica, (rts, _) in sorted(read.replies.items()):
-            if tuple(rts) < ts:
-                self.send(replica, Repair(read.key, ts, value))
-                read.replies[replica] = read.best
+        best, stale = self.read_repair_plan(read.key, dict(read.replies))
+        read.best = best
+        for replica in stale:
+            self.send(replica, Repair(read.key, best[0], best[1]))
+            read.replies[replica] = best
 
     def _finish(self, kind: str, value: Any) -> None:
         cur = self.current

@@ -125,13 +125,15 @@ def _workload(spec: Any) -> Workload:
 
 def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int | None = None,
             workload: Any = None, latency: tuple[float, float] = (1.0, 5.0),
-            network: dsim.LinkModel | None = None, client: Any = None, **config: Any) -> Cluster:
+            network: dsim.LinkModel | None = None, client: Any = None, replica: Any = None,
+            **config: Any) -> Cluster:
     """Build a store in ``mode`` with ``replicas`` replicas and ``clients`` clients.
 
     ``workload`` (a :class:`Workload` or its fields as a dict) drives every client, or a
     list gives one per client; ``None`` gives each client 10 random operations on key
     ``"x"``; use ``ops=0`` for clients driven only by :meth:`Cluster.submit`. Links have uniform ``latency`` (ms)
-    unless ``network`` is given.
+    unless ``network`` is given. ``replica(node_id, ring, config)`` builds the replicas
+    instead of :class:`Replica` (e.g. a subclass with other repair rules).
     """
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
         raise allowed("clients", clients, "an int >= 0")
@@ -147,7 +149,7 @@ def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int 
     ids = [f"r{i}" for i in range(replicas)]
     ring = Ring(ids)
     history = Recorder(sim)
-    reps = {i: sim.add_node(Replica(i, ring, cfg)) for i in ids}
+    reps = {i: sim.add_node((replica or Replica)(i, ring, cfg)) for i in ids}
     if client is None:
         cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, loads[j]))
                for j in range(clients)}

@@ -118,22 +118,35 @@ class RaceResult:
         return sum(self.bytes.values())
 
 
+READS = ("random", "sweep", "none")
+
+
 def repair_race(strategy: str, *, seed: int = 1, keys: int = 30, outage: tuple[float, float] = (20.0, 300.0),
-                until: float = 700.0, step_ms: float = 10.0, **overrides: Any) -> RaceResult:
+                until: float = 700.0, step_ms: float = 10.0, reads: str = "random", client: Any = None,
+                replica: Any = None, **overrides: Any) -> RaceResult:
     """Five replicas, N = 3, R = W = 2. Replica ``r0`` is partitioned away during ``outage``
-    while ``c0`` writes each of ``keys`` keys; after the heal ``c1`` reads random keys.
-    ``strategy`` is a key of :data:`STRATEGIES`; ``overrides`` change the store's config."""
+    while ``c0`` writes each of ``keys`` keys; after the heal ``c1`` reads: random keys
+    (``reads="random"``), every key once in order (``"sweep"``), or nothing (``"none"``).
+    ``strategy`` is a key of :data:`STRATEGIES`; ``overrides`` change the store's config;
+    ``client`` and ``replica`` build the nodes instead of the library's (see :func:`cluster`)."""
     if strategy not in STRATEGIES:
         raise allowed("strategy", strategy, " or ".join(map(repr, STRATEGIES)))
+    if reads not in READS:
+        raise allowed("reads", reads, " or ".join(map(repr, READS)))
     names = tuple(f"k{i}" for i in range(keys))
     start, heal = outage
     writer = Workload(ops=keys, keys=names, reads=0.0, gap_ms=(0.0, 2.0), start_ms=start + 1)
-    reader = Workload(ops=10_000, keys=names, reads=1.0, gap_ms=(4.0, 8.0), start_ms=heal + 1)
+    reader = Workload(ops=10_000 if reads == "random" else 0, keys=names, reads=1.0,
+                      gap_ms=(4.0, 8.0), start_ms=heal + 1)
     cfg = dict(STRATEGIES[strategy], **overrides)
-    c = cluster("quorum", replicas=5, clients=2, seed=seed, workload=[writer, reader], **cfg)
+    c = cluster("quorum", replicas=5, clients=2, seed=seed, workload=[writer, reader],
+                client=client, replica=replica, **cfg)
     c.nemesis([(start, ("partition", [["r0"], [n for n in c.sim.nodes if n != "r0"]])),
                (heal, ("heal",))])
     c.run(until=heal)
+    if reads == "sweep":
+        for key in names:
+            c.submit("c1", ("get", key))
     times, div = [], []
     t = heal
     converged = None
@@ -169,18 +182,20 @@ class SyncCost:
 
 
 def merkle_sync_cost(keys: int = 1000, diverged: int = 10, *, depth: int = 8, value_size: int = 64,
-                     seed: int = 1) -> SyncCost:
+                     seed: int = 1, replica: Any = None) -> SyncCost:
     """Two replicas hold the same ``keys`` keys (values of ``value_size`` characters) except
     ``diverged`` newer ones on ``r1``;
     ``r0`` starts one anti-entropy exchange. Bytes are JSON payload sizes, as in
-    ``trace.stats()``; the full-state baseline is one message with every entry."""
+    ``trace.stats()``; the full-state baseline is one message with every entry.
+    ``replica`` builds the replicas instead of the library's (see :func:`cluster`)."""
     import json
 
     from .messages import TreeEntries
 
     if isinstance(diverged, bool) or not isinstance(diverged, int) or not 0 <= diverged <= keys:
         raise allowed("diverged", diverged, f"an int from 0 to keys={keys}")
-    c = cluster("quorum", replicas=2, clients=0, seed=seed, n=2, r=1, w=1, merkle_depth=depth)
+    c = cluster("quorum", replicas=2, clients=0, seed=seed, n=2, r=1, w=1, merkle_depth=depth,
+                replica=replica)
     c.run(until=1)
     r0, r1 = c.replicas["r0"], c.replicas["r1"]
     for i in range(keys):

@@ -144,15 +144,23 @@ class Replica(Node):
         self.hints[hint] = (msg.hint_for, msg.key, msg.ts, msg.value, self.now)
         self.stats["hinted"] += 1
 
+    def handoff_plan(self, hints: dict[int, tuple], now: float, window: float) -> tuple[list[int], list[int]]:
+        """Hinted handoff's decision (Dynamo §4.6; Cassandra's ``max_hint_window``): the ids
+        of the hints to replay to their home replica now, and of those to drop because they
+        are older than the window (``now - created > window``). Override to change it."""
+        drop = sorted(h for h, hint in hints.items() if now - hint[4] > window)
+        return sorted(set(hints) - set(drop)), drop
+
     def _handoff(self) -> None:
-        window = self.config.hint_window_ms
-        for hint in sorted(self.hints):
-            home, key, ts, value, created = self.hints[hint]
-            if self.now - created > window:
-                del self.hints[hint]
+        if not self.hints:
+            return
+        replay, drop = self.handoff_plan(dict(self.hints), self.now, self.config.hint_window_ms)
+        for hint in drop:
+            if self.hints.pop(hint, None) is not None:
                 self.stats["expired"] += 1
-            else:
-                self.send(home, Handoff(hint, key, ts, value))
+        for hint in replay:
+            home, key, ts, value, _created = self.hints[hint]
+            self.send(home, Handoff(hint, key, ts, value))
 
     # -- Merkle anti-entropy -------------------------------------------------------------------
     def _shared(self, peer: str) -> dict[str, tuple]:
@@ -162,7 +170,7 @@ class Replica(Node):
     def _tree(self, peer: str) -> MerkleTree:
         cached = self._trees.get(peer)
         if cached is None or cached[0] != self._version:
-            cached = (self._version, MerkleTree.build(self._shared(peer), self.config.merkle_depth))
+            cached = (self._version, self.merkle_tree(self._shared(peer)))
             self._trees[peer] = cached
         return cached[1]
 
@@ -174,17 +182,31 @@ class Replica(Node):
         self.stats["ae_rounds"] += 1
         self.send(peer, TreeHashes(0, (0,), (self._tree(peer).root,)))
 
+    def merkle_tree(self, entries: dict[str, tuple]) -> MerkleTree:
+        """The Merkle tree over ``{key: (ts, value)}`` (override to change it)."""
+        return MerkleTree.build(entries, self.config.merkle_depth)
+
+    def merkle_compare(self, tree: MerkleTree, level: int, indices: tuple[int, ...],
+                       hashes: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+        """One step of the descent (Dynamo §4.7), given the peer's ``hashes`` of the nodes
+        ``indices`` at ``level``: ``("same", ())`` when all match, ``("hashes", children)``
+        to compare the children of those that differ, ``("entries", leaves)`` to exchange
+        the entries of differing leaves. Override to change it."""
+        differ = tree.differing(level, indices, hashes)
+        if not differ:
+            return "same", ()
+        if level == tree.depth:
+            return "entries", differ
+        return "hashes", children(differ)
+
     def _on_hashes(self, src: str, msg: TreeHashes) -> None:
         tree = self._tree(src)
-        differ = tree.differing(msg.level, msg.indices, msg.hashes)
-        if not differ:
-            return
-        if msg.level == tree.depth:
-            self._send_entries(src, differ, reply=True)
-        else:
-            down = children(differ)
-            self.send(src, TreeHashes(msg.level + 1, down,
-                                      tuple(tree.hash(msg.level + 1, i) for i in down)))
+        kind, nodes = self.merkle_compare(tree, msg.level, msg.indices, msg.hashes)
+        if kind == "entries":
+            self._send_entries(src, nodes, reply=True)
+        elif kind == "hashes":
+            self.send(src, TreeHashes(msg.level + 1, nodes,
+                                      tuple(tree.hash(msg.level + 1, i) for i in nodes)))
 
     def _send_entries(self, dst: str, buckets: tuple[int, ...], reply: bool,
                       theirs: dict[str, tuple] | None = None) -> None:
