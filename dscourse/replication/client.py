@@ -68,6 +68,13 @@ def _check_op(op: Any) -> tuple:
     raise allowed("operation", op, '("get", key) or ("put", key, value) with str key and value')
 
 
+def newest_and_stale(replies: dict[str, tuple]) -> tuple[tuple, list[str]]:
+    """The newest ``(ts, value)`` of ``{replica: (ts, value)}`` and the replicas (sorted)
+    that hold an older one."""
+    best = max((tuple(ts), value) for ts, value in replies.values())
+    return best, sorted(r for r, (ts, _) in replies.items() if tuple(ts) < best[0])
+
+
 class _Pending:
     """The operation in flight: its phase and the replies gathered in that phase."""
 
@@ -275,8 +282,7 @@ class KVClient(Node):
         ``replies`` ``{replica: (ts, value)}``, the newest version ``(ts, value)`` (the read
         returns it) and the replicas to send it to, those that answered with an older one.
         Override to change it."""
-        best = max((tuple(ts), value) for ts, value in replies.values())
-        return best, sorted(r for r, (ts, _) in replies.items() if tuple(ts) < best[0])
+        return newest_and_stale(replies)
 
     def _repair(self, read: _Pending) -> None:
         """Send the newest version seen to every replica that answered with an older one."""

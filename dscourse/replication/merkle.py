@@ -66,3 +66,16 @@ class MerkleTree:
 def children(indices: tuple[int, ...]) -> tuple[int, ...]:
     """The child indices, one level down, of the given nodes."""
     return tuple(c for i in indices for c in (2 * i, 2 * i + 1))
+
+
+def compare_step(tree: MerkleTree, level: int, indices: tuple[int, ...],
+                 hashes: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """One step of the descent, given a peer's ``hashes`` of the nodes ``indices`` at
+    ``level``: ``("same", ())``, ``("hashes", children of the differing nodes)`` or, at the
+    leaves, ``("entries", differing leaves)``."""
+    differ = tree.differing(level, indices, hashes)
+    if not differ:
+        return "same", ()
+    if level == tree.depth:
+        return "entries", differ
+    return "hashes", children(differ)

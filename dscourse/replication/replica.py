@@ -19,7 +19,7 @@ from typing import Any
 
 from ..sim import Node
 from .config import Config
-from .merkle import MerkleTree, bucket, children
+from .merkle import MerkleTree, bucket, compare_step
 from .messages import (ZERO, Handoff, HandoffAck, Read, ReadReply, Repair, TreeEntries,
                        TreeHashes, Write, WriteAck)
 from .ring import Ring
@@ -49,6 +49,13 @@ def _foreign(msg: Any) -> Any:
         return cls(**fields)
     except TypeError:
         return None
+
+
+def plan_handoff(hints: dict[int, tuple], now: float, window: float) -> tuple[list[int], list[int]]:
+    """Replay (sorted ids) every hint ``(home, key, ts, value, created)`` at most ``window``
+    ms old; drop the older ones."""
+    drop = sorted(h for h, hint in hints.items() if now - hint[4] > window)
+    return sorted(set(hints) - set(drop)), drop
 
 
 class Replica(Node):
@@ -148,8 +155,7 @@ class Replica(Node):
         """Hinted handoff's decision (Dynamo §4.6; Cassandra's ``max_hint_window``): the ids
         of the hints to replay to their home replica now, and of those to drop because they
         are older than the window (``now - created > window``). Override to change it."""
-        drop = sorted(h for h, hint in hints.items() if now - hint[4] > window)
-        return sorted(set(hints) - set(drop)), drop
+        return plan_handoff(hints, now, window)
 
     def _handoff(self) -> None:
         if not self.hints:
@@ -192,12 +198,7 @@ class Replica(Node):
         ``indices`` at ``level``: ``("same", ())`` when all match, ``("hashes", children)``
         to compare the children of those that differ, ``("entries", leaves)`` to exchange
         the entries of differing leaves. Override to change it."""
-        differ = tree.differing(level, indices, hashes)
-        if not differ:
-            return "same", ()
-        if level == tree.depth:
-            return "entries", differ
-        return "hashes", children(differ)
+        return compare_step(tree, level, indices, hashes)
 
     def _on_hashes(self, src: str, msg: TreeHashes) -> None:
         tree = self._tree(src)
