@@ -7,8 +7,10 @@
   :mod:`.ring` and :mod:`.versions` (LWW and version vectors) are their building blocks.
 * :mod:`.experiments`: stale reads for N/R/W, the R + W > N anomaly, the repair race and
   the cost of a Merkle sync, behind the chapter's quorum calculator and repair race.
+* :mod:`.exercises` (imported on first use): the harnesses of exercise E3.3 (repair).
 """
 
+from .._lazy import lazy_submodules
 from . import experiments, merkle, versions
 from .client import KVClient, Workload
 from .cluster import Cluster, cluster, kv_operations, majority_minority
@@ -18,3 +20,5 @@ from .ring import Ring
 
 __all__ = ["Cluster", "Config", "KVClient", "Replica", "Ring", "Workload", "cluster",
            "experiments", "kv_operations", "majority_minority", "merkle", "preset", "versions"]
+
+__getattr__ = lazy_submodules(__name__, ("exercises",))
