@@ -29,7 +29,7 @@ from .replica import Replica, plan_handoff
 
 Fn = Callable[..., Any]
 #: Virtual ms after the heal by which every home replica must hold the newest version.
-CONVERGE_MS = {"read repair": 600.0, "hinted handoff": 100.0, "short window": 400.0}
+CONVERGE_MS = {"read repair": 600.0, "hinted handoff": 100.0, "short window": 600.0}
 #: Merkle sync of 1% divergence must send less than this fraction of a full-state sync.
 MAX_SYNC_RATIO = 0.10
 
