@@ -10,9 +10,19 @@ checked by ``test_cheat_corpus.py``.
 
 from __future__ import annotations
 
+import socket
+
+
+def _free_loopback_port() -> int:
+    """A port nothing listens on now, so concurrent test runs on one machine don't collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 SOL = "SOL"
 PWNED = "/tmp/dscourse-cheat-pwned"          # no attack may create this on the host
-NET_PORT = 47391                              # the test listens here on the host's loopback
+NET_PORT = _free_loopback_port()             # the test listens here on the host's loopback
 LINGER = "dscourse-cheat-linger"              # argv[0] of the processes fork_and_linger leaves
 
 STUB_11 = """# ANSWER E1.1
