@@ -147,6 +147,18 @@ def _reads_or_failed_cas(inp: Any, out: Any) -> bool:
     return _reads(inp, out) or (type(inp) is tuple and inp[:1] == ("cas",) and out is False)
 
 
+def _observed_values(ops: Sequence[Operation]) -> set[Any] | None:
+    """The values reads returned, or ``None`` if an append or cas makes states depend on history."""
+    observed = set()
+    for op in ops:
+        kind = op.input[0] if type(op.input) is tuple and op.input else None
+        if kind in ("append", "cas"):
+            return None
+        if kind in ("read", "get") and op.output is not UNKNOWN:
+            observed.add(op.output)
+    return observed
+
+
 def _unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
     """Writes with unknown outcome and no return whose value no read returned.
 
@@ -156,13 +168,9 @@ def _unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
     if a linearization places ``w`` earlier, no read sits between ``w`` and the next write
     (it would have returned ``v``), so removing ``w`` changes nothing else.
     """
-    observed = set()
-    for op in ops:
-        kind = op.input[0] if type(op.input) is tuple and op.input else None
-        if kind in ("append", "cas"):
-            return set()
-        if kind in ("read", "get") and op.output is not UNKNOWN:
-            observed.add(op.output)
+    observed = _observed_values(ops)
+    if observed is None:
+        return set()
     return {i for i, op in enumerate(ops)
             if op.ret == math.inf and op.output is UNKNOWN and type(op.input) is tuple
             and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}
@@ -175,13 +183,9 @@ def _unread_writes(ops: Sequence[Operation]) -> set[int]:
     immediately followed by another write (or ends the history): placing every enabled one
     just before the next write the search places, or when it returns, loses nothing.
     """
-    observed = set()
-    for op in ops:
-        kind = op.input[0] if type(op.input) is tuple and op.input else None
-        if kind in ("append", "cas"):
-            return set()
-        if kind in ("read", "get") and op.output is not UNKNOWN:
-            observed.add(op.output)
+    observed = _observed_values(ops)
+    if observed is None:
+        return set()
     return {i for i, op in enumerate(ops)
             if op.ret != math.inf and type(op.input) is tuple
             and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}

@@ -264,11 +264,17 @@ def replication_trial(append_entries: Fn, seed: int, scenario: str = "backup") -
                     h.restart(j)
                     h.connect(j)
         h.set_unreliable(False)
-        for j in range(5):
-            if not h.alive(j):
-                h.restart(j)
-            h.connect(j)
-        h.one(99_999, 5, True)
+        _settle(h, 99_999, seed)
+
+
+def _settle(h: Harness, cmd: int, seed: int) -> None:
+    """Bring every server back and connected, commit ``cmd`` on all five, and fail the trial
+    with the first safety violation the monitors saw during the run."""
+    for i in range(5):
+        if not h.alive(i):
+            h.restart(i)
+        h.connect(i)
+    h.one(cmd, 5, True)
     try:
         h.end()
     except AssertionError as exc:
@@ -351,15 +357,7 @@ def commit_rule_trial(advance_commit: Fn, seed: int) -> None:
             if not h.alive(s):
                 h.restart(s)
                 h.connect(s)
-    for i in range(5):
-        if not h.alive(i):
-            h.restart(i)
-            h.connect(i)
-    h.one(77_777, 5, True)
-    try:
-        h.end()
-    except AssertionError as exc:
-        _fail(seed, str(exc))
+    _settle(h, 77_777, seed)
 
 
 class HistoryRecorder(Observer):
