@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -79,7 +81,7 @@ def test_adversary_table_and_lab():
     lab.set(k=4)
     assert lab.summary().startswith("k=4: 5 messengers; losing m4")
     fig = lab.figure()
-    crosses = [l for l in fig.axes[0].lines if l.get_gid() == "drop-x"]
+    crosses = [line for line in fig.axes[0].lines if line.get_gid() == "drop-x"]
     assert len(crosses) == 1
 
 
@@ -99,12 +101,12 @@ def arrivals(run: hb.FDRun) -> list[float]:
 @given(seed=st.integers(0, 10_000), timeout=st.sampled_from([12, 15, 25, 40, 80]))
 def test_suspicions_are_exactly_the_long_silences(seed, timeout):
     run = hb.measure(timeout, seed=seed, duration_ms=1500, gst_ms=600, crash_ms=1200)
-    times = [0.0] + arrivals(run)
+    times = [0.0, *arrivals(run)]
     # a heartbeat arriving exactly when the timer fires is a tie broken by queue order: skip those
-    assume(all(abs((b - a) - timeout) > 1e-6 for a, b in zip(times, times[1:])))
+    assume(all(abs((b - a) - timeout) > 1e-6 for a, b in itertools.pairwise(times)))
     # the last silence never ends (a very slow heartbeat can hold back the FIFO link past the end)
-    ends = times[1:] + [float("inf")]
-    expected = sum(1 for a, b in zip(times, ends) if b - a > timeout and a + timeout < run.crash_ms)
+    ends = [*times[1:], float("inf")]
+    expected = sum(1 for a, b in zip(times, ends, strict=True) if b - a > timeout and a + timeout < run.crash_ms)
     assert run.false_suspicions() == expected
     last = times[-1]
     assert run.detection_ms == pytest.approx(max(0.0, last + timeout - run.crash_ms))
@@ -180,7 +182,7 @@ def test_playground_ping_partition_and_replay():
 
 def test_playground_widget_controls():
     p = ds.viz.playground(n=4, seed=1)
-    p.widget
+    assert p.widget is not None
     W = p._widgets
     W["src"].value, W["dst"].value = "n2", "n3"
     next(b for b in _buttons(W["root"]) if b.description == "ping").click()

@@ -31,7 +31,8 @@ def toc_entries() -> list[str]:
 
 def test_every_notebook_is_in_the_toc():
     listed = set(toc_entries())
-    missing = [str(nb.relative_to(ROOT)) for nb in notebooks() if nb.relative_to(ROOT).with_suffix("").as_posix() not in listed]
+    missing = [str(nb.relative_to(ROOT)) for nb in notebooks()
+               if nb.relative_to(ROOT).with_suffix("").as_posix() not in listed]
     assert not missing, f"notebooks missing from _toc.yml: {missing}"
 
 
@@ -68,7 +69,8 @@ def test_notebook_is_valid_and_clean(path: Path):
 
 
 def curriculum_glossary() -> list[tuple[str, str, str]]:
-    rows = [line.split("\t") for line in SNAPSHOT.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    rows = [line.split("\t") for line in SNAPSHOT.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
     return [tuple(r) for r in rows]
 
 
@@ -100,8 +102,8 @@ def test_glossary_page_has_every_term():
 def test_readme_promises_two_setup_commands_and_ci_runs_them():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make book" in readme and "make test" in readme
-    ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith("#")]
-    assert any(l.strip().endswith("make test") for l in ci), ci
+    ci = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert any(ln.strip().endswith("make test") for ln in ci), ci
 
 
 def test_console_script_reports_the_version():
@@ -117,7 +119,7 @@ def test_widget_lab_extensions_are_enabled():
     result = subprocess.run([str(exe), "labextension", "list"], capture_output=True, text=True, check=True)
     listing = result.stdout + result.stderr
     for ext in ("@jupyter-widgets/jupyterlab-manager", "jupyter-cytoscape"):
-        line = next((l for l in listing.splitlines() if ext in l), "")
+        line = next((ln for ln in listing.splitlines() if ext in ln), "")
         assert "enabled" in line and "OK" in line, f"{ext} not enabled:\n{listing}"
 
 

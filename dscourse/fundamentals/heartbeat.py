@@ -46,7 +46,7 @@ class Alive:
 class HeartbeatSender(Node):
     """Sends :class:`Alive` to ``monitor`` every ``interval_ms``."""
 
-    def __init__(self, id: str, *, monitor: str, interval_ms: float) -> None:  # noqa: A002
+    def __init__(self, id: str, *, monitor: str, interval_ms: float) -> None:
         super().__init__(id)
         self.monitor, self.interval_ms, self.seq = monitor, interval_ms, 0
 
@@ -66,7 +66,7 @@ class HeartbeatMonitor(Node):
     (``suspect=True/False``) for the space-time diagram.
     """
 
-    def __init__(self, id: str, *, target: str, timeout_ms: float) -> None:  # noqa: A002
+    def __init__(self, id: str, *, target: str, timeout_ms: float) -> None:
         super().__init__(id)
         self.target, self.timeout_ms = target, timeout_ms
         self.suspected = False
@@ -319,7 +319,7 @@ class FailoverNode(Node):
     2017, ch. 8, "The Truth Is Defined by the Majority").
     """
 
-    def __init__(self, id: str, *, n: int, quorum: bool, interval_ms: float = 10.0,  # noqa: A002
+    def __init__(self, id: str, *, n: int, quorum: bool, interval_ms: float = 10.0,
                  timeout_ms: float = 30.0) -> None:
         super().__init__(id)
         self.n, self.quorum, self.interval_ms, self.timeout_ms = n, quorum, interval_ms, timeout_ms
@@ -335,7 +335,7 @@ class FailoverNode(Node):
     def on_start(self) -> None:
         self.heard = {p: self.now for p in self.peers}     # everyone starts out reachable
         self.leader_seen = self.now
-        self._become("leader" if self.id == min(self.peers + (self.id,)) else "follower")
+        self._become("leader" if self.id == min((*self.peers, self.id)) else "follower")
         self.on_timer("beat", None)
 
     def on_message(self, src: str, msg: str) -> None:

@@ -293,7 +293,7 @@ def validate_schedule(schedule: Any, nodes: Sequence[str], horizon_ms: float) ->
         raise allowed("schedule", type(schedule).__name__, "a list of at most 50 entries")
     entries = [_kernel_form(entry) for entry in schedule]
     out = []
-    for (time_us, action, args), entry in zip(Nemesis(entries).actions, schedule):
+    for (time_us, action, args), entry in zip(Nemesis(entries).actions, schedule, strict=True):
         at = time_us / 1000
         if type(entry[0]) is bool or not 0 <= at <= horizon_ms:
             raise allowed("at_ms", entry[0], f"a number in [0, {horizon_ms:g}]")
@@ -304,7 +304,7 @@ def validate_schedule(schedule: Any, nodes: Sequence[str], horizon_ms: float) ->
                 raise allowed("partition", list(args), "two or more lists of node ids")
             ids = [x for group in args for x in group]
         else:
-            ids = [a for kind, a in zip(ACTIONS[action], args) if kind == "id"]
+            ids = [a for kind, a in zip(ACTIONS[action], args, strict=False) if kind == "id"]
         if action == "pause" and not 0 < args[1] <= horizon_ms:
             raise allowed("pause ms", args[1], f"a number in (0, {horizon_ms:g}]")
         for x in ids:

@@ -43,7 +43,7 @@ class General(Node):
     general; it attacks iff all of them arrived.
     """
 
-    def __init__(self, id: str, *, peer: str, k: int, initiator: bool, deadline_ms: float) -> None:  # noqa: A002
+    def __init__(self, id: str, *, peer: str, k: int, initiator: bool, deadline_ms: float) -> None:
         super().__init__(id)
         self.peer, self.k, self.initiator, self.deadline_ms = peer, k, initiator, deadline_ms
         first = 1 if initiator else 0

@@ -44,7 +44,7 @@ class Return:
 class Service(Node):
     """A service that, per incoming call, calls each of ``downstream`` in turn."""
 
-    def __init__(self, id: str, *, downstream: list[str], log: list[LogLine],  # noqa: A002
+    def __init__(self, id: str, *, downstream: list[str], log: list[LogLine],
                  ip: str, pid: int) -> None:
         super().__init__(id)
         self.downstream, self.log = list(downstream), log
@@ -63,7 +63,7 @@ class Service(Node):
         elif isinstance(msg, Return):
             parent = parent_span_id(msg.span_id)
             assert parent is not None
-            ctx, caller, _ = self.active[(msg.trace_id, parent)]
+            ctx, _caller, _ = self.active[(msg.trace_id, parent)]
             self._line(ctx, msg.span_id, "cr", src)
             self._next(ctx)
         elif msg == "request":  # an external request: this service is the root
@@ -91,7 +91,7 @@ class Service(Node):
 class User(Node):
     """Sends ``requests`` requests to the root service, ``every_ms`` apart."""
 
-    def __init__(self, id: str, *, root: str, requests: int, every_ms: float) -> None:  # noqa: A002
+    def __init__(self, id: str, *, root: str, requests: int, every_ms: float) -> None:
         super().__init__(id)
         self.root, self.left, self.every_ms = root, requests, every_ms
 

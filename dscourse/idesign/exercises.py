@@ -6,6 +6,7 @@ returns a :class:`~dscourse.checkers.trial.Trial`; only plain data crosses to th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from ..checkers.trial import Trial
@@ -48,7 +49,7 @@ def coupon_trial(coupon_encode: Callable, coupon_decode: Callable, coupon_decode
         return trial.fail(f"{accepted} of {len(tampered)} codes with one character changed were "
                           "accepted (at most 0.1% may be)")
     run = [coupon_encode(10_001, s, key) for s in range(100)]
-    if run == sorted(run) or sum(a[:3] == b[:3] for a, b in zip(run, run[1:])) > 5:
+    if run == sorted(run) or sum(a[:3] == b[:3] for a, b in itertools.pairwise(run)) > 5:
         return trial.fail("codes of consecutive serials look consecutive: permute the serial under the key")
     other = coupon_decode_all(codes, key + "-other")
     if sum(r is not None for r in other) > 0.01 * len(codes) + 1:
@@ -93,7 +94,7 @@ def trace_trial(trace_id: Callable, parse_trace_id_: Callable, next_seq: Callabl
         cur = next_seq(cur)
         got_seq.append(cur)
     if got_seq != want_seq:
-        i = next(i for i, (a, b) in enumerate(zip(got_seq, want_seq)) if a != b)
+        i = next(i for i, (a, b) in enumerate(zip(got_seq, want_seq, strict=False)) if a != b)
         return trial.fail(f"the counter's step {i + 1} gave {got_seq[i]}, SOFATracer gives {want_seq[i]} "
                           "(start at 1000; next = 1000 if current > 9000 else current + 1)")
     return trial
@@ -137,7 +138,7 @@ def shorturl_trial(short_code: Callable, expand: Callable, seed: int, *, n: int 
     codes = [short_code(start + i, key) for i in range(run)]
     if len(set(codes)) != run:
         return trial.fail(f"two of {run} consecutive ids got the same code")
-    shared = sum(a[:4] == b[:4] for a, b in zip(codes, codes[1:]))
+    shared = sum(a[:4] == b[:4] for a, b in itertools.pairwise(codes))
     if shared > 0.01 * (run - 1):
         return trial.fail(f"{shared} of {run - 1} consecutive codes share their first 4 characters: "
                           "scramble the id with a keyed bijection before encoding")

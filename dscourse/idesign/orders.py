@@ -50,7 +50,7 @@ class OrderNumberGenerator:
         self._count = 0
 
     def next(self) -> int:
-        day = dt.datetime.fromtimestamp(self.clock.ms() / 1000, dt.timezone.utc).date()
+        day = dt.datetime.fromtimestamp(self.clock.ms() / 1000, dt.UTC).date()
         ordinal = day.toordinal()
         if ordinal != self._day:
             self._day, self._count = ordinal, 0

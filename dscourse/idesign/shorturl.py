@@ -8,6 +8,7 @@ one-to-one (no collisions, no table lookup to decode) while making neighbours un
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from ..errors import allowed
@@ -89,4 +90,4 @@ def shared_prefix_rate(codes: Sequence[str], k: int = 4) -> float:
     """Fraction of consecutive pairs whose first ``k`` characters are equal."""
     if len(codes) < 2:
         return 0.0
-    return sum(a[:k] == b[:k] for a, b in zip(codes, codes[1:])) / (len(codes) - 1)
+    return sum(a[:k] == b[:k] for a, b in itertools.pairwise(codes)) / (len(codes) - 1)

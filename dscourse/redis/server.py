@@ -61,7 +61,7 @@ class RedisServer(Node):
     ``execute(*args)`` runs a command directly (for code on the same simulated machine).
     """
 
-    def __init__(self, id: str = "redis", *, persistence: str = "aof",  # noqa: A002
+    def __init__(self, id: str = "redis", *, persistence: str = "aof",
                  appendfsync: str = "everysec", rdb_every_ms: float = 60_000,
                  os_flush_ms: float = 30_000) -> None:
         super().__init__(id)

@@ -3,14 +3,30 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dscourse as ds
-from dscourse.idesign import (OrderNumberGenerator, ShortUrlService, TraceIdGenerator,
-                              base62_decode, base62_encode, call_graph, child_span_id,
-                              detect_channel, estimate_daily_volume, new_traceparent, next_sibling,
-                              parent_span_id, parse_order_number, parse_trace_id,
-                              parse_traceparent, reconstruct, route, shared_prefix_rate)
+from dscourse.idesign import (
+    OrderNumberGenerator,
+    ShortUrlService,
+    TraceIdGenerator,
+    base62_decode,
+    base62_encode,
+    call_graph,
+    child_span_id,
+    detect_channel,
+    estimate_daily_volume,
+    new_traceparent,
+    next_sibling,
+    parent_span_id,
+    parse_order_number,
+    parse_trace_id,
+    parse_traceparent,
+    reconstruct,
+    route,
+    shared_prefix_rate,
+)
 from dscourse.idesign.tracing import SpanContext
 from dscourse.ids import FakeClock
 
@@ -59,7 +75,7 @@ def test_span_ids():
 
 
 def test_call_tree_reconstructed_from_shuffled_logs():
-    sim, log = call_graph(requests=3, seed=5)
+    _sim, log = call_graph(requests=3, seed=5)
     truth = {"0": "A", "0.1": "B", "0.2": "C", "0.2.1": "E", "0.2.2": "F", "0.3": "D"}
     shuffled = [log[i] for i in np.random.default_rng(1).permutation(len(log))]
     trees = reconstruct(shuffled)

@@ -27,7 +27,7 @@ def test_strings_nx_xx_and_virtual_time_expiry():
 
 
 def test_incr_keeps_ttl_and_rejects_non_integers():
-    sim, r = server()
+    _sim, r = server()
     assert [r.execute("INCR", "n") for _ in range(3)] == [1, 2, 3]
     assert r.execute("INCRBY", "n", 10) == 13
     r.execute("PEXPIRE", "n", 50)
