@@ -32,7 +32,7 @@ TYPES = ("invoke", "ok", "fail", "info")
 class HistoryEvent(NamedTuple):
     """One line of a history (Jepsen's op map)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # Jepsen's field name; shadows tuple.index on purpose
     type: str
     process: Hashable
     f: str

@@ -113,7 +113,7 @@ def build(timeout_ms: float, *, interval_ms: float = 10.0, latency: Dist = HEAVY
     sim = Simulation(seed=seed, network=Network(latency=latency, fifo=True))
     sim.add_node(HeartbeatSender("p", monitor="m", interval_ms=interval_ms))
     sim.add_node(HeartbeatMonitor("m", target="p", timeout_ms=timeout_ms))
-    schedule = []
+    schedule: list[tuple[float, tuple[Any, ...]]] = []
     if gst_ms is not None:
         schedule.append((_positive("gst_ms", gst_ms), ("slow_link", "p", "m", after_gst)))
     if crash_ms is not None:
@@ -174,6 +174,7 @@ def measure(timeout_ms: float, *, duration_ms: float = 5000.0, **options: Any) -
     sim = build(timeout_ms, **options)
     sim.run(until=_positive("duration_ms", duration_ms))
     monitor = sim.nodes["m"]
+    assert isinstance(monitor, HeartbeatMonitor)
     sent = {e.msg_id: e.time for e in sim.trace.events if e.kind == "send"}
     delays = tuple((sent[e.msg_id] / 1000, (e.time - sent[e.msg_id]) / 1000)
                    for e in sim.trace.events if e.kind == "deliver" and e.node == "m")
@@ -384,7 +385,7 @@ def split_brain(*, quorum: bool, n: int = 5, minority: Sequence[str] = ("n0", "n
         t = e.time / 1000
         if sum(1 for r in roles.values() if r == "leader") >= 2:
             overlap += t - last
-        roles[e.node] = e.data["role"]
+        roles[str(e.node)] = e.data["role"]
         last = t
     if sum(1 for r in roles.values() if r == "leader") >= 2:
         overlap += end_ms - last

@@ -193,7 +193,7 @@ def lab(k: int = 2, seed: int = 1) -> Any:
         earlier = {tuple(o.decisions.values()) for o in r.single_losses[:r.critical]}
         return (f"k={k}: {r.messengers} messengers; losing m{r.critical} gives "
                 f"{r.single_losses[r.critical].decisions}; losing an earlier one gives "
-                f"{' or '.join('/'.join(d) for d in sorted(earlier)) or 'nothing to lose'}")
+                f"{' or '.join('/'.join(str(x) for x in d) for d in sorted(earlier, key=lambda d: tuple(map(str, d)))) or 'nothing to lose'}")
 
     return Lab(lambda k: figure(k, seed), k=(0, 6, 1), initial={"k": k}, describe=describe,
                title="Two Generals adversary")
