@@ -190,10 +190,10 @@ def lab(k: int = 2, seed: int = 1) -> Any:
         r = adversary(k, seed)
         if r.critical is None:
             return f"k={k}: no single loss breaks agreement"
-        earlier = {tuple(o.decisions.values()) for o in r.single_losses[:r.critical]}
+        earlier = sorted({tuple(map(str, o.decisions.values())) for o in r.single_losses[:r.critical]})
         return (f"k={k}: {r.messengers} messengers; losing m{r.critical} gives "
                 f"{r.single_losses[r.critical].decisions}; losing an earlier one gives "
-                f"{' or '.join('/'.join(str(x) for x in d) for d in sorted(earlier, key=lambda d: tuple(map(str, d)))) or 'nothing to lose'}")
+                f"{' or '.join('/'.join(d) for d in earlier) or 'nothing to lose'}")
 
     return Lab(lambda k: figure(k, seed), k=(0, 6, 1), initial={"k": k}, describe=describe,
                title="Two Generals adversary")
