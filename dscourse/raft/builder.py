@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from ..errors import allowed
 from ..sim import Network, Simulation
+from ..sim.cluster import Cluster
 from .invariants import RaftMonitor
 from .node import LEADER, RaftNode
 from .observer import Observer, Observers
 from .options import RaftOptions
 
 
-class RaftCluster:
+class RaftCluster(Cluster):
     """``n`` Raft servers ``s1 .. sn`` in one simulation, watched by a :class:`RaftMonitor`.
 
     ``options`` are passed to every server; ``node_class`` picks the implementation (a
     subclass, such as the key-value server or a deliberately broken Raft); ``observer`` adds
-    an observer beside the monitor.
+    an observer beside the monitor. Time and faults come from :class:`~dscourse.sim.cluster.Cluster`.
     """
 
     def __init__(self, n: int = 5, seed: int | None = None, network: Network | None = None,
@@ -25,12 +26,12 @@ class RaftCluster:
                  observer: Observer | None = None, **node_kwargs: Any) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 9:
             raise allowed("n", n, "an int from 1 to 9")
-        self.sim = Simulation(seed, network=network)
+        self.nodes: dict[str, RaftNode] = {}
+        super().__init__(Simulation(seed, network=network), self.nodes)
         self.monitor = RaftMonitor()
         self.options = options or RaftOptions()
         watch = self.monitor if observer is None else Observers(self.monitor, observer)
         self.ids = [f"s{i + 1}" for i in range(n)]
-        self.nodes: dict[str, RaftNode] = {}
         for sid in self.ids:
             self.nodes[sid] = self.sim.add_node(node_class(sid, self.ids, self.options, watch,
                                                            **node_kwargs))
@@ -40,14 +41,12 @@ class RaftCluster:
         return f"<RaftCluster {len(self.ids)} servers t={self.sim.now:g} ms leader={self.leader()}>"
 
     # -- time ----------------------------------------------------------------------------
-    @property
-    def now(self) -> float:
-        return self.sim.now
-
-    def run(self, ms: float) -> RaftCluster:
-        """Advance virtual time by ``ms``."""
-        self.sim.run(until=self.sim.now + ms)
-        return self
+    def run(self, ms: float | None = None, *, until: float | None = None) -> Self:
+        """Advance virtual time by ``ms`` (or to ``until``); heartbeats never stop, so one is needed."""
+        if ms is None and until is None:
+            raise allowed("run()", None, "a duration run(ms) or run(until=t): Raft's heartbeats "
+                                         "never let the simulation run dry")
+        return super().run(ms, until=until)
 
     def run_until_leader(self, timeout: float = 5_000) -> str | None:
         """Run until some live server leads (at most ``timeout`` ms); its id or None."""
@@ -55,9 +54,6 @@ class RaftCluster:
         return self.leader()
 
     # -- state ---------------------------------------------------------------------------
-    def up(self, sid: str) -> bool:
-        return self.sim.status(sid) != "crashed"
-
     def leader(self) -> str | None:
         """The live leader of the highest term, if any."""
         best = None
@@ -94,18 +90,6 @@ class RaftCluster:
         if sid is None or not self.up(sid):
             return -1, -1, False
         return self.nodes[sid].start(command)
-
-    def crash(self, sid: str) -> None:
-        self.sim.crash(sid)
-
-    def recover(self, sid: str) -> None:
-        self.sim.recover(sid)
-
-    def partition(self, *groups: Any) -> None:
-        self.sim.partition(*groups)
-
-    def heal(self) -> None:
-        self.sim.heal()
 
     def timeout(self, sid: str) -> None:
         """Make ``sid`` start an election now (its election timer "fires")."""

@@ -16,12 +16,12 @@ Client interaction follows §8 of the paper (and 6.5840's kvraft):
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..checkers.linearizability import UNKNOWN, Operation
+from ..checkers.linearizability import Operation
 from ..errors import allowed
+from ..history import Recorder
 from ..sim import Network, Node, random_schedule
 from .builder import RaftCluster
 from .messages import ApplyMsg
@@ -130,19 +130,23 @@ class KVServer(RaftNode):
 
 class Clerk(Node):
     """A client process: ``ops`` random operations on ``keys``, one at a time, each retried
-    (same ``seq``) at another server after ``timeout`` ms or a "not leader" reply."""
+    (same ``seq``) at another server after ``timeout`` ms or a "not leader" reply.
+
+    Each operation is recorded in ``history`` (a :class:`~dscourse.history.Recorder`, shared by
+    the cluster's clerks): ``invoke`` when it starts, ``ok`` when a server answers it (``f`` is
+    the op, ``value`` the key, or ``(key, value)`` for put and append).
+    """
 
     def __init__(self, id: str, servers: Any, ops: int = 20,  # noqa: A002
                  keys: tuple[str, ...] = ("a", "b", "c"), timeout: float = 300.0,
-                 think: float = 20.0) -> None:
+                 think: float = 20.0, history: Recorder | None = None) -> None:
         super().__init__(id)
         self.servers = tuple(servers)
         self.ops, self.keys, self.timeout, self.think = ops, tuple(keys), timeout, think
         self.seq = 0
         self.target = 0
         self.current: KVRequest | None = None
-        self.call = 0.0
-        self.history: list[Operation] = []
+        self.history = Recorder() if history is None else history
         self._timer: int | None = None
 
     def on_start(self) -> None:
@@ -166,7 +170,7 @@ class Clerk(Node):
         key = self.keys[int(self.rng.integers(len(self.keys)))]
         value = f"{self.id}.{self.seq} " if op != "get" else ""
         self.current = KVRequest(self.id, self.seq, op, key, value)
-        self.call = self.now
+        self.history.invoke(self.id, op, key if op == "get" else (key, value), self.now)
         self.annotate(op=op, key=key, seq=self.seq)
         self._send()
 
@@ -189,19 +193,9 @@ class Clerk(Node):
             return
         self.cancel_timer(self._timer)
         self._timer = None
-        inp = (cur.op, cur.key) if cur.op == "get" else (cur.op, cur.key, cur.value)
-        self.history.append(Operation(self.id, self.call, self.now, inp,
-                                      msg.value if cur.op == "get" else None))
+        self.history.ok(self.id, msg.value if cur.op == "get" else None, self.now)
         self.current = None
         self.set_timer(float(self.rng.random()) * self.think, "next")
-
-    def pending(self) -> list[Operation]:
-        """The operation in flight, if any, as one whose outcome is unknown."""
-        cur = self.current
-        if cur is None:
-            return []
-        inp = (cur.op, cur.key) if cur.op == "get" else (cur.op, cur.key, cur.value)
-        return [Operation(self.id, self.call, math.inf, inp, UNKNOWN)]
 
 
 class KVCluster(RaftCluster):
@@ -219,7 +213,9 @@ class KVCluster(RaftCluster):
             raise allowed("server_class", server_class, "KVServer or a subclass of it")
         super().__init__(n, seed, network, options, node_class=server_class, read=read,
                          snapshot_every=snapshot_every)
-        self.clerks = [self.sim.add_node(Clerk(f"c{i + 1}", self.ids, ops, keys))
+        self.recorder = Recorder(self.sim)
+        self.clerks = [self.sim.add_node(Clerk(f"c{i + 1}", self.ids, ops, keys,
+                                               history=self.recorder))
                        for i in range(clients)]
         self.sim.run(until=self.sim.now)
 
@@ -245,8 +241,18 @@ class KVCluster(RaftCluster):
         return all(c.seq >= c.ops and c.current is None for c in self.clerks)
 
     def history(self) -> list[Operation]:
-        """Completed operations plus in-flight ones (outcome unknown)."""
-        return [op for c in self.clerks for op in (*c.history, *c.pending())]
+        """The clerks' operations for ``lin.check(..., lin.kv())``, clerk by clerk: inputs
+        ``(op, key)`` or ``(op, key, value)``; an operation still in flight has ``ret = inf``
+        and output ``UNKNOWN`` (it may or may not have taken effect)."""
+        order = {c.id: i for i, c in enumerate(self.clerks)}
+        ops = sorted(self.recorder.operations(), key=lambda op: order[op.client])
+        return [replace(op, input=(op.input[0], *_args(op.input))) for op in ops]
+
+
+def _args(inp: tuple[str, Any]) -> tuple[Any, ...]:
+    """``("get", key)`` -> ``(key,)``; ``("put", (key, value))`` -> ``(key, value)``."""
+    f, value = inp
+    return (value,) if f == "get" else tuple(value)
 
 
 def kv_cluster(n: int = 5, clients: int = 3, seed: int | None = None, **kwargs: Any) -> KVCluster:
