@@ -1,16 +1,33 @@
-"""dscourse: the library behind the interactive distributed-systems textbook.
+"""dscourse: deterministic, seeded simulations of distributed systems, the library of the textbook.
 
-``import dscourse as ds`` gives every topic package as an attribute (``ds.sim``, ``ds.viz``,
-``ds.grading``, ...), imported on first use so that the import stays fast.
+``import dscourse as ds``; every package below is an attribute, imported on first use:
+
+* ``ds.sim`` -- the discrete-event kernel: nodes, network and link models, faults, traces.
+* ``ds.checkers`` -- linearizability, invariant monitors, state-space exploration, trials.
+* ``ds.history`` -- the Jepsen-style operation recorder every client history goes through.
+* ``ds.viz`` -- the toolkit: space-time diagrams, cluster graph, Player, Debugger, Lab.
+* ``ds.fundamentals`` -- Chapter 1: Two Generals, heartbeat failure detection, primary-backup.
+* ``ds.replication`` -- Chapter 3: quorum and CAP-mode key-value stores, repair.
+* ``ds.paxos`` -- Chapter 5: Basic and Multi-Paxos, dueling proposers, model checking.
+* ``ds.raft`` -- Chapter 6: Raft, its safety monitors, a replicated key-value store.
+* ``ds.redis`` -- a single-node Redis emulator (``INCR`` ids, the locks chapter).
+* ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
+* ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
+* ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
+* ``ds.errors`` -- the one exception hierarchy (``DscourseError``; config errors are ``ValueError``).
+* ``ds.notebook`` -- ``ds.setup(seed=...)`` at the top of every chapter.
+
+A topic's widgets live in ``ds.<topic>.labs`` and its exercise harnesses in
+``ds.<topic>.exercises`` (Chapter 1's in ``ds.grading.ch01``), both loaded on first use.
 """
 
 from __future__ import annotations
 
-from ._lazy import lazy_submodules
+from ._lazy import lazy
 from .errors import ConfigError, DscourseError
 from .notebook import setup
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "DscourseError", "__version__", "setup"]
 
-__getattr__ = lazy_submodules(__name__)
+__getattr__, __dir__ = lazy(__name__, globals())

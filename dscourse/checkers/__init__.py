@@ -1,5 +1,14 @@
-"""Checkers that judge what a simulated system did: linearizability, invariants, exploration."""
+"""Checkers that judge what a simulated system did: linearizability, invariants, exploration.
 
+Submodules (each imported on first use, so ``ds.checkers.explore`` needs no import first):
+:mod:`.linearizability` (the Wing-Gong/Lowe search over a history), :mod:`.invariants`
+(monitors of safety properties), :mod:`.explore` (a small explicit-state model checker) and
+:mod:`.trial` (one seeded run of a property check, what every exercise harness returns).
+"""
+
+from .._lazy import lazy
 from . import linearizability
 
 __all__ = ["linearizability"]
+
+__getattr__, __dir__ = lazy(__name__, globals())

@@ -7,7 +7,7 @@ Coupon codes (:class:`CouponCodec`: 15-bit scheme, 30-bit serial, 13-bit keyed M
 URLs (:class:`ShortUrlService`) and the one-code-pay User-Agent router (:func:`route`).
 """
 
-from .._lazy import lazy_submodules
+from .._lazy import lazy
 from . import callgraph, tracing
 from .callgraph import LogLine, call_graph, reconstruct, render_tree
 from .coupon import (ALPHABET, Coupon, CouponCodec, InvalidCode, RedemptionLedger,
@@ -33,4 +33,4 @@ __all__ = [
 
 
 # labs (widgets, matplotlib) and exercises (grading harnesses) load on first use.
-__getattr__ = lazy_submodules(__name__, ("labs", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))

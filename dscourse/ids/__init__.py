@@ -9,7 +9,7 @@ a worker registry; :func:`cluster` builds any of them in one line. Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
-from .._lazy import lazy_submodules
+from .._lazy import lazy
 from . import objectid
 from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
@@ -44,4 +44,4 @@ __all__ = [
 
 
 # labs (widgets, matplotlib) and exercises (grading harnesses) load on first use.
-__getattr__ = lazy_submodules(__name__, ("labs", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))

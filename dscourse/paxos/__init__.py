@@ -10,15 +10,14 @@
   clients, a nemesis, prefix consistency and linearizability checks (§3).
 * :mod:`.scenarios` -- the message debugger's preloaded scenarios.
 
-Widgets (built by :mod:`dscourse.viz.paxos`): :func:`debugger` and :func:`livelock_meter`.
+Widgets (in :mod:`.labs`, loaded on first use): :func:`debugger` and :func:`livelock_meter`.
 Sources: Lamport, "Paxos Made Simple" (2001); Chandra, Griesemer & Redstone, "Paxos Made
 Live" (2007).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._lazy import lazy
 from .backoff import POLICIES, Backoff
 from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, Proposer, agreement,
                     chosen, chosen_from_votes, cluster, quorum, validity)
@@ -33,20 +32,10 @@ __all__ = [
     "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Backoff", "Ballot",
     "Client", "ForgetfulAcceptor", "Learner", "Nack", "NoAdoptProposer", "Prepare", "Promise",
     "Proposer", "Replica", "Vote", "agreement", "check", "chosen", "chosen_from_votes",
-    "cluster", "debugger", "decision_times", "duel", "harness", "livelock_meter",
+    "cluster", "debugger", "decision_times", "duel", "harness", "labs", "livelock_meter",
     "prefix_consistent", "quorum", "run", "validity",
 ]
 
 
-def debugger(scenario: str = "free", **kwargs: Any) -> Any:
-    """The Paxos message debugger with the "chosen?" banner (see :mod:`dscourse.viz.paxos`)."""
-    from ..viz.paxos import PaxosDebugger
-
-    return PaxosDebugger.scenario(scenario, **kwargs)
-
-
-def livelock_meter(backoff: str = "random", **kwargs: Any) -> Any:
-    """The livelock meter: decision latency over many seeds per backoff policy."""
-    from ..viz.paxos import livelock_meter as meter
-
-    return meter(backoff, **kwargs)
+# labs (the chapter's widgets, matplotlib) load on first use.
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs",), {"debugger": "labs", "livelock_meter": "labs"})

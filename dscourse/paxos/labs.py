@@ -1,4 +1,5 @@
-"""Chapter 5's widgets: the Paxos message debugger and the livelock meter.
+"""Chapter 5's widgets: the Paxos message debugger and the livelock meter (``ds.paxos.labs``,
+loaded on first use; ``ds.paxos.debugger`` and ``ds.paxos.livelock_meter`` are these).
 
 * :class:`PaxosDebugger` -- the message debugger (:class:`~dscourse.viz.debugger.Debugger`)
   with an omniscient banner that says whether a value is chosen (from the acceptors' votes,
@@ -13,17 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ..paxos.backoff import POLICIES
-from ..paxos.basic import Acceptor, Learner, Proposer, chosen
-from ..paxos.livelock import decision_times
-from ..paxos.scenarios import SCENARIOS, crash, recover, scenario
 from ..checkers.explore import RESTART
-from .debugger import Debugger
-from .lab import Lab
-from .spacetime import spacetime
+from ..viz import Debugger, Lab, spacetime
+from ..viz.display import new_figure
+from .backoff import POLICIES
+from .basic import Acceptor, Learner, Proposer, chosen
+from .livelock import decision_times
+from .scenarios import SCENARIOS, crash, recover, scenario
 
 
 def banner(sim: Any) -> str:
@@ -104,8 +103,7 @@ class PaxosDebugger(Debugger):
         head = 0.45 + 0.19 * len(lines)
         body = 0.7 + 0.42 * len(nodes)
         height = head + body + 0.2
-        fig = plt.figure(figsize=(8.0, height))
-        plt.close(fig)
+        fig = new_figure((8.0, height))
         ax = fig.add_axes((0.08, 0.55 / height, 0.7, (body - 0.45) / height))
         spacetime(self.visible_events(), nodes=nodes, ax=ax, legend=True)
         verdict = self.banner()
@@ -131,6 +129,11 @@ class PaxosDebugger(Debugger):
             W["cards"].value = "<pre>" + "\n".join(self.cards()) + "</pre>"
 
 
+def debugger(scenario: str = "free", **kwargs: Any) -> PaxosDebugger:
+    """The Paxos message debugger preloaded with ``scenario`` (``ds.paxos.debugger("duel")``)."""
+    return PaxosDebugger.scenario(scenario, **kwargs)
+
+
 # -- the livelock meter -------------------------------------------------------------------
 def livelock_figure(backoff: str = "none", seeds: int = 200, horizon_ms: float = 1000.0,
                     deadline_ms: float = 500.0, times: list[float | None] | None = None) -> Figure:
@@ -139,8 +142,8 @@ def livelock_figure(backoff: str = "none", seeds: int = 200, horizon_ms: float =
     if times is None:
         times = decision_times(backoff, range(seeds), horizon_ms=horizon_ms)
     decided = [t for t in times if t is not None]
-    fig, ax = plt.subplots(figsize=(6.5, 2.8))
-    plt.close(fig)
+    fig = new_figure((6.5, 2.8))
+    ax = fig.subplots()
     top = max(decided) if decided else deadline_ms
     width = top / 25
     ax.hist(decided, bins=[i * width for i in range(26)], color="#4c72b0", label="decided")
@@ -182,4 +185,4 @@ def livelock_meter(backoff: str = "random", seeds: int = 200, horizon_ms: float 
     return Lab(render, describe=describe, initial={"backoff": backoff}, backoff=list(POLICIES))
 
 
-__all__ = ["PaxosDebugger", "SCENARIOS", "banner", "cards", "livelock_figure", "livelock_meter"]
+__all__ = ["SCENARIOS", "PaxosDebugger", "banner", "cards", "debugger", "livelock_figure", "livelock_meter"]

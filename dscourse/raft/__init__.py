@@ -9,12 +9,11 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
   Completeness, State Machine Safety, checked at every state change.
 * :func:`figure8` -- the paper's Figure 8 as a scripted replay;
   :class:`CountingOldTermsRaft` -- the mutant it exposes.
-* :func:`visualizer`, :func:`figure` -- the chapter's widget and static figures (loaded
-  from ``dscourse.viz.raft`` on first use).
+* :mod:`.labs` -- the chapter's widget and static figures, loaded on first use:
+  :func:`visualizer`, :func:`figure`, :func:`figure8_figure`, :func:`timing_figure`.
 """
 
-from typing import Any
-
+from .._lazy import lazy
 from .builder import RaftCluster, cluster
 from .figure8 import Figure8, Panel, figure8, figure8_adversary
 from .invariants import INVARIANTS, RaftMonitor
@@ -29,34 +28,6 @@ from .timing import Election, TimingResult, elections, timing_run, timing_sweep
 from . import exercises, testing  # noqa: E402 - submodules exposed as ds.raft.exercises/testing
 
 
-def visualizer(*args: Any, **kwargs: Any) -> Any:
-    """The Raft visualizer widget (see :func:`dscourse.viz.raft.visualizer`)."""
-    from ..viz import raft as viz_raft
-
-    return viz_raft.visualizer(*args, **kwargs)
-
-
-def figure(*args: Any, **kwargs: Any) -> Any:
-    """A static figure of a Raft cluster (see :func:`dscourse.viz.raft.figure`)."""
-    from ..viz import raft as viz_raft
-
-    return viz_raft.figure(*args, **kwargs)
-
-
-def figure8_figure(broken: bool = False) -> Any:
-    """The Figure 8 replay as panels (see :func:`dscourse.viz.raft.figure8_figure`)."""
-    from ..viz import raft as viz_raft
-
-    return viz_raft.figure8_figure(broken)
-
-
-def timing_figure(results: Any) -> Any:
-    """Heat maps of a timing sweep (see :func:`dscourse.viz.raft.timing_figure`)."""
-    from ..viz import raft as viz_raft
-
-    return viz_raft.timing_figure(results)
-
-
 __all__ = [
     "CANDIDATE", "FOLLOWER", "INVARIANTS", "LEADER", "AppendEntries", "AppendEntriesReply",
     "ApplyMsg", "Clerk", "Election", "TimingResult", "elections", "figure8_figure",
@@ -64,5 +35,10 @@ __all__ = [
     "InstallSnapshotReply", "KVCluster", "KVReply", "KVRequest", "KVServer",
     "NoElectionRestrictionRaft", "Observer", "Observers", "Panel", "RaftCluster",
     "RaftMonitor", "RaftNode", "RaftOptions", "RequestVote", "RequestVoteReply", "TimeoutNow",
-    "cluster", "exercises", "figure8_adversary", "figure", "figure8", "kv_cluster", "testing", "visualizer",
+    "cluster", "exercises", "figure8_adversary", "figure", "figure8", "kv_cluster", "labs", "testing",
+    "visualizer",
 ]
+
+# labs (the widget and figures, matplotlib) load on first use.
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs",), dict.fromkeys(
+    ("figure", "figure8_figure", "timing_figure", "visualizer"), "labs"))

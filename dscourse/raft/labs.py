@@ -19,17 +19,19 @@ import math
 import textwrap
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Arc, Circle, Rectangle
 
 from ..errors import allowed
-from ..raft import RaftCluster, RaftNode, RaftOptions, figure8
-from ..raft.mutants import CountingOldTermsRaft
-from .colors import CRASH, label_color, role_color
-from .debugger import Debugger
-from .display import figure_png
+from ..viz import Debugger
+from ..viz.colors import CRASH, label_color, role_color
+from ..viz.display import figure_png, new_figure
+from .builder import RaftCluster
+from .figure8 import figure8
+from .mutants import CountingOldTermsRaft
+from .node import RaftNode
+from .options import RaftOptions
 
 TERM_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948",
                "#9c755f", "#ff9da7", "#bab0ac", "#e15759")
@@ -157,8 +159,7 @@ def figure(source: Any, *, title: str | None = None,
     c = source.cluster if isinstance(source, RaftVisualizer) else source
     if not isinstance(c, RaftCluster):
         raise allowed("source", source, "a ds.raft.RaftCluster or a RaftVisualizer")
-    fig = plt.figure(figsize=(8.4, 3.2))
-    plt.close(fig)
+    fig = new_figure((8.4, 3.2))
     draw_ring(fig.add_axes((0.0, 0.02, 0.36, 0.92)), c, sent_at)
     leader = c.leader()
     head = title or (f"t={c.now:g} ms, leader {leader} (term {c.nodes[leader].term})"
@@ -171,8 +172,8 @@ def figure(source: Any, *, title: str | None = None,
 def figure8_figure(broken: bool = False) -> Figure:
     """The Figure 8 replay as panels (a)-(d); ``broken`` uses the counting mutant."""
     replay = figure8(CountingOldTermsRaft if broken else RaftNode)
-    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9))
-    plt.close(fig)
+    fig = new_figure((10, 2.9))
+    axes = fig.subplots(1, 4)
     for ax, p in zip(axes, replay.panels):
         roles = {s: ("crashed" if not p.up[s] else p.roles[s]) for s in p.logs}
         draw_log_matrix(ax, {s: list(v) for s, v in p.logs.items()}, p.commits, up=p.up,
@@ -187,8 +188,8 @@ def timing_figure(results: list[Any]) -> Figure:
     """Heat maps of availability and split-vote rate over (election timeout, broadcast)."""
     ts = sorted({r.election_timeout for r in results})
     bs = sorted({r.broadcast for r in results})
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 2.8))
-    plt.close(fig)
+    fig = new_figure((8.4, 2.8))
+    axes = fig.subplots(1, 2)
     for ax, field, name, cmap in ((axes[0], "availability", "availability", "Greens"),
                                   (axes[1], "split_vote_rate", "split-vote rate", "Oranges")):
         grid = [[math.nan] * len(ts) for _ in bs]

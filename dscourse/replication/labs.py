@@ -1,7 +1,7 @@
 """Chapter 3's widgets: the CAP switchboard, the quorum calculator and the repair race.
 
 Each is an object whose methods do what its controls do, displayed as the live widget where
-a kernel runs and as a static matplotlib figure elsewhere (see :mod:`.display`).
+a kernel runs and as a static matplotlib figure elsewhere (see :mod:`dscourse.viz.display`).
 
 * :class:`CapSwitchboard` -- five replicas and clients in CP mode (majority quorums + ABD)
   or AP mode (any replica + last-writer-wins). Partition the nodes, issue reads and writes
@@ -26,13 +26,12 @@ from matplotlib.patches import Circle
 
 from ..checkers import linearizability as lin
 from ..errors import allowed
-from ..replication import Workload, cluster
-from ..replication import experiments as ex
-from .cluster import cluster_figure
-from .display import figure_png
-from .history import draw_partition, verdict
-from .lab import Lab
-from .player import Player
+from ..viz import Lab, Player, cluster_figure
+from ..viz.display import figure_png, new_figure
+from ..viz.history import draw_partition, verdict
+from . import experiments as ex
+from .client import Workload
+from .cluster import cluster
 
 MODES = {"cp": "CP: majority quorums + ABD", "ap": "AP: any replica + last-writer-wins"}
 
@@ -152,8 +151,7 @@ class CapSwitchboard(Player):
     def history_figure(self) -> Figure:
         """The history view of key x."""
         result = self.result()
-        fig = plt.figure(figsize=(6.2, 0.6 + 0.5 * self.n_clients))
-        plt.close(fig)
+        fig = new_figure((6.2, 0.6 + 0.5 * self.n_clients))
         ax = fig.add_axes((0.08, 0.3, 0.9, 0.55))
         part = result.partitions[0] if result.partitions else lin.PartitionResult("ok", (), ())
         lanes = list(self.cluster.clients)
@@ -165,8 +163,7 @@ class CapSwitchboard(Player):
 
     def figure(self) -> Figure:
         result = self.result()
-        fig = plt.figure(figsize=(8.6, 1.6 + 0.5 * self.n_clients))
-        plt.close(fig)
+        fig = new_figure((8.6, 1.6 + 0.5 * self.n_clients))
         left = fig.add_axes((0.0, 0.02, 0.26, 0.86))
         right = fig.add_axes((0.33, 0.28, 0.65, 0.55))
         cluster_figure(self.sim, ax=left, title=self.mode.upper())
@@ -229,8 +226,7 @@ def quorum_figure(n: int, r: int, w: int, *, trials: int = 150, seed: int = 1) -
     Right: the simulated stale fraction for every (R, W) at this N; the current cell outlined,
     the cells with R + W > N (quorums always intersect) to the upper right of the line."""
     r, w = min(r, n), min(w, n)
-    fig = plt.figure(figsize=(8.0, 3.3))
-    plt.close(fig)
+    fig = new_figure((8.0, 3.3))
     ax = fig.add_axes((0.0, 0.2, 0.4, 0.75))
     ax.set_aspect("equal")
     ax.axis("off")
@@ -323,8 +319,7 @@ def repair_figure(hint_window_ms: float = 60.0, anti_entropy_ms: float = 40.0, o
                   seed: int = 1) -> Figure:
     """Stale (key, replica) pairs after the heal for each strategy, and repair bytes sent."""
     races = _races(hint_window_ms, anti_entropy_ms, outage_ms, seed)
-    fig = plt.figure(figsize=(8.6, 3.1))
-    plt.close(fig)
+    fig = new_figure((8.6, 3.1))
     ax = fig.add_axes((0.07, 0.16, 0.44, 0.74))
     names = [name.format(w=hint_window_ms) for name in RACE_NAMES]
     for k, (race, color) in enumerate(zip(races, RACE_COLORS)):

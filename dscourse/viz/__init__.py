@@ -1,4 +1,5 @@
-"""dscourse.viz: pictures and widgets of simulations.
+"""dscourse.viz: the toolkit for pictures and widgets of simulations; it knows no topic
+(each topic's widgets are built from it in ``<topic>/labs.py``).
 
 * :func:`spacetime` -- the space-time (Lamport) diagram of a trace (matplotlib).
 * :func:`cluster` -- the cluster graph (ipycytoscape live, matplotlib static) and
@@ -14,13 +15,16 @@
 
 Every widget's display bundle holds its static figure (PNG) and a one-line text summary,
 plus the live widget view where a kernel runs (``DSCOURSE_STATIC=1`` forces static); see
-:mod:`dscourse.viz.display`. Widgets are driven by their public methods, which is what
+:mod:`dscourse.viz.display`, whose :func:`new_figure` starts every static figure. Widgets
+are driven by their public methods, which is what
 their buttons call, so notebooks and tests need no browser.
 """
 
+from .._lazy import lazy
 from .cluster import ClusterView, cluster, cluster_figure
 from .colors import label_color, label_colors, role_color
 from .debugger import Debugger
+from .display import new_figure
 from .history import history
 from .lab import Lab
 from .model import ClusterState, cluster_state, spacetime_model
@@ -30,6 +34,8 @@ from .spacetime import spacetime
 
 __all__ = [
     "ClusterState", "ClusterView", "Debugger", "Lab", "Player", "Playground", "cluster",
-    "cluster_figure", "cluster_state", "history", "label_color", "label_colors", "playground", "role_color",
-    "spacetime", "spacetime_model",
+    "cluster_figure", "cluster_state", "history", "label_color", "label_colors", "new_figure", "playground",
+    "role_color", "spacetime", "spacetime_model",
 ]
+
+__getattr__, __dir__ = lazy(__name__, globals())

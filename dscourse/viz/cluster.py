@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -26,7 +25,7 @@ from matplotlib.patches import Circle
 
 from ..errors import allowed
 from . import colors
-from .display import bundle
+from .display import bundle, new_figure
 from .model import ClusterState, cluster_state
 
 MAX_DOTS = 5
@@ -64,9 +63,8 @@ def cluster_figure(source: Any, *, at: float | None = None, nodes: Iterable[str]
     state = _state(source, at, nodes)
     pos = layout(state.nodes)
     if ax is None:
-        fig = plt.figure(figsize=(3.6, 3.0))
+        fig = new_figure((3.6, 3.0))
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.86))
-        plt.close(fig)   # returned, not auto-shown
     else:
         fig = ax.figure
     ax.set_aspect("equal")

@@ -5,6 +5,9 @@ A widget's display bundle always holds ``text/plain`` (a short, deterministic su
 A front end that runs widgets shows the widget; the HTML book, PDF export, CI and graders
 (``DSCOURSE_STATIC=1`` or no kernel, see :func:`dscourse.notebook.static_mode`) get the
 figure. The same set of comparable outputs in both modes keeps ``pytest --nbval`` stable.
+
+Every static figure starts from :func:`new_figure`: a figure pyplot does not track, so it is
+returned, not auto-shown, and a notebook displays it exactly once, as the cell's value.
 """
 
 from __future__ import annotations
@@ -17,6 +20,15 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..notebook import static_mode
+
+
+def new_figure(figsize: tuple[float, float] | None = None, **kwargs: Any) -> Figure:
+    """A new matplotlib figure (``figsize`` in inches, other keywords as ``plt.figure``) that
+    pyplot no longer tracks: it never shows itself, never leaks, and is drawn only where it
+    is returned or rendered. Add axes with ``fig.add_axes`` or ``fig.subplots``."""
+    fig = plt.figure(figsize=figsize, **kwargs)
+    plt.close(fig)
+    return fig
 
 
 def figure_png(fig: Figure, *, close: bool = True) -> bytes:

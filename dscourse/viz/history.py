@@ -15,13 +15,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..checkers import linearizability as lin
 from ..errors import allowed
+from .display import new_figure
 
 OK_FILL = "#a6d96a"
 OTHER_FILL = "#d9d9d9"
@@ -227,8 +227,7 @@ def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckRes
     lanes_of = [sorted({op.client for op in p.operations} | {f.process for f in failed_in(p)}, key=str)
                 for p in parts]
     heights = [max(len(lanes), 1) * 0.5 + 0.45 for lanes in lanes_of] or [0.8]
-    fig = plt.figure(figsize=(7.5, sum(heights) + 0.75))
-    plt.close(fig)
+    fig = new_figure((7.5, sum(heights) + 0.75))
     fig.suptitle(title or verdict(result, model), fontsize=9.5, x=0.02, ha="left",
                  color="#b2182b" if result.outcome == "illegal" else "#1a1a1a")
     if not parts:

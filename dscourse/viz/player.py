@@ -24,13 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError, allowed
 from ..notebook import default_seed
 from .cluster import ClusterView, cluster_figure
-from .display import bundle, figure_png
+from .display import bundle, figure_png, new_figure
 from .model import US_PER_MS, events_of
 from .spacetime import spacetime
 
@@ -292,8 +291,7 @@ class Player:
             return cluster_figure(self.cluster_view().state)
         if self.views == ("spacetime",):
             return self.spacetime_figure()
-        fig = plt.figure(figsize=(8.0, max(2.6, 0.9 + 0.5 * lanes)))
-        plt.close(fig)
+        fig = new_figure((8.0, max(2.6, 0.9 + 0.5 * lanes)))
         left = fig.add_axes((0.0, 0.04, 0.27, 0.86))
         right = fig.add_axes((0.36, 0.18, 0.46, 0.74))
         cluster_figure(self.cluster_view().state, ax=left)

@@ -43,7 +43,7 @@ class Broadcast:
 class Pinger(Node):
     """Answers every Ping with a Pong; counts what it received."""
 
-    def __init__(self, id: str) -> None:  # noqa: A002
+    def __init__(self, id: str) -> None:
         super().__init__(id)
         self.received: list[tuple[str, str, int]] = []
         self.counter = 0

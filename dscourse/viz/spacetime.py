@@ -22,7 +22,6 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -30,6 +29,7 @@ from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 
 from ..errors import ConfigError, allowed
 from . import colors
+from .display import new_figure
 from .model import Message, SpacetimeModel, spacetime_model
 
 MAX_LABELLED_MARKS = 40
@@ -102,11 +102,10 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     lane = {n: i for i, n in enumerate(model.nodes)}
     if ax is None:
         height = 0.95 + 0.45 * max(len(lane), 2) + (0.25 if title else 0.0)
-        fig = plt.figure(figsize=(7.5, height))
+        fig = new_figure((7.5, height))
         top = (0.15 + (0.25 if title else 0.0)) / height
         bottom = 0.55 / height
         ax = fig.add_axes((0.09, bottom, 0.71, 1 - top - bottom))
-        plt.close(fig)   # returned, not auto-shown: a notebook displays it once, as the cell's value
     else:
         fig = ax.figure
     shown = [] if not messages else [m for m in model.messages if m.src in lane and m.dst in lane

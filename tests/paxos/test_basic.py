@@ -43,7 +43,7 @@ def test_each_broken_variant_has_a_shortest_counterexample(variant, length):
 
 def test_the_counterexample_replays_in_the_paxos_debugger():
     r = M.check("no-adopt")
-    from dscourse.viz.paxos import PaxosDebugger
+    from dscourse.paxos.labs import PaxosDebugger
 
     dbg = PaxosDebugger(M.Model("no-adopt"), seed=r.seed)
     dbg.replay(r.ops)

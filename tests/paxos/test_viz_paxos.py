@@ -6,7 +6,7 @@ import pytest
 
 import dscourse as ds
 from dscourse.paxos import scenarios as S
-from dscourse.viz import paxos as V
+from dscourse.paxos import labs as V
 
 
 def test_banner_says_nothing_one_value_or_violation():

@@ -7,7 +7,7 @@ import pytest
 import dscourse as ds
 from dscourse.errors import ConfigError
 from dscourse.raft.timing import timing_sweep
-from dscourse.viz import raft as vr
+from dscourse.raft import labs as vr
 
 
 def test_visualizer_actions_replay_deterministically():

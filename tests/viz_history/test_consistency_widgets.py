@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from dscourse.errors import ConfigError  # noqa: E402
 from dscourse.history import Op  # noqa: E402
-from dscourse.viz import consistency as cv  # noqa: E402
+from dscourse.replication import labs as cv  # noqa: E402
 
 
 def gilbert_lynch(board: cv.CapSwitchboard) -> cv.CapSwitchboard:

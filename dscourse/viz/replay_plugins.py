@@ -1,0 +1,106 @@
+"""Plug-in panels of the HTML trace player (:func:`dscourse.viz.replay`).
+
+The player knows no topic. A topic adds a panel -- Raft's log matrix, Paxos's acceptor
+table -- by defining a :class:`Panel` in its own package and naming it in the
+``dscourse.replay_panels`` entry-point group of ``pyproject.toml``::
+
+    [project.entry-points."dscourse.replay_panels"]
+    raft = "dscourse.raft.replay_panel:PANEL"
+
+:func:`installed_panels` finds them there (the lookup imports only the panel's module,
+so viz never imports a topic by name), and :func:`resolve` picks the panels of one player:
+the names the caller gives, or (``"auto"``) every installed panel whose message labels
+occur in the trace. A caller may also pass :class:`Panel` objects directly.
+
+A panel is two halves: ``prepare`` (Python) turns the trace into compact JSON-able data,
+once, when the player is built; ``script`` (JavaScript) registers a renderer with
+``DSCoursePlayer.panel(name, {render(ctx, el)})`` that draws that data at the player's
+cursor. ``ctx`` holds ``i`` (the global index of the current event, ``-1`` before the first),
+``t`` (ms), ``nodes``, ``state`` (each node's annotated fields), ``down`` (crashed nodes),
+``timers``, ``data`` (what ``prepare`` returned) and ``h`` (a tiny element builder); see
+``static/player.js``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..errors import allowed
+
+GROUP = "dscourse.replay_panels"
+
+Prepare = Callable[[Sequence[Any], int, int, list[str]], Any]
+"""``prepare(events, start, stop, nodes)``: the panel's data for events ``start .. stop - 1``
+of the full event list (events before ``start`` give the state at the window's start)."""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A topic panel: a name, a title, its JavaScript renderer and its data preparation.
+
+    ``labels`` are message labels that mark a trace as this panel's (``panels="auto"``).
+    """
+
+    name: str
+    title: str
+    script: str
+    prepare: Prepare
+    labels: tuple[str, ...] = ()
+    css: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise allowed("panel name", self.name, "an identifier such as 'raft'")
+        if not isinstance(self.script, str) or "DSCoursePlayer.panel(" not in self.script:
+            raise allowed(f"script of panel {self.name!r}", "a script that registers nothing",
+                          "JavaScript calling DSCoursePlayer.panel(name, {render(ctx, el)})")
+        if not callable(self.prepare):
+            raise allowed(f"prepare of panel {self.name!r}", self.prepare, "a callable")
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def installed_panels() -> dict[str, Panel]:
+    """Every panel named in the ``dscourse.replay_panels`` entry-point group, by name."""
+    out: dict[str, Panel] = {}
+    for name, ep in sorted(_entry_points().items()):
+        panel = ep.load()
+        if not isinstance(panel, Panel) or panel.name != name:
+            raise allowed(f"entry point {name!r} of {GROUP}", ep.value, f"a Panel named {name!r}")
+        out[name] = panel
+    return out
+
+
+def resolve(spec: str | Panel | Iterable[str | Panel] | None, labels: Iterable[str]) -> list[Panel]:
+    """The panels of one player: ``None`` or ``()`` for none, ``"auto"`` for every installed
+    panel whose ``labels`` meet the trace's message labels, else names and/or Panels."""
+    if spec is None:
+        return []
+    if spec == "auto":
+        seen = set(labels)
+        return [p for p in installed_panels().values() if seen.intersection(p.labels)]
+    items = [spec] if isinstance(spec, (str, Panel)) else list(spec)
+    installed: dict[str, Panel] | None = None
+    out: list[Panel] = []
+    for item in items:
+        if isinstance(item, Panel):
+            out.append(item)
+            continue
+        if not isinstance(item, str):
+            raise allowed("panel", item, "a panel name, a Panel, 'auto' or None")
+        installed = installed if installed is not None else installed_panels()
+        if item not in installed:
+            raise allowed("panel", item, f"one of {', '.join(installed) or '(none installed)'}, "
+                                         "'auto', or a Panel object")
+        out.append(installed[item])
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise allowed("panels", names, "distinct panel names")
+    return out
