@@ -32,6 +32,7 @@ book: $(VENV)/.book-stamp
 NOTEBOOKS = $(sort $(wildcard book/*.ipynb exercises/*.ipynb))
 
 test: $(VENV)/.dev-stamp
+	$(BIN)/lint-imports
 	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
 	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 	$(PY) tests/build_book.py

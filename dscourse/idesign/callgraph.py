@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..errors import allowed
-from ..ids.clock import NodeClock
+from ..ids import NodeClock
 from ..sim import Node, Simulation
 from .tracing import SpanContext, TraceIdGenerator, check_span_id, parent_span_id
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..ids.figures import finish
+from ..viz.display import new_figure
 from ..sim.rng import stream
 from .callgraph import call_graph, reconstruct
 from .coupon import ALPHABET, CouponCodec, forgery_probability
@@ -39,7 +38,8 @@ def forge(check_bits: int = 13, guesses: int = 20_000, seed: int = 1) -> dict[st
 
 def forge_figure(check_bits: int = 13) -> Figure:
     res = forge(check_bits)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 2.8), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig = new_figure((8, 2.8))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
     bits = np.arange(1, 15)
     ax.semilogy(bits, [forgery_probability(int(b)) for b in bits], color="#1f77b4",
                 label="$2^{-bits}$ per guess")
@@ -58,7 +58,8 @@ def forge_figure(check_bits: int = 13) -> Figure:
     lines.append(f"{bad}  ->  {'ACCEPTED' if codec.is_valid(bad) else 'rejected'} (one char changed)")
     bx.text(0, 0.95, "\n".join(lines), family="monospace", fontsize=8, va="top")
     bx.text(0, 0.1, f"expected guesses per forgery: {2 ** check_bits:,}", fontsize=9)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def forge_summary(check_bits: int = 13) -> str:
@@ -81,7 +82,8 @@ def trace_tree_figure(requests: int = 2, seed: int = 1) -> Figure:
     """Left: interleaved log lines as they were written. Right: the tree rebuilt from span ids."""
     _, log = call_graph(requests=requests, seed=seed)
     trees = reconstruct(log)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1.25, 1]})
+    fig = new_figure((8, 3.2))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
     ax.axis("off")
     shown = [f"{ln.time:5.1f} {ln.service} {ln.trace_id[-8:]} {ln.span_id:<6} {ln.kind}" for ln in log[:16]]
     ax.text(0, 1, "time svc trace(end) span kind\n" + "\n".join(shown), family="monospace",
@@ -109,7 +111,8 @@ def trace_tree_figure(requests: int = 2, seed: int = 1) -> Figure:
     bx.set_ylim(-2.6, 0.6)
     bx.axis("off")
     bx.set_title("one trace, rebuilt from span ids", fontsize=9)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def trace_tree_summary(requests: int = 2, seed: int = 1) -> str:
@@ -132,7 +135,8 @@ def trace_tree(requests: int = 2, seed: int = 1) -> Any:
 def adjacency_figure(scramble: bool = True, start: int = 100_000, count: int = 12) -> Figure:
     svc = ShortUrlService(LAB_KEY, scramble=scramble)
     codes = [svc.encode_id(start + i) for i in range(count)]
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 2.9), gridspec_kw={"width_ratios": [1, 1.2]})
+    fig = new_figure((8, 2.9))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
     ax.axis("off")
     ax.text(0, 1, "id        code\n" + "\n".join(f"{start + i:<9d} {c}" for i, c in enumerate(codes)),
             family="monospace", fontsize=8, va="top")
@@ -145,7 +149,8 @@ def adjacency_figure(scramble: bool = True, start: int = 100_000, count: int = 1
     bx.set_xlabel("character position")
     bx.set_ylabel("P(same as next id's)")
     bx.set_title("neighbouring ids, 500 consecutive", fontsize=10)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def adjacency_summary(scramble: bool = True, start: int = 100_000, count: int = 12) -> str:

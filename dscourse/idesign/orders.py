@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..errors import DscourseError, allowed
-from ..ids.clock import Clock, check_clock
+from ..ids import Clock, check_clock
 from .permutation import FeistelPermutation
 
 OPAQUE_DIGITS = 11

@@ -20,8 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import allowed
-from ..ids.clock import Clock, check_clock
-from ..ids.uuids import random_bits
+from ..ids import Clock, check_clock, random_bits
 
 SEQ_START = 1000
 SEQ_WRAP = 9000

@@ -15,7 +15,7 @@ from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
 from .autoincrement import AutoIncrementClient
-from .clock import Clock, FakeClock, NodeClock, WallClock
+from .clock import Clock, FakeClock, NodeClock, WallClock, check_clock
 from .cluster import KINDS, cluster, duplicates
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
@@ -27,8 +27,8 @@ from .objectid import ObjectIdGenerator
 from .redis_incr import RedisIncrClient
 from .segment import LeafSegmentAllocator, Segment, TinyidAllocator, leaf_next_step, tinyid_segment
 from .snowflake import POLICIES, Snowflake, Wait
-from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, timestamp_ms, uuid1_from,
-                    uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
+from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, random_bits, timestamp_ms,
+                    uuid1_from, uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
 
 __all__ = [
     "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA", "TWITTER",
@@ -37,8 +37,8 @@ __all__ = [
     "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode", "NodeClock",
     "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
     "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",
-    "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
-    "exercises", "labs", "measured_collision_rate", "objectid", "page_splits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3",
+    "check_clock", "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
+    "exercises", "labs", "measured_collision_rate", "objectid", "page_splits", "random_bits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3",
     "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
 ]
 

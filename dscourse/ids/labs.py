@@ -8,17 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import allowed
 from ..sim.rng import stream
+from ..viz.display import new_figure
 from .analysis import birthday_probability, k_sortedness, page_splits
 from .clock import FakeClock
 from .cluster import cluster
 from .errors import ClockRollbackError
-from .figures import finish
 from .layout import LEAF, SEATA, Layout, layout
 from .messages import Issued
 from .objectid import ObjectIdGenerator
@@ -85,7 +84,8 @@ def id_lab_figure(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2
     """Left: each id's rank among all ids against the time it was issued, per node.
     Right: B+-tree page splits per 1,000 inserts and leaf fill for these ids."""
     run = run_scheme(scheme, nodes=nodes, db_latency_ms=db_latency_ms, seed=seed)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.1), gridspec_kw={"width_ratios": [2.2, 1]})
+    fig = new_figure((8, 3.1))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
     ids = run.ids
     order = np.argsort(np.argsort(np.array([float(i) for i in ids]) if ids and max(ids) < 2**53
                                   else np.array([str(i).zfill(40) for i in ids])))
@@ -106,7 +106,8 @@ def id_lab_figure(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2
     bx.bar_label(bars, fmt="%.0f", fontsize=8)
     bx.set_ylim(0, 115)
     bx.set_title("clustered index", fontsize=10)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def id_lab_summary(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2.0, seed: int = 1) -> str:
@@ -145,13 +146,16 @@ def designer_layout(timestamp_bits: int = 41, worker_bits: int = 10, unit: str =
 
 def layout_figure(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> Figure:
     if timestamp_bits + worker_bits > 62:  # what the sliders can reach: explain, do not raise
-        fig, ax = plt.subplots(figsize=(8, 1.2))
+        fig = new_figure((8, 1.2))
+        ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, f"timestamp {timestamp_bits} + worker {worker_bits} bits leave no sequence "
                 "bit in 63: shrink one of them", ha="center", va="center", color="#d62728")
-        return finish(fig)
+        fig.tight_layout()
+        return fig
     lay = designer_layout(timestamp_bits, worker_bits, unit)
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 2.8), gridspec_kw={"height_ratios": [1, 1.6]})
+    fig = new_figure((8, 2.8))
+    ax, bx = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1, 1.6]})
     left = 0
     colors = {"sign": "#c7c7c7", "timestamp": "#1f77b4", "worker": "#ff7f0e", "sequence": "#2ca02c"}
     for name, bits in (("sign", 1), *lay.fields):
@@ -169,7 +173,8 @@ def layout_figure(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "
     bx.axvline(69.7, color="#1f77b4", ls=":", lw=1)
     bx.set_xlim(1e-3, 1e9)
     bx.set_title("Twitter's 41/10/12: 69.7 years, 1024 workers, 4096 ids/ms (dotted: 69.7)", fontsize=9)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def _layout_summary(timestamp_bits: int = 41, worker_bits: int = 10, unit: str = "ms") -> str:
@@ -239,7 +244,8 @@ def rollback_drill(delta_ms: int = 8, *, at_ms: int = 20, ms: int = 60, per_ms: 
 
 
 def rollback_figure(delta_ms: int = 8) -> Figure:
-    fig, axes = plt.subplots(1, 3, figsize=(8, 2.8), sharey=True)
+    fig = new_figure((8, 2.8))
+    axes = fig.subplots(1, 3, sharey=True)
     for ax, res in zip(axes, rollback_drill(delta_ms)):
         ax.plot([0, 60], [0, 60], color="#c7c7c7", lw=1, ls="--")
         ax.scatter(res.true_ms, res.id_ms, s=4, color="#1f77b4", label="id timestamp")
@@ -252,7 +258,8 @@ def rollback_figure(delta_ms: int = 8) -> Figure:
         ax.legend(fontsize=7, loc="upper left")
     axes[0].set_ylabel("timestamp in the id (ms)")
     fig.suptitle(f"clock stepped back {delta_ms} ms at t = 20 ms", fontsize=10)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def rollback_summary(delta_ms: int = 8) -> str:
@@ -302,7 +309,8 @@ def segment_trace(db_latency_ms: float = 5.0, step: int = 200, *, ms: int = 1500
 
 def segment_figure(db_latency_ms: float = 5.0, step: int = 200, prefetch: float = 0.1) -> Figure:
     tr = segment_trace(db_latency_ms, step, prefetch=prefetch)
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 3.3), sharex=True)
+    fig = new_figure((8, 3.3))
+    ax, bx = fig.subplots(2, 1, sharex=True)
     ax.fill_between(tr.t, tr.current, step="post", color="#1f77b4", alpha=0.5, lw=0,
                     label="current segment: ids left")
     ax.step(tr.t, tr.next, where="post", color="#2ca02c", lw=1.5, label="next segment (prefetched)")
@@ -319,7 +327,8 @@ def segment_figure(db_latency_ms: float = 5.0, step: int = 200, prefetch: float 
     bx.set_ylabel("wait (ms)")
     bx.set_xlabel("request time (virtual ms); red: stalled behind an empty buffer")
     ax.set_title(f"Leaf double buffer, step {step}, DB latency {db_latency_ms:g} ms each way", fontsize=10)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
 
 
 def segment_summary(db_latency_ms: float = 5.0, step: int = 200, prefetch: float = 0.1) -> str:
@@ -347,7 +356,8 @@ def birthday_figure(seed: int = 1) -> Figure:
     from .analysis import measured_collision_rate
 
     rng = stream(seed, "birthday")
-    fig, ax = plt.subplots(figsize=(7, 2.8))
+    fig = new_figure((7, 2.8))
+    ax = fig.subplots()
     for bits, color in ((16, "#1f77b4"), (24, "#ff7f0e"), (32, "#2ca02c")):
         ns = np.unique(np.logspace(1, bits / 2 + 2, 40, base=2).astype(int))
         ax.plot(ns, [birthday_probability(int(n), bits) for n in ns], color=color, label=f"{bits} bits: bound")
@@ -360,4 +370,5 @@ def birthday_figure(seed: int = 1) -> Figure:
     ax.set_ylabel("P(some collision)")
     ax.set_title("birthday bound $1 - e^{-n(n-1)/2^{b+1}}$; 50% near $n = 1.18 \\cdot 2^{b/2}$", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    return finish(fig)
+    fig.tight_layout()
+    return fig
