@@ -2,10 +2,10 @@
 
 ``cp = checkpoint(sim)`` captures everything a run can change -- the clock, the event queue,
 every node's attributes and ``stable`` storage, crash and pause status, partitions, link
-state, the random streams' positions and the trace -- and ``rollback(sim, cp)``
-puts the *same* simulation object back in that state . A search can then try many continuations from one state without rebuilding or
-copying the whole simulation, and jump between branches of a search (DSLabs clones states for the same purpose; Michael et al.,
-EuroSys 2019, §4).
+state, the random streams' positions and the trace -- and ``rollback(sim, cp)`` puts the
+*same* simulation object back in that state. A search can then try many continuations from
+one state without rebuilding or copying the whole simulation, and jump between branches of a
+search (DSLabs clones states for the same purpose; Michael et al., EuroSys 2019, §4).
 
 Node attributes are captured with :mod:`pickle` (plain data, so independent of later
 mutation); queued messages are kept as they are and copied again on rollback if mutable
@@ -14,11 +14,10 @@ mutation); queued messages are kept as they are and copied again on rollback if 
 
 from __future__ import annotations
 
-import itertools
 import pickle
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .queue import DEAD, DELIVER, RESUME, TIMER
+from .queue import DEAD, DELIVER, ID, KIND, MSG, NODE, RESUME, TIMER, Entry
 from .rng import stream
 from .trace import private
 
@@ -32,7 +31,7 @@ class Checkpoint(NamedTuple):
     """An opaque snapshot (see :func:`checkpoint`)."""
 
     now: int
-    seq: int
+    seq: int                    # the kernel's next queue seq
     data: bytes                 # pickled: node attributes, statuses, fault sets
     entries: tuple[tuple, ...]  # the live queue entries (messages copied again on rollback)
     backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
@@ -41,21 +40,16 @@ class Checkpoint(NamedTuple):
     rows: tuple[tuple, ...]     # the trace's rows (immutable tuples, shared)
 
 
-def _next_seq(sim: Simulation) -> int:
-    # itertools.count has no public reader: its repr is "count(n)"
-    return int(repr(sim._seq)[6:-1])
-
-
-def _entry(e: tuple) -> list:
-    live = list(e)
-    if live[3] == DELIVER:
-        live[7] = private(live[7])   # a copy if the message is mutable (the receiver may change it)
-    return live
+def _entry(frozen: tuple[Any, ...]) -> Entry:
+    e = list(frozen)
+    if e[KIND] == DELIVER:
+        e[MSG] = private(e[MSG])   # a copy if the message is mutable (the receiver may change it)
+    return e
 
 
 def checkpoint(sim: Simulation) -> Checkpoint:
     """Capture the state of ``sim`` (see module docstring)."""
-    entries = tuple(tuple(e) for e in sim._heap if e[3] != DEAD)
+    entries = tuple(tuple(e) for e in sim._heap if e[KIND] != DEAD)
     backlog = tuple((nid, tuple(tuple(e) for e in queued)) for nid, queued in sim._backlog.items())
     nodes = {nid: {k: v for k, v in n.__dict__.items() if k not in _KERNEL_ATTRS}
              for nid, n in sim._nodes.items()}
@@ -73,7 +67,7 @@ def checkpoint(sim: Simulation) -> Checkpoint:
         sim.__dict__["_checkpoint_streams"] = streams
     links = tuple((src, dst, link.last, link.uniform._buf, link.uniform._i)
                   for src, by_dst in sim._links.items() for dst, link in by_dst.items())
-    return Checkpoint(sim._now, _next_seq(sim), data, entries, backlog, streams, links,
+    return Checkpoint(sim._now, sim._seq, data, entries, backlog, streams, links,
                       tuple(sim.trace._rows))
 
 
@@ -81,22 +75,22 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
     """Put ``sim`` back into the state captured by ``cp``."""
     nodes, impaired, overrides, pairs, cuts, offsets = pickle.loads(cp.data)
     sim._now = cp.now
-    sim._seq = itertools.count(cp.seq)
+    sim._seq = cp.seq
     heap = [_entry(e) for e in cp.entries]
     heap.sort()
     sim._heap[:] = heap
     backlog = {nid: [_entry(e) for e in queued] for nid, queued in cp.backlog}
-    timers: dict[str, dict[int, list]] = {nid: {} for nid in sim._nodes}
-    resume_at: dict[str, list] = {}
+    timers: dict[str, dict[int, Entry]] = {nid: {} for nid in sim._nodes}
+    resume_at: dict[str, Entry] = {}
     for e in heap:
-        if e[3] == TIMER:
-            timers[e[5]][e[4]] = e
-        elif e[3] == RESUME:
-            resume_at[e[4]] = e
+        if e[KIND] == TIMER:
+            timers[e[NODE]][e[ID]] = e
+        elif e[KIND] == RESUME:
+            resume_at[e[NODE]] = e
     for queued in backlog.values():
         for e in queued:
-            if e[3] == TIMER:
-                timers[e[5]][e[4]] = e
+            if e[KIND] == TIMER:
+                timers[e[NODE]][e[ID]] = e
     sim._timers = timers
     sim._resume_at = resume_at
     sim._backlog = backlog

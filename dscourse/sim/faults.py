@@ -20,7 +20,24 @@ from .dist import Dist, as_dist
 from .errors import NodeStateError
 from .nemesis import RANDOM_KINDS, Nemesis, random_schedule
 from .node import rebuild, wipe
-from .queue import CALL, CRASHED, DEAD, DELIVER, P_NEMESIS, P_RESUME, PAUSED, RESUME, to_us
+from .queue import (
+    CALL,
+    CRASHED,
+    DEAD,
+    DELIVER,
+    ID,
+    KIND,
+    LABEL,
+    P_NEMESIS,
+    P_RESUME,
+    PAUSED,
+    PEER,
+    PRIORITY,
+    RESUME,
+    SEQ,
+    TIME,
+    to_us,
+)
 
 if TYPE_CHECKING:
     from .kernel import Simulation
@@ -34,13 +51,14 @@ class Faults:
         node = self._node(node_id)
         self._check_up(node_id, "crash again")
         if self._impaired.get(node_id) == PAUSED:
-            self._resume_at.pop(node_id)[3] = DEAD
+            self._resume_at.pop(node_id)[KIND] = DEAD
             for e in self._backlog.pop(node_id):
-                if e[3] == DELIVER:
-                    self._rec((self._now, "drop", e[5], node_id, e[4], e[8], {"reason": "crashed"}))
+                if e[KIND] == DELIVER:
+                    self._rec((self._now, "drop", e[PEER], node_id, e[ID], e[LABEL],
+                               {"reason": "crashed"}))
         timers = self._timers[node_id]
         for entry in timers.values():
-            entry[3] = DEAD
+            entry[KIND] = DEAD
         self._impaired[node_id] = CRASHED
         self._rec((self._now, "crash", node_id, None, None, None,
                    {"timers_cancelled": len(timers)}))
@@ -66,14 +84,12 @@ class Faults:
         end = self._now + to_us("pause ms", ms)
         old = self._resume_at.pop(node_id, None)
         if old is not None:
-            end = max(end, old[0])
-            old[3] = DEAD
+            end = max(end, old[TIME])
+            old[KIND] = DEAD
         else:
             self._backlog[node_id] = []
         self._impaired[node_id] = PAUSED
-        entry = [end, P_RESUME, next(self._seq), RESUME, node_id]
-        self._resume_at[node_id] = entry
-        heapq.heappush(self._heap, entry)
+        self._resume_at[node_id] = self._push(end, P_RESUME, RESUME, node=node_id)
         self._rec((self._now, "pause", node_id, None, None, None, ms))
 
     def _resume(self: Simulation, node_id: str) -> None:
@@ -82,7 +98,7 @@ class Faults:
         backlog = self._backlog.pop(node_id)
         self._rec((self._now, "resume", node_id, None, None, None, {"backlog": len(backlog)}))
         for e in backlog:  # re-queued ahead of everything else due now, in their original order
-            e[0], e[1], e[2] = self._now, P_RESUME, next(self._seq)
+            e[TIME], e[PRIORITY], e[SEQ] = self._now, P_RESUME, self._next_seq()
             heapq.heappush(self._heap, e)
 
     def partition(self: Simulation, *groups: Any) -> None:
@@ -152,9 +168,8 @@ class Faults:
         """
         nemesis = schedule if isinstance(schedule, Nemesis) else Nemesis(schedule)
         nemesis.check(self)
-        for time_us, name, args in nemesis.actions:
-            heapq.heappush(self._heap, [time_us, P_NEMESIS, next(self._seq), CALL,
-                                        getattr(self, name), args])
+        for time_us, name, args in nemesis.actions:  # ``name`` is a method of the simulation
+            self._push(time_us, P_NEMESIS, CALL, label=name, msg=args)
 
     def random_nemesis(self: Simulation, until: float, *,
                        kinds: Sequence[str] = RANDOM_KINDS, mean_gap: float = 200.0,

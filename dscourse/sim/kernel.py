@@ -6,16 +6,16 @@ the spirit of SimPy's ``core.py`` but without coroutines: handlers are ordinary 
 (float) in the public API. ``seq`` is a global insertion counter, so ties are broken by
 insertion order and a run is a pure function of the seed and the code.
 
-Queue entries are small lists ``[time, priority, seq, kind, ...]`` (lists so that a
-cancelled timer or a debugger-dropped message is marked dead in place and skipped when
-popped). Priorities at equal times: nemesis actions, then resumes and the backlog of a
+Queue entries are small lists ``[time, priority, seq, kind, id, node, peer, label, msg,
+data]`` whose fields are named by the constants of :mod:`.queue` (``e[KIND]``, ``e[MSG]``);
+a cancelled timer or a debugger-dropped message is marked dead in place and skipped when
+popped. Priorities at equal times: nemesis actions, then resumes and the backlog of a
 resumed node, then node starts, then messages and timers (in insertion order).
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import fields, replace
@@ -32,8 +32,29 @@ from .errors import DuplicateNodeError, NodeCrashedError, UnknownNodeError, Unkn
 from .faults import Faults
 from .network import LinkModel, Network, is_reply, reliable
 from .node import DETACHED, Node
-from .queue import (CALL, CRASHED, DEAD, DELIVER, P_MSG, P_START, PAUSED, RESUME, START,
-                    TIMER, to_us)
+from .queue import (
+    CALL,
+    CRASHED,
+    DATA,
+    DEAD,
+    DELIVER,
+    ID,
+    KIND,
+    LABEL,
+    MSG,
+    NODE,
+    P_MSG,
+    P_START,
+    PAUSED,
+    PEER,
+    RESUME,
+    SEQ,
+    START,
+    TIME,
+    TIMER,
+    Entry,
+    to_us,
+)
 from .rng import Uniforms, check_seed, stream
 from .trace import _ATOMIC, Trace, jsonable, label_of, private
 
@@ -102,19 +123,19 @@ class Simulation(Faults):
         self.trace = Trace()
         self._rec = self.trace.append
         self._now = 0
-        self._heap: list[list] = []
-        self._seq = itertools.count()
+        self._heap: list[Entry] = []
+        self._seq = 0  # the next queue seq: a plain counter, so checkpoints can read it
         self._nodes: dict[str, Node] = {}
         self._order: tuple[str, ...] = ()
         self._on_message: dict[str, Callable[[str, Any], None]] = {}
         self._on_timer: dict[str, Callable[[str, Any], None]] = {}
-        self._timers: dict[str, dict[int, list]] = {}
+        self._timers: dict[str, dict[int, Entry]] = {}
         self._links: dict[str, dict[str, _Link]] = {}
         self._overrides: dict[tuple[str, str], LinkModel] = {}
         self._streams: dict[str, np.random.Generator] = {}
         self._impaired: dict[str, str] = {}
-        self._backlog: dict[str, list[list]] = {}
-        self._resume_at: dict[str, list] = {}
+        self._backlog: dict[str, list[Entry]] = {}
+        self._resume_at: dict[str, Entry] = {}
         self._blocked: set[tuple[str, str]] = set()
         self._partition_pairs: set[tuple[str, str]] = set()
         self._cuts: set[tuple[str, str]] = set()
@@ -195,8 +216,21 @@ class Simulation(Faults):
         self._timers[node_id] = {}
         self._links[node_id] = {}
         self._clock_offset[node_id] = 0
-        heappush(self._heap, [self._now, P_START, next(self._seq), START, node_id])
+        self._push(self._now, P_START, START, node=node_id)
         return node
+
+    def _next_seq(self) -> int:
+        seq = self._seq
+        self._seq = seq + 1
+        return seq
+
+    def _push(self, at: int, priority: int, kind: int, id: int | None = None,
+              node: str | None = None, peer: str | None = None, label: str | None = None,
+              msg: Any = None, data: Any = None) -> Entry:
+        """Queue a new entry at time ``at`` (us) with the next seq and return it."""
+        entry = [at, priority, self._next_seq(), kind, id, node, peer, label, msg, data]
+        heappush(self._heap, entry)
+        return entry
 
     def _node(self, node_id: Any) -> Node:
         try:
@@ -240,7 +274,8 @@ class Simulation(Faults):
         else:
             label, data = rendered or (label_of(msg), jsonable(msg))
             msg = private(msg)
-        mid = next(self._seq)
+        mid = self._seq  # the hot path: self._next_seq() inlined
+        self._seq = mid + 1
         now = self._now
         rec = self._rec
         rec((now, "send", src, dst, mid, label, data))
@@ -254,7 +289,7 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            _push(self._heap, [at, P_MSG, mid, DELIVER, mid, src, dst, msg, label, data])
+            _push(self._heap, [at, P_MSG, mid, DELIVER, mid, dst, src, label, msg, data])
             return mid
         u = link.uniform
         if link.drop and u() < link.drop:
@@ -265,7 +300,7 @@ class Simulation(Faults):
             seq = mid
             if copy:
                 rec((now, "duplicate", src, dst, mid, label, data))
-                seq, msg = next(self._seq), private(msg)
+                seq, msg = self._next_seq(), private(msg)
             delay = link.latency.sample(u) * link.slow
             if link.long_reorder and is_reply(label, msg) and u() < link.long_reorder:
                 delay += link.long_delay.sample(u)
@@ -274,7 +309,7 @@ class Simulation(Faults):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            _push(self._heap, [at, P_MSG, seq, DELIVER, mid, src, dst, msg, label, data])
+            _push(self._heap, [at, P_MSG, seq, DELIVER, mid, dst, src, label, msg, data])
         return mid
 
     def _new_link(self, src: str, dst: str) -> _Link:
@@ -289,13 +324,13 @@ class Simulation(Faults):
         if not isinstance(name, str):
             raise allowed("timer name", name, "a str")
         data = payload if type(payload) in _ATOMIC else jsonable(payload)
-        handle = next(self._seq)  # a timer's handle is its queue seq (its pending id)
-        at = self._now + delay
-        entry = [at, P_MSG, handle, TIMER, handle, node_id, name, payload, data]
+        # a timer's handle is its queue seq (its pending id)
+        entry = self._push(self._now + delay, P_MSG, TIMER, self._seq, node_id, None, name,
+                           payload, data)
+        handle = entry[SEQ]
         self._timers[node_id][handle] = entry
-        heappush(self._heap, entry)
         self._rec((self._now, "timer_set", node_id, None, handle, name,
-                   {"at": at, "payload": data}))
+                   {"at": entry[TIME], "payload": data}))
         return handle
 
     def _cancel_timer(self, node_id: str, handle: int) -> bool:
@@ -304,8 +339,8 @@ class Simulation(Faults):
         entry = self._timers[node_id].pop(handle, None)
         if entry is None:
             return False
-        entry[3] = DEAD
-        self._rec((self._now, "timer_cancel", node_id, None, handle, entry[6], None))
+        entry[KIND] = DEAD
+        self._rec((self._now, "timer_cancel", node_id, None, handle, entry[LABEL], None))
         return True
 
     def _annotate(self, node_id: str, fields_: dict[str, Any]) -> None:
@@ -315,34 +350,33 @@ class Simulation(Faults):
                    jsonable(fields_)))
 
     # -- the event loop ----------------------------------------------------------------------
-    def _execute(self, e: list) -> None:
+    def _execute(self, e: Entry) -> None:
         """Run one popped, live entry at the current time."""
-        kind = e[3]
+        kind = e[KIND]
         if kind == DELIVER:
-            dst = e[6]
+            dst, src = e[NODE], e[PEER]
             impaired = self._impaired
             if impaired and dst in impaired:
                 if impaired[dst] == PAUSED:
                     self._backlog[dst].append(e)
                     return
-                self._rec((self._now, "drop", e[5], dst, e[4], e[8], {"reason": "crashed"}))
+                self._rec((self._now, "drop", src, dst, e[ID], e[LABEL], {"reason": "crashed"}))
                 return
-            src = e[5]
             if self._blocked and (src, dst) in self._blocked:
-                self._rec((self._now, "drop", src, dst, e[4], e[8], {"reason": "partition"}))
+                self._rec((self._now, "drop", src, dst, e[ID], e[LABEL], {"reason": "partition"}))
                 return
-            self._rec((self._now, "deliver", dst, src, e[4], e[8], e[9]))
-            self._on_message[dst](src, e[7])
+            self._rec((self._now, "deliver", dst, src, e[ID], e[LABEL], e[DATA]))
+            self._on_message[dst](src, e[MSG])
         elif kind == TIMER:
-            owner = e[5]
+            owner = e[NODE]
             if self._impaired and owner in self._impaired:  # paused (crash cancels timers)
                 self._backlog[owner].append(e)
                 return
-            del self._timers[owner][e[4]]
-            self._rec((self._now, "timer_fire", owner, None, e[4], e[6], e[8]))
-            self._on_timer[owner](e[6], e[7])
+            del self._timers[owner][e[ID]]
+            self._rec((self._now, "timer_fire", owner, None, e[ID], e[LABEL], e[DATA]))
+            self._on_timer[owner](e[LABEL], e[MSG])
         elif kind == START:
-            node_id = e[4]
+            node_id = e[NODE]
             state = self._impaired.get(node_id)
             if state == PAUSED:
                 self._backlog[node_id].append(e)
@@ -350,20 +384,20 @@ class Simulation(Faults):
                 self._rec((self._now, "start", node_id, None, None, None, None))
                 self._nodes[node_id].on_start()
         elif kind == CALL:
-            e[4](*e[5])
+            getattr(self, e[LABEL])(*e[MSG])
         elif kind == RESUME:
-            self._resume(e[4])
+            self._resume(e[NODE])
 
-    def _pop(self, until: int | None) -> list | None:
+    def _pop(self, until: int | None) -> Entry | None:
         """Pop the next live entry due at or before ``until`` and advance the clock to it."""
         heap = self._heap
         while heap:
-            if until is not None and heap[0][0] > until:
+            if until is not None and heap[0][TIME] > until:
                 return None
             e = heappop(heap)
-            if e[3] != DEAD:
-                if e[0] > self._now:
-                    self._now = e[0]
+            if e[KIND] != DEAD:
+                if e[TIME] > self._now:
+                    self._now = e[TIME]
                 return e
         return None
 
@@ -378,18 +412,18 @@ class Simulation(Faults):
         push = heappush
         while heap:
             e = pop(heap)
-            t = e[0]
+            t = e[TIME]
             if t > horizon:
                 push(heap, e)
                 break
-            kind = e[3]
+            kind = e[KIND]
             if kind == DELIVER and not impaired and not blocked:  # the hot path, inlined
                 now = self._now
                 if t > now:
                     self._now = now = t
-                dst = e[6]
-                rec((now, "deliver", dst, e[5], e[4], e[8], e[9]))
-                on_message[dst](e[5], e[7])
+                dst = e[NODE]
+                rec((now, "deliver", dst, e[PEER], e[ID], e[LABEL], e[DATA]))
+                on_message[dst](e[PEER], e[MSG])
             elif kind != DEAD:
                 if t > self._now:
                     self._now = t
@@ -403,7 +437,7 @@ class Simulation(Faults):
         Like ``step()``'s result, its ``kind`` is "deliver", "timer", "start", "resume" or
         "nemesis". (Added for the model checker, which runs the kernel's own events itself.)
         """
-        live = [e for e in self._heap if e[3] != DEAD]
+        live = [e for e in self._heap if e[KIND] != DEAD]
         return _describe(min(live)) if live else None
 
     def step(self) -> Pending | None:
@@ -439,11 +473,11 @@ class Simulation(Faults):
     # -- controlled scheduling (message debugger, model checking) ---------------------------
     def pending(self) -> list[Pending]:
         """Every queued delivery and timer, in the order they would fire."""
-        return [_describe(e) for e in sorted(e for e in self._heap if e[3] in (DELIVER, TIMER))]
+        return [_describe(e) for e in sorted(e for e in self._heap if e[KIND] in (DELIVER, TIMER))]
 
-    def _find(self, pending_id: int, kinds: tuple[int, ...]) -> list:
+    def _find(self, pending_id: int, kinds: tuple[int, ...]) -> Entry:
         for e in self._heap:
-            if e[2] == pending_id and e[3] in kinds:
+            if e[SEQ] == pending_id and e[KIND] in kinds:
                 return e
         what = "delivery" if kinds == (DELIVER,) else "delivery or timer"
         raise UnknownPendingError(f"pending id={pending_id!r} is not a pending {what}: expected "
@@ -453,39 +487,32 @@ class Simulation(Faults):
         """Run that pending delivery or timer now (time advances to max(now, its time))."""
         e = self._find(pending_id, (DELIVER, TIMER))
         live = list(e)
-        e[3] = DEAD
-        if live[0] > self._now:
-            self._now = live[0]
-        if live[3] == TIMER:
-            self._timers[live[5]][live[4]] = live
+        e[KIND] = DEAD
+        if live[TIME] > self._now:
+            self._now = live[TIME]
+        if live[KIND] == TIMER:
+            self._timers[live[NODE]][live[ID]] = live
         self._execute(live)
         return _describe(live)
 
     def drop(self, pending_id: int) -> None:
         """Drop a pending delivery (trace "drop" with reason "debugger")."""
         e = self._find(pending_id, (DELIVER,))
-        e[3] = DEAD
-        self._rec((self._now, "drop", e[5], e[6], e[4], e[8], {"reason": "debugger"}))
+        e[KIND] = DEAD
+        self._rec((self._now, "drop", e[PEER], e[NODE], e[ID], e[LABEL], {"reason": "debugger"}))
 
     def duplicate(self, pending_id: int) -> int:
         """Enqueue a copy of a pending delivery (same time and msg_id); returns the copy's id."""
         e = self._find(pending_id, (DELIVER,))
         copy = list(e)
-        copy[2], copy[7] = next(self._seq), private(e[7])
+        copy[SEQ], copy[MSG] = self._next_seq(), private(e[MSG])
         heappush(self._heap, copy)
-        self._rec((self._now, "duplicate", e[5], e[6], e[4], e[8], e[9]))
-        return copy[2]
+        self._rec((self._now, "duplicate", e[PEER], e[NODE], e[ID], e[LABEL], e[DATA]))
+        return copy[SEQ]
 
 
-def _describe(e: list) -> Pending:
-    kind = e[3]
-    if kind == DELIVER:
-        return Pending(e[2], "deliver", e[0], e[6], e[5], e[8], e[7])
-    if kind == TIMER:
-        return Pending(e[2], "timer", e[0], e[5], None, e[6], e[7])
-    if kind == CALL:
-        return Pending(e[2], "nemesis", e[0], None, None, e[4].__name__, e[5])
-    return Pending(e[2], _KIND_NAMES[kind], e[0], e[4], None, None, None)
+def _describe(e: Entry) -> Pending:
+    return Pending(e[SEQ], _KIND_NAMES[e[KIND]], e[TIME], e[NODE], e[PEER], e[LABEL], e[MSG])
 
 
 def _as_check(predicate: Callable[..., bool], sim: Simulation) -> Callable[[], bool]:

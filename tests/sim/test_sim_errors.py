@@ -197,7 +197,7 @@ def test_bad_nemesis_entries(sim, entry, match):
     sim.run(until=5)
     with pytest.raises(NemesisError, match=match):
         sim.schedule_nemesis([(20, ("heal",)), entry])
-    assert not [p for p in sim._heap if p[3] != -1], "nothing was queued"
+    assert sim.peek() is None, "nothing was queued"
 
 
 def test_bad_nemesis_schedule_and_generator(sim):

@@ -61,9 +61,9 @@ def test_in_flight_matches_the_kernels_pending_deliveries(seed, until):
     pending = sorted((p.peer, p.node) for p in sim.pending() if p.kind == "deliver")
     flying = sorted(pair for pair, labels in state.in_flight.items() for _ in labels)
     # a message queued for a paused node waits in its backlog: still in flight for the picture
-    from dscourse.sim.queue import DELIVER
+    from dscourse.sim.queue import DELIVER, KIND
 
-    backlog = sum(1 for v in sim._backlog.values() for e in v if e[3] == DELIVER)
+    backlog = sum(1 for v in sim._backlog.values() for e in v if e[KIND] == DELIVER)
     assert len(flying) == len(pending) + backlog
     assert state.crashed == {n for n in sim.nodes if sim.status(n) == "crashed"}
     assert state.paused == {n for n in sim.nodes if sim.status(n) == "paused"}
