@@ -76,7 +76,7 @@ def test_adversary_table_and_lab():
     rows = tg.adversary_table(range(3))
     assert [row["critical messenger"] for row in rows] == [0, 1, 2]
     assert all(row["other single losses agree"] for row in rows)
-    lab = tg.lab(k=1)
+    lab = ds.fundamentals.labs.adversary_lab(k=1)
     assert "losing m1 gives" in lab.summary()
     lab.set(k=4)
     assert lab.summary().startswith("k=4: 5 messengers; losing m4")
@@ -137,7 +137,7 @@ def test_sweep_and_lab():
     rows = hb.sweep([15, 50], seeds=(1, 2), duration_ms=1500, gst_ms=600, crash_ms=1200)
     assert rows[0].false_before_gst >= rows[1].false_before_gst
     assert rows[0].detection_ms < rows[1].detection_ms
-    lab = hb.lab(timeout_ms=30)
+    lab = ds.fundamentals.labs.timeout_lab(timeout_ms=30)
     assert lab.summary().startswith("timeout 30 ms:")
     lab.set(timeout_ms=100)
     assert lab.summary().startswith("timeout 100 ms:")
@@ -244,7 +244,7 @@ def test_role_lanes_in_the_spacetime_diagram():
 
 
 def test_lab_widget_redraws_on_slider_moves():
-    lab = tg.lab(k=1)
+    lab = ds.fundamentals.labs.adversary_lab(k=1)
     root = lab.widget
     assert root is lab.widget
     first = lab._widgets["image"].value

@@ -169,31 +169,3 @@ def adversary_table(ks: Iterable[int] = range(5), seed: int = 1) -> list[dict[st
                      "other single losses agree": all(o.agree for j, o in enumerate(r.single_losses)
                                                       if j != r.critical)})
     return rows
-
-
-def figure(k: int = 2, seed: int = 1) -> Any:
-    """Space-time diagram of protocol *k* with the adversary's critical loss (static figure)."""
-    from ..viz import spacetime
-
-    r = adversary(k, seed)
-    run = r.single_losses[r.critical] if r.critical is not None else r.baseline
-    verdict = ", ".join(f"{g}: {d}" for g, d in run.decisions.items())
-    fig = spacetime(run.trace, title=f"k = {k}: messenger m{r.critical} lost → {verdict}")
-    return fig
-
-
-def lab(k: int = 2, seed: int = 1) -> Any:
-    """The "Two Generals adversary" lab: pick *k*, see the loss that breaks agreement."""
-    from ..viz import Lab
-
-    def describe(k: int) -> str:
-        r = adversary(k, seed)
-        if r.critical is None:
-            return f"k={k}: no single loss breaks agreement"
-        earlier = sorted({tuple(map(str, o.decisions.values())) for o in r.single_losses[:r.critical]})
-        return (f"k={k}: {r.messengers} messengers; losing m{r.critical} gives "
-                f"{r.single_losses[r.critical].decisions}; losing an earlier one gives "
-                f"{' or '.join('/'.join(d) for d in earlier) or 'nothing to lose'}")
-
-    return Lab(lambda k: figure(k, seed), k=(0, 6, 1), initial={"k": k}, describe=describe,
-               title="Two Generals adversary")

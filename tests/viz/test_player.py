@@ -192,7 +192,7 @@ from dscourse.fundamentals import two_generals as tg
 out = {}
 for name, obj in [("player", ds.viz.Player(lambda s: tg.protocol(1, s), seed=1)),
                   ("debugger", ds.viz.Debugger(lambda s: tg.protocol(1, s), seed=1)),
-                  ("lab", tg.lab(k=1)), ("playground", ds.viz.playground(seed=1))]:
+                  ("lab", ds.fundamentals.labs.adversary_lab(k=1)), ("playground", ds.viz.playground(seed=1))]:
     obj.figure()
     out[name] = sorted(obj._repr_mimebundle_())
 out["cluster"] = sorted(ds.viz.cluster(tg.protocol(1, 1))._repr_mimebundle_())
