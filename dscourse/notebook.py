@@ -15,7 +15,8 @@ _state = {"seed": 0}
 
 def setup(seed: int = 0) -> None:
     """Prepare a chapter notebook: fix the figure style and make ``seed`` the default seed
-    (``ds.sim.Simulation()`` and the widgets use it when no seed is given)."""
+    (topic builders and widgets use it when no seed is given; ``ds.sim.Simulation`` always
+    takes its seed explicitly)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise allowed("seed", seed, "a non-negative int")
     _state["seed"] = seed
@@ -36,9 +37,15 @@ def setup(seed: int = 0) -> None:
     )
 
 
-def default_seed() -> int:
-    """The seed the current notebook passed to :func:`setup` (0 if it never called it)."""
-    return _state["seed"]
+def default_seed(seed: int | None = None) -> int:
+    """``seed`` if given, else the seed the notebook passed to :func:`setup` (0 if it never
+    called it).
+
+    Where a ``seed=None`` default is resolved: topic builders and widgets call
+    ``default_seed(seed)`` and hand the result to ``ds.sim.Simulation``, which never looks
+    the default up itself (``sim`` does not import this module).
+    """
+    return _state["seed"] if seed is None else seed
 
 
 def static_mode() -> bool:

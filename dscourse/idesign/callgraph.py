@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..errors import allowed
 from ..ids import NodeClock
+from ..notebook import default_seed
 from ..sim import Node, Simulation
 from .tracing import SpanContext, TraceIdGenerator, check_span_id, parent_span_id
 
@@ -113,7 +114,7 @@ def call_graph(graph: dict[str, list[str]] | None = None, *, requests: int = 2, 
         raise allowed("graph", graph, "a dict service -> list of downstream services")
     names = list(dict.fromkeys([*graph, *(s for v in graph.values() for s in v)]))
     root = names[0]
-    sim = Simulation(seed=seed)
+    sim = Simulation(seed=default_seed(seed))
     log: list[LogLine] = []
     for i, name in enumerate(names):
         sim.add_node(Service(name, downstream=graph.get(name, []), log=log,

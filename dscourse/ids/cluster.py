@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import allowed
+from ..notebook import default_seed
 from ..redis import RedisServer
 from ..sim import Constant, Network, Simulation, reliable
 from .autoincrement import AutoIncrementClient
@@ -41,7 +42,7 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
     if isinstance(dbs, bool) or not isinstance(dbs, int) or dbs < 1:
         raise allowed("dbs", dbs, "an int >= 1")
     allocator_options.setdefault("timeout_ms", 4 * db_latency_ms + 10)
-    sim = Simulation(seed=seed, network=network or reliable(Constant(db_latency_ms)))
+    sim = Simulation(seed=default_seed(seed), network=network or reliable(Constant(db_latency_ms)))
     sink: list[Issued] = []
     if kind == "autoincrement":
         servers = [sim.add_node(Database(f"db{i}", auto_increment=(dbs, i + 1))).id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from ..errors import allowed
+from ..notebook import default_seed
 from ..sim import Network, Simulation
 from ..sim.cluster import Cluster
 from .invariants import RaftMonitor
@@ -27,7 +28,7 @@ class RaftCluster(Cluster):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 9:
             raise allowed("n", n, "an int from 1 to 9")
         self.nodes: dict[str, RaftNode] = {}
-        super().__init__(Simulation(seed, network=network), self.nodes)
+        super().__init__(Simulation(default_seed(seed), network=network), self.nodes)
         self.monitor = RaftMonitor()
         self.options = options or RaftOptions()
         watch = self.monitor if observer is None else Observers(self.monitor, observer)

@@ -21,6 +21,7 @@ from typing import Any
 from ..checkers import linearizability as lin
 from ..errors import allowed
 from ..history import Recorder
+from ..notebook import default_seed
 from .. import sim as dsim
 from .client import KVClient, Workload
 from .config import Config, preset
@@ -145,7 +146,7 @@ def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int 
     else:
         loads = [_workload(workload)] * clients
     net = network if network is not None else dsim.Network(latency=dsim.Uniform(*latency))
-    sim = dsim.Simulation(seed=seed, network=net)
+    sim = dsim.Simulation(seed=default_seed(seed), network=net)
     ids = [f"r{i}" for i in range(replicas)]
     ring = Ring(ids)
     history = Recorder(sim)
