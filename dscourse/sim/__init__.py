@@ -18,10 +18,13 @@ Modules: :mod:`.kernel` (``Simulation``, event loop, controlled scheduling), :mo
 (``Node``; crash/recovery semantics), :mod:`.network` (``LinkModel``, ``Network``, presets
 ``reliable``, ``lossy``, ``labrpc_unreliable``), :mod:`.dist` (latency distributions),
 :mod:`.faults` (crash, recover, pause, partition, cut, heal, clock_jump, slow_link),
-:mod:`.nemesis` (timed fault schedules and random ones), :mod:`.rng` (named streams),
+:mod:`.clock` (physical clocks: drift, NTP
+step or slew, monotonic clocks; ``NTP``, ``PhysicalClock``), :mod:`.nemesis` (timed fault
+schedules and random ones), :mod:`.rng` (named streams),
 :mod:`.trace` (``Trace``, ``Event``; the contract in TRACE.md), :mod:`.errors`.
 """
 
+from .clock import NTP, PhysicalClock
 from .dist import (Constant, Dist, Exponential, LabrpcLongDelay, LogNormal, Pareto, Uniform,
                    UniformInt)
 from .errors import (DuplicateNodeError, MessageNotDataError, NegativeDelayError,
@@ -36,9 +39,9 @@ from .trace import KINDS, Event, Trace, jsonable
 
 __all__ = [
     "KINDS", "Constant", "Dist", "DuplicateNodeError", "Event", "Exponential",
-    "LabrpcLongDelay", "LinkModel", "LogNormal", "MessageNotDataError", "NegativeDelayError",
+    "LabrpcLongDelay", "LinkModel", "LogNormal", "MessageNotDataError", "NTP", "NegativeDelayError",
     "Nemesis", "NemesisError", "Network", "Node", "NodeCrashedError", "NodeStateError",
-    "NotAttachedError", "Pareto", "Pending", "ProbabilityError", "Simulation", "Trace",
+    "NotAttachedError", "Pareto", "Pending", "PhysicalClock", "ProbabilityError", "Simulation", "Trace",
     "Uniform", "UniformInt", "UnknownNodeError", "UnknownPendingError", "is_reply",
     "jsonable", "labrpc_unreliable", "lossy", "random_schedule", "reliable", "stream",
 ]

@@ -54,7 +54,7 @@ def checkpoint(sim: Simulation) -> Checkpoint:
     nodes = {nid: {k: v for k, v in n.__dict__.items() if k not in _KERNEL_ATTRS}
              for nid, n in sim._nodes.items()}
     data = pickle.dumps((nodes, sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
-                         sim._clock_offset), protocol=pickle.HIGHEST_PROTOCOL)
+                         sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
     # a link's stream is drawn only to refill its buffer: an empty buffer means pristine
     pristine = {f"net:{src}->{dst}" for src, by_dst in sim._links.items()
                 for dst, link in by_dst.items() if not link.uniform._buf}
@@ -73,7 +73,7 @@ def checkpoint(sim: Simulation) -> Checkpoint:
 
 def rollback(sim: Simulation, cp: Checkpoint) -> None:
     """Put ``sim`` back into the state captured by ``cp``."""
-    nodes, impaired, overrides, pairs, cuts, offsets = pickle.loads(cp.data)
+    nodes, impaired, overrides, pairs, cuts, offsets, physical = pickle.loads(cp.data)
     sim._now = cp.now
     sim._seq = cp.seq
     heap = [_entry(e) for e in cp.entries]
@@ -109,6 +109,9 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
     sim._cuts.update(cuts)
     sim._refresh_blocked()
     sim._clock_offset = offsets
+    for nid, pc in physical.items():       # drifting clocks (sim/clock.py) share the node's stream
+        pc.rng = sim.rng(f"clock:{nid}")
+    sim._physical = physical
     for name, state in cp.streams:
         bits = sim.rng(name).bit_generator
         if bits.state != state:            # reading and comparing is cheaper than setting

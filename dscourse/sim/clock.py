@@ -52,7 +52,7 @@ MAX_DRIFT_PPM = 500_000.0     # the oscillator runs at a rate in [0.5, 1.5]
 SYNC_MODES = ("step", "slew")
 
 
-def _ppm(what: str, value: object, limit: float = MAX_DRIFT_PPM) -> float:
+def check_ppm(what: str, value: object, limit: float = MAX_DRIFT_PPM) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or abs(value) > limit:
         raise allowed(what, value, f"a number of ppm in [-{limit:g}, {limit:g}]")
@@ -82,7 +82,7 @@ class NTP:
             raise allowed("NTP every_ms", self.every_ms, "a number of ms > 0")
         if self.mode not in SYNC_MODES:
             raise allowed("NTP mode", self.mode, f"one of {', '.join(SYNC_MODES)}")
-        if _ppm("NTP max_slew_ppm", self.max_slew_ppm) <= 0:
+        if check_ppm("NTP max_slew_ppm", self.max_slew_ppm) <= 0:
             raise allowed("NTP max_slew_ppm", self.max_slew_ppm, "a rate in ppm > 0")
         if self.step_over_ms is not None:
             to_us("NTP step_over_ms", self.step_over_ms)
@@ -108,7 +108,7 @@ class PhysicalClock:
         self.l0: float = float(local_us)
         self.mt0: float = now_us
         self.m0: float = float(monotonic_us)
-        self.osc = 1.0 + _ppm("drift_ppm", drift_ppm) * PPM
+        self.osc = 1.0 + check_ppm("drift_ppm", drift_ppm) * PPM
         self.slew = 0.0
         self.slew_end: float | None = None
         self.strobe: list[Any] | None = None      # [delta_us, period_us, end_us, next_flip, up]
@@ -153,7 +153,7 @@ class PhysicalClock:
         self._rebase(t)
         self.m0 += (t - self.mt0) * self.osc
         self.mt0 = t
-        self.osc = 1.0 + _ppm("drift_ppm", drift_ppm) * PPM
+        self.osc = 1.0 + check_ppm("drift_ppm", drift_ppm) * PPM
 
     def set_sync(self, t: int, sync: NTP | None) -> None:
         if sync is not None and not isinstance(sync, NTP):
@@ -259,7 +259,7 @@ class Clocks:
         """Set a node's clock: ``offset_ms`` (wall clock minus true time now), ``drift_ppm``,
         ``sync`` (an :class:`NTP`, or ``None`` to stop synchronising). Traced as ``clock_set``."""
         if drift_ppm is not None:
-            _ppm("drift_ppm", drift_ppm)
+            check_ppm("drift_ppm", drift_ppm)
         if offset_ms is not None:
             to_us("offset_ms", offset_ms, negative=True)
         if sync != "keep" and sync is not None and not isinstance(sync, NTP):
@@ -281,7 +281,7 @@ class Clocks:
         """Give every node present a drift in ``±max_drift_ppm`` and an offset in
         ``±max_offset_ms``, uniform draws from its ``"clock:<id>"`` stream (so the same seed
         gives the same clocks), and the same ``sync``. Returns ``{id: (offset_ms, drift_ppm)}``."""
-        _ppm("max_drift_ppm", max_drift_ppm)
+        check_ppm("max_drift_ppm", max_drift_ppm)
         to_us("max_offset_ms", max_offset_ms)
         drawn = {}
         for node_id in self._order:
@@ -295,7 +295,7 @@ class Clocks:
     def clock_drift(self: Simulation, node_id: str, ppm: float) -> None:
         """Set a node's oscillator drift to ``ppm`` (a nemesis action; pending timers keep
         their firing times)."""
-        _ppm("clock_drift ppm", ppm)
+        check_ppm("clock_drift ppm", ppm)
         self.physical_clock(node_id).set_drift(self._now, ppm)
         self._rec((self._now, "clock_drift", node_id, None, None, None, ppm))
 

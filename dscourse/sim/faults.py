@@ -151,7 +151,11 @@ class Faults:
     def clock_jump(self: Simulation, node_id: str, delta_ms: float) -> None:
         """Jump a node's local clock (``Node.clock()``) by ``delta_ms`` (may be negative)."""
         self._node(node_id)
-        self._clock_offset[node_id] += to_us("delta_ms", delta_ms, negative=True)
+        delta = to_us("delta_ms", delta_ms, negative=True)
+        if self._physical and node_id in self._physical:   # drifting or synchronised (sim/clock.py)
+            self._physical[node_id].jump(self._now, delta)
+        else:
+            self._clock_offset[node_id] += delta
         self._rec((self._now, "clock_jump", node_id, None, None, None, delta_ms))
 
     def slow_link(self: Simulation, a: str, b: str, latency: Dist | float) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError, allowed
 from ..notebook import default_seed
+from .clock import Clocks, PhysicalClock
 from .dist import Dist
 from .errors import DuplicateNodeError, NodeCrashedError, UnknownNodeError, UnknownPendingError
 from .faults import Faults
@@ -102,7 +103,7 @@ class _Link:
         self.const_us = round(lat.constant * model.slow * 1000) if simple else None
 
 
-class Simulation(Faults):
+class Simulation(Faults, Clocks):
     """A deterministic simulated distributed system.
 
     ``Simulation(seed, network=...)``: ``seed`` (non-negative int; default: the seed given to
@@ -140,6 +141,8 @@ class Simulation(Faults):
         self._partition_pairs: set[tuple[str, str]] = set()
         self._cuts: set[tuple[str, str]] = set()
         self._clock_offset: dict[str, int] = {}
+        self._physical: dict[str, PhysicalClock] = {}   # nodes with drift or NTP (sim/clock.py)
+        self._boot: dict[str, int] = {}                 # when each node was added (monotonic clock)
 
     def __repr__(self) -> str:
         return (f"<Simulation seed={self.seed} now={self.now} ms nodes={','.join(self._order)} "
@@ -216,6 +219,7 @@ class Simulation(Faults):
         self._timers[node_id] = {}
         self._links[node_id] = {}
         self._clock_offset[node_id] = 0
+        self._boot[node_id] = self._now
         self._push(self._now, P_START, START, node=node_id)
         return node
 
@@ -244,6 +248,8 @@ class Simulation(Faults):
         return tuple(n for n in self._order if n != node_id)
 
     def _clock(self, node_id: str) -> float:
+        if self._physical and node_id in self._physical:
+            return self._physical[node_id].read(self._now) / 1000
         return (self._now + self._clock_offset[node_id]) / 1000
 
     def _check_up(self, node_id: str, action: str) -> None:
@@ -324,6 +330,8 @@ class Simulation(Faults):
         if not isinstance(name, str):
             raise allowed("timer name", name, "a str")
         data = payload if type(payload) in _ATOMIC else jsonable(payload)
+        if self._physical and node_id in self._physical:  # local elapsed time (sim/clock.py)
+            delay = self._physical[node_id].timer_delay(delay)
         # a timer's handle is its queue seq (its pending id)
         entry = self._push(self._now + delay, P_MSG, TIMER, self._seq, node_id, None, name,
                            payload, data)

@@ -12,6 +12,9 @@ milliseconds. Actions, after Jepsen's nemesis vocabulary:
 ``("recover", "c")``                    ``sim.recover("c")``
 ``("pause", "b", 200)``                 ``sim.pause("b", 200)`` (stop-the-world, ms)
 ``("clock_jump", "d", -50)``            ``sim.clock_jump("d", -50)`` (ms, may be negative)
+``("clock_drift", "d", 200)``           ``sim.clock_drift("d", 200)`` (oscillator drift, ppm)
+``("clock_strobe", "d", 50, 5, 200)``   ``sim.clock_strobe("d", 50, 5, 200)`` (delta, period,
+                                        duration ms: Jepsen's strobe-time)
 ``("slow_link", "a", "b", dist)``       ``sim.slow_link("a", "b", dist)`` (both directions)
 =====================================  ================================================
 
@@ -30,6 +33,7 @@ import numpy as np
 
 from ..errors import allowed
 from .dist import as_dist
+from .clock import check_ppm
 from .errors import NemesisError
 from .queue import to_us
 
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
     from .kernel import Simulation
 
 # action name -> (argument kinds); "id" a node id, "ms" a duration >= 0, "delta" any ms,
-# "groups" a list of lists of ids, "dist" a latency distribution or number.
+# "groups" a list of lists of ids, "dist" a latency distribution or number, "ppm" a drift.
 ACTIONS: dict[str, tuple[str, ...]] = {
     "partition": ("groups",),
     "heal": (),
@@ -46,6 +50,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "recover": ("id",),
     "pause": ("id", "ms"),
     "clock_jump": ("id", "delta"),
+    "clock_drift": ("id", "ppm"),
+    "clock_strobe": ("id", "delta", "ms", "ms"),
     "slow_link": ("id", "id", "dist"),
 }
 RANDOM_KINDS: tuple[str, ...] = ("partition", "crash", "pause", "clock_jump")
@@ -124,6 +130,8 @@ def _argument(kind: str, arg: Any) -> Any:
         return arg
     if kind == "dist":
         return as_dist(arg)
+    if kind == "ppm":
+        return check_ppm("clock_drift ppm", arg)
     if isinstance(arg, (str, bytes)) or not all(
             isinstance(g, (list, tuple)) and all(isinstance(n, str) for n in g) for g in arg):
         raise allowed("partition groups", arg, 'a list of lists of node ids, e.g. [["a"], ["b", "c"]]')

@@ -101,11 +101,16 @@ class Node:
         return self._sim._peers(self.id)
 
     def clock(self) -> float:
-        """This node's local clock in ms: true time plus its offset (moved by ``clock_jump``).
-
-        Drift and NTP-style slewing belong to the clocks chapter (``ds.clocks``).
+        """This node's wall clock in ms: true time plus its offset, which ``clock_jump`` and
+        ``clock_strobe`` move, drift (``sim.set_clock``, ``clock_drift``) grows and NTP
+        synchronisation corrects by stepping (it may go back) or slewing (see :mod:`.clock`).
         """
         return self._sim._clock(self.id)
+
+    def monotonic(self) -> float:
+        """This node's monotonic clock in ms since it was added (like ``time.monotonic``): it
+        drifts with the node's oscillator but never jumps or goes back. Timers run on it."""
+        return self._sim._monotonic(self.id)
 
     # -- actions ---------------------------------------------------------------------------
     def send(self, dst: str, msg: Any) -> int:

@@ -32,7 +32,7 @@ from .errors import MessageNotDataError
 KINDS: tuple[str, ...] = (
     "start", "send", "deliver", "drop", "duplicate", "timer_set", "timer_fire",
     "timer_cancel", "crash", "recover", "pause", "resume", "partition", "heal", "cut",
-    "link", "annotate", "clock_jump",
+    "link", "annotate", "clock_jump", "clock_set", "clock_drift", "clock_strobe",
 )
 DROP_REASONS: tuple[str, ...] = ("loss", "partition", "crashed", "debugger")
 
