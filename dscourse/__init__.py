@@ -7,6 +7,7 @@
 * ``ds.history`` -- the Jepsen-style operation recorder every client history goes through.
 * ``ds.viz`` -- the toolkit: space-time diagrams, cluster graph, Player, Debugger, Lab.
 * ``ds.fundamentals`` -- Chapter 1: Two Generals, heartbeat failure detection, primary-backup.
+* ``ds.clocks`` -- Chapter 2: Lamport, vector and hybrid clocks, happens-before, ordered broadcast.
 * ``ds.replication`` -- Chapter 3: quorum and CAP-mode key-value stores, repair.
 * ``ds.paxos`` -- Chapter 5: Basic and Multi-Paxos, dueling proposers, model checking.
 * ``ds.raft`` -- Chapter 6: Raft, its safety monitors, a replicated key-value store.
@@ -14,11 +15,13 @@
 * ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
+* ``ds.cli`` -- the ``dscourse`` console script: ``assign``, ``grade``, ``execute``.
 * ``ds.errors`` -- the one exception hierarchy (``DscourseError``; config errors are ``ValueError``).
 * ``ds.notebook`` -- ``ds.setup(seed=...)`` at the top of every chapter.
 
 A topic's widgets live in ``ds.<topic>.labs`` and its exercise harnesses in
-``ds.<topic>.exercises`` (Chapter 1's in ``ds.grading.ch01``), both loaded on first use.
+``ds.<topic>.exercises`` (Chapter 1's in ``ds.grading.ch01``, Chapter 5's in
+``ds.paxos.harness``), loaded on first use.
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ def lazy(package: str, namespace: dict[str, Any], submodules: Iterable[str] | No
 
 
 def lazy_submodules(package: str, names: Iterable[str] | None = None) -> Callable[[str], Any]:
-    """A module-level ``__getattr__`` that imports ``package.<name>`` on first use (only
-    ``names`` if given). Prefer :func:`lazy`, which also gives ``__dir__``."""
+    """``__getattr__ = lazy_submodules(__name__, names)``: :func:`lazy` for submodules only
+    (``names``, or all); it installs the matching ``__dir__`` on the package itself."""
     module = sys.modules[package]
-    return lazy(package, vars(module), names)[0]
+    getattr_, dir_ = lazy(package, vars(module), names)
+    module.__dir__ = dir_  # type: ignore[method-assign]
+    return getattr_
