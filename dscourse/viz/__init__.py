@@ -10,6 +10,9 @@
 * :class:`Lab` -- sliders and checkboxes around a figure-drawing function.
 * :func:`history` -- a linearizability verdict drawn as a history, Porcupine-style: a lane per
   client, the longest linearization, the first operation that cannot be linearized.
+* :func:`replay` -- the HTML trace player: a recorded run replayed in the browser with no
+  kernel (space-time and cluster views, slider, play, step, payloads, topic panels
+  registered as :class:`Panel` plug-ins, see :mod:`dscourse.viz.replay_plugins`).
 * :class:`Debugger` -- the message debugger: choose which pending message or timer happens
   next, drop or duplicate one, undo by replaying from the seed (after DSLabs' visual debugger).
 
@@ -30,12 +33,14 @@ from .lab import Lab
 from .model import ClusterState, cluster_state, spacetime_model
 from .player import Player
 from .playground import Playground, playground
+from .replay import Replay, replay
+from .replay_plugins import Panel
 from .spacetime import spacetime
 
 __all__ = [
-    "ClusterState", "ClusterView", "Debugger", "Lab", "Player", "Playground", "cluster",
+    "ClusterState", "ClusterView", "Debugger", "Lab", "Panel", "Player", "Playground", "Replay", "cluster",
     "cluster_figure", "cluster_state", "history", "label_color", "label_colors", "new_figure", "playground",
-    "role_color", "spacetime", "spacetime_model",
+    "replay", "role_color", "spacetime", "spacetime_model",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals())

@@ -24,7 +24,7 @@ cursor. ``ctx`` holds ``i`` (the global index of the current event, ``-1`` befor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -47,10 +47,10 @@ class Panel:
 
     name: str
     title: str
-    script: str
-    prepare: Prepare
+    script: str = field(repr=False)
+    prepare: Prepare = field(repr=False)
     labels: tuple[str, ...] = ()
-    css: str = ""
+    css: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

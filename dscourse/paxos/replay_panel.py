@@ -1,0 +1,102 @@
+"""Paxos's panel for the HTML trace player (``ds.viz.replay``): ballots and accepted values
+per acceptor, and the value a majority has accepted.
+
+Registered as the ``paxos`` entry point of ``dscourse.replay_panels`` (see
+:mod:`dscourse.viz.replay_plugins`). An acceptor's state is read from what it says, never
+guessed: its Promise carries the ballot it promised and the highest vote it cast (Lamport,
+"Paxos Made Simple", 2001, §2.2, Phase 1b), its Accepted the vote it just cast (Phase 2b),
+its Nack the ballot it promised. Multi-Paxos messages (``MPromise``, ``MAccepted``, ``MNack``)
+give the same per log slot; an ``MAccepted`` names the slot and ballot, and the value is the
+one the leader's ``MAccept`` proposed for them. An acceptor that never replies (a crashed
+one, or one with replies switched off) keeps its last known state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Any
+
+from ..viz.replay_plugins import Panel
+
+LABELS = ("Prepare", "Promise", "Accept", "Accepted", "MPrepare", "MPromise", "MAccept", "MAccepted")
+ACCEPTOR_SAYS = ("Promise", "Accepted", "Nack", "MPromise", "MAccepted", "MNack")
+
+
+def ballot_text(ballot: Any) -> str:
+    """A ballot as the paper writes it, ``(round,node)`` (``(0,-)`` below every ballot)."""
+    if isinstance(ballot, dict):
+        return f"({ballot.get('round')},{ballot.get('node') or '-'})"
+    if isinstance(ballot, (list, tuple)) and len(ballot) == 2:
+        return f"({ballot[0]},{ballot[1] or '-'})"
+    return str(ballot)
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = None
+                    ) -> tuple[dict[str, dict[str, Any]], list[list[Any]]]:
+    """Each acceptor's ``{"promised": ballot, "accepted": {slot: [ballot, value]}}`` just
+    before event ``start``, and its changes in ``start .. stop - 1`` as
+    ``[seq, acceptor, state]`` (slot ``""`` for Basic Paxos)."""
+    stop = len(events) if stop is None else stop
+    states: dict[str, dict[str, Any]] = {}
+    proposed: dict[tuple[str, int], Any] = {}
+    init: dict[str, dict[str, Any]] | None = None
+    changes: list[list[Any]] = []
+    for seq, e in enumerate(events[:stop]):
+        if seq == start:
+            init = json.loads(json.dumps(states))
+        if e.kind != "send" or not isinstance(e.data, dict):
+            continue
+        d = e.data
+        if e.label == "MAccept":
+            proposed[(ballot_text(d["ballot"]), d["slot"])] = d["value"]
+            continue
+        if e.label not in ACCEPTOR_SAYS:
+            continue
+        old = states.get(e.node, {"promised": "(0,-)", "accepted": {}})
+        new = {"promised": old["promised"], "accepted": dict(old["accepted"])}
+        if e.label in ("Nack", "MNack"):
+            new["promised"] = ballot_text(d["promised"])
+        else:
+            new["promised"] = ballot_text(d["ballot"])
+        if e.label == "Promise" and d.get("accepted"):
+            vote = d["accepted"]
+            new["accepted"][""] = [ballot_text(vote["ballot"]), _value(vote["value"])]
+        elif e.label == "Accepted":
+            new["accepted"][""] = [ballot_text(d["ballot"]), _value(d["value"])]
+        elif e.label == "MPromise":
+            for slot, ballot, value in d.get("votes", []):
+                new["accepted"][str(slot)] = [ballot_text(ballot), _value(value)]
+        elif e.label == "MAccepted":
+            b = ballot_text(d["ballot"])
+            new["accepted"][str(d["slot"])] = [b, _value(proposed.get((b, d["slot"]), "?"))]
+        if new != old:
+            states[e.node] = new
+            if seq >= start:
+                changes.append([seq, e.node, new])
+    return (init if init is not None else json.loads(json.dumps(states))), changes
+
+
+def prepare(events: Sequence[Any], start: int, stop: int, nodes: list[str]) -> dict[str, Any]:
+    """The panel's data: the acceptors, their states at the window's start and the changes."""
+    acceptors = sorted({e.node for e in events[:stop] if e.kind == "send" and e.label in ACCEPTOR_SAYS}
+                       | {e.peer for e in events[:stop] if e.kind == "send" and e.label in ("Prepare", "MPrepare")},
+                       key=nodes.index)
+    init, changes = acceptor_states(events, start, stop)
+    return {"acceptors": acceptors, "init": init, "changes": changes}
+
+
+PANEL = Panel(
+    name="paxos",
+    title="Paxos: each acceptor's promised ballot and accepted values",
+    script=files(__package__).joinpath("replay_panel.js").read_text(encoding="utf-8"),
+    prepare=prepare,
+    labels=LABELS,
+    css="[data-dscourse-player] .dsp-paxos .dsp-px-chosen{background:#c7e9c0;font-weight:600}",
+)

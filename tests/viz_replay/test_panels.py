@@ -1,0 +1,116 @@
+"""Topic panels: found through entry points, chosen by the trace's labels, and what they
+rebuild from a trace equals the servers' real state."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dscourse as ds
+from dscourse.paxos.replay_panel import acceptor_states, ballot_text
+from dscourse.raft.replay_panel import command_text, rebuild_logs
+from dscourse.viz import Panel
+from dscourse.viz.replay_plugins import installed_panels, resolve
+
+from .helpers import paxos_duel, raft_partition_run
+
+seeds = st.integers(min_value=0, max_value=10_000)
+
+
+def replayed_logs(events, nodes, upto=None):
+    init, changes = rebuild_logs(events, nodes, 0, upto)
+    logs = {n: list(v) for n, v in init.items()}
+    for _seq, ix, first, entries in changes:
+        logs[nodes[ix]] = logs[nodes[ix]][:first - 1] + entries
+    return logs
+
+
+@settings(max_examples=12)
+@given(seed=seeds, crash=st.booleans())
+def test_raft_logs_rebuilt_from_the_trace_equal_the_servers_logs(seed, crash):
+    c = raft_partition_run(seed, crash)
+    nodes = list(c.ids)
+    logs = replayed_logs(c.sim.trace.events, nodes)
+    real = c.logs()
+    for n in nodes:
+        assert [tuple(e) for e in logs[n]] == [(t, command_text(cmd)) for t, cmd in real[n]], n
+
+
+@settings(max_examples=6)
+@given(seed=seeds, cut=st.integers(200, 1300))
+def test_raft_window_init_plus_changes_equals_the_whole_fold(seed, cut):
+    c = raft_partition_run(seed)
+    events, nodes = c.sim.trace.events, list(c.ids)
+    start = min(cut, len(events) - 1)
+    init, changes = rebuild_logs(events, nodes, start)
+    assert all(ch[0] >= start for ch in changes)
+    assert init == replayed_logs(events, nodes, start)
+    logs = {n: list(v) for n, v in init.items()}
+    for _seq, ix, first, entries in changes:
+        logs[nodes[ix]] = logs[nodes[ix]][:first - 1] + entries
+    assert logs == replayed_logs(events, nodes)
+
+
+def test_raft_panel_data_in_the_player():
+    c = raft_partition_run(7)
+    data = ds.viz.replay(c).data
+    (panel,) = data["panels"]
+    assert panel["name"] == "raft" and panel["data"]["servers"] == list(c.ids)
+    assert any(e["role"] == "leader" for e in (c.state(s) for s in c.ids))
+
+
+@settings(max_examples=20)
+@given(seed=seeds)
+def test_paxos_acceptor_states_equal_the_acceptors(seed):
+    c = paxos_duel(seed)
+    init, changes = acceptor_states(c.sim.trace.events)
+    states = dict(init)
+    for _seq, node, state in changes:
+        states[node] = state
+    for a in c.acceptors:
+        node = c.sim.nodes[a]
+        assert states[a]["promised"] == ballot_text(tuple(node.stable["promised"]))
+        acc = node.stable["accepted"]
+        if acc is None:
+            assert "" not in states[a]["accepted"]
+        else:
+            assert states[a]["accepted"][""] == [ballot_text(tuple(acc.ballot)), str(acc.value)]
+
+
+def test_installed_panels_and_auto_choice():
+    panels = installed_panels()
+    assert {"raft", "paxos"} <= set(panels)
+    assert [p.name for p in resolve("auto", {"AppendEntries", "Ping"})] == ["raft"]
+    assert [p.name for p in resolve("auto", {"Prepare"})] == ["paxos"]
+    assert resolve("auto", {"Ping"}) == [] and resolve(None, {"Prepare"}) == []
+    assert ds.viz.replay(paxos_duel(1)).data["panels"][0]["name"] == "paxos"
+    assert ds.viz.replay(paxos_duel(1), panels=None).data["panels"] == []
+
+
+def test_a_caller_can_bring_its_own_panel():
+    seen = []
+
+    def prepare(events, start, stop, nodes):
+        seen.append((start, stop, tuple(nodes)))
+        return {"count": stop - start}
+
+    mine = Panel("mine", "Mine", 'DSCoursePlayer.panel("mine", {render: function (ctx, el) {}});', prepare)
+    c = raft_partition_run(1)
+    player = ds.viz.replay(c, panels=["raft", mine])
+    assert [p["name"] for p in player.data["panels"]] == ["raft", "mine"]
+    assert player.data["panels"][1]["data"] == {"count": len(c.sim.trace)}
+    assert seen == [(0, len(c.sim.trace), tuple(player.data["nodes"]))]
+    assert 'DSCoursePlayer.panel("mine"' in player.html()
+    with pytest.raises(ValueError, match="distinct"):
+        ds.viz.replay(c, panels=[mine, mine])
+
+
+@pytest.mark.parametrize(("args", "word"), [
+    (("bad name", "t", 'DSCoursePlayer.panel("x", {})', lambda *a: None), "identifier"),
+    (("x", "t", "console.log(1)", lambda *a: None), "DSCoursePlayer.panel"),
+    (("x", "t", 'DSCoursePlayer.panel("x", {})', "not callable"), "callable"),
+])
+def test_a_bad_panel_is_refused(args, word):
+    with pytest.raises(ValueError, match=word):
+        Panel(*args)
