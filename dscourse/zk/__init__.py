@@ -1,0 +1,56 @@
+"""dscourse.zk: ZooKeeper on the simulator -- the data tree, sessions and watches, a
+kazoo-compatible client, FastLeaderElection and ZAB (Chapters 7 and 8).
+
+* :func:`ensemble` -- ``ds.zk.ensemble(servers=3, observers=0, seed=1)``, an :class:`Ensemble`
+  with ``.sim``, ``.nodes``, ``run``/``run_until``, ``client(...)``, ``leader()``, ``check()``.
+* :class:`KazooClient` -- kazoo's API (``create``, ``get``, ``set``, ``delete``, ``exists``,
+  ``get_children``, ``ensure_path``, ``sync``, ``transaction``, ``Lock``, ``Election``), with
+  kazoo's :class:`ZnodeStat`, :class:`WatchedEvent` and exception names.
+* :func:`connect` -- a real ``kazoo`` client to a real server, for the same recipes.
+* :class:`ZKServer`, :class:`ZKOptions`, :class:`ZabMonitor`, :func:`total_order` -- the server,
+  its settings, the safety monitor, FastLeaderElection's vote order.
+* :mod:`.labs` (widgets and figures) and :mod:`.exercises` (harnesses) load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._lazy import lazy
+from .client import (AsyncResult, ClientNode, EventType, KazooClient, KazooState, KeeperState,
+                     TransactionRequest, WatchedEvent, normpath)
+from .datatree import DataTree, ZnodeStat
+from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
+from .ensemble import Ensemble, ensemble
+from .errors import (BadArgumentsError, BadVersionError, ConnectionClosedError, ConnectionLoss,
+                     KazooTimeoutError, LockTimeout, NoChildrenForEphemeralsError, NodeExistsError,
+                     NoNodeError, NotEmptyError, RolledBackError, RuntimeInconsistency, SessionExpiredError,
+                     ZookeeperError)
+from .invariants import ZabMonitor
+from .messages import counter_of, epoch_of, zxid, zxid_str
+from .recipes import Lock
+from .server import ZKOptions, ZKServer
+
+
+def connect(hosts: str = "127.0.0.1:2181", timeout: float = 10.0, **kwargs: Any) -> Any:
+    """A started ``kazoo.client.KazooClient`` to a real ZooKeeper (needs ``pip install kazoo``)."""
+    try:
+        from kazoo.client import KazooClient as RealClient
+    except ImportError as e:  # pragma: no cover - depends on the reader's machine
+        raise ImportError("ds.zk.connect needs kazoo: pip install kazoo") from e
+    client = RealClient(hosts=hosts, **kwargs)
+    client.start(timeout=timeout)
+    return client
+
+
+__all__ = [
+    "FOLLOWING", "LEADING", "LOOKING", "OBSERVING", "AsyncResult", "BadArgumentsError", "BadVersionError",
+    "ClientNode", "ConnectionClosedError", "ConnectionLoss", "DataTree", "Election", "Ensemble", "EventType",
+    "KazooClient", "KazooState", "KazooTimeoutError", "KeeperState", "Lock", "LockTimeout",
+    "NoChildrenForEphemeralsError", "NoNodeError", "NodeExistsError", "NotEmptyError", "RolledBackError",
+    "RuntimeInconsistency", "SessionExpiredError", "TransactionRequest", "WatchedEvent", "ZKOptions",
+    "ZKServer", "ZabMonitor", "ZnodeStat", "ZookeeperError", "connect", "counter_of", "ensemble",
+    "epoch_of", "normpath", "total_order", "zxid", "zxid_str",
+]
+
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))

@@ -1,0 +1,603 @@
+"""A kazoo-compatible ZooKeeper client for the simulated ensemble.
+
+:class:`KazooClient` has the method names, arguments, return values and exception classes of
+``kazoo.client.KazooClient`` (kazoo 2.x), so a recipe written against it runs unchanged on a
+real server (:func:`dscourse.zk.connect`). Each synchronous call sends the request and drives
+the simulation until the reply arrives; the ``*_async`` variants return an :class:`AsyncResult`
+whose ``rawlink`` callback lets protocol nodes use the client without blocking.
+
+Behind it, :class:`ClientNode` is the connection state machine of kazoo's
+``ConnectionHandler`` and ZooKeeper's client (Programmer's Guide, "ZooKeeper Sessions"): it
+connects to one server at a time, pings when idle, declares the connection lost after 2/3 of
+the session timeout without a word (kazoo's SUSPENDED), fails in-flight requests with
+:class:`ConnectionLoss`, reconnects to another server with the same session and the last zxid
+it has seen (a server that is behind refuses it: single system image), re-registers its
+watches (``SetWatches``), and learns that its session expired only from a server (LOST).
+Watches are one-shot: each registered function is called once with a :class:`WatchedEvent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..errors import allowed
+from ..sim import Node
+from .datatree import ZnodeStat
+from .errors import (EXCEPTIONS, ConnectionClosedError, ConnectionLoss, KazooTimeoutError, NoNodeError,
+                     NodeExistsError, SessionExpiredError, ZookeeperError)
+from .messages import (ClientPing, ClientReply, ClientRequest, ConnectRequest, ConnectResponse, Disconnect,
+                       PingReply, WatcherEvent)
+
+
+class KazooState:
+    """kazoo's connection states (``kazoo.protocol.states.KazooState``)."""
+
+    CONNECTED = "CONNECTED"
+    SUSPENDED = "SUSPENDED"
+    LOST = "LOST"
+
+
+class KeeperState:
+    CONNECTED = "CONNECTED"
+    CONNECTING = "CONNECTING"
+    EXPIRED_SESSION = "EXPIRED_SESSION"
+    CLOSED = "CLOSED"
+
+
+class EventType:
+    CREATED = "CREATED"
+    DELETED = "DELETED"
+    CHANGED = "CHANGED"
+    CHILD = "CHILD"
+    NONE = "NONE"
+
+
+class WatchedEvent(NamedTuple):
+    """What a watch function receives (``kazoo.protocol.states.WatchedEvent``)."""
+
+    type: str
+    state: str
+    path: str
+
+
+def normpath(path: Any, trailing: bool = False) -> str:
+    """kazoo's ``kazoo.protocol.paths.normpath`` + root prefix: collapse empty components, refuse
+    '.' and '..', keep a trailing '/' only for sequential creates."""
+    if not isinstance(path, str):
+        raise TypeError("Invalid type for 'path' (string expected)")
+    comps = []
+    for comp in path.split("/"):
+        if comp == "":
+            continue
+        if comp in (".", ".."):
+            raise ValueError("relative paths not allowed")
+        comps.append(comp)
+    new = "/".join(comps)
+    if trailing and path.endswith("/"):
+        new += "/"
+    return "/" + new if new != "/" else new
+
+
+class AsyncResult:
+    """kazoo's ``IAsyncResult``: ``ready()``, ``successful()``, ``get()``, ``rawlink(fn)``.
+
+    ``get()`` drives the simulation until the result is ready (``timeout`` in seconds of virtual
+    time, as kazoo's); inside an event handler, prefer ``rawlink``."""
+
+    def __init__(self, node: ClientNode) -> None:
+        self._node = node
+        self._done = False
+        self.value: Any = None
+        self.exception: BaseException | None = None
+        self._links: list[Callable[[AsyncResult], Any]] = []
+
+    def ready(self) -> bool:
+        return self._done
+
+    def successful(self) -> bool:
+        return self._done and self.exception is None
+
+    def set(self, value: Any = None) -> None:
+        self._finish(value, None)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self._finish(None, exc)
+
+    def _finish(self, value: Any, exc: BaseException | None) -> None:
+        if self._done:
+            return
+        self._done, self.value, self.exception = True, value, exc
+        for fn in self._links:
+            fn(self)
+
+    def rawlink(self, callback: Callable[[AsyncResult], Any]) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self._links.append(callback)
+
+    def unlink(self, callback: Callable[[AsyncResult], Any]) -> None:
+        if callback in self._links:
+            self._links.remove(callback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._node.drive(self.ready, timeout)
+        return self._done
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if not self._done and block:
+            self.wait(timeout)
+        if not self._done:
+            raise KazooTimeoutError("the reply did not arrive in time (virtual)")
+        if self.exception is not None:
+            raise self.exception
+        return self.value
+
+
+class ClientNode(Node):
+    """The client's connection to the ensemble, as a simulated process (see module docstring)."""
+
+    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int) -> None:  # noqa: A002
+        super().__init__(id)
+        self.servers = servers
+        self.requested_timeout = timeout_ms
+        self.timeout_ms = timeout_ms
+        self.session = 0
+        self.keeper = KeeperState.CLOSED
+        self.state = KazooState.LOST
+        self.server: str | None = None
+        self.attempt = 0
+        self.rotation = 0
+        self.last_zxid = 0
+        self.xid = 0
+        self.last_recv = 0.0
+        self.last_send = 0.0
+        self.pending: dict[int, tuple[tuple, AsyncResult, Callable | None]] = {}
+        self.outbox: list[tuple[tuple, AsyncResult, Callable | None]] = []
+        self.data_watchers: dict[str, dict[Callable, None]] = {}
+        self.child_watchers: dict[str, dict[Callable, None]] = {}
+        self.listeners: list[Callable[[str], Any]] = []
+        self.started = False
+        self.driver: Callable[[Callable[[], bool], float | None], None] | None = None
+
+    def drive(self, done: Callable[[], bool], timeout_s: float | None) -> None:
+        if self.driver is not None:
+            self.driver(done, timeout_s)
+
+    # -- connection state machine ------------------------------------------------------------
+    def begin(self) -> None:
+        self.started = True
+        self.keeper = KeeperState.CONNECTING
+        self._connect_next()
+        self.set_timer(self._read_timeout() / 2, "check")
+
+    def _read_timeout(self) -> float:
+        return self.timeout_ms * 2 / 3
+
+    def _connect_next(self) -> None:
+        self.server = self.servers[self.rotation % len(self.servers)]
+        self.rotation += 1
+        self.attempt += 1
+        self.send(self.server, ConnectRequest(self.session, self.requested_timeout, self.last_zxid, self.attempt))
+        self.last_send = self.now
+        self.set_timer(max(self.requested_timeout / len(self.servers), 100), "connect_timeout", self.attempt)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.annotate(state=state, session=self.session)
+            for fn in list(self.listeners):
+                fn(state)
+
+    def _suspend(self) -> None:
+        """The connection broke: fail what is in flight, reconnect elsewhere with the session."""
+        for _, (_, result, _) in sorted(self.pending.items()):
+            result.set_exception(ConnectionLoss())
+        self.pending.clear()
+        self.keeper = KeeperState.CONNECTING
+        self._set_state(KazooState.SUSPENDED)
+        self._connect_next()
+
+    def _lost(self) -> None:
+        self.keeper = KeeperState.EXPIRED_SESSION
+        for _, (_, result, _) in sorted(self.pending.items()):
+            result.set_exception(SessionExpiredError())
+        for _, result, _ in self.outbox:
+            result.set_exception(SessionExpiredError())
+        self.pending.clear()
+        self.outbox.clear()
+        self.data_watchers.clear()
+        self.child_watchers.clear()
+        self.server = None
+        self._set_state(KazooState.LOST)
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        if not self.started:
+            return
+        if name == "connect_timeout":
+            if payload == self.attempt and self.keeper == KeeperState.CONNECTING:
+                self._connect_next()
+        elif name == "check":
+            self.set_timer(self._read_timeout() / 2, "check")
+            if self.keeper == KeeperState.CONNECTED:
+                if self.now - self.last_recv > self._read_timeout():
+                    self._suspend()
+                elif self.now - self.last_send >= self._read_timeout() / 2:
+                    self.send(self.server, ClientPing(self.session))
+                    self.last_send = self.now
+
+    def on_message(self, src: str, msg: Any) -> None:
+        if not self.started or src != self.server:
+            return
+        self.last_recv = self.now
+        t = type(msg)
+        if t is ConnectResponse:
+            if msg.attempt != self.attempt or self.keeper != KeeperState.CONNECTING:
+                return
+            if msg.expired:
+                return self._lost()
+            reconnect = self.session != 0
+            self.session, self.timeout_ms = msg.session, msg.timeout_ms
+            self.keeper = KeeperState.CONNECTED
+            self._set_state(KazooState.CONNECTED)
+            if reconnect and (self.data_watchers or self.child_watchers):
+                self._send(("setWatches", self.last_zxid, tuple(sorted(self.data_watchers)),
+                            tuple(sorted(self.child_watchers))), AsyncResult(self))
+            outbox, self.outbox = self.outbox, []
+            for op, result, watcher in outbox:
+                self._send(op, result, watcher)
+        elif t is ClientReply:
+            if msg.zxid > self.last_zxid:
+                self.last_zxid = msg.zxid
+            entry = self.pending.pop(msg.xid, None)
+            if entry is not None:
+                self._complete(*entry, msg)
+        elif t is WatcherEvent:
+            if msg.zxid > self.last_zxid:
+                self.last_zxid = msg.zxid
+            self._dispatch(msg)
+        elif t is PingReply:
+            if msg.zxid > self.last_zxid:
+                self.last_zxid = msg.zxid
+        elif t is Disconnect:
+            if msg.expired:
+                self._lost()
+            elif self.keeper in (KeeperState.CONNECTED, KeeperState.CONNECTING):
+                self._suspend()
+
+    # -- requests ------------------------------------------------------------------------------
+    def submit(self, op: tuple, watcher: Callable | None = None) -> AsyncResult:
+        """Queue ``op`` (a request tuple, plain data) and return its result; ``watcher`` is the
+        watch function a read registers (kept here: only the flag travels)."""
+        result = AsyncResult(self)
+        if self.keeper in (KeeperState.CLOSED, KeeperState.EXPIRED_SESSION):
+            result.set_exception(ConnectionClosedError("the client is not started")
+                                 if self.keeper == KeeperState.CLOSED else SessionExpiredError())
+        elif self.keeper == KeeperState.CONNECTED:
+            self._send(op, result, watcher)
+        else:
+            self.outbox.append((op, result, watcher))
+        return result
+
+    def _send(self, op: tuple, result: AsyncResult, watcher: Callable | None = None) -> None:
+        self.xid += 1
+        self.pending[self.xid] = (op, result, watcher)
+        self.send(self.server, ClientRequest(self.session, self.xid, op))
+        self.last_send = self.now
+
+    def _complete(self, op: tuple, result: AsyncResult, watcher: Callable | None, reply: ClientReply) -> None:
+        kind = op[0]
+        if kind == "setWatches":
+            return result.set(True)
+        if kind == "multi":
+            if reply.err:
+                return result.set([EXCEPTIONS[c]() for c in reply.result])
+            return result.set(reply.result)
+        if kind == "exists":
+            self._register(op, reply.err, watcher)
+            return result.set(reply.result)
+        if reply.err:
+            return result.set_exception(EXCEPTIONS.get(reply.err, ZookeeperError)(op[1] if len(op) > 1 else ""))
+        self._register(op, 0, watcher)
+        if kind == "getData":
+            return result.set(reply.result)
+        if kind == "getChildren":
+            return result.set(reply.result)
+        if kind == "sync":
+            return result.set(op[1])
+        if kind == "closeSession":
+            return result.set(True)
+        return result.set(reply.result)
+
+    def _register(self, op: tuple, err: int, watcher: Callable | None) -> None:
+        """Client-side watch table (kazoo registers the function when the reply comes)."""
+        if watcher is not None and err == 0:
+            table = self.child_watchers if op[0] == "getChildren" else self.data_watchers
+            table.setdefault(op[1], {})[watcher] = None
+
+    def _dispatch(self, ev: WatcherEvent) -> None:
+        fns: list[Callable] = []
+        if ev.type in ("CREATED", "CHANGED"):
+            fns += self.data_watchers.pop(ev.path, {})
+        elif ev.type == "DELETED":
+            fns += self.data_watchers.pop(ev.path, {})
+            fns += self.child_watchers.pop(ev.path, {})
+        elif ev.type == "CHILD":
+            fns += self.child_watchers.pop(ev.path, {})
+        event = WatchedEvent(ev.type, KeeperState.CONNECTED, ev.path)
+        for fn in fns:
+            fn(event)
+
+    def close(self) -> None:
+        self.started = False
+        self.keeper = KeeperState.CLOSED
+        for _, (_, result, _) in sorted(self.pending.items()):
+            result.set_exception(ConnectionClosedError())
+        self.pending.clear()
+        self.server = None
+        self._set_state(KazooState.LOST)
+
+
+def _check_bytes(value: Any) -> None:
+    if not isinstance(value, bytes):
+        raise TypeError("Invalid type for 'value' (must be a byte string)")
+
+
+def _check_version(version: Any) -> None:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise TypeError("Invalid type for 'version' (int expected)")
+
+
+class TransactionRequest:
+    """kazoo's ``TransactionRequest``: queue operations, ``commit()`` them atomically (``multi``).
+
+    ``commit()`` returns one result per operation (a path, ``True`` or a :class:`ZnodeStat`), or,
+    when the transaction failed, exception *instances*: ``RolledBackError`` for the valid
+    operations before the failing one, its error, then ``RuntimeInconsistency``."""
+
+    def __init__(self, client: KazooClient) -> None:
+        self.client = client
+        self.operations: list[tuple] = []
+        self.committed = False
+
+    def create(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
+               sequence: bool = False) -> None:
+        _check_bytes(value)
+        self.operations.append(("create", normpath(path, sequence), value, bool(ephemeral), bool(sequence)))
+
+    def delete(self, path: str, version: int = -1) -> None:
+        _check_version(version)
+        self.operations.append(("delete", normpath(path), version))
+
+    def set_data(self, path: str, value: bytes, version: int = -1) -> None:
+        _check_bytes(value)
+        _check_version(version)
+        self.operations.append(("setData", normpath(path), value, version))
+
+    def check(self, path: str, version: int) -> None:
+        _check_version(version)
+        self.operations.append(("check", normpath(path), version))
+
+    def commit_async(self) -> AsyncResult:
+        if self.committed:
+            raise ValueError("Transaction already committed")
+        self.committed = True
+        return self.client._node.submit(("multi", tuple(self.operations)))
+
+    def commit(self) -> list:
+        return self.commit_async().get()
+
+    def __enter__(self) -> TransactionRequest:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()
+
+
+class KazooClient:
+    """The kazoo API over a :class:`ClientNode` (built by ``Ensemble.client``)."""
+
+    def __init__(self, node: ClientNode, sim: Any, recorder: Any = None) -> None:
+        self._node = node
+        self._sim = sim
+        self._recorder = recorder
+        node.driver = self._drive
+
+    def __repr__(self) -> str:
+        return f"<KazooClient {self._node.id} -> {self._node.server} {self.state} session={self._node.session:#x}>"
+
+    # -- driving the simulation -----------------------------------------------------------------
+    def _drive(self, done: Callable[[], bool], timeout_s: float | None) -> None:
+        limit = 4 * self._node.requested_timeout if timeout_s is None else timeout_s * 1000
+        self._sim.run_until(done, timeout=limit)
+
+    def _call(self, op: tuple) -> Any:
+        return self._node.submit(op).get()
+
+    # -- session ---------------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._node.state
+
+    @property
+    def connected(self) -> bool:
+        return self._node.state == KazooState.CONNECTED
+
+    @property
+    def client_id(self) -> tuple[int, bytes] | None:
+        return (self._node.session, b"") if self._node.session else None
+
+    @property
+    def client_state(self) -> str:
+        return self._node.keeper
+
+    @property
+    def server(self) -> str | None:
+        """The server this client is connected to (not in kazoo; handy in the simulation)."""
+        return self._node.server
+
+    @property
+    def id(self) -> str:
+        return self._node.id
+
+    def start(self, timeout: float = 15) -> None:
+        """Connect and create a session; raises :class:`KazooTimeoutError` after ``timeout`` s."""
+        node = self._node
+        if node.keeper == KeeperState.CONNECTED:
+            return
+        node.begin()
+        self._sim.run_until(lambda: node.keeper != KeeperState.CONNECTING, timeout=timeout * 1000)
+        if node.keeper != KeeperState.CONNECTED:
+            node.close()
+            raise KazooTimeoutError("Connection time-out")
+
+    def stop(self) -> None:
+        """Close the session (its ephemeral nodes go) and the connection."""
+        node = self._node
+        if node.keeper == KeeperState.CONNECTED:
+            try:
+                node.submit(("closeSession", node.session)).get()
+            except (ZookeeperError, KazooTimeoutError):
+                pass
+        node.close()
+
+    def close(self) -> None:
+        self._node.close()
+
+    def add_listener(self, listener: Callable[[str], Any]) -> None:
+        self._node.listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[str], Any]) -> None:
+        if listener in self._node.listeners:
+            self._node.listeners.remove(listener)
+
+    # -- recording -------------------------------------------------------------------------------
+    def _recorded(self, f: str, value: Any, call: Callable[[], Any], out: Callable[[Any], Any]) -> Any:
+        rec = self._recorder
+        if rec is None:
+            return call()
+        rec.invoke(self.id, f, value)
+        try:
+            result = call()
+        except NoNodeError:
+            if f == "get":
+                rec.ok(self.id, "")
+            else:
+                rec.fail(self.id, "NoNodeError")
+            raise
+        except (ConnectionLoss, KazooTimeoutError) as e:
+            rec.info(self.id, type(e).__name__)
+            raise
+        except ZookeeperError as e:
+            rec.fail(self.id, type(e).__name__)
+            raise
+        rec.ok(self.id, out(result))
+        return result
+
+    # -- the data API -----------------------------------------------------------------------------
+    def create_async(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
+                     sequence: bool = False, makepath: bool = False) -> AsyncResult:
+        _check_bytes(value)
+        return self._node.submit(("create", normpath(path, sequence), value, bool(ephemeral), bool(sequence)))
+
+    def create(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
+               sequence: bool = False, makepath: bool = False, include_data: bool = False) -> str:
+        """Create a znode; returns its path (with the ``%010d`` suffix when ``sequence``)."""
+        if include_data:
+            raise allowed("include_data", include_data, "False (Create2 is not simulated)")
+        try:
+            return self.create_async(path, value, acl, ephemeral, sequence).get()
+        except NoNodeError:
+            if not makepath:
+                raise
+        parent = normpath(path, sequence).rstrip("/").rsplit("/", 1)[0] or "/"
+        self.ensure_path(parent)
+        return self.create_async(path, value, acl, ephemeral, sequence).get()
+
+    def ensure_path(self, path: str, acl: Any = None) -> bool:
+        """Create ``path`` and any missing ancestors (kazoo's ``ensure_path``)."""
+        path = normpath(path)
+        if self.exists(path) is not None:
+            return True
+        parts = [p for p in path.split("/") if p]
+        current = ""
+        for part in parts:
+            current += "/" + part
+            try:
+                self.create_async(current).get()
+            except NodeExistsError:
+                pass
+        return True
+
+    def get_async(self, path: str, watch: Callable | None = None) -> AsyncResult:
+        return self._node.submit(("getData", normpath(path), watch is not None), watch)
+
+    def get(self, path: str, watch: Callable | None = None) -> tuple[bytes, ZnodeStat]:
+        """``(data, stat)``; ``watch`` is called once on the next CHANGED or DELETED."""
+        return self._recorded("get", normpath(path), lambda: self.get_async(path, watch).get(),
+                              lambda r: r[0].decode(errors="replace"))
+
+    def exists_async(self, path: str, watch: Callable | None = None) -> AsyncResult:
+        return self._node.submit(("exists", normpath(path), watch is not None), watch)
+
+    def exists(self, path: str, watch: Callable | None = None) -> ZnodeStat | None:
+        """The stat or None; ``watch`` fires on CREATED, CHANGED or DELETED."""
+        return self.exists_async(path, watch).get()
+
+    def get_children_async(self, path: str, watch: Callable | None = None) -> AsyncResult:
+        return self._node.submit(("getChildren", normpath(path), watch is not None), watch)
+
+    def get_children(self, path: str, watch: Callable | None = None,
+                     include_data: bool = False) -> list[str] | tuple[list[str], ZnodeStat]:
+        """Child names; ``watch`` fires once on CHILD (a child created or deleted) or DELETED."""
+        children, stat = self.get_children_async(path, watch).get()
+        return (children, stat) if include_data else children
+
+    def set_async(self, path: str, value: bytes, version: int = -1) -> AsyncResult:
+        _check_bytes(value)
+        _check_version(version)
+        return self._node.submit(("setData", normpath(path), value, version))
+
+    def set(self, path: str, value: bytes, version: int = -1) -> ZnodeStat:
+        """Set the data if ``version`` is -1 or the current version; returns the new stat."""
+        return self._recorded("put", (normpath(path), value.decode(errors="replace")) if isinstance(value, bytes)
+                              else None, lambda: self.set_async(path, value, version).get(), lambda r: None)
+
+    def delete_async(self, path: str, version: int = -1) -> AsyncResult:
+        _check_version(version)
+        return self._node.submit(("delete", normpath(path), version))
+
+    def delete(self, path: str, version: int = -1, recursive: bool = False) -> bool:
+        """Delete a znode (with ``recursive``, its descendants first; a missing node is fine)."""
+        if not recursive:
+            return self.delete_async(path, version).get()
+        try:
+            for child in self.get_children(path):
+                self.delete(normpath(path) + "/" + child if normpath(path) != "/" else "/" + child,
+                            recursive=True)
+            self.delete_async(path, version).get()
+        except NoNodeError:
+            pass
+        return True
+
+    def sync_async(self, path: str) -> AsyncResult:
+        return self._node.submit(("sync", normpath(path)))
+
+    def sync(self, path: str) -> str:
+        """Flush the channel to the leader: later reads see every write committed before it."""
+        return self.sync_async(path).get()
+
+    def transaction(self) -> TransactionRequest:
+        return TransactionRequest(self)
+
+    # -- recipes ----------------------------------------------------------------------------------
+    def Lock(self, path: str, identifier: str | None = None) -> Any:  # noqa: N802 - kazoo's name
+        from .recipes import Lock
+        return Lock(self, path, identifier)
+
+    def Election(self, path: str, identifier: str | None = None) -> Any:  # noqa: N802
+        from .recipes import Election
+        return Election(self, path, identifier)
+

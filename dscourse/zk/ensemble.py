@@ -1,0 +1,110 @@
+"""``ds.zk.ensemble(servers=3, observers=0, seed=1)``: a ZooKeeper ensemble on the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import allowed
+from ..history import Recorder
+from ..notebook import default_seed
+from ..sim import Network, Simulation
+from ..sim.cluster import Cluster
+from .client import ClientNode, KazooClient
+from .election import LEADING
+from .invariants import ZabMonitor
+from .messages import zxid_str
+from .server import ZKOptions, ZKServer
+
+
+class Ensemble(Cluster):
+    """``servers`` voters ``zk1 .. zkN`` and ``observers`` more, watched by a :class:`ZabMonitor`.
+
+    ``client(server=None, session_timeout_ms=10000)`` adds a kazoo-compatible client (its
+    ``get``/``set`` calls are recorded in ``history``, a :class:`~dscourse.history.Recorder`);
+    ``leader()``, ``roles()``, ``zxids()`` and ``check()`` inspect the ensemble."""
+
+    def __init__(self, servers: int = 3, observers: int = 0, seed: int | None = None,
+                 network: Network | None = None, options: ZKOptions | None = None) -> None:
+        if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= 9:
+            raise allowed("servers", servers, "an int from 1 to 9 (voting servers)")
+        if isinstance(observers, bool) or not isinstance(observers, int) or not 0 <= observers <= 5:
+            raise allowed("observers", observers, "an int from 0 to 5")
+        self.nodes: dict[str, ZKServer] = {}
+        super().__init__(Simulation(default_seed(seed), network=network), self.nodes)
+        self.options = options or ZKOptions()
+        self.monitor = ZabMonitor()
+        n = servers + observers
+        self.ids = {i: f"zk{i}" for i in range(1, n + 1)}
+        voters = tuple(range(1, servers + 1))
+        obs = tuple(range(servers + 1, n + 1))
+        for i, node_id in self.ids.items():
+            self.nodes[node_id] = self.sim.add_node(
+                ZKServer(node_id, i, self.ids, voters, obs, self.options, self.monitor))
+        self.history = Recorder(self.sim)
+        self.clients: dict[str, KazooClient] = {}
+        self.sim.run(until=self.sim.now)
+
+    def __repr__(self) -> str:
+        return f"<Ensemble {len(self.nodes)} servers t={self.sim.now:g} ms leader={self.leader()}>"
+
+    # -- clients -------------------------------------------------------------------------------
+    def client(self, server: str | None = None, session_timeout_ms: int = 10_000,
+               record: bool = True) -> KazooClient:
+        """A new client (not started) that connects to ``server`` first (default: chosen by the
+        client's own random stream, like kazoo's shuffled host list)."""
+        if server is not None and server not in self.nodes:
+            raise allowed("server", server, f"one of {', '.join(self.nodes)} or None")
+        if isinstance(session_timeout_ms, bool) or not isinstance(session_timeout_ms, int) or session_timeout_ms < 1:
+            raise allowed("session_timeout_ms", session_timeout_ms, "a positive int (ms)")
+        cid = f"c{len(self.clients) + 1}"
+        rng = self.sim.rng(f"zk-client:{cid}")
+        order = [self.ids[i] for i in sorted(self.ids)]
+        order = [order[int(j)] for j in rng.permutation(len(order))]
+        if server is not None:
+            order.remove(server)
+            order.insert(0, server)
+        node = self.sim.add_node(ClientNode(cid, tuple(order), session_timeout_ms))
+        zk = KazooClient(node, self.sim, self.history if record else None)
+        self.clients[cid] = zk
+        return zk
+
+    # -- state -----------------------------------------------------------------------------------
+    def leader(self) -> str | None:
+        """The established leader (serving, in the broadcast phase) of the highest epoch."""
+        best = None
+        for node_id, s in self.nodes.items():
+            if self.up(node_id) and s.role == LEADING and s.phase == "broadcast":
+                if best is None or s.new_epoch > best.new_epoch:
+                    best = s
+        return None if best is None else best.id
+
+    def run_until_leader(self, timeout: float = 60_000) -> str | None:
+        """Run until a leader is established and every live server serves (or ``timeout`` ms)."""
+        self.sim.run_until(lambda: self.leader() is not None and self.settled(), timeout)
+        return self.leader()
+
+    def settled(self) -> bool:
+        return all(s.serving for node_id, s in self.nodes.items() if self.up(node_id))
+
+    def roles(self) -> dict[str, str]:
+        return {node_id: (s.role if self.up(node_id) else "crashed") for node_id, s in self.nodes.items()}
+
+    def zxids(self) -> dict[str, str]:
+        """Each server's last applied zxid as ``epoch:counter``."""
+        return {node_id: zxid_str(s.applied) for node_id, s in self.nodes.items()}
+
+    def check(self) -> list[str]:
+        """Safety violations seen so far (empty when ZAB's properties held at every step)."""
+        out = [f"t={t:g}: {m}" for t, m in self.monitor.violations]
+        out += [f"quorum-acked {zxid_str(z)} lost" for z in self.monitor.lost()]
+        return out
+
+    def converged(self) -> bool:
+        """Every live serving server holds the same tree."""
+        digests = {s.tree.digest() for node_id, s in self.nodes.items() if self.up(node_id) and s.serving}
+        return len(digests) <= 1
+
+
+def ensemble(servers: int = 3, observers: int = 0, seed: int | None = None, **kwargs: Any) -> Ensemble:
+    """Build an :class:`Ensemble` (``network=``, ``options=`` as keywords)."""
+    return Ensemble(servers, observers, seed, **kwargs)
