@@ -33,9 +33,9 @@ NOTEBOOKS = $(sort $(wildcard book/*.ipynb exercises/*.ipynb))
 
 test: $(VENV)/.dev-stamp
 	$(BIN)/lint-imports
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --ignore=tests/browser tests
 	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
-	$(PY) tests/build_book.py
+	$(PY) tests/build_book.py   # builds the book once, then runs tests/browser against it
 
 lab: $(VENV)/.book-stamp
 	$(BIN)/jupyter lab

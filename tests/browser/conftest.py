@@ -1,0 +1,175 @@
+"""The browser suite: the built HTML book in Debian's Chromium, driven by Playwright for Python.
+
+It runs against a book that is already built: ``tests/build_book.py`` (run by ``make test``)
+builds the book once and then runs this suite with ``DSCOURSE_BOOK_HTML`` set to the
+build's ``_build/html``; after ``make book`` you can run it yourself with
+``DSCOURSE_BOOK_HTML=_build/html .venv/bin/python -m pytest tests/browser``.
+
+Chromium comes from the distribution (``apt-get install chromium``), never from
+``playwright install``. On a reader's machine without it the suite skips with one line; in CI
+(``DSCOURSE_REAL_SERVERS=1``, exported by ``.ci/run``) a missing browser or book is a failure.
+The pages are served from a loopback HTTP server; every request to another host is aborted,
+so the check also proves the book needs no network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("DSCOURSE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MANDATORY = os.environ.get("DSCOURSE_REAL_SERVERS", "") not in ("", "0")
+
+sys.path.insert(0, str(ROOT / "tests"))
+from build_book import toc_files  # noqa: E402
+
+
+def _unavailable(reason: str) -> None:
+    if MANDATORY:
+        pytest.fail(f"browser suite is mandatory here (DSCOURSE_REAL_SERVERS=1): {reason}", pytrace=False)
+    pytest.skip(f"browser suite skipped: {reason}")
+
+
+def book_html() -> Path | None:
+    value = os.environ.get("DSCOURSE_BOOK_HTML")
+    return Path(value).resolve() if value else None
+
+
+def pages() -> list[str]:
+    """The book's pages in reading order, as paths relative to the HTML root."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [f"{Path(f).with_suffix('')}.html" for f in toc_files(toc)]
+
+
+def chapters() -> list[str]:
+    return [p for p in pages() if Path(p).name.startswith("ch") and p.startswith("book/")]
+
+
+@pytest.fixture(scope="session")
+def html_root() -> Path:
+    root = book_html()
+    if root is None:
+        if MANDATORY:
+            pytest.fail("DSCOURSE_BOOK_HTML is unset: tests/build_book.py runs this suite after the build",
+                        pytrace=False)
+        pytest.skip("browser suite runs after the book build (tests/build_book.py sets DSCOURSE_BOOK_HTML)")
+    if not (root / "index.html").is_file() and not any(root.glob("book/*.html")):
+        pytest.fail(f"DSCOURSE_BOOK_HTML={root} holds no built book", pytrace=False)
+    return root
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(html_root: Path) -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", _free_port()), partial(_Quiet, directory=str(html_root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(server: str) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
+    profile = tempfile.mkdtemp(prefix="dscourse-chromium-")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900}, service_workers="block")
+        host = urlsplit(server).netloc
+
+        def only_local(route):
+            if urlsplit(route.request.url).netloc == host or route.request.url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:
+                route.abort()
+
+        context.route("**/*", only_local)
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+class Visit:
+    """One loaded page and the problems it reported: uncaught exceptions, console errors and
+    failed requests to the book's own server (requests to other hosts are aborted on
+    purpose, so their failures are not ours)."""
+
+    def __init__(self, context: object, server: str, path: str) -> None:
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        self.page.on("console", self._console)
+        self.page.on("requestfailed", self._failed)
+        self.page.on("response", self._response)
+        self.server = server
+        self.page.goto(server + path, wait_until="load")
+
+    def _ours(self, url: str) -> bool:
+        return url.startswith(self.server)
+
+    def _console(self, msg: object) -> None:
+        if msg.type == "error":
+            where = (msg.location or {}).get("url", "")
+            text = msg.text
+            if "net::ERR_FAILED" in text and not self._ours(where):
+                return   # a blocked request to another host
+            if where and not self._ours(where):
+                return
+            self.errors.append(f"console: {text} ({where})")
+
+    def _failed(self, request: object) -> None:
+        if self._ours(request.url):
+            self.errors.append(f"request failed: {request.url}")
+
+    def _response(self, response: object) -> None:
+        if self._ours(response.url) and response.status >= 400:
+            self.errors.append(f"HTTP {response.status}: {response.url}")
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def visit(browser_context: object, server: str) -> Iterator[object]:
+    opened: list[Visit] = []
+
+    def open_page(path: str) -> Visit:
+        v = Visit(browser_context, server, path)
+        opened.append(v)
+        return v
+
+    yield open_page
+    for v in opened:
+        v.close()
