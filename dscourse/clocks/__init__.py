@@ -25,7 +25,7 @@ from ..sim.clock import NTP, PhysicalClock
 from .broadcast import ORDERS, Ack, Bcast, Delivery, Group, GroupNode, deliverable, question_answer
 from .broadcast import violations as order_violations
 from .hlc import HLC, HLCStamp
-from .lease import (Grant, LeaseHolder, LeaseRun, LeaseServer, Request, Use, lease_budget,
+from .lease import (Busy, Grant, LeaseHolder, LeaseRun, LeaseServer, Request, Use, lease_budget,
                     lease_run, naive_overrun, overlaps)
 from .logical import LamportClock, VectorClock, compare, concurrent, happens_before, leq
 from .order import (Step, from_trace, happens_before_oracle, lamport_stamps, random_execution,
@@ -33,7 +33,7 @@ from .order import (Step, from_trace, happens_before_oracle, lamport_stamps, ran
 from .truetime import CommitOrder, TrueTime, TTInterval, commit_order
 
 __all__ = [
-    "HLC", "NTP", "ORDERS", "Ack", "Bcast", "CommitOrder", "Delivery", "Grant", "Group",
+    "HLC", "NTP", "ORDERS", "Ack", "Bcast", "Busy", "CommitOrder", "Delivery", "Grant", "Group",
     "GroupNode", "HLCStamp", "LamportClock", "LeaseHolder", "LeaseRun", "LeaseServer",
     "PhysicalClock", "Request", "Step", "TTInterval", "TrueTime", "Use", "VectorClock",
     "commit_order", "compare", "concurrent", "deliverable", "exercises", "from_trace",

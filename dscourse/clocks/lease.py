@@ -58,33 +58,43 @@ class Grant:
     number: int
 
 
+@dataclass(frozen=True)
+class Busy:
+    """The lease is taken; it expires in ``retry_ms`` (on the server's clock)."""
+
+    holder: str
+    retry_ms: float
+
+
 class LeaseServer(Node):
-    """Grants one lease at a time, in request order; re-grants after ``term_ms`` on its clock."""
+    """Grants the lease to a request that finds it free, else answers :class:`Busy` (the
+    holder asks again later); the lease is free again ``term_ms`` after the grant, on the
+    server's clock. (No queue: a grant must answer a *fresh* request, since the holder counts
+    its term from the moment it asked.)"""
 
     def __init__(self, id: str = "server", term_ms: float = 100.0) -> None:  # noqa: A002
         super().__init__(id)
         self.term_ms = term_ms
-        self.waiting: list[str] = []
         self.holder: str | None = None
+        self.expires = 0.0
         self.granted = 0
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, Request) and msg.holder not in self.waiting and msg.holder != self.holder:
-            self.waiting.append(msg.holder)
-            self._grant()
+        if not isinstance(msg, Request):
+            return
+        if self.holder is not None:
+            self.send(src, Busy(self.holder, round(self.expires - self.monotonic(), 3)))
+            return
+        self.holder = msg.holder
+        self.expires = self.monotonic() + self.term_ms
+        self.granted += 1
+        self.send(src, Grant(msg.holder, self.term_ms, self.granted))
+        self.set_timer(self.term_ms, "expire")
+        self.annotate(lease=msg.holder)
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "expire":
             self.holder = None
-            self._grant()
-
-    def _grant(self) -> None:
-        if self.holder is None and self.waiting:
-            self.holder = self.waiting.pop(0)
-            self.granted += 1
-            self.send(self.holder, Grant(self.holder, self.term_ms, self.granted))
-            self.set_timer(self.term_ms, "expire")
-            self.annotate(lease=self.holder)
 
 
 @dataclass
@@ -99,14 +109,16 @@ class Use:
 
 class LeaseHolder(Node):
     """Asks for the lease, uses the resource for ``budget_ms`` of its own clock counted from the
-    request, rests ``rest_ms``, asks again. Uses are logged to ``uses`` in true time."""
+    request, rests ``rest_ms``, asks again (after a :class:`Busy`, when the server says the
+    lease expires). Uses are logged to ``uses`` in true time."""
 
     def __init__(self, id: str, budget_ms: float, uses: list[Use] | None = None,  # noqa: A002
-                 rest_ms: float = 20.0, first_ms: float = 0.0, server: str = "server") -> None:
+                 rest_ms: float = 7.0, first_ms: float = 0.0, server: str = "server") -> None:
         super().__init__(id)
         self.budget_ms, self.rest_ms, self.first_ms, self.server = budget_ms, rest_ms, first_ms, server
         self.uses = uses if uses is not None else []
         self.asked: float | None = None
+        self.using: Use | None = None
 
     def on_start(self) -> None:
         self.set_timer(self.first_ms, "ask")
@@ -115,17 +127,22 @@ class LeaseHolder(Node):
         if name == "ask":
             self.asked = self.monotonic()
             self.send(self.server, Request(self.id))
-        elif name == "stop":
-            self.uses[-1].end = self.now
+        elif name == "stop" and self.using is not None:
+            self.using.end = self.now
+            self.using = None
             self.annotate(use="stop")
             self.set_timer(self.rest_ms, "ask")
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, Grant) and self.asked is not None:
+        if isinstance(msg, Busy):
+            self.asked = None
+            self.set_timer(max(msg.retry_ms, 0.001), "ask")
+        elif isinstance(msg, Grant) and self.asked is not None:
             remaining = self.budget_ms - (self.monotonic() - self.asked)
             self.asked = None
             if remaining > 0:
-                self.uses.append(Use(self.id, self.now, None, msg.number))
+                self.using = Use(self.id, self.now, None, msg.number)
+                self.uses.append(self.using)
                 self.annotate(use="start")
                 self.set_timer(remaining, "stop")
             else:
