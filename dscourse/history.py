@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import IO, Any, NamedTuple
 
 from .errors import ConfigError, allowed
@@ -157,12 +157,24 @@ class Recorder:
                 out.append((op.process, op.call, math.inf, (op.f, op.input), UNKNOWN))
         return out
 
-    def operations(self) -> list[Any]:
-        """The history as ``dscourse.checkers.linearizability.Operation`` records."""
+    def operations(self, *, flat: bool = False,
+                   processes: Sequence[Hashable] | None = None) -> list[Any]:
+        """The history as ``dscourse.checkers.linearizability.Operation`` records.
+
+        ``flat=True`` gives inputs ``(f, *value)`` when ``value`` is a tuple and ``(f, value)``
+        otherwise: the form ``lin.kv()`` reads (``("put", key, value)``, ``("get", key)``) from
+        clients that record ``value = key`` or ``(key, value)``. ``processes`` keeps only
+        those processes' operations, grouped process by process in that order (each in
+        invocation order)."""
         from .checkers.linearizability import Operation
 
-        return [Operation(client=p, call=c, ret=r, input=i, output=o)
-                for p, c, r, i, o in self.tuples()]
+        ops = [Operation(client=p, call=c, ret=r,
+                         input=(i[0], *i[1]) if flat and isinstance(i[1], tuple) else i, output=o)
+               for p, c, r, i, o in self.tuples()]
+        if processes is None:
+            return ops
+        rank = {p: k for k, p in enumerate(processes)}
+        return sorted((op for op in ops if op.client in rank), key=lambda op: rank[op.client])
 
     # -- JSON lines ------------------------------------------------------------------------
     def to_jsonl(self, file: str | os.PathLike | IO[str]) -> None:

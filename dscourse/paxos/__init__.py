@@ -2,12 +2,16 @@
 
 * :mod:`.messages` -- ballots ``(round, node_id)`` and the messages, as frozen dataclasses.
 * :mod:`.basic` -- :class:`Acceptor`, :class:`Proposer`, :class:`Learner`; the broken
-  :class:`NoAdoptProposer` and :class:`ForgetfulAcceptor`; :func:`cluster`; the omniscient
+  :class:`NoAdoptProposer` and :class:`ForgetfulAcceptor`; :func:`cluster` (a
+  :class:`PaxosCluster` with its checks) and :func:`simulation` (the bare system the model
+  checker and the debugger drive); the omniscient
   :func:`chosen` oracle and the :func:`agreement` / :func:`validity` invariants.
 * :mod:`.model` -- the configurations the model checker explores (:func:`check`).
 * :mod:`.backoff` and :mod:`.livelock` -- retry policies and dueling proposers (§2.4).
 * :mod:`.multi` and :mod:`.workload` -- Multi-Paxos replicas with a key-value state machine,
-  clients, a nemesis, prefix consistency and linearizability checks (§3).
+  clients recording one history, ``workload.cluster`` (a :class:`MultiPaxosCluster`), a
+  nemesis, prefix consistency and linearizability checks (§3).
+* :mod:`.harness` -- the exercises' harnesses; each returns a ``checkers.trial.Trial``.
 * :mod:`.scenarios` -- the message debugger's preloaded scenarios.
 
 Widgets (in :mod:`.labs`, loaded on first use): :func:`debugger` and :func:`livelock_meter`.
@@ -19,21 +23,21 @@ from __future__ import annotations
 
 from .._lazy import lazy
 from .backoff import POLICIES, Backoff
-from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, Proposer, agreement,
-                    chosen, chosen_from_votes, cluster, quorum, validity)
+from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, PaxosCluster, Proposer,
+                    agreement, chosen, chosen_from_votes, cluster, quorum, simulation, validity)
 from .livelock import decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .model import VARIANTS, check
 from . import harness
 from .multi import Client, Replica
-from .workload import prefix_consistent, run
+from .workload import MultiPaxosCluster, prefix_consistent, run
 
 __all__ = [
     "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Backoff", "Ballot",
-    "Client", "ForgetfulAcceptor", "Learner", "Nack", "NoAdoptProposer", "Prepare", "Promise",
-    "Proposer", "Replica", "Vote", "agreement", "check", "chosen", "chosen_from_votes",
+    "Client", "ForgetfulAcceptor", "Learner", "MultiPaxosCluster", "Nack", "NoAdoptProposer",
+    "PaxosCluster", "Prepare", "Promise", "Proposer", "Replica", "Vote", "agreement", "check", "chosen", "chosen_from_votes",
     "cluster", "debugger", "decision_times", "duel", "harness", "labs", "livelock_meter",
-    "prefix_consistent", "quorum", "run", "validity",
+    "prefix_consistent", "quorum", "run", "simulation", "validity",
 ]
 
 

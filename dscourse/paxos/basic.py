@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import allowed
 from ..sim import Node, Simulation
+from ..sim.cluster import Cluster
 from ..sim.network import LinkModel
 from .backoff import Backoff, as_backoff
 from .messages import ZERO, Accept, Accepted, Ballot, Heartbeat, Nack, Prepare, Promise, Vote
@@ -324,15 +325,17 @@ def validity(sim: Simulation) -> bool:
     return chosen(sim) <= proposed
 
 
-def cluster(*, acceptors: int = 3, proposers: int = 2, learners: int = 0, seed: int | None = None,
-            network: LinkModel | None = None, proposer_cls: type[Proposer] = Proposer,
-            acceptor_cls: type[Acceptor] = Acceptor, values: Sequence[Any] | None = None,
-            nack: bool = True, reply_accepted: bool = True, stagger_ms: float = 0.0,
-            **proposer_kwargs: Any) -> Simulation:
-    """A Basic Paxos system: acceptors ``a1..``, proposers ``p1..`` proposing ``values``
-    (default ``"v1"``, ``"v2"``, ...), learners ``l1..``; proposer ``p(i+1)`` starts
-    ``i * stagger_ms`` ms after ``p1``. Extra keywords go to the proposers (``timeout``,
-    ``backoff``, ``max_rounds``); ``nack`` and ``reply_accepted`` to the acceptors."""
+def simulation(*, acceptors: int = 3, proposers: int = 2, learners: int = 0, seed: int | None = None,
+               network: LinkModel | None = None, proposer_cls: type[Proposer] = Proposer,
+               acceptor_cls: type[Acceptor] = Acceptor, values: Sequence[Any] | None = None,
+               nack: bool = True, reply_accepted: bool = True, stagger_ms: float = 0.0,
+               **proposer_kwargs: Any) -> Simulation:
+    """A Basic Paxos system as a bare :class:`Simulation` (what the model checker and the
+    debugger drive): acceptors ``a1..``, proposers ``p1..`` proposing ``values`` (default
+    ``"v1"``, ``"v2"``, ...), learners ``l1..``; proposer ``p(i+1)`` starts ``i * stagger_ms``
+    ms after ``p1``. Extra keywords go to the proposers (``timeout``, ``backoff``,
+    ``max_rounds``); ``nack`` and ``reply_accepted`` to the acceptors. :func:`cluster` wraps
+    the same system with its checks."""
     for name, n, low in (("acceptors", acceptors, 1), ("proposers", proposers, 1), ("learners", learners, 0)):
         if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= 9:
             raise allowed(name, n, f"an int from {low} to 9")
@@ -352,3 +355,42 @@ def cluster(*, acceptors: int = 3, proposers: int = 2, learners: int = 0, seed: 
     for lid in l_ids:
         sim.add_node(Learner(lid, a_ids))
     return sim
+
+
+class PaxosCluster(Cluster):
+    """A Basic Paxos system built by :func:`cluster`: ``sim``, ``nodes``, the role lists
+    ``acceptors``, ``proposers``, ``learners`` (ids), and the chapter's checks."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim, sim.nodes)
+        self.acceptors = [n.id for n in sim.nodes.values() if isinstance(n, Acceptor)]
+        self.proposers = [n.id for n in sim.nodes.values() if isinstance(n, Proposer)]
+        self.learners = [n.id for n in sim.nodes.values() if isinstance(n, Learner)]
+
+    def __repr__(self) -> str:
+        return (f"<PaxosCluster {len(self.acceptors)} acceptors, {len(self.proposers)} proposers "
+                f"t={self.sim.now:g} ms chosen={sorted(map(str, self.chosen()))}>")
+
+    def chosen(self) -> set[Any]:
+        """The values chosen so far (the omniscient oracle :func:`chosen`)."""
+        return chosen(self.sim)
+
+    def agreement(self) -> bool:
+        """Safety: at most one value is chosen (:func:`agreement`)."""
+        return agreement(self.sim)
+
+    def validity(self) -> bool:
+        """Safety: every chosen value was proposed (:func:`validity`)."""
+        return validity(self.sim)
+
+    def safe(self) -> bool:
+        """Agreement and validity both hold."""
+        return agreement(self.sim) and validity(self.sim)
+
+
+def cluster(**options: Any) -> PaxosCluster:
+    """A ready Basic Paxos cluster: ``ds.paxos.cluster(proposers=1, seed=5).run(until=20).chosen()``.
+
+    Takes the keywords of :func:`simulation` (``acceptors``, ``proposers``, ``learners``,
+    ``seed``, ``network``, ``values``, ...)."""
+    return PaxosCluster(simulation(**options))

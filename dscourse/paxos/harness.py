@@ -1,8 +1,12 @@
-"""Checks behind Chapter 5's exercises (E5.2, E5.3): plain functions returning a verdict.
+"""Trusted harnesses for Chapter 5's exercises (E5.1-E5.4).
 
 The exercise notebook's test cells call these with the student's function (or, in the
-grader, its sandboxed proxy); each returns ``None`` when the property holds, else a message
-naming the seed or the shortest counterexample. Student functions see plain data only.
+grader, its sandboxed proxy) and hand the result to ``t.expect``: every harness returns a
+:class:`~dscourse.checkers.trial.Trial` with the seed, the run's trace, the first violated
+property (its message names the property; a model check's names the shortest
+counterexample, step by step) and the virtual time it broke. An exception raised by the
+student's function ends the trial as ``trial.error``; an answer the harness cannot use (a
+malformed reply) is a violation. Student functions see plain data only.
 
 * E5.1 -- ``prepare(state, ballot)`` and ``accept(state, ballot, value)``: an acceptor as two
   pure functions of its durable state (kept in ``stable`` by the harness). Checked by the
@@ -10,14 +14,14 @@ naming the seed or the shortest counterexample. Student functions see plain data
 * E5.2 -- ``choose_value(promises, own)``: the P2c rule. ``promises`` is a list with one entry
   per promise, ``None`` or ``[round, proposer, value]`` (the acceptor's highest vote).
   Checked by the model checker (2 proposers, 3 acceptors, every execution up to 12 steps:
-  the shortest violation of a proposer without P2c has 12) and by random runs with loss,
-  duplication and crashes.
+  the shortest violation of a proposer without P2c has 12; the trial's seed is the model's,
+  0) and by random runs with loss, duplication and crashes.
 * E5.4 -- ``recover(first, promises)``: what a new Multi-Paxos leader proposes in every slot
   from ``first`` to the highest slot reported (P2c per slot, no-ops in the gaps). Checked on
   replicated key-value stores under crashes and partitions.
 * E5.3 -- ``retry_delay(failures, u)``: ms to wait after the ``failures``-th failed attempt,
   ``u`` a uniform draw in [0, 1). Checked on dueling proposers: at least 99% of the seeds
-  decide within 500 ms.
+  decide within 500 ms (one trial over many seeds: its seed is the first undecided one).
 """
 
 from __future__ import annotations
@@ -25,15 +29,57 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.explore import explore
-from ..errors import allowed
-from ..sim import lossy, random_schedule
+from ..checkers.explore import ExploreResult, explore
+from ..checkers.trial import Trial
+from ..errors import ConfigError, allowed
+from ..sim import Simulation, lossy, random_schedule
 from . import workload
 from .backoff import Backoff
-from .basic import Acceptor, Proposer, agreement, chosen, cluster, validity
-from .livelock import decision_times
+from .basic import Acceptor, Proposer, agreement, chosen, simulation, validity
+from .livelock import duel
 from .messages import NOOP, ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .multi import Replica
+
+
+def _judge(trial: Trial, body: Callable[[], None]) -> Trial:
+    """Run ``body`` for ``trial``: an answer the harness cannot use (``ConfigError``) is a
+    violation; any other exception is the student's error, kept in ``trial.error``."""
+    try:
+        body()
+    except ConfigError as exc:
+        trial.violate(f"unusable answer: {exc}", trial.at)
+    except Exception as exc:  # noqa: BLE001 - the student's function may raise anything
+        trial.error = exc
+    return trial
+
+
+def _model_trial(result: ExploreResult, what: str) -> Trial:
+    """A trial from a model check: the counterexample's replay as the trace."""
+    trial = Trial(result.seed, trace=result.trace)
+    if result.violation is not None:
+        steps = "; ".join(c.text for c in result.path)
+        trial.violate(f"{result.violation} violated after {len(result.path)} steps "
+                      f"({what}): {steps}", result.sim.now if result.sim is not None else None)
+    trial.facts.update(states=result.states, depth=result.depth, complete=result.complete)
+    return trial
+
+
+def _safe_run(trial: Trial, sim: Simulation, until: float,
+              properties: dict[str, Callable[[Simulation], bool]]) -> bool:
+    """Run ``sim`` to ``until`` ms checking ``properties`` after every event; record the first
+    that breaks (True if none did)."""
+    trial.trace = sim.trace
+    broken: list[str] = []
+
+    def violated() -> bool:
+        broken.extend(name for name, holds in properties.items() if not holds(sim))
+        return bool(broken)
+
+    if sim.run_until(violated, until):
+        trial.violate(f"{broken[0]} violated at t={sim.now:g} ms (chosen: "
+                      f"{sorted(map(str, chosen(sim)))})", sim.now)
+        return False
+    return True
 
 
 def adopting(choose_value: Callable[[list, Any], Any]) -> type[Proposer]:
@@ -47,43 +93,69 @@ def adopting(choose_value: Callable[[list, Any], Any]) -> type[Proposer]:
     return type("StudentProposer", (Proposer,), {"choose_value": choose})
 
 
-def adoption_model_check(choose_value: Callable[[list, Any], Any], depth: int = 12) -> str | None:
+SAFETY = {"agreement": agreement, "validity": validity}
+
+
+def adoption_model_trial(choose_value: Callable[[list, Any], Any], depth: int = 12) -> Trial:
     """Breadth-first search of every execution up to ``depth`` steps (see module docstring)."""
     cls = adopting(choose_value)
 
-    def make(seed: int) -> Any:
-        return cluster(seed=seed, proposer_cls=cls, nack=False, reply_accepted=False, max_rounds=1)
+    def make(seed: int) -> Simulation:
+        return simulation(seed=seed, proposer_cls=cls, nack=False, reply_accepted=False,
+                          max_rounds=1)
 
-    result = explore(make, {"agreement": agreement, "validity": validity}, max_depth=depth)
-    if result.violation is None:
-        return None
-    steps = "; ".join(c.text for c in result.path)
-    return (f"{result.violation} violated after {len(result.path)} steps "
-            f"(chosen: {sorted(map(str, chosen(result.sim)))}): {steps}")
+    result: list[Trial] = []
+
+    def body() -> None:
+        found = explore(make, SAFETY, max_depth=depth)
+        chosen_values = sorted(map(str, chosen(found.sim))) if found.sim is not None else []
+        result.append(_model_trial(found, f"chosen: {chosen_values}"))
+
+    trial = _judge(Trial(0), body)
+    return result[0] if result else trial
 
 
-def adoption_random_runs(choose_value: Callable[[list, Any], Any], seeds: Iterable[int]) -> str | None:
-    """Three proposers, five acceptors, loss, duplication and crashes; safety after every event."""
+def adoption_random_trial(choose_value: Callable[[list, Any], Any], seed: int) -> Trial:
+    """Three proposers, five acceptors, 20% loss, 20% duplication and crashes for 400 ms:
+    agreement and validity after every event."""
     cls = adopting(choose_value)
-    for seed in seeds:
-        sim = cluster(proposers=3, acceptors=5, seed=seed, proposer_cls=cls,
-                      network=lossy(drop=0.2, duplicate=0.2), timeout=20, backoff="random")
+    trial = Trial(seed)
+
+    def body() -> None:
+        sim = simulation(proposers=3, acceptors=5, seed=seed, proposer_cls=cls,
+                         network=lossy(drop=0.2, duplicate=0.2), timeout=20, backoff="random")
         sim.schedule_nemesis(sim.random_nemesis(300, kinds=("crash",), mean_gap=30, mean_duration=20))
-        if sim.run_until(lambda: not agreement(sim) or not validity(sim), 400):
-            return f"seed {seed}: chosen {sorted(map(str, chosen(sim)))} at t={sim.now:g} ms"
-    return None
+        _safe_run(trial, sim, 400, SAFETY)
+
+    return _judge(trial, body)
 
 
-def backoff_decisions(retry_delay: Callable[[int, float], float], seeds: Iterable[int],
-                      deadline_ms: float = 500.0, share: float = 0.99) -> str | None:
-    """Dueling proposers with the student's backoff: ``share`` of seeds decide by the deadline."""
+def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[int],
+                  deadline_ms: float = 500.0, share: float = 0.99) -> Trial:
+    """Dueling proposers with the student's backoff: ``share`` of the seeds decide (a value is
+    chosen) by ``deadline_ms``. One trial over all the seeds: its seed and trace are those of
+    the first undecided duel (the first seed while none is undecided)."""
     seeds = list(seeds)
-    times = decision_times(Backoff("custom", custom=retry_delay), seeds, horizon_ms=deadline_ms)
-    late = [s for s, t in zip(seeds, times) if t is None]
-    if len(seeds) - len(late) >= share * len(seeds):
-        return None
-    return (f"{len(seeds) - len(late)}/{len(seeds)} seeds decided within {deadline_ms:g} ms "
-            f"(need {share:.0%}); first undecided seed: {late[0]}")
+    if not seeds:
+        raise allowed("seeds", seeds, "at least one seed")
+    trial = Trial(seeds[0])
+
+    def body() -> None:
+        backoff = Backoff("custom", custom=retry_delay)
+        late = []
+        for s in seeds:
+            run = duel(s, backoff, horizon_ms=deadline_ms)
+            if run.decided_ms is None:
+                if not late:
+                    trial.seed, trial.trace = s, run.sim.trace
+                late.append(s)
+        decided = len(seeds) - len(late)
+        trial.facts.update(decided=decided, seeds=len(seeds))
+        if decided < share * len(seeds):
+            trial.violate(f"progress: {decided}/{len(seeds)} seeds decided within {deadline_ms:g} "
+                          f"ms (need {share:.0%}); the first undecided duel is shown", deadline_ms)
+
+    return _judge(trial, body)
 
 
 def recovering(recover: Callable[[int, list], Any]) -> type[Replica]:
@@ -118,22 +190,41 @@ def recovering(recover: Callable[[int, list], Any]) -> type[Replica]:
     return type("StudentReplica", (Replica,), {"recover": choose})
 
 
-def recovery_runs(recover: Callable[[int, list], Any], seeds: Iterable[int]) -> str | None:
-    """Three replicas, four clients, a lossy network, crashes and partitions: logs
-    prefix-consistent, histories linearizable, and at least 75% of the operations complete."""
+def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
+                   completed: float = 0.75) -> Trial:
+    """Three replicas, four clients, a lossy network, crashes and partitions, on every seed:
+    logs prefix-consistent and histories linearizable, and over all the seeds at least
+    ``completed`` of the operations complete. One trial: its seed and trace are those of the
+    first seed that breaks a property (the first seed while none does)."""
+    seeds = list(seeds)
+    if not seeds:
+        raise allowed("seeds", seeds, "at least one seed")
     cls = recovering(recover)
-    done = total = 0
-    for seed in seeds:
-        r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=cls,
-                         network=lossy(drop=0.1, duplicate=0.05))
-        if not r.prefix_consistent:
-            return f"seed {seed}: two replicas decided different commands for one slot"
-        if not r.linearizable:
-            return f"seed {seed}: the clients' history is not linearizable"
-        done, total = done + r.completed, total + r.operations
-    if done < 0.75 * total:
-        return f"only {done} of {total} operations completed: is every slot up to the highest reported one filled?"
-    return None
+    trial = Trial(seeds[0])
+
+    def body() -> None:
+        done = total = 0
+        for seed in seeds:
+            r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=cls,
+                             network=lossy(drop=0.1, duplicate=0.05))
+            if seed == seeds[0] or not (r.prefix_consistent and r.linearizable):
+                trial.seed, trial.trace = seed, r.sim.trace
+            if not r.prefix_consistent:
+                trial.violate("prefix consistency violated: two replicas decided different "
+                              "commands for one slot", r.sim.now)
+                return
+            if not r.linearizable:
+                trial.violate("linearizability violated: the clients' history is not "
+                              "linearizable", r.sim.now)
+                return
+            done, total = done + r.completed, total + r.operations
+        trial.facts.update(completed=done, operations=total)
+        if done < completed * total:
+            trial.violate(f"progress: only {done} of {total} operations completed over "
+                          f"{len(seeds)} seeds (need {completed:.0%}): is every slot up to the "
+                          "highest reported one filled?")
+
+    return _judge(trial, body)
 
 
 def _plain_ballot(b: Any) -> list | None:
@@ -229,34 +320,43 @@ def kept_promises(sim: Any) -> bool:
     return not any(n.stable.get("broke_promise") for n in sim.nodes.values() if isinstance(n, Acceptor))
 
 
-def acceptor_model_check(prepare: Callable, accept: Callable, depth: int = 12) -> str | None:
-    """The model checker on correct proposers and the student's acceptor (3 acceptors)."""
+ACCEPTOR_SAFETY = {**SAFETY, "promises kept": kept_promises}
+
+
+def acceptor_model_trial(prepare: Callable, accept: Callable, depth: int = 12) -> Trial:
+    """The model checker on correct proposers and the student's acceptor (3 acceptors):
+    agreement, validity and kept promises in every execution up to ``depth`` steps."""
     cls = acceptor_from(prepare, accept)
 
-    def make(seed: int) -> Any:
-        return cluster(seed=seed, acceptor_cls=cls, nack=False, reply_accepted=False, max_rounds=1)
+    def make(seed: int) -> Simulation:
+        return simulation(seed=seed, acceptor_cls=cls, nack=False, reply_accepted=False,
+                          max_rounds=1)
 
-    result = explore(make, {"agreement": agreement, "validity": validity,
-                            "promises kept": kept_promises}, max_depth=depth)
-    if result.violation is None:
-        return None
-    steps = "; ".join(c.text for c in result.path)
-    return f"{result.violation} violated after {len(result.path)} steps: {steps}"
+    result: list[Trial] = []
+
+    def body() -> None:
+        result.append(_model_trial(explore(make, ACCEPTOR_SAFETY, max_depth=depth),
+                                   "2 proposers, 3 of your acceptors"))
+
+    trial = _judge(Trial(0), body)
+    return result[0] if result else trial
 
 
-def acceptor_random_runs(prepare: Callable, accept: Callable, seeds: Iterable[int]) -> str | None:
+def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int) -> Trial:
     """Three proposers (retrying, random backoff), five student acceptors, loss, duplication,
-    reordering and acceptor crashes; safety after every event, and a decision."""
+    reordering and acceptor crashes for 600 ms: agreement, validity and kept promises after
+    every event, and a value chosen by the end."""
     cls = acceptor_from(prepare, accept)
-    for seed in seeds:
-        sim = cluster(proposers=3, acceptors=5, seed=seed, acceptor_cls=cls,
-                      network=lossy(drop=0.2, duplicate=0.2), timeout=20, backoff="random")
+    trial = Trial(seed)
+
+    def body() -> None:
+        sim = simulation(proposers=3, acceptors=5, seed=seed, acceptor_cls=cls,
+                         network=lossy(drop=0.2, duplicate=0.2), timeout=20, backoff="random")
         accs = [f"a{i}" for i in range(1, 6)]
         sim.schedule_nemesis([(t, a) for t, a in random_schedule(accs, sim.rng("nemesis"), until=300,
                                                                  kinds=("crash",), mean_gap=30,
                                                                  mean_duration=20)])
-        if sim.run_until(lambda: not (agreement(sim) and validity(sim) and kept_promises(sim)), 600):
-            return f"seed {seed}: safety violated at t={sim.now:g} ms (chosen {sorted(map(str, chosen(sim)))})"
-        if not chosen(sim):
-            return f"seed {seed}: nothing was chosen in 600 ms"
-    return None
+        if _safe_run(trial, sim, 600, ACCEPTOR_SAFETY) and not chosen(sim):
+            trial.violate("progress: nothing was chosen in 600 ms", sim.now)
+
+    return _judge(trial, body)

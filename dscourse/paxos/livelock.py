@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..sim import Network, Simulation, Uniform
 from .backoff import Backoff, as_backoff
-from .basic import chosen, cluster
+from .basic import chosen, simulation
 
 HORIZON_MS = 10_000.0
 DEMO_SEED = 3
@@ -47,7 +47,7 @@ def duel_sim(seed: int, backoff: Backoff | str = "none", *, timeout: float = 6.0
              latency: tuple[float, float] = (1.8, 2.2), stagger_ms: float = 3.0) -> Simulation:
     """Three acceptors and two proposers; ``p2`` starts ``stagger_ms`` after ``p1``; every
     message takes ``Uniform(*latency)`` ms; attempts time out after ``timeout`` ms."""
-    return cluster(seed=seed, network=Network(latency=Uniform(*latency)),
+    return simulation(seed=seed, network=Network(latency=Uniform(*latency)),
                    backoff=as_backoff(backoff), timeout=timeout, stagger_ms=stagger_ms)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from ..checkers.explore import ExploreResult, explore
 from ..errors import allowed
 from ..sim import Simulation
-from .basic import Acceptor, ForgetfulAcceptor, NoAdoptProposer, Proposer, agreement, cluster, validity
+from .basic import Acceptor, ForgetfulAcceptor, NoAdoptProposer, Proposer, agreement, simulation, validity
 
 VARIANTS: dict[str, tuple[type[Proposer], type[Acceptor]]] = {
     "correct": (Proposer, Acceptor),
@@ -40,7 +40,7 @@ def _variant(variant: str) -> tuple[type[Proposer], type[Acceptor]]:
 def model(seed: int = 0, variant: str = "correct", *, max_rounds: int = 1) -> Simulation:
     """The checked configuration (see module docstring) as a fresh simulation."""
     proposer_cls, acceptor_cls = _variant(variant)
-    return cluster(seed=seed, proposer_cls=proposer_cls, acceptor_cls=acceptor_cls, nack=False,
+    return simulation(seed=seed, proposer_cls=proposer_cls, acceptor_cls=acceptor_cls, nack=False,
                    reply_accepted=False, max_rounds=max_rounds)
 
 

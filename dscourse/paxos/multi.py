@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import allowed
+from ..history import Recorder
 from ..sim import Node
 from .basic import quorum
 from .messages import (NOOP, ZERO, Ballot, Command, MAccept, MAccepted, MCatchup, MDecide,
@@ -291,53 +292,60 @@ class Replica(Node):
 
 class Client(Node):
     """Runs ``ops`` one at a time against the replicas, retrying (same ``seq``) on a timeout
-    or a redirect; records ``history`` rows ``(seq, op, call_ms, ret_ms, result)`` in
-    ``stable`` (ret ``None`` while pending)."""
+    or a redirect. Each operation is recorded in ``history`` (a
+    :class:`~dscourse.history.Recorder`, shared by a cluster's clients): ``invoke`` when it is
+    first sent (``f`` is the op, ``value`` the key or ``(key, value)``), ``ok`` with the
+    result when a replica answers. ``stable`` keeps the index of the next operation and of
+    the one in flight, so a recovered client retries the same operation."""
 
     def __init__(self, id: str, replicas: Sequence[str], ops: Sequence[tuple], *,  # noqa: A002
-                 timeout_ms: float = 30.0, think_ms: float = 2.0) -> None:
+                 timeout_ms: float = 30.0, think_ms: float = 2.0,
+                 history: Recorder | None = None) -> None:
         super().__init__(id)
         self.replicas = tuple(replicas)
         self.ops = tuple(ops)
         self.timeout_ms, self.think_ms = timeout_ms, think_ms
+        self.history = Recorder() if history is None else history
         self.target = 0
         self.timer: int | None = None
 
-    @property
-    def history(self) -> list[tuple]:
-        return self.stable["history"]
-
     def on_start(self) -> None:
-        self.stable.setdefault("history", [])
+        self.stable.setdefault("next", 0)
+        self.stable.setdefault("current", None)
         self.target = int(self.rng.integers(len(self.replicas)))
-        self.set_timer(self.think_ms, "next")
+        if self.stable["current"] is not None:
+            self._send_current()
+        else:
+            self.set_timer(self.think_ms, "next")
 
     def _send_current(self) -> None:
-        seq, op, *_ = self.history[-1]
-        self.send(self.replicas[self.target], Request(Command(self.id, seq, op)))
+        seq = self.stable["current"]
+        self.send(self.replicas[self.target], Request(Command(self.id, seq, self.ops[seq])))
         if self.timer is not None:
             self.cancel_timer(self.timer)
         self.timer = self.set_timer(self.timeout_ms, "timeout", seq)
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "next":
-            seq = len(self.history)
-            if seq < len(self.ops):
-                self.history.append((seq, self.ops[seq], self.now, None, None))
+            seq = self.stable["next"]
+            if seq < len(self.ops) and self.stable["current"] is None:
+                op = self.ops[seq]
+                self.stable["current"] = seq
+                self.history.invoke(self.id, op[0], op[1] if len(op) == 2 else tuple(op[1:]),
+                                    self.now)
                 self._send_current()
-        elif name == "timeout" and self.history and self.history[-1][3] is None \
-                and self.history[-1][0] == payload:
+        elif name == "timeout" and self.stable["current"] == payload:
             self.target = (self.target + 1) % len(self.replicas)
             self._send_current()
 
     def on_message(self, src: str, msg: Any) -> None:
-        if not isinstance(msg, Reply) or not self.history:
-            return
-        seq, op, call, ret, _ = self.history[-1]
-        if msg.seq != seq or ret is not None:
+        seq = self.stable.get("current")
+        if not isinstance(msg, Reply) or seq is None or msg.seq != seq:
             return
         if msg.ok:
-            self.history[-1] = (seq, op, call, self.now, msg.result)
+            self.history.ok(self.id, msg.result, self.now)
+            self.stable["current"] = None
+            self.stable["next"] = seq + 1
             self.cancel_timer(self.timer)
             self.timer = None
             self.set_timer(self.think_ms, "next")

@@ -24,7 +24,7 @@ from typing import Any
 from ..checkers.explore import ExploreResult, settle
 from ..errors import allowed
 from ..sim import Simulation
-from .basic import cluster
+from .basic import simulation
 from .livelock import duel_sim
 from .model import Model, check
 
@@ -59,11 +59,11 @@ def _pick(sim: Simulation, label: str, src: str, dst: str) -> int:
 
 
 def free_sim(seed: int) -> Simulation:
-    return cluster(seed=seed)
+    return simulation(seed=seed)
 
 
 def minority_sim(seed: int) -> Simulation:
-    return cluster(seed=seed, stagger_ms=50.0)
+    return simulation(seed=seed, stagger_ms=50.0)
 
 
 def _minority_ops(seed: int) -> tuple[tuple[Any, ...], ...]:

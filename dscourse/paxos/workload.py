@@ -16,7 +16,9 @@ from typing import Any
 
 from ..checkers import linearizability as lin
 from ..errors import allowed
+from ..history import Recorder
 from ..sim import Network, Simulation, Uniform, random_schedule
+from ..sim.cluster import Cluster
 from ..sim.network import LinkModel
 from .multi import Client, Replica
 
@@ -33,25 +35,56 @@ def client_ops(rng: Any, n: int, client: str) -> list[tuple]:
     return ops
 
 
+class MultiPaxosCluster(Cluster):
+    """Multi-Paxos replicas and their clients, built by :func:`cluster`: ``sim``, ``nodes``,
+    ``replicas`` and ``clients`` (id -> node), the clients' shared ``history`` (a
+    :class:`~dscourse.history.Recorder`), and the chapter's checks."""
+
+    def __init__(self, sim: Simulation, history: Recorder) -> None:
+        super().__init__(sim, sim.nodes)
+        self.history = history
+        self.replicas = {r.id: r for r in replicas(sim)}
+        self.clients = {c.id: c for c in sim.nodes.values() if isinstance(c, Client)}
+
+    def nemesis(self, until: float, **options: Any) -> list:
+        """Random crashes and partitions of the replicas until ``until`` ms (see :func:`nemesis`)."""
+        return nemesis(self.sim, until, **options)
+
+    def operations(self) -> list[lin.Operation]:
+        """The clients' operations for the linearizability checker (see :func:`history`)."""
+        return history(self.sim)
+
+    def prefix_consistent(self) -> bool:
+        """No slot decided twice with different commands (see :func:`prefix_consistent`)."""
+        return prefix_consistent(self.sim)
+
+    def check(self, timeout: float | None = None) -> lin.CheckResult:
+        """Is the clients' history linearizable (as a key-value store)?"""
+        return lin.check(self.operations(), lin.kv(), timeout=timeout)
+
+
 def cluster(n: int = 3, clients: int = 2, ops: int = 10, *, seed: int | None = None,
             network: LinkModel | None = None, replica_cls: type[Replica] = Replica,
-            **replica_kwargs: Any) -> Simulation:
-    """``n`` Multi-Paxos replicas (``replica_cls``) and ``clients`` clients running ``ops``
-    random operations."""
+            **replica_kwargs: Any) -> MultiPaxosCluster:
+    """``n`` Multi-Paxos replicas ``r1..`` (``replica_cls``) and ``clients`` clients ``c1..``
+    running ``ops`` random operations each, recorded in one history."""
     for what, v, lo in (("n", n, 1), ("clients", clients, 0), ("ops", ops, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise allowed(what, v, f"an int >= {lo}")
     sim = Simulation(seed=seed, network=network or Network(latency=Uniform(1.0, 4.0)))
+    recorder = Recorder(sim)
     ids = [f"r{i}" for i in range(1, n + 1)]
     for r in ids:
         sim.add_node(replica_cls(r, ids, **replica_kwargs))
     for i in range(1, clients + 1):
         cid = f"c{i}"
-        sim.add_node(Client(cid, ids, client_ops(sim.rng(f"workload:{cid}"), ops, cid)))
-    return sim
+        sim.add_node(Client(cid, ids, client_ops(sim.rng(f"workload:{cid}"), ops, cid),
+                            history=recorder))
+    return MultiPaxosCluster(sim, recorder)
 
 
 def replicas(sim: Simulation) -> list[Replica]:
+    """The simulation's Multi-Paxos replicas, in the order they were added."""
     return [node for node in sim.nodes.values() if isinstance(node, Replica)]
 
 
@@ -89,16 +122,13 @@ def prefix_consistent(sim: Simulation) -> bool:
 
 
 def history(sim: Simulation) -> list[lin.Operation]:
-    """The clients' operations for the linearizability checker (pending ones: ``ret = inf``)."""
-    out = []
-    for node in sim.nodes.values():
-        if isinstance(node, Client):
-            for seq, op, call, ret, result in node.stable.get("history", []):
-                if ret is None:
-                    out.append(lin.Operation(node.id, call, math.inf, op, lin.UNKNOWN))
-                else:
-                    out.append(lin.Operation(node.id, call, ret, op, result))
-    return out
+    """The clients' operations for the linearizability checker, client by client: inputs
+    ``(op, key)`` or ``(op, key, value)``; pending ones have ``ret = inf`` and output
+    ``UNKNOWN``."""
+    clients = [node for node in sim.nodes.values() if isinstance(node, Client)]
+    recorders = {id(c.history): c.history for c in clients}.values()
+    order = [c.id for c in clients]
+    return [op for r in recorders for op in r.operations(flat=True, processes=order)]
 
 
 @dataclass(frozen=True)
@@ -116,11 +146,11 @@ class Run:
 def run(seed: int, *, n: int = 3, clients: int = 2, ops: int = 8, until: float = 600.0,
         faults: bool = True, **options: Any) -> Run:
     """Run a workload for ``until`` ms (faults during the first 60%) and check it."""
-    sim = cluster(n, clients, ops, seed=seed, **options)
+    c = cluster(n, clients, ops, seed=seed, **options)
     if faults:
-        nemesis(sim, until * 0.6)
-    sim.run(until=until)
-    hist = history(sim)
+        c.nemesis(until * 0.6)
+    c.run(until=until)
+    hist = c.operations()
     verdict = lin.check(hist, lin.kv())
     done = sum(1 for op in hist if op.ret != math.inf)
-    return Run(seed, sim, prefix_consistent(sim), verdict.ok, done, len(hist))
+    return Run(seed, c.sim, c.prefix_consistent(), verdict.ok, done, len(hist))

@@ -2,14 +2,16 @@
 
 Each exercise asks for one *rule* of Raft as a plain function of data; the harness plugs it
 into the library's Raft server (a subclass that calls it where Figure 2 applies the rule),
-runs seeded scenarios with the safety monitor, and raises AssertionError with the seed and
-the first problem. The student's function may be a local function (``ds.grading.check`` in
-the notebook) or the grader's sandbox proxy: either way it is only ever called with plain
-data and its results are checked with exact types before use.
+runs one seeded scenario with the safety monitor, and returns a
+:class:`~dscourse.checkers.trial.Trial`: the seed, the run's trace, the first violated
+property (its message names the property) and the virtual time it broke. An exception
+raised by the student's function ends the trial as ``trial.error``. The function may be a
+local one (``ds.grading.check`` in the notebook) or the grader's sandbox proxy: either way it
+is only ever called with plain data and its results are checked with exact types before use.
 
 * E6.1 ``vote(state, request) -> (state, granted)`` -- RequestVote's receiver (§5.2, §5.4.1).
 * E6.2 ``append_entries(log, commit_index, request) -> reply`` -- AppendEntries' receiver
-  (§5.3), with conflict-only truncation and the fast-backtracking hint.
+  (§5.3), with conflict-only truncation and the fast-backtracking hint (§5.3, end).
 * E6.3 ``advance_commit(term, log_terms, match_index, commit_index) -> int`` (§5.4.2) and
   ``safety_violations(history) -> list[str]``, a monitor that must catch
   :class:`~dscourse.raft.mutants.CountingOldTermsRaft`.
@@ -19,9 +21,11 @@ data and its results are checked with exact types before use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from ..sim import Constant, UniformInt, reliable, stream
+from ..checkers.trial import Trial
+from ..errors import allowed
+from ..sim import Constant, Simulation, UniformInt, reliable, stream
 from .builder import RaftCluster
 from .figure8 import figure8, figure8_adversary
 from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
@@ -39,13 +43,52 @@ def _int(x: Any) -> bool:
     return type(x) is int
 
 
-def _fail(seed: int, message: str) -> None:
-    raise AssertionError(f"seed {seed}: {message}")
+class _Violated(AssertionError):
+    """A violated property; ``at`` is the virtual time (ms) it broke, when known."""
+
+    def __init__(self, message: str, at: float | None = None) -> None:
+        super().__init__(message)
+        self.at = at
 
 
-def _ok_or_fail(seed: int, monitor: Any, where: str) -> None:
+def _fail(message: str, at: float | None = None) -> NoReturn:
+    raise _Violated(message, at)
+
+
+def _ok_or_fail(monitor: Any, where: str) -> None:
     if monitor.violations:
-        _fail(seed, f"{where}: {next(iter(monitor.violations))}")
+        first = next(iter(monitor.violations))
+        _fail(f"{where}: {first}", first.time)
+
+
+class _Run:
+    """A trial in progress: its :class:`Trial` and the simulation it reports on."""
+
+    def __init__(self, seed: int) -> None:
+        self.trial = Trial(seed)
+        self.sim: Simulation | None = None
+
+    def watch(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.trial.trace = sim.trace
+
+
+def _judge(seed: int, body: Callable[[_Run], None], context: str = "") -> Trial:
+    """Run ``body`` as one trial. An AssertionError (the harness's or the 6.5840 tester's) is a
+    violated property, its message prefixed with ``context``; any other exception is the
+    code under test's error, kept in ``trial.error`` with the seed and trace."""
+    run = _Run(seed)
+    try:
+        body(run)
+    except AssertionError as exc:
+        at = getattr(exc, "at", None)
+        if at is None and run.sim is not None:
+            at = run.sim.now
+        message = str(exc) or "an assertion failed"
+        run.trial.violate(f"{context}: {message}" if context else message, at)
+    except Exception as exc:  # noqa: BLE001 - the student's function may raise anything
+        run.trial.error = exc
+    return run.trial
 
 
 # -- E6.1: RequestVote receiver --------------------------------------------------------------
@@ -81,23 +124,27 @@ def vote_cases(seed: int, n: int = 200) -> list[tuple[dict, dict]]:
 def _check_vote_result(result: Any) -> tuple[int, Any, bool]:
     if (type(result) is not tuple or len(result) != 2 or type(result[0]) is not dict
             or type(result[1]) is not bool):
-        raise AssertionError(f"vote() must return (state dict, granted bool), not {result!r}"[:200])
+        _fail(f"vote() must return (state dict, granted bool), not {result!r}"[:200])
     state, granted = result
     term, voted = state.get("term"), state.get("voted_for")
     if not _int(term) or not (voted is None or type(voted) is str):
-        raise AssertionError("the returned state needs an int 'term' and 'voted_for' (str or None)")
+        _fail("vote() returned a state without an int 'term' and a 'voted_for' (str or None)")
     return term, voted, granted
 
 
-def vote_rule_trial(vote: Fn, seed: int, n: int = 200) -> None:
+def vote_rule_trial(vote: Fn, seed: int, n: int = 200) -> Trial:
     """Compare ``vote`` with Figure 2's rules on ``n`` random cases."""
-    for state, request in vote_cases(seed, n):
-        term, voted, granted = _check_vote_result(vote(dict(state), dict(request)))
-        want, want_granted = reference_vote(state, request)
-        if (term, voted, granted) != (want["term"], want["voted_for"], want_granted):
-            _fail(seed, f"vote({state}, {request}) returned term={term}, voted_for={voted!r}, "
-                        f"granted={granted}; Figure 2 gives term={want['term']}, "
-                        f"voted_for={want['voted_for']!r}, granted={want_granted}")
+
+    def body(run: _Run) -> None:
+        for state, request in vote_cases(seed, n):
+            term, voted, granted = _check_vote_result(vote(dict(state), dict(request)))
+            want, want_granted = reference_vote(state, request)
+            if (term, voted, granted) != (want["term"], want["voted_for"], want_granted):
+                _fail(f"vote({state}, {request}) returned term={term}, voted_for={voted!r}, "
+                      f"granted={granted}; Figure 2 gives term={want['term']}, "
+                      f"voted_for={want['voted_for']!r}, granted={want_granted}")
+
+    return _judge(seed, body, "RequestVote receiver rules (Figure 2)")
 
 
 class _VoteRaft(RaftNode):
@@ -115,7 +162,7 @@ class _VoteRaft(RaftNode):
                    "last_log_term": m.last_log_term}
         term, voted, granted = _check_vote_result(self.vote(state, request))
         if term < self.term:
-            raise AssertionError(f"vote() lowered the term from {self.term} to {term}")
+            _fail(f"vote() lowered the term from {self.term} to {term}", self.now)
         self._step_down_if_newer(term)
         self.stable["voted_for"] = voted  # persisted before the reply, by the harness
         self.observer.on_role(self)
@@ -124,55 +171,66 @@ class _VoteRaft(RaftNode):
         self.send(src, RequestVoteReply(self.term, granted))
 
 
-def election_trial(vote: Fn, seed: int, until: float = 3000.0) -> None:
+def election_trial(vote: Fn, seed: int, until: float = 3000.0) -> Trial:
     """Five servers using ``vote`` under random partitions, crashes and pauses until
     ``until`` ms: Election Safety and Leader Completeness at every step, and a leader within
     10 election timeouts after the faults stop."""
-    opts = RaftOptions()
-    c = RaftCluster(5, seed, network=reliable(UniformInt(1, 5)), options=opts,
-                    node_class=_VoteRaft, vote=vote)
-    schedule = c.sim.random_nemesis(until=until, kinds=("partition", "crash", "pause"))
-    c.sim.schedule_nemesis(schedule)
-    for i in range(40):
-        c.run(until / 40)
-        c.submit(f"cmd{i}")
-    _ok_or_fail(seed, c.monitor, "during the faults")
-    end = max([t for t, _ in schedule] + [c.now])
-    c.run(max(end - c.now, 0) + 1)
-    if c.run_until_leader(10 * opts.election_timeout[1]) is None:
-        _fail(seed, "no leader within 10 election timeouts after the faults stopped")
-    _ok_or_fail(seed, c.monitor, "after the faults")
+
+    def body(run: _Run) -> None:
+        opts = RaftOptions()
+        c = RaftCluster(5, seed, network=reliable(UniformInt(1, 5)), options=opts,
+                        node_class=_VoteRaft, vote=vote)
+        run.watch(c.sim)
+        schedule = c.sim.random_nemesis(until=until, kinds=("partition", "crash", "pause"))
+        c.sim.schedule_nemesis(schedule)
+        for i in range(40):
+            c.run(until / 40)
+            c.submit(f"cmd{i}")
+        _ok_or_fail(c.monitor, "during the faults")
+        end = max([t for t, _ in schedule] + [c.now])
+        c.run(max(end - c.now, 0) + 1)
+        if c.run_until_leader(10 * opts.election_timeout[1]) is None:
+            _fail("Liveness: no leader within 10 election timeouts after the faults stopped")
+        _ok_or_fail(c.monitor, "after the faults")
+
+    return _judge(seed, body)
 
 
-def vote_crash_trial(vote: Fn, seed: int) -> None:
+def vote_crash_trial(vote: Fn, seed: int) -> Trial:
     """A server grants a vote and crashes before its reply leaves: after recovering it must
-    not vote for another candidate in the same term."""
-    opts = RaftOptions(election_timeout=(60_000, 60_000))
-    c = RaftCluster(3, seed, network=reliable(Constant(1.0)), options=opts,
-                    node_class=_VoteRaft, vote=vote)
-    c.timeout("s1")
-    c.sim.run_until(lambda: c.nodes["s2"].voted_for == "s1", 10)
-    c.crash("s2")
-    c.recover("s2")
-    s2 = c.nodes["s2"]
-    term = s2.term
-    s2.on_message("s3", RequestVote(term, "s3", 99, term))
-    if s2.voted_for != "s1":
-        _fail(seed, f"after a crash s2 voted again in term {term} (for {s2.voted_for!r})")
+    not vote for another candidate in the same term (votedFor is persistent state, Figure 2)."""
+
+    def body(run: _Run) -> None:
+        opts = RaftOptions(election_timeout=(60_000, 60_000))
+        c = RaftCluster(3, seed, network=reliable(Constant(1.0)), options=opts,
+                        node_class=_VoteRaft, vote=vote)
+        run.watch(c.sim)
+        c.timeout("s1")
+        c.sim.run_until(lambda: c.nodes["s2"].voted_for == "s1", 10)
+        c.crash("s2")
+        c.recover("s2")
+        s2 = c.nodes["s2"]
+        term = s2.term
+        s2.on_message("s3", RequestVote(term, "s3", 99, term))
+        if s2.voted_for != "s1":
+            _fail(f"Election Safety (one vote per term, Figure 2): after a crash s2 voted again "
+                  f"in term {term} (for {s2.voted_for!r})")
+
+    return _judge(seed, body)
 
 
 # -- E6.2: AppendEntries receiver ------------------------------------------------------------
 def _check_reply(reply: Any) -> dict:
     if type(reply) is not dict:
-        raise AssertionError(f"append_entries() must return a dict, not {type(reply).__name__}")
+        _fail(f"append_entries() must return a dict, not {type(reply).__name__}")
     need = {"success": bool, "log": list, "commit_index": int, "conflict_term": int,
             "conflict_index": int}
     for key, typ in need.items():
         if type(reply.get(key)) is not typ:
-            raise AssertionError(f"the reply's {key!r} must be a {typ.__name__}")
+            _fail(f"the reply's {key!r} must be a {typ.__name__}")
     for e in reply["log"]:
         if type(e) is not tuple or len(e) != 2 or not _int(e[0]):
-            raise AssertionError("log entries must be (term, command) tuples")
+            _fail("log entries must be (term, command) tuples")
     return reply
 
 
@@ -204,8 +262,8 @@ class _AppendRaft(RaftNode):
             self.observer.on_append(self, k + 1)
         commit = r["commit_index"]
         if commit < self.commit_index or commit > len(new):
-            raise AssertionError(f"commit_index {commit} is not between the old one "
-                                 f"({self.commit_index}) and the log's length ({len(new)})")
+            _fail(f"commit_index {commit} is not between the old one "
+                  f"({self.commit_index}) and the log's length ({len(new)})", self.now)
         if commit > self.commit_index:
             self._set_commit(commit)
         if r["success"]:
@@ -216,58 +274,75 @@ class _AppendRaft(RaftNode):
                                               max(r["conflict_index"], 1), m.round))
 
 
-def stale_append_trial(append_entries: Fn, seed: int) -> None:
-    """D4: a delayed AppendEntries whose entries already match must not truncate."""
-    rng = stream(seed, "E6.2 stale")
-    log = [(1, "a"), (1, "b"), (2, "c"), (2, "d"), (3, "e")][: 3 + int(rng.integers(3))]
-    k = int(rng.integers(0, len(log) - 1))
-    request = {"prev_log_index": k, "prev_log_term": log[k - 1][0] if k else 0,
-               "entries": log[k:k + 1], "leader_commit": 0}
-    r = _check_reply(append_entries(list(log), 0, request))
-    if not r["success"] or r["log"] != log:
-        _fail(seed, f"a stale AppendEntries {request} turned the log {log} into {r['log']} "
-                    f"(success={r['success']}); entries that match must be kept")
+def stale_append_trial(append_entries: Fn, seed: int) -> Trial:
+    """A delayed AppendEntries whose entries already match must not truncate the log
+    (Figure 2, AppendEntries rule 3: delete entries only on a conflict)."""
+
+    def body(run: _Run) -> None:
+        rng = stream(seed, "E6.2 stale")
+        log = [(1, "a"), (1, "b"), (2, "c"), (2, "d"), (3, "e")][: 3 + int(rng.integers(3))]
+        k = int(rng.integers(0, len(log) - 1))
+        request = {"prev_log_index": k, "prev_log_term": log[k - 1][0] if k else 0,
+                   "entries": log[k:k + 1], "leader_commit": 0}
+        r = _check_reply(append_entries(list(log), 0, request))
+        if not r["success"] or r["log"] != log:
+            _fail(f"a stale AppendEntries {request} turned the log {log} into {r['log']} "
+                  f"(success={r['success']}); entries that match must be kept")
+
+    return _judge(seed, body, "AppendEntries receiver rules (Figure 2)")
 
 
-def replication_trial(append_entries: Fn, seed: int, scenario: str = "backup") -> None:
+SCENARIOS = ("backup", "unreliable")
+
+
+def replication_trial(append_entries: Fn, seed: int, scenario: str = "backup") -> Trial:
     """6.5840 scenarios with the student's receiver on every server: ``backup`` (a leader
-    repairs diverged followers), ``unreliable`` (lossy, reordering network with crashes)."""
-    h = Harness(5, seed, unreliable=(scenario == "unreliable"), node_class=_AppendRaft,
-                node_kwargs={"append_entries": append_entries})
-    rng = h.rng
-    if scenario == "backup":
-        leader1 = h.check_one_leader()
-        for k in (2, 3, 4):
-            h.disconnect((leader1 + k) % 5)
-        for i in range(30):
-            h.start(leader1, 1000 + i)
-        h.run_for(500)
-        h.disconnect(leader1)
-        h.disconnect((leader1 + 1) % 5)
-        for k in (2, 3, 4):
-            h.connect((leader1 + k) % 5)
-        for i in range(20):
-            h.one(2000 + i, 3, True)
-        for i in range(5):
-            h.connect(i)
-        h.one(3000, 5, True)
-    else:
-        for i in range(60):
-            alive = [j for j in range(5) if h.alive(j)]
-            for j in alive:
-                h.start(j, int(rng.integers(10_000)))
-            h.run_for(int(rng.integers(200)))
-            if rng.random() < 0.2 and len(alive) > 3:
-                h.crash(alive[int(rng.integers(len(alive)))])
-            for j in range(5):
-                if not h.alive(j) and rng.random() < 0.3:
-                    h.restart(j)
-                    h.connect(j)
-        h.set_unreliable(False)
-        _settle(h, 99_999, seed)
+    repairs diverged followers), ``unreliable`` (lossy, reordering network with crashes).
+    Log Matching and State Machine Safety at every step; the logs agree at the end."""
+    if scenario not in SCENARIOS:
+        raise allowed("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
+
+    def body(run: _Run) -> None:
+        h = Harness(5, seed, unreliable=(scenario == "unreliable"), node_class=_AppendRaft,
+                    node_kwargs={"append_entries": append_entries})
+        run.watch(h.sim)
+        rng = h.rng
+        if scenario == "backup":
+            leader1 = h.check_one_leader()
+            for k in (2, 3, 4):
+                h.disconnect((leader1 + k) % 5)
+            for i in range(30):
+                h.start(leader1, 1000 + i)
+            h.run_for(500)
+            h.disconnect(leader1)
+            h.disconnect((leader1 + 1) % 5)
+            for k in (2, 3, 4):
+                h.connect((leader1 + k) % 5)
+            for i in range(20):
+                h.one(2000 + i, 3, True)
+            for i in range(5):
+                h.connect(i)
+            h.one(3000, 5, True)
+            h.end()
+        else:
+            for i in range(60):
+                alive = [j for j in range(5) if h.alive(j)]
+                for j in alive:
+                    h.start(j, int(rng.integers(10_000)))
+                h.run_for(int(rng.integers(200)))
+                if rng.random() < 0.2 and len(alive) > 3:
+                    h.crash(alive[int(rng.integers(len(alive)))])
+                for j in range(5):
+                    if not h.alive(j) and rng.random() < 0.3:
+                        h.restart(j)
+                        h.connect(j)
+            h.set_unreliable(False)
+            _settle(h, 99_999)
+
+    return _judge(seed, body, f"6.5840 {scenario} scenario")
 
 
-def _settle(h: Harness, cmd: int, seed: int) -> None:
+def _settle(h: Harness, cmd: int) -> None:
     """Bring every server back and connected, commit ``cmd`` on all five, and fail the trial
     with the first safety violation the monitors saw during the run."""
     for i in range(5):
@@ -275,35 +350,42 @@ def _settle(h: Harness, cmd: int, seed: int) -> None:
             h.restart(i)
         h.connect(i)
     h.one(cmd, 5, True)
-    try:
-        h.end()
-    except AssertionError as exc:
-        _fail(seed, str(exc))
+    h.end()
 
 
-def repair_round_trips(append_entries: Fn, seed: int) -> int:
-    """Rejected AppendEntries while a leader repairs a follower with one conflicting term of
-    30 entries (fast backtracking needs about 1; one entry per round trip needs 30)."""
-    opts = RaftOptions(election_timeout=(300, 600), heartbeat=100, noop=False)
-    h = Harness(3, seed, options=opts, node_class=_AppendRaft,
-                node_kwargs={"append_entries": append_entries})
-    leader1 = h.check_one_leader()
-    h.one(1, 3, True)
-    h.disconnect(leader1)
-    for i in range(30):
-        h.start(leader1, 100 + i)
-    for i in range(30):
-        h.one(200 + i, 2, True)
-    leader2 = h.check_one_leader()
-    h.restart(leader2)  # a fresh election: the next leader's nextIndex starts at its end
-    h.connect(leader2)
-    h.check_one_leader()
-    mark = len(h.sim.trace)
-    h.connect(leader1)
-    h.one(999, 3, True)
-    return sum(1 for e in h.sim.trace.events[mark:]
-               if e.kind == "deliver" and e.label == "AppendEntriesReply"
-               and not e.data["success"] and e.data["conflict_index"])
+def backtracking_trial(append_entries: Fn, seed: int, most: int = 2) -> Trial:
+    """A leader repairs a follower whose log has one conflicting term of 30 entries: at most
+    ``most`` rejected AppendEntries with the conflict hint (fast backtracking, end of §5.3,
+    needs about 1; one entry per round trip needs 30). ``facts["rejections"]`` counts them."""
+
+    def body(run: _Run) -> None:
+        opts = RaftOptions(election_timeout=(300, 600), heartbeat=100, noop=False)
+        h = Harness(3, seed, options=opts, node_class=_AppendRaft,
+                    node_kwargs={"append_entries": append_entries})
+        run.watch(h.sim)
+        leader1 = h.check_one_leader()
+        h.one(1, 3, True)
+        h.disconnect(leader1)
+        for i in range(30):
+            h.start(leader1, 100 + i)
+        for i in range(30):
+            h.one(200 + i, 2, True)
+        leader2 = h.check_one_leader()
+        h.restart(leader2)  # a fresh election: the next leader's nextIndex starts at its end
+        h.connect(leader2)
+        h.check_one_leader()
+        mark = len(h.sim.trace)
+        h.connect(leader1)
+        h.one(999, 3, True)
+        rejected = [e for e in h.sim.trace.events[mark:]
+                    if e.kind == "deliver" and e.label == "AppendEntriesReply"
+                    and not e.data["success"] and e.data["conflict_index"]]
+        run.trial.facts["rejections"] = len(rejected)
+        if len(rejected) > most:
+            _fail(f"{len(rejected)} rejected AppendEntries to repair one conflicting term of 30 "
+                  f"entries (at most {most} with the conflict hint)", rejected[most].time)
+
+    return _judge(seed, body, "Fast backtracking (§5.3)")
 
 
 # -- E6.3: the commitment rule and a safety monitor --------------------------------------------
@@ -329,35 +411,43 @@ class _CommitRaft(RaftNode):
         terms = [t for t, _ in self.log]
         n = self.advance_commit(self.term, terms, list(self.match_index.values()), self.commit_index)
         if not _int(n) or not self.commit_index <= n <= self.last_index:
-            raise AssertionError(f"advance_commit() returned {n!r}: expected an int between the "
-                                 f"commit index ({self.commit_index}) and the last index")
+            _fail(f"advance_commit() returned {n!r}: expected an int between the commit index "
+                  f"({self.commit_index}) and the last index ({self.last_index})", self.now)
         if n > self.commit_index:
             self._set_commit(n)
             self._serve_reads()
 
 
-def commit_rule_trial(advance_commit: Fn, seed: int) -> None:
-    """Figure 8 replayed, then 6.5840's Figure 8 scenario, with the student's rule."""
-    replay = figure8(_CommitRaft, seed, advance_commit=advance_commit)
-    if replay.violations:
-        _fail(seed, f"the Figure 8 replay: {replay.violations[0]}")
-    h = Harness(5, seed, node_class=_CommitRaft, node_kwargs={"advance_commit": advance_commit})
-    rng = h.rng
-    h.one(1, 1, True)
-    for _ in range(150):
-        leader = -1
-        for i in range(5):
-            if h.alive(i) and h.start(i, int(rng.integers(10_000)))[2]:
-                leader = i
-        h.run_for(int(rng.integers(500)) if rng.random() < 0.1 else int(rng.integers(13)))
-        if leader != -1:
-            h.crash(leader)
-        if sum(h.alive(i) for i in range(5)) < 3:
-            s = int(rng.integers(5))
-            if not h.alive(s):
-                h.restart(s)
-                h.connect(s)
-    _settle(h, 77_777, seed)
+def commit_rule_trial(advance_commit: Fn, seed: int) -> Trial:
+    """Figure 8 replayed, then 6.5840's Figure 8 scenario, with the student's rule: Leader
+    Completeness and State Machine Safety at every step."""
+
+    def body(run: _Run) -> None:
+        replay = figure8(_CommitRaft, seed, advance_commit=advance_commit)
+        run.watch(replay.cluster.sim)
+        if replay.violations:
+            first = replay.violations[0]
+            _fail(f"the Figure 8 replay: {first}", getattr(first, "time", None))
+        h = Harness(5, seed, node_class=_CommitRaft, node_kwargs={"advance_commit": advance_commit})
+        run.watch(h.sim)
+        rng = h.rng
+        h.one(1, 1, True)
+        for _ in range(150):
+            leader = -1
+            for i in range(5):
+                if h.alive(i) and h.start(i, int(rng.integers(10_000)))[2]:
+                    leader = i
+            h.run_for(int(rng.integers(500)) if rng.random() < 0.1 else int(rng.integers(13)))
+            if leader != -1:
+                h.crash(leader)
+            if sum(h.alive(i) for i in range(5)) < 3:
+                s = int(rng.integers(5))
+                if not h.alive(s):
+                    h.restart(s)
+                    h.connect(s)
+        _settle(h, 77_777)
+
+    return _judge(seed, body, "Commitment rule (§5.4.2)")
 
 
 class HistoryRecorder(Observer):
@@ -383,58 +473,78 @@ class HistoryRecorder(Observer):
                                  "index": index, "entry": [t, c]})
 
 
-def recorded_run(broken: bool, seed: int, figure8_script: bool = False) -> tuple[list[dict], bool]:
-    """A history from the Figure 8 replay or the randomized Figure 8 adversary, with the
-    correct Raft or the counting mutant; also whether the library's own monitor saw a
-    violation."""
+def _recorded(broken: bool, seed: int, figure8_script: bool) -> tuple[list[dict], bool, RaftCluster]:
     cls = CountingOldTermsRaft if broken else RaftNode
     rec = HistoryRecorder()
     if figure8_script:
         replay = figure8(cls, seed, observer=rec)
-        return rec.history, bool(replay.violations)
+        return rec.history, bool(replay.violations), replay.cluster
     c = figure8_adversary(cls, seed, observer=rec)
-    return rec.history, bool(c.violations)
+    return rec.history, bool(c.violations), c
 
 
-def monitor_trial(safety_violations: Fn, seed: int) -> None:
+def recorded_run(broken: bool, seed: int, figure8_script: bool = False) -> tuple[list[dict], bool]:
+    """A history from the Figure 8 replay or the randomized Figure 8 adversary, with the
+    correct Raft or the counting mutant; also whether the library's own monitor saw a
+    violation."""
+    history, bad, _ = _recorded(broken, seed, figure8_script)
+    return history, bad
+
+
+def monitor_trial(safety_violations: Fn, seed: int) -> Trial:
     """The student's monitor must report the counting mutant in the Figure 8 replay, stay
     silent on the correct Raft (the replay and a randomized Figure 8 adversary), and report
     the mutant in an adversary run whenever the library's monitor does (about one seed in
     twenty: the hazard needs a precise interleaving, which is why the replay exists)."""
-    for broken, script in ((False, True), (True, True), (False, False), (True, False)):
-        history, bad = recorded_run(broken, seed, figure8_script=script)
-        found = safety_violations([dict(e) for e in history])
-        if type(found) is not list or not all(type(x) is str for x in found):
-            raise AssertionError("safety_violations() must return a list of str")
-        if bad and not found:
-            _fail(seed, "the counting mutant broke Leader Completeness or State Machine Safety "
-                        "in this run, but your monitor reported nothing")
-        if not bad and found:
-            _fail(seed, f"your monitor reported {found[0]!r} on a run without violations")
+
+    def body(run: _Run) -> None:
+        for broken, script in ((False, True), (True, True), (False, False), (True, False)):
+            history, bad, c = _recorded(broken, seed, script)
+            run.watch(c.sim)
+            run_name = (f"{'the counting mutant' if broken else 'the correct Raft'} in "
+                        f"{'the Figure 8 replay' if script else 'a randomized Figure 8 adversary run'}")
+            found = safety_violations([dict(e) for e in history])
+            if type(found) is not list or not all(type(x) is str for x in found):
+                _fail("safety_violations() must return a list of str")
+            if bad and not found:
+                first = c.violations[0] if c.violations else None
+                _fail(f"{run_name} broke {first.invariant if first else 'a safety property'}, "
+                      "but your monitor reported nothing", getattr(first, "time", None))
+            if not bad and found:
+                _fail(f"your monitor reported {found[0]!r} on {run_name}, which has no violation")
+
+    return _judge(seed, body, "Safety monitor (Leader Completeness, State Machine Safety)")
 
 
 # -- E6.4: timing ----------------------------------------------------------------------------
 def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25),
-                 availability: float = 0.85, split_rate: float = 0.4, runs: int = 4) -> None:
+                 availability: float = 0.85, split_rate: float = 0.4, runs: int = 4) -> Trial:
     """Five servers with the chosen timing over links of ``latency`` ms (uniform), ``runs``
     runs of 10 s each with the leader crashing every 2.5 s: the mean availability and the
-    fraction of all elections that split must meet the bars."""
-    lo_lat, hi_lat = latency
-    choice = choose_timing({"lo": lo_lat, "hi": hi_lat})
-    if type(choice) is not dict:
-        raise AssertionError("choose_timing() must return a dict")
-    values = [choice.get(k) for k in ("election_lo", "election_hi", "heartbeat")]
-    if not all(type(v) in (int, float) for v in values):
-        raise AssertionError("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
-    opts = RaftOptions(election_timeout=(values[0], values[1]), heartbeat=values[2])
-    avail = elections = splits = 0.0
-    for k in range(runs):
-        a, e, sp, _ = measure(opts, reliable(UniformInt(lo_lat, hi_lat)), seed * runs + k,
-                              duration=10_000, crash_every=2_500)
-        avail += a / runs
-        elections += e
-        splits += sp
-    if avail < availability:
-        _fail(seed, f"a leader was available {avail:.1%} of the time; the bar is {availability:.0%}")
-    if elections and splits / elections > split_rate:
-        _fail(seed, f"{splits:g} of {elections:g} elections split the vote; the bar is {split_rate:.0%}")
+    fraction of all elections that split must meet the bars (§5.6, §9.3)."""
+
+    def body(run: _Run) -> None:
+        lo_lat, hi_lat = latency
+        choice = choose_timing({"lo": lo_lat, "hi": hi_lat})
+        if type(choice) is not dict:
+            _fail("choose_timing() must return a dict")
+        values = [choice.get(k) for k in ("election_lo", "election_hi", "heartbeat")]
+        if not all(type(v) in (int, float) for v in values):
+            _fail("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
+        opts = RaftOptions(election_timeout=(values[0], values[1]), heartbeat=values[2])
+        avail = elections = splits = 0.0
+        for k in range(runs):
+            a, e, sp, _ = measure(opts, reliable(UniformInt(lo_lat, hi_lat)), seed * runs + k,
+                                  duration=10_000, crash_every=2_500)
+            avail += a / runs
+            elections += e
+            splits += sp
+        run.trial.facts.update(availability=avail, elections=elections, split=splits)
+        if avail < availability:
+            _fail(f"Availability: a leader was available {avail:.1%} of the time over links of "
+                  f"{lo_lat}-{hi_lat} ms; the bar is {availability:.0%}")
+        if elections and splits / elections > split_rate:
+            _fail(f"Split votes: {splits:g} of {elections:g} elections split the vote over links "
+                  f"of {lo_lat}-{hi_lat} ms; the bar is {split_rate:.0%}")
+
+    return _judge(seed, body, "Election timing (§5.6)")

@@ -110,19 +110,29 @@ def test_forgetful_acceptor_forgets_its_promise_on_restart():
 
 
 def test_a_lone_proposer_decides_its_value_and_learners_learn_it():
-    sim = B.cluster(proposers=1, learners=2, seed=3, network=ds.sim.lossy(drop=0.0), timeout=50)
-    sim.run(until=500)
-    assert B.chosen(sim) == {"v1"}
-    assert sim.nodes["p1"].decided == "v1"
-    assert all(sim.nodes[lid].learned == "v1" for lid in ("l1", "l2"))
+    c = B.cluster(proposers=1, learners=2, seed=3, network=ds.sim.lossy(drop=0.0), timeout=50)
+    assert (c.acceptors, c.proposers, c.learners) == (["a1", "a2", "a3"], ["p1"], ["l1", "l2"])
+    assert c.run(until=500) is c and c.now == 500
+    assert c.chosen() == B.chosen(c.sim) == {"v1"} and c.safe()
+    assert c.nodes["p1"].decided == "v1"
+    assert all(c.nodes[lid].learned == "v1" for lid in c.learners)
+    assert "chosen=['v1']" in repr(c)
+
+
+def test_the_cluster_wraps_the_same_system_as_the_bare_simulation():
+    c = B.cluster(proposers=2, seed=4, stagger_ms=3.0).run(100)
+    sim = B.simulation(proposers=2, seed=4, stagger_ms=3.0)
+    sim.run(until=100)
+    assert c.trace.digest() == sim.trace.digest()
+    assert dict(c.nodes) == dict(c.sim.nodes)
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_random_runs_with_loss_duplication_and_crashes_stay_safe(seed):
-    sim = B.cluster(proposers=3, acceptors=5, seed=seed, network=ds.sim.lossy(drop=0.2, duplicate=0.2),
-                    timeout=20, backoff="random")
-    sim.schedule_nemesis(sim.random_nemesis(300, kinds=("crash",), mean_gap=30, mean_duration=20))
-    ok = sim.run_until(lambda: not B.agreement(sim) or not B.validity(sim), 400)
+    c = B.cluster(proposers=3, acceptors=5, seed=seed, network=ds.sim.lossy(drop=0.2, duplicate=0.2),
+                  timeout=20, backoff="random")
+    c.sim.schedule_nemesis(c.sim.random_nemesis(300, kinds=("crash",), mean_gap=30, mean_duration=20))
+    ok = c.run_until(lambda: not c.agreement() or not c.validity(), 400)
     assert not ok
 
 
@@ -145,6 +155,8 @@ def test_p2c_picks_the_highest_numbered_vote():
 def test_bad_cluster_input(kwargs, word):
     with pytest.raises(ValueError, match=word):
         B.cluster(**kwargs)
+    with pytest.raises(ValueError, match=word):
+        B.simulation(**kwargs)
 
 
 def test_bad_variant():

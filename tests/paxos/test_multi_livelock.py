@@ -44,29 +44,51 @@ class Eager(W.Replica):
 
 
 def test_the_checks_catch_a_leader_that_ignores_previous_votes():
-    W_cluster = W.cluster
-
     caught = 0
     for seed in range(60):
-        sim = W_cluster(3, 2, 6, seed=seed)
-        for rid in ("r1", "r2", "r3"):
-            node = sim.nodes[rid]
+        c = W.cluster(3, 2, 6, seed=seed)
+        for node in c.replicas.values():
             node.__class__ = Eager
-        W.nemesis(sim, 240.0)
-        sim.run(until=400.0)
-        hist = W.history(sim)
-        if not W.prefix_consistent(sim) or not ds.checkers.linearizability.check(hist, ds.checkers.linearizability.kv()).ok:
+        c.nemesis(240.0)
+        c.run(until=400.0)
+        if not c.prefix_consistent() or not c.check().ok:
             caught += 1
     assert caught >= 1
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_clients_record_every_operation_in_one_recorder(seed):
+    c = W.cluster(3, 2, 6, seed=seed, network=ds.sim.reliable())
+    c.run(until=400.0)
+    assert sorted(c.clients) == ["c1", "c2"] and sorted(c.replicas) == ["r1", "r2", "r3"]
+    ops = c.history.ops()
+    assert len(ops) == 12 and all(op.status == "ok" for op in ops)
+    checked = c.operations()
+    assert [op.client for op in checked] == ["c1"] * 6 + ["c2"] * 6
+    for op in checked:
+        assert op.input[0] in ("get", "put", "append") and op.input[1] in W.KEYS
+        assert len(op.input) == (2 if op.input[0] == "get" else 3)
+    assert c.check().ok and c.prefix_consistent()
+
+
+def test_a_recovered_client_retries_its_operation_in_flight():
+    c = W.cluster(3, 1, 4, seed=1, network=ds.sim.reliable())
+    c.run_until(lambda: c.history.in_flight("c1"), 100)
+    c.crash("c1")
+    c.recover("c1")
+    c.run(until=400.0)
+    ops = c.history.ops()
+    assert len(ops) == 4 and all(op.status == "ok" for op in ops)
+    assert c.check().ok
+
+
 def test_steady_state_costs_two_n_minus_one_accept_messages_per_command():
-    sim = W.cluster(5, 1, 20, seed=4, network=ds.sim.reliable())
-    sim.run(until=2000)
-    leader = [r for r in W.replicas(sim) if r.role == "leader"]
+    c = W.cluster(5, 1, 20, seed=4, network=ds.sim.reliable())
+    c.run(until=2000)
+    leader = [r for r in c.replicas.values() if r.role == "leader"]
     assert len(leader) == 1
     commands = leader[0].applied
-    labels = [e.label for e in sim.trace.events if e.kind == "send"]
+    labels = [e.label for e in c.trace.events if e.kind == "send"]
     phase2 = labels.count("MAccept") + labels.count("MAccepted")
     assert commands == 20
     assert phase2 <= 2 * (5 - 1) * commands
@@ -74,14 +96,14 @@ def test_steady_state_costs_two_n_minus_one_accept_messages_per_command():
 
 
 def test_a_recovering_replica_rebuilds_its_store_from_the_decided_log():
-    sim = W.cluster(3, 1, 10, seed=2, network=ds.sim.reliable())
-    sim.run(until=300)
-    sim.crash("r2")
-    sim.recover("r2")
-    sim.run(until=400)
-    logs = [r.log() for r in W.replicas(sim)]
+    c = W.cluster(3, 1, 10, seed=2, network=ds.sim.reliable())
+    c.run(until=300)
+    c.crash("r2")
+    c.recover("r2")
+    c.run(until=400)
+    logs = [r.log() for r in c.replicas.values()]
     assert logs[0] == logs[1] == logs[2] and len(logs[0]) >= 10
-    assert sim.nodes["r2"].kv == sim.nodes["r1"].kv
+    assert c.nodes["r2"].kv == c.nodes["r1"].kv
 
 
 def test_no_backoff_livelocks_for_ten_seconds_on_the_demonstration_seed():

@@ -92,54 +92,88 @@ def monitor_ok(history):
     return found
 
 
-def test_reference_answers_pass():
-    for seed in (1, 2):
-        ex.vote_rule_trial(vote_ok, seed)
-        ex.election_trial(vote_ok, seed)
-        ex.vote_crash_trial(vote_ok, seed)
-        ex.stale_append_trial(append_ok, seed)
-        ex.replication_trial(append_ok, seed, "backup")
-        ex.replication_trial(append_ok, seed, "unreliable")
-        assert ex.repair_round_trips(append_ok, seed) <= 2
-        ex.commit_rule_trial(ex.reference_advance_commit, seed)
-        ex.monitor_trial(monitor_ok, seed)
+def passed(trial):
+    """The trial held every property; otherwise fail with what it found."""
+    assert trial.error is None, repr(trial.error)
+    assert trial.ok, f"seed {trial.seed}: {trial.violations[0]}"
+    return trial
+
+
+def failed(trial, *words):
+    """The trial found a violation whose message has every one of ``words``."""
+    assert trial.error is None, repr(trial.error)
+    assert not trial.ok, f"seed {trial.seed}: expected a violation"
+    for word in words:
+        assert word in trial.violations[0], trial.violations[0]
+    return trial
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_answers_pass(seed):
+    passed(ex.vote_rule_trial(vote_ok, seed))
+    t = passed(ex.election_trial(vote_ok, seed))
+    assert t.seed == seed and len(t.trace) > 100
+    passed(ex.vote_crash_trial(vote_ok, seed))
+    passed(ex.stale_append_trial(append_ok, seed))
+    passed(ex.replication_trial(append_ok, seed, "backup"))
+    passed(ex.replication_trial(append_ok, seed, "unreliable"))
+    assert passed(ex.backtracking_trial(append_ok, seed)).facts["rejections"] <= 2
+    passed(ex.commit_rule_trial(ex.reference_advance_commit, seed))
+    passed(ex.monitor_trial(monitor_ok, seed))
 
 
 @pytest.mark.parametrize("vote", [vote_ignores_logs, vote_forgets])
-def test_wrong_votes_fail(vote):
-    with pytest.raises(AssertionError):
-        ex.vote_rule_trial(vote, 1)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_wrong_votes_fail(vote, seed):
+    t = failed(ex.vote_rule_trial(vote, seed), "RequestVote receiver rules", "Figure 2 gives")
+    assert t.seed == seed
 
 
 def test_forgotten_vote_fails_the_crash_trial():
-    with pytest.raises(AssertionError, match="voted again"):
-        ex.vote_crash_trial(vote_forgets, 1)
+    t = failed(ex.vote_crash_trial(vote_forgets, 1), "Election Safety", "voted again")
+    assert t.trace is not None and t.at is not None
 
 
 def test_truncating_follower_fails():
-    with pytest.raises(AssertionError, match="must be kept"):
-        for seed in range(1, 6):
-            ex.stale_append_trial(append_truncates, seed)
+    trials = [ex.stale_append_trial(append_truncates, seed) for seed in range(1, 6)]
+    assert any(not t.ok for t in trials)
+    failed(next(t for t in trials if not t.ok), "AppendEntries receiver rules", "must be kept")
 
 
 def test_slow_backtracking_is_measured():
-    assert ex.repair_round_trips(append_slow, 1) >= 20
+    t = failed(ex.backtracking_trial(append_slow, 1), "Fast backtracking")
+    assert t.facts["rejections"] >= 20 and t.trace is not None and t.at is not None
+    assert passed(ex.backtracking_trial(append_slow, 1, most=100)).facts["rejections"] >= 20
 
 
 def test_counting_commit_rule_fails_figure8():
-    with pytest.raises(AssertionError, match="Figure 8"):
-        ex.commit_rule_trial(commit_counting, 1)
+    t = failed(ex.commit_rule_trial(commit_counting, 1), "Commitment rule", "Figure 8")
+    assert t.at is not None and t.trace is not None
 
 
 @pytest.mark.parametrize("monitor", [lambda h: [], lambda h: ["always"]])
 def test_useless_monitors_fail(monitor):
-    with pytest.raises(AssertionError):
-        ex.monitor_trial(monitor, 1)
+    failed(ex.monitor_trial(monitor, 1), "Safety monitor")
+
+
+def test_student_exceptions_end_the_trial_with_the_seed():
+    def broken(state, request):
+        raise KeyError("term")
+
+    t = ex.election_trial(broken, 3)
+    assert isinstance(t.error, KeyError) and t.seed == 3 and not t.ok and t.trace is not None
+    t = ex.stale_append_trial(lambda log, ci, r: "yes", 4)
+    failed(t, "must return a dict")
+
+
+def test_unknown_scenario_is_a_config_error():
+    with pytest.raises(ValueError, match="scenario"):
+        ex.replication_trial(append_ok, 1, "flaky")
 
 
 def test_timing():
-    ex.timing_trial(lambda lat: {"election_lo": 50, "election_hi": 100, "heartbeat": 15}, 1)
-    with pytest.raises(AssertionError, match="available"):
-        ex.timing_trial(lambda lat: {"election_lo": 4, "election_hi": 8, "heartbeat": 2}, 1)
-    with pytest.raises(AssertionError, match="a dict"):
-        ex.timing_trial(lambda lat: [1, 2, 3], 1)
+    t = passed(ex.timing_trial(lambda lat: {"election_lo": 50, "election_hi": 100, "heartbeat": 15}, 1))
+    assert t.facts["availability"] >= 0.85
+    failed(ex.timing_trial(lambda lat: {"election_lo": 4, "election_hi": 8, "heartbeat": 2}, 1),
+           "Election timing", "available")
+    failed(ex.timing_trial(lambda lat: [1, 2, 3], 1), "a dict")
