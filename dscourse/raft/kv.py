@@ -16,7 +16,7 @@ Client interaction follows §8 of the paper (and 6.5840's kvraft):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..checkers.linearizability import Operation
@@ -244,15 +244,7 @@ class KVCluster(RaftCluster):
         """The clerks' operations for ``lin.check(..., lin.kv())``, clerk by clerk: inputs
         ``(op, key)`` or ``(op, key, value)``; an operation still in flight has ``ret = inf``
         and output ``UNKNOWN`` (it may or may not have taken effect)."""
-        order = {c.id: i for i, c in enumerate(self.clerks)}
-        ops = sorted(self.recorder.operations(), key=lambda op: order[op.client])
-        return [replace(op, input=(op.input[0], *_args(op.input))) for op in ops]
-
-
-def _args(inp: tuple[str, Any]) -> tuple[Any, ...]:
-    """``("get", key)`` -> ``(key,)``; ``("put", (key, value))`` -> ``(key, value)``."""
-    f, value = inp
-    return (value,) if f == "get" else tuple(value)
+        return self.recorder.operations(flat=True, processes=[c.id for c in self.clerks])
 
 
 def kv_cluster(n: int = 5, clients: int = 3, seed: int | None = None, **kwargs: Any) -> KVCluster:
