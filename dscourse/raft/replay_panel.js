@@ -9,12 +9,14 @@ DSCoursePlayer.panel("raft", {
       var n = ctx.nodes[c[1]];
       if (logs[n]) logs[n] = logs[n].slice(0, c[2] - 1).concat(c[3]);
     });
+    var commits = Object.assign({}, data.commit);
+    data.commits.forEach(function (c) { if (c[0] <= ctx.i) commits[ctx.nodes[c[1]]] = c[2]; });
     data.servers.forEach(function (n) { maxLen = Math.max(maxLen, logs[n].length); });
     var head = [h("th", { text: "server" }), h("th", { text: "role" }), h("th", { text: "term" }),
                 h("th", { text: "election timer" }), h("th", { text: "commit" })];
     for (var k = 1; k <= maxLen; k++) head.push(h("th", { "class": "dsp-rl-ix", text: String(k) }));
     var rows = data.servers.map(function (n) {
-      var st = ctx.state[n] || {}, role = st.role || "", down = ctx.down[n], commit = st.commit || 0;
+      var st = ctx.state[n] || {}, role = st.role || "", down = ctx.down[n], commit = commits[n] || 0;
       var timer = null;
       ctx.timers.forEach(function (t) { if (t.node === n && t.name === "election") timer = t; });
       var bar = s("svg", { width: 90, height: 12, role: "img", "aria-label": "election timer of " + n });

@@ -18,7 +18,10 @@ extended paper (Ongaro and Ousterhout, 2014):
   log" (receiver rules 3 and 4);
 * a successful InstallSnapshot (§7) replaces the prefix up to ``last_included_index``.
 
-The log is durable (it survives a crash), so a recovered server's row is kept.
+The log is durable (it survives a crash), so a recovered server's row is kept. The commit
+index is volatile: a leader announces its own (``annotate(commit=...)``), a follower takes
+``min(leaderCommit, index of last new entry)`` when it accepts an AppendEntries (rule 5), an
+installed snapshot commits its prefix, and a restart starts again from the snapshot.
 """
 
 from __future__ import annotations
@@ -108,13 +111,61 @@ def rebuild_logs(events: Sequence[Any], nodes: Sequence[str], start: int = 0,
     return init, changes
 
 
+def rebuild_commits(events: Sequence[Any], nodes: Sequence[str], start: int = 0,
+                    stop: int | None = None) -> tuple[dict[str, int], list[list[int]]]:
+    """Every server's commit index just before event ``start`` and its changes in
+    ``start .. stop - 1`` as ``[seq, node_index, commit]`` (see the module docstring)."""
+    stop = len(events) if stop is None else stop
+    ix = {n: i for i, n in enumerate(nodes)}
+    commit = dict.fromkeys(nodes, 0)
+    base = dict.fromkeys(nodes, 0)
+    pending: dict[tuple[str, str], dict[str, Any]] = {}
+    init: dict[str, int] | None = None
+    changes: list[list[int]] = []
+
+    def set_commit(seq: int, node: str, value: int) -> None:
+        if value != commit[node]:
+            commit[node] = value
+            if seq >= start:
+                changes.append([seq, ix[node], value])
+
+    for seq, e in enumerate(events[:stop]):
+        if seq == start:
+            init = dict(commit)
+        if e.node not in ix:
+            continue
+        d = e.data if isinstance(e.data, dict) else {}
+        if e.kind == "annotate" and isinstance(d.get("commit"), int):
+            set_commit(seq, e.node, d["commit"])
+        elif e.kind == "recover":
+            set_commit(seq, e.node, base[e.node])
+        elif e.kind == "deliver" and e.label in ("AppendEntries", "InstallSnapshot"):
+            pending[(e.node, e.peer)] = {"label": e.label, **d}
+        elif e.kind == "send" and e.label == "AppendEntriesReply" and d.get("success"):
+            req = pending.pop((e.node, e.peer), None)
+            if req and req["label"] == "AppendEntries":
+                match = req["prev_log_index"] + len(req.get("entries", []))
+                new = min(req["leader_commit"], match)
+                if new > commit[e.node]:
+                    set_commit(seq, e.node, new)
+        elif e.kind == "send" and e.label == "InstallSnapshotReply":
+            req = pending.pop((e.node, e.peer), None)
+            if req and req["label"] == "InstallSnapshot":
+                base[e.node] = max(base[e.node], req["last_included_index"])
+                if base[e.node] > commit[e.node]:
+                    set_commit(seq, e.node, base[e.node])
+    return (init if init is not None else dict(commit)), changes
+
+
 def prepare(events: Sequence[Any], start: int, stop: int, nodes: list[str]) -> dict[str, Any]:
     """The panel's data: logs at the window's start and their changes inside it."""
     servers = sorted({e.node for e in events[:stop] if e.kind == "send" and e.label in LABELS}
                      | {e.peer for e in events[:stop] if e.kind == "send" and e.label in LABELS[:2]},
                      key=nodes.index)
     init, changes = rebuild_logs(events, nodes, start, stop)
-    return {"servers": servers, "init": {n: init[n] for n in servers}, "changes": changes}
+    commit, commits = rebuild_commits(events, nodes, start, stop)
+    return {"servers": servers, "init": {n: init[n] for n in servers}, "changes": changes,
+            "commit": {n: commit[n] for n in servers}, "commits": commits}
 
 
 PANEL = Panel(

@@ -95,7 +95,8 @@ def server(html_root: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(server: str) -> Iterator[object]:
+def browser_context() -> Iterator[object]:
+    """One Chromium (a fresh profile) for the session; only loopback requests go out."""
     if not Path(CHROMIUM).exists():
         _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -107,10 +108,10 @@ def browser_context(server: str) -> Iterator[object]:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
             viewport={"width": 1280, "height": 900}, service_workers="block")
-        host = urlsplit(server).netloc
 
         def only_local(route):
-            if urlsplit(route.request.url).netloc == host or route.request.url.startswith(("data:", "blob:")):
+            url = route.request.url
+            if urlsplit(url).hostname == "127.0.0.1" or url.startswith(("data:", "blob:", "about:")):
                 route.continue_()
             else:
                 route.abort()

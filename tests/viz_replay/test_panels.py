@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import dscourse as ds
 from dscourse.paxos.replay_panel import acceptor_states, ballot_text
-from dscourse.raft.replay_panel import command_text, rebuild_logs
+from dscourse.raft.replay_panel import command_text, rebuild_commits, rebuild_logs
 from dscourse.viz import Panel
 from dscourse.viz.replay_plugins import installed_panels, resolve
 
@@ -35,6 +35,19 @@ def test_raft_logs_rebuilt_from_the_trace_equal_the_servers_logs(seed, crash):
     real = c.logs()
     for n in nodes:
         assert [tuple(e) for e in logs[n]] == [(t, command_text(cmd)) for t, cmd in real[n]], n
+
+
+@settings(max_examples=12)
+@given(seed=seeds, crash=st.booleans())
+def test_raft_commit_indexes_rebuilt_from_the_trace_equal_the_servers(seed, crash):
+    c = raft_partition_run(seed, crash)
+    nodes = list(c.ids)
+    init, changes = rebuild_commits(c.sim.trace.events, nodes)
+    commit = dict(init)
+    for _seq, ix, value in changes:
+        commit[nodes[ix]] = value
+    assert commit == {n: c.nodes[n].commit_index for n in nodes}
+    assert max(commit.values()) >= 4
 
 
 @settings(max_examples=6)

@@ -1,0 +1,112 @@
+"""The trace player itself in Chromium, on standalone pages (no book build needed): what the
+Raft and Paxos panels show equals the servers' real state, the partition and the seed are
+on screen, stepping back works, windowed players say so, and two players share one page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import dscourse as ds
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from viz_replay.helpers import paxos_duel, raft_partition_run
+
+PLAYER = "[data-dscourse-player]"
+
+
+@pytest.fixture
+def show(browser_context):
+    opened = []
+
+    def load(html: str):
+        page = browser_context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.set_content(html)
+        opened.append(page)
+        return page, errors
+
+    yield load
+    for page in opened:
+        page.close()
+
+
+def raft_rows(page) -> dict[str, list[str]]:
+    return page.eval_on_selector_all(
+        ".dsp-raft tbody tr", "rows => Object.fromEntries(rows.map(r => [r.dataset.node, "
+        "Array.from(r.children).map(c => c.innerText.trim())]))")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_raft_panel_shows_what_the_servers_hold(show, seed):
+    c = raft_partition_run(seed, crash=seed == 3)
+    page, errors = show(ds.viz.replay(c, title=f"Raft seed {seed}").page())
+    rows = raft_rows(page)            # the player opens at the end of the run
+    assert set(rows) == set(c.ids)
+    for sid in c.ids:
+        node = c.nodes[sid]
+        _name, role, term, _timer, commit, *cells = rows[sid]
+        assert role == node.role and term == str(node.term) and commit == str(node.commit_index)
+        assert [x for x in cells if x] == [str(t) for t, _ in c.logs()[sid]]
+    assert f"seed {seed}" in page.inner_text(".dsp-foot")
+    assert page.locator(".dsp-spacetime .dsp-partition").count() >= 1
+    assert errors == []
+
+
+def test_scrubbing_back_shows_the_partition_timers_and_the_old_leader(show):
+    c = raft_partition_run(1)
+    events = c.sim.trace.events
+    cut = next(i for i, e in enumerate(events) if e.kind == "partition")
+    page, errors = show(ds.viz.replay(c).page())
+    slider = page.locator('input[type="range"]')
+    slider.fill(str(cut + 1))
+    assert "partition: {" in page.inner_text(".dsp-cluster")
+    widths = page.eval_on_selector_all(".dsp-rl-timer", "rs => rs.map(r => +r.getAttribute('width'))")
+    assert widths and all(0 <= w <= 90 for w in widths)
+    leaders = [sid for sid, row in raft_rows(page).items() if row[1] == "leader"]
+    assert len(leaders) == 1
+    end = page.locator('button[data-act="end"]')
+    end.click()
+    before = raft_rows(page)
+    page.locator('button[data-act="back"]').click()
+    assert page.get_attribute(PLAYER, "data-cursor") == str(len(events) - 1)
+    page.locator('button[data-act="step"]').click()
+    assert raft_rows(page) == before
+    assert errors == []
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])
+def test_paxos_panel_shows_each_acceptors_promise_and_vote(show, seed):
+    c = paxos_duel(seed)
+    page, errors = show(ds.viz.replay(c).page())
+    rows = page.eval_on_selector_all(
+        ".dsp-paxos tbody tr", "rows => Object.fromEntries(rows.map(r => [r.dataset.node, "
+        "Array.from(r.children).map(c => c.innerText.trim())]))")
+    assert set(rows) == set(c.acceptors)
+    for a in c.acceptors:
+        st = c.sim.nodes[a].stable
+        assert rows[a][1] == f"({st['promised'].round},{st['promised'].node or '-'})"
+        acc = st["accepted"]
+        if acc is not None:
+            assert rows[a][2].endswith(f"\u2192 {acc.value}")
+    (value,) = c.chosen()
+    assert f"{value} at ballot" in page.inner_text(".dsp-paxos + .dsp-small")
+    assert errors == []
+
+
+def test_a_windowed_player_says_so_and_two_players_share_a_page(show):
+    long = ds.raft.cluster(n=5, seed=3)
+    long.run(20_000)
+    windowed = ds.viz.replay(long, max_bytes=150_000)
+    other = ds.viz.replay(paxos_duel(2))
+    page, errors = show("<!DOCTYPE html><html><body>" + windowed.html() + other.html() + "</body></html>")
+    assert page.locator(PLAYER).count() == 2
+    assert page.locator(f"{PLAYER} .dsp-note").first.inner_text().startswith("Windowed: showing events 0-")
+    assert page.locator(".dsp-raft").count() == 1 and page.locator(".dsp-paxos").count() == 1
+    sliders = page.locator('input[type="range"]')
+    assert sliders.nth(0).get_attribute("max") == str(windowed.window.stop)
+    assert errors == []
