@@ -15,7 +15,7 @@ Peers, measured in the same run:
   absolute numbers plus the in-run baseline below.
 * **Plain Wing-Gong-Lowe** (Porcupine's algorithm: WGL search with memoization and
   P-compositionality, without this checker's reductions) run by this same Python code with
-  the models' ``read_only``, ``removable`` and ``invisible`` hooks removed. The ratio isolates the algorithmic gain; it is not
+  the models' ``read_only``, ``removable`` and ``unread`` hooks removed. The ratio isolates the algorithmic gain; it is not
   a Go-vs-Python comparison.
 
 Usage::
@@ -77,7 +77,7 @@ def main() -> None:
               "(not wired up in this script yet).\n")
 
     fast = lin.kv()
-    plain = dataclasses.replace(fast, read_only=None, removable=None, invisible=None)
+    plain = dataclasses.replace(fast, read_only=None, removable=None, unread=None)
     print(f"{'mode':<4} {'clients':>7} {'ops':>6} {'verdict':>8} {'dscourse ops/s':>15} "
           f"{'plain WGL ops/s':>16} {'speed-up':>9}")
     for mode in ("cp", "ap"):

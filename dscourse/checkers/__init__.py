@@ -1,9 +1,11 @@
 """Checkers that judge what a simulated system did: linearizability, invariants, exploration.
 
 Submodules (each imported on first use, so ``ds.checkers.explore`` needs no import first):
-:mod:`.linearizability` (the Wing-Gong/Lowe search over a history), :mod:`.invariants`
-(monitors of safety properties), :mod:`.explore` (a small explicit-state model checker) and
-:mod:`.trial` (one seeded run of a property check, what every exercise harness returns).
+:mod:`.linearizability` (the Wing-Gong/Lowe search over a history), :mod:`.models` (the
+operations and sequential models it judges), :mod:`.histories` (generated test histories),
+:mod:`.invariants` (monitors of safety properties), :mod:`.explore` (a small explicit-state
+model checker) and :mod:`.trial` (one seeded run of a property check, what every exercise
+harness returns).
 """
 
 from .._lazy import lazy

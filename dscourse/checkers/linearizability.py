@@ -12,32 +12,38 @@ fast on the histories real systems produce:
   explored, so each configuration is searched once ("just-in-time linearization" cache).
 * **P-compositionality** (Horn & Kroening 2015; Porcupine by Athalye): a history is linearizable
   iff each of its partitions is (for a key-value store, each key), so each is checked alone.
-* **Forced reads** (a partial-order reduction): an enabled operation that cannot change the
-  state and is legal in the current state is linearized at once, without branching on the
-  alternatives (see :class:`Model`'s ``read_only``). Porcupine does not do this; on histories
-  with many concurrent clients it cuts the search by orders of magnitude.
-* **Unobserved writes**: a write whose outcome is unknown and whose value nobody read is left
-  out of the search and linearized last (``Model.removable``); a completed write nobody read
-  is never branched on, only placed just before the next write or when it returns
-  (``Model.invisible``). See :func:`_unread_unknown_writes` and :func:`_unread_writes` for
-  why both are exact.
 
-The layout follows Porcupine's ``checkSingle``: entries in a doubly linked list, a stack of
-(entry, previous state) for backtracking, a bitset of linearized operations.
+Three reductions, each exact, cut the search on histories with many concurrent clients
+(Porcupine has none of them), each driven by a hook of the :class:`~.models.Model`:
+
+* **Forced reads** (:func:`_forced_read`, a partial-order reduction; ``Model.read_only``): an
+  enabled operation that cannot change the state and is legal in the current state is
+  linearized at once, without branching on the alternatives.
+* **Unread writes** (:func:`_place_unread_writes`; ``Model.unread``): a completed write whose
+  value nobody read is never branched on; it is placed just before the next write the search
+  places, or when it returns.
+* **Removable writes** (:func:`_check_partition`; ``Model.removable``): a write of unknown
+  outcome whose value nobody read is left out of the search and linearized last.
+
+:func:`_search` is the loop of Porcupine's ``checkSingle``: call and return entries in a doubly
+linked list, a stack of frames for backtracking, a bitset of linearized operations.
 
 An operation whose outcome is unknown (Jepsen's ``info``; a client that timed out) has output
 :data:`UNKNOWN` and may have ``ret = math.inf``: it may or may not have taken effect, so it may be
-linearized anywhere after its call, including after everything else.
+linearized anywhere after its call, including after everything else. The operations and the
+models live in :mod:`.models`; generated test histories in :mod:`.histories`.
 """
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any
 
-from ..errors import ConfigError, allowed
+from ..errors import allowed
+from .histories import random_register_history
+from .models import UNKNOWN, Model, Operation, Step, cas_register, kv, register
 
 __all__ = [
     "UNKNOWN",
@@ -51,224 +57,6 @@ __all__ = [
     "random_register_history",
     "register",
 ]
-
-
-class _Unknown:
-    """The output of an operation whose effect is unknown; any output is acceptable for it."""
-
-    _instance: "_Unknown | None" = None
-
-    def __new__(cls) -> "_Unknown":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __reduce__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN = _Unknown()
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One client operation: invoked at ``call``, answered at ``ret`` (ms, or ``math.inf``)."""
-
-    client: Hashable
-    call: float
-    ret: float
-    input: Any
-    output: Any = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.call, (int, float)) or math.isnan(self.call) or math.isinf(self.call):
-            raise allowed("Operation.call", self.call, "a finite number (virtual ms)")
-        if not isinstance(self.ret, (int, float)) or math.isnan(self.ret):
-            raise allowed("Operation.ret", self.ret, "a number or math.inf")
-        if self.ret < self.call:
-            raise ConfigError(f"Operation.ret={self.ret!r} is before call={self.call!r}: ret must be >= call")
-        if math.isinf(self.ret) and self.output is not UNKNOWN:
-            raise ConfigError(
-                f"Operation with ret=inf has output={self.output!r}: an unfinished operation's output must be UNKNOWN"
-            )
-
-
-Step = Callable[[Any, Any, Any], "tuple[bool, Any]"]
-
-
-@dataclass(frozen=True)
-class Model:
-    """A sequential specification.
-
-    ``step(state, input, output) -> (ok, new_state)`` says whether ``output`` is legal for
-    ``input`` in ``state`` (``output`` may be :data:`UNKNOWN`: then any output is legal) and
-    what state follows. States must be hashable and compared by value. ``partition(ops)``
-    optionally splits a history into independent sub-histories (lists of operations);
-    ``describe(input, output)`` renders an operation for pictures and messages;
-    ``read_only(input, output)`` optionally says that an operation never changes the state,
-    in *any* state where it is legal (a read; a compare-and-set that returned False): the
-    search then linearizes such operations as soon as they are legal, without branching;
-    ``removable(ops)`` optionally names operations (indices) that can be linearized last in
-    any linearization of the others and left out of the search (they are appended to the
-    result's linearization); ``invisible(ops)`` optionally names operations that overwrite
-    the whole state, are legal in any state, and whose resulting state no operation of
-    ``ops`` can observe (writes nobody read): the search places them only just before
-    another operation that is not read-only, or when they return. It is used only together
-    with ``read_only``, and only where every operation that is not read-only overwrites the
-    whole state (as :func:`_unread_writes` checks: no append, no cas).
-    """
-
-    init: Any
-    step: Step
-    partition: Callable[[Sequence[Operation]], list[list[Operation]]] | None = None
-    describe: Callable[[Any, Any], str] | None = None
-    read_only: Callable[[Any, Any], bool] | None = None
-    removable: Callable[[Sequence[Operation]], set[int]] | None = None
-    invisible: Callable[[Sequence[Operation]], set[int]] | None = None
-
-    def render(self, op: Operation) -> str:
-        if self.describe is not None:
-            return self.describe(op.input, op.output)
-        return f"{op.input!r} -> {op.output!r}"
-
-
-def _bad_input(model: str, value: Any, allowed_forms: str) -> ConfigError:
-    return allowed(f"{model} operation input", value, allowed_forms)
-
-
-def _reads(inp: Any, out: Any) -> bool:
-    return type(inp) is tuple and len(inp) == 2 and inp[0] in ("read", "get")
-
-
-def _reads_or_failed_cas(inp: Any, out: Any) -> bool:
-    return _reads(inp, out) or (type(inp) is tuple and inp[:1] == ("cas",) and out is False)
-
-
-def _observed_values(ops: Sequence[Operation]) -> set[Any] | None:
-    """The values reads returned, or ``None`` if an append or cas makes states depend on history."""
-    observed = set()
-    for op in ops:
-        kind = op.input[0] if type(op.input) is tuple and op.input else None
-        if kind in ("append", "cas"):
-            return None
-        if kind in ("read", "get") and op.output is not UNKNOWN:
-            observed.add(op.output)
-    return observed
-
-
-def _unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
-    """Writes with unknown outcome and no return whose value no read returned.
-
-    Such a write ``w(v)`` can be dropped from the search when every other state-changing
-    operation overwrites the whole state (no append, no cas): if the others are
-    linearizable, ``w`` can go last (any output is allowed for it, and it precedes nothing);
-    if a linearization places ``w`` earlier, no read sits between ``w`` and the next write
-    (it would have returned ``v``), so removing ``w`` changes nothing else.
-    """
-    observed = _observed_values(ops)
-    if observed is None:
-        return set()
-    return {i for i, op in enumerate(ops)
-            if op.ret == math.inf and op.output is UNKNOWN and type(op.input) is tuple
-            and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}
-
-
-def _unread_writes(ops: Sequence[Operation]) -> set[int]:
-    """Completed writes whose value no read returned (in a history without append or cas).
-
-    Nobody can observe the state such a write leaves, so in some linearization it is
-    immediately followed by another write (or ends the history): placing every enabled one
-    just before the next write the search places, or when it returns, loses nothing.
-    """
-    observed = _observed_values(ops)
-    if observed is None:
-        return set()
-    return {i for i, op in enumerate(ops)
-            if op.ret != math.inf and type(op.input) is tuple
-            and op.input[:1] in (("write",), ("put",)) and op.input[-1] not in observed}
-
-
-def register(init: Any = None) -> Model:
-    """A read/write register: ``("read", None)`` returns the value (``init`` before any write);
-    ``("write", v)`` returns ``None``."""
-
-    def step(state: Any, inp: Any, out: Any) -> tuple[bool, Any]:
-        match inp:
-            case ("read", None):
-                return (out is UNKNOWN or out == state), state
-            case ("write", value):
-                return (out is UNKNOWN or out is None), value
-        raise _bad_input("register", inp, '("read", None) or ("write", value)')
-
-    def describe(inp: Any, out: Any) -> str:
-        return f"read() -> {out!r}" if inp[0] == "read" else f"write({inp[1]!r})"
-
-    return Model(init=init, step=step, describe=describe, read_only=_reads,
-                 removable=_unread_unknown_writes, invisible=_unread_writes)
-
-
-def cas_register(init: Any = None) -> Model:
-    """A register with compare-and-set: ``("cas", (old, new))`` sets ``new`` and returns
-    ``True`` iff the value is ``old``, else returns ``False``; plus read and write."""
-    base = register(init)
-
-    def step(state: Any, inp: Any, out: Any) -> tuple[bool, Any]:
-        match inp:
-            case ("cas", (old, new)):
-                swapped = state == old
-                return (out is UNKNOWN or out is swapped), (new if swapped else state)
-            case ("read", None) | ("write", _):
-                return base.step(state, inp, out)
-        raise _bad_input("cas_register", inp, '("read", None), ("write", v) or ("cas", (old, new))')
-
-    def describe(inp: Any, out: Any) -> str:
-        if inp[0] == "cas":
-            return f"cas({inp[1][0]!r}→{inp[1][1]!r}) -> {out!r}"
-        return base.render(Operation(0, 0, 0, inp, out))
-
-    return Model(init=init, step=step, describe=describe, read_only=_reads_or_failed_cas,
-                 removable=_unread_unknown_writes, invisible=_unread_writes)
-
-
-def _kv_key(inp: Any) -> Any:
-    match inp:
-        case ("get", key) | ("put", key, _) | ("append", key, _):
-            return key
-    raise _bad_input("kv", inp, '("get", key), ("put", key, value) or ("append", key, value)')
-
-
-def _partition_by_key(ops: Sequence[Operation]) -> list[list[Operation]]:
-    groups: dict[Any, list[Operation]] = {}
-    for op in ops:
-        groups.setdefault(_kv_key(op.input), []).append(op)
-    return [groups[k] for k in sorted(groups, key=repr)]
-
-
-def kv() -> Model:
-    """A key-value store with string values, checked one key at a time: ``("get", k)`` returns
-    the value (``""`` when absent); ``("put", k, v)`` and ``("append", k, v)`` return ``None``.
-    The state of one partition is that key's value."""
-
-    def step(state: str, inp: Any, out: Any) -> tuple[bool, str]:
-        match inp:
-            case ("get", _):
-                return (out is UNKNOWN or out == state), state
-            case ("put", _, value):
-                return (out is UNKNOWN or out is None), value
-            case ("append", _, value):
-                return (out is UNKNOWN or out is None), state + value
-        raise _bad_input("kv", inp, '("get", key), ("put", key, value) or ("append", key, value)')
-
-    def describe(inp: Any, out: Any) -> str:
-        if inp[0] == "get":
-            return f"get({inp[1]!r}) -> {out!r}"
-        return f"{inp[0]}({inp[1]!r}, {inp[2]!r})"
-
-    return Model(init="", step=step, partition=_partition_by_key, describe=describe, read_only=_reads,
-                 removable=_unread_unknown_writes, invisible=_unread_writes)
 
 
 @dataclass(frozen=True)
@@ -303,21 +91,27 @@ class CheckResult:
 
 
 class _Entry:
-    """A call or return event in the doubly linked list the search walks (Porcupine's node)."""
+    """A call or return event in the doubly linked list the search walks (Porcupine's node).
 
-    __slots__ = ("op", "is_call", "match", "prev", "next")
+    ``match`` is a call's return entry. Every entry but the sentinel head has a ``prev``, and a
+    call always has a ``next`` (its return comes after it); only the last entry has none.
+    """
+
+    __slots__ = ("is_call", "match", "next", "op", "prev")
 
     def __init__(self, op: int, is_call: bool) -> None:
         self.op = op
         self.is_call = is_call
-        self.match: _Entry | None = None
-        self.prev: _Entry | None = None
+        self.match: _Entry = self          # set on calls when the list is built
+        self.prev: _Entry = self           # set when the list is built (the head keeps itself)
         self.next: _Entry | None = None
 
     def lift(self) -> None:
-        """Remove this call entry and its return entry from the list."""
-        self.prev.next = self.next
-        self.next.prev = self.prev
+        """Remove this call entry and its return entry from the list (Porcupine's ``lift``)."""
+        after = self.next
+        assert after is not None
+        self.prev.next = after
+        after.prev = self.prev
         ret = self.match
         ret.prev.next = ret.next
         if ret.next is not None:
@@ -329,8 +123,10 @@ class _Entry:
         ret.prev.next = ret
         if ret.next is not None:
             ret.next.prev = ret
+        after = self.next
+        assert after is not None
         self.prev.next = self
-        self.next.prev = self
+        after.prev = self
 
 
 def _entries(ops: Sequence[Operation]) -> _Entry:
@@ -361,8 +157,8 @@ class _Timeout(Exception):
 
 
 def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
-    """Search one partition, leaving out the operations ``model.removable`` names (they are
-    linearized last); indices in the result refer to ``ops``."""
+    """Search one partition, leaving out the operations ``model.removable`` names (the
+    removable-writes reduction: they are linearized last); indices in the result refer to ``ops``."""
     ops = tuple(ops)
     drop = model.removable(ops) if model.removable is not None else set()
     if not drop:
@@ -375,137 +171,147 @@ def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | N
     return PartitionResult(sub.outcome, ops, longest, tuple(keep[i] for i in sub.stuck))
 
 
+def _forced_read(head: _Entry, ops: Sequence[Operation], read_only: list[bool], step: Step,
+                 state: Any) -> _Entry | None:
+    """The forced-reads reduction: the first enabled read-only operation legal in ``state``.
+
+    Linearizing it now loses nothing: moving a read earlier, to a point where it is legal and
+    after its call, keeps it legal and changes no other step. So if the search fails after it,
+    the configuration fails, and its alternatives need not be tried.
+    """
+    e = head.next
+    while e is not None and e.is_call:   # the enabled calls come before the first return
+        if read_only[e.op]:
+            op = ops[e.op]
+            if step(state, op.input, op.output)[0]:
+                return e
+        e = e.next
+    return None
+
+
+def _place_unread_writes(head: _Entry, ops: Sequence[Operation], unread: list[bool], step: Step,
+                         state: Any, linearized: int) -> tuple[tuple[_Entry, ...], Any, int]:
+    """The unread-writes reduction: place every enabled unread write now, just before the write
+    about to be tried. Returns their call entries, the state after them and the new bitset.
+
+    Nobody observes the state an unread write leaves, so some linearization follows it
+    immediately with another write (or with nothing): trying it only there loses nothing.
+    """
+    placed = []
+    e = head.next
+    while e is not None and e.is_call:
+        if unread[e.op]:
+            placed.append(e)
+            op = ops[e.op]
+            state = step(state, op.input, op.output)[1]
+            linearized |= 1 << e.op
+        e = e.next
+    return tuple(placed), state, linearized
+
+
 def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
+    """Wing & Gong's search with Lowe's cache over one partition (Porcupine's ``checkSingle``),
+    with the forced-reads and unread-writes reductions."""
     ops = tuple(ops)
     head = _entries(ops)
-    call_entry: list[_Entry] = [head] * len(ops)
+    step = model.step
+    read_only = [bool(model.read_only is not None and model.read_only(op.input, op.output))
+                 for op in ops]
+    unread_ids = (model.unread(ops) if model.unread is not None and model.read_only is not None
+                  else set())
+    unread = [i in unread_ids for i in range(len(ops))]
+    call_of: dict[int, _Entry] = {}   # an unread write's call entry, for when its return is reached
     e = head.next
     while e is not None:
-        if e.is_call:
-            call_entry[e.op] = e
+        if e.is_call and unread[e.op]:
+            call_of[e.op] = e
         e = e.next
-    step = model.step
-    read_only = model.read_only
-    ro = [bool(read_only is not None and read_only(op.input, op.output)) for op in ops]
-    hidden = model.invisible(ops) if model.invisible is not None and read_only is not None else set()
-    lazy = [i in hidden for i in range(len(ops))]
+
     state = model.init
-    linearized = 0
-    done = (1 << len(ops)) - 1
+    linearized = 0                    # bitset of the linearized operations
     cache: set[tuple[int, Any]] = {(0, state)}
-    # frames: (entry, state before, forced?, invisible writes placed just before the entry)
+    # frames: (call entry, state before it, forced read?, unread writes placed just before it)
     stack: list[tuple[_Entry, Any, bool, tuple[_Entry, ...]]] = []
     longest: tuple[int, ...] = ()
     stuck: tuple[int, ...] = ()
     stuck_depth = -1
-    entry = head.next
-    fresh = True          # a new configuration: look for a read-only operation to force first
-    counter = 0
 
-    def order() -> tuple[int, ...]:
-        return tuple(i for top, _, _, flushed in stack for i in (*(f.op for f in flushed), top.op))
+    def linearize(call: _Entry, new_state: Any, bits: int, forced: bool = False,
+                  placed: tuple[_Entry, ...] = ()) -> bool:
+        """Take the step to configuration ``(bits, new_state)`` unless the cache has seen it."""
+        nonlocal state, linearized, longest
+        key = (bits, new_state)
+        if key in cache:
+            return False
+        cache.add(key)
+        for w in placed:
+            w.lift()
+        call.lift()
+        stack.append((call, state, forced, placed))
+        state, linearized = new_state, bits
+        if bits.bit_count() > len(longest):
+            longest = tuple(i for top, _, _, before in stack for i in (*(w.op for w in before), top.op))
+        return True
 
-    while head.next is not None:
-        counter += 1
-        if deadline is not None and not counter & 0x3FF and time.monotonic() > deadline:
-            raise _Timeout
-        failed = False
-        if fresh:
-            # Partial-order reduction: an enabled operation that never changes the state (a
-            # read) and is legal now can be linearized now without loss of generality (moving
-            # it earlier in any linearization keeps it legal and changes no other step), so
-            # it is forced: if the search fails after it, this configuration fails.
-            fresh = False
-            e = head.next
-            forced = None
-            while e is not None and e.is_call:
-                if ro[e.op]:
-                    op = ops[e.op]
-                    if step(state, op.input, op.output)[0]:
-                        key = (linearized | (1 << e.op), state)
-                        if key in cache:
-                            failed = True
-                        else:
-                            cache.add(key)
-                            forced = e
-                        break
-                e = e.next
-            if forced is not None:
-                stack.append((forced, state, True, ()))
-                linearized |= 1 << forced.op
-                forced.lift()
-                if linearized.bit_count() > len(longest):
-                    longest = order()
-                fresh = True
-                continue
-            entry = head.next
-        if not failed:
-            if entry.is_call:
-                i = entry.op
-                if ro[i] or lazy[i]:  # reads: illegal here (see the sweep); invisible writes: below
-                    entry = entry.next
-                    continue
-                # Invisible writes (Model.invisible) are never tried on their own: placing every
-                # enabled one just before the next write loses nothing (nobody observes them).
-                flushed = []
-                e = head.next
-                before, bits = state, linearized
-                while e is not None and e.is_call:
-                    if lazy[e.op]:
-                        flushed.append(e)
-                        before = step(before, ops[e.op].input, ops[e.op].output)[1]
-                        bits |= 1 << e.op
-                    e = e.next
-                op = ops[i]
-                ok, new_state = step(before, op.input, op.output)
-                if ok:
-                    key = (bits | (1 << i), new_state)
-                    if key not in cache:
-                        cache.add(key)
-                        for f in flushed:
-                            f.lift()
-                        entry.lift()
-                        stack.append((entry, state, False, tuple(flushed)))
-                        state = new_state
-                        linearized = key[0]
-                        if linearized.bit_count() > len(longest):
-                            longest = order()
-                        fresh = True
-                        continue
-                entry = entry.next
-                continue
-            if lazy[entry.op]:
-                # an invisible write reached its return: it must take effect now
-                w = call_entry[entry.op]
-                op = ops[entry.op]
-                key = (linearized | (1 << entry.op), step(state, op.input, op.output)[1])
-                if key not in cache:
-                    cache.add(key)
-                    w.lift()
-                    stack.append((w, state, False, ()))
-                    state = key[1]
-                    linearized = key[0]
-                    if linearized.bit_count() > len(longest):
-                        longest = order()
-                    fresh = True
-                    continue
-            # A return reached before its operation was linearized: backtrack. Remember the
-            # first operation that got stuck at the deepest point reached, for pictures.
-            if linearized.bit_count() == len(longest) > stuck_depth:
-                stuck, stuck_depth = (entry.op,), len(longest)
-        while True:
-            if not stack:
-                return PartitionResult("illegal", ops, longest, stuck)
-            top, state, was_forced, flushed = stack.pop()
+    def backtrack() -> _Entry | None:
+        """Undo frames back to the last choice; the entry to try after it (None: no choice left)."""
+        nonlocal state, linearized
+        while stack:
+            top, state, forced, placed = stack.pop()
             linearized &= ~(1 << top.op)
             top.unlift()
-            for f in reversed(flushed):
-                linearized &= ~(1 << f.op)
-                f.unlift()
-            if not was_forced:
-                entry = top.next
-                break
-    assert linearized == done
+            for w in reversed(placed):
+                linearized &= ~(1 << w.op)
+                w.unlift()
+            if not forced:
+                return top.next
+        return None
+
+    entry: _Entry | None = head.next
+    fresh = True          # a new configuration: look for a read to force first
+    steps = 0
+    while head.next is not None:
+        steps += 1
+        if deadline is not None and not steps & 0x3FF and time.monotonic() > deadline:
+            raise _Timeout
+        if fresh:
+            fresh = False
+            read = _forced_read(head, ops, read_only, step, state)
+            if read is not None:
+                if linearize(read, state, linearized | 1 << read.op, forced=True):
+                    fresh = True
+                    continue
+                entry = backtrack()           # seen before: this configuration fails
+                if entry is None:
+                    return PartitionResult("illegal", ops, longest, stuck)
+                continue
+            entry = head.next
+        assert entry is not None
+        i = entry.op
+        if entry.is_call:
+            if not (read_only[i] or unread[i]):   # reads are illegal here; unread writes wait
+                placed, before, bits = (_place_unread_writes(head, ops, unread, step, state, linearized)
+                                        if call_of else ((), state, linearized))
+                op = ops[i]
+                ok, new_state = step(before, op.input, op.output)
+                if ok and linearize(entry, new_state, bits | 1 << i, placed=placed):
+                    fresh = True
+                    continue
+            entry = entry.next
+            continue
+        if unread[i]:  # an unread write reached its return: it must take effect now
+            op = ops[i]
+            if linearize(call_of[i], step(state, op.input, op.output)[1], linearized | 1 << i):
+                fresh = True
+                continue
+        # A return reached before its operation was linearized: backtrack. Remember the first
+        # operation that got stuck at the deepest point reached, for pictures.
+        if linearized.bit_count() == len(longest) > stuck_depth:
+            stuck, stuck_depth = (i,), len(longest)
+        entry = backtrack()
+        if entry is None:
+            return PartitionResult("illegal", ops, longest, stuck)
+    assert linearized == (1 << len(ops)) - 1
     return PartitionResult("ok", ops, longest)
 
 
@@ -544,48 +350,3 @@ def check(
     else:
         outcome = "ok"
     return CheckResult(outcome, tuple(results))
-
-
-def random_register_history(seed: int, n_ops: int = 10, *, clients: int = 4, values: int = 3,
-                            span: float = 40.0, corrupt: float = 0.3) -> list[Operation]:
-    """A random completed read/write register history, for testing checkers (exercise E3.1).
-
-    Each of ``clients`` clients runs operations one after another, each lasting a random time
-    in a window of ``span`` ms, so operations of different clients overlap. Outputs come from
-    a real sequential run (one linearization point inside each interval), so the history is
-    linearizable, unless, with probability ``corrupt``, one read's output is replaced by
-    another value (which usually, not always, makes it illegal). Written values are drawn
-    from ``1..values`` (few values: adversarial, many orders explain a read).
-    """
-    import numpy as np
-
-    if isinstance(n_ops, bool) or not isinstance(n_ops, int) or n_ops < 0:
-        raise allowed("n_ops", n_ops, "an int >= 0")
-    if isinstance(clients, bool) or not isinstance(clients, int) or clients < 1:
-        raise allowed("clients", clients, "an int >= 1")
-    rng = np.random.default_rng([seed, 0xE31])
-    free = [0.0] * clients
-    raw = []
-    for _ in range(n_ops):
-        c = int(rng.integers(clients))
-        call = free[c] + float(rng.integers(0, 4))
-        ret = call + float(rng.integers(1, int(span // 4) + 2))
-        point = float(rng.uniform(call, ret))
-        free[c] = ret
-        inp = ("read", None) if rng.random() < 0.5 else ("write", int(rng.integers(1, values + 1)))
-        raw.append((point, c, call, ret, inp))
-    state, out = None, []
-    for point, c, call, ret, inp in sorted(raw, key=lambda r: r[0]):
-        if inp[0] == "write":
-            state = inp[1]
-            out.append(Operation(c, call, ret, inp, None))
-        else:
-            out.append(Operation(c, call, ret, inp, state))
-    reads = [i for i, op in enumerate(out) if op.input[0] == "read"]
-    if reads and rng.random() < corrupt:
-        i = reads[int(rng.integers(len(reads)))]
-        old = out[i]
-        choices = [v for v in [None, *range(1, values + 1)] if v != old.output]
-        out[i] = Operation(old.client, old.call, old.ret, old.input, choices[int(rng.integers(len(choices)))])
-    out.sort(key=lambda op: (op.call, op.ret, str(op.client)))
-    return out

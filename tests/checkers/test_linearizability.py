@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dscourse.checkers import linearizability as lin
+from dscourse.checkers import models
+from dscourse.checkers.histories import random_register_history
 from dscourse.errors import ConfigError
 
 VALUES = [None, 0, 1, 2]
@@ -202,7 +204,7 @@ def test_empty_history_is_linearizable():
 def _without_reductions(model: lin.Model) -> lin.Model:
     import dataclasses
 
-    return dataclasses.replace(model, read_only=None, removable=None, invisible=None)
+    return dataclasses.replace(model, read_only=None, removable=None, unread=None)
 
 
 @settings(max_examples=400)
@@ -263,3 +265,24 @@ def test_reductions_agree_with_plain_search_on_larger_register_histories(seed, n
                 ok, state = model.step(state, ops[i].input, ops[i].output)
                 assert ok
                 assert all(not (ops[j].ret < ops[i].call) for j in order[k + 1:])
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 10**6), st.integers(0, 14), st.integers(1, 5))
+def test_uncorrupted_generated_histories_are_linearizable_and_seeded(seed, n, clients):
+    """The E3.1 generator (``checkers.histories``): a pure function of its seed, and its
+    uncorrupted histories come from a sequential run, so both searches accept them."""
+    ops = random_register_history(seed, n, clients=clients, corrupt=0.0)
+    assert ops == random_register_history(seed, n, clients=clients, corrupt=0.0)
+    assert len(ops) == n and {op.client for op in ops} <= set(range(clients))
+    assert lin.check(ops, lin.register()).ok
+    assert lin.check(ops, _without_reductions(lin.register())).ok
+
+
+def test_public_names_stay_where_notebooks_import_them():
+    """``ds.checkers.linearizability`` re-exports the models and the generator it used to
+    define, so ``lin.register()`` and ``lin.random_register_history`` keep working."""
+    for name in ("UNKNOWN", "Operation", "Model", "register", "cas_register", "kv"):
+        assert getattr(lin, name) is getattr(models, name)
+    assert lin.random_register_history is random_register_history
+    assert set(lin.__all__) <= set(dir(lin))
