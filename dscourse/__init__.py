@@ -9,8 +9,10 @@
 * ``ds.fundamentals`` -- Chapter 1: Two Generals, heartbeat failure detection, primary-backup.
 * ``ds.clocks`` -- Chapter 2: Lamport, vector and hybrid clocks, happens-before, ordered broadcast.
 * ``ds.replication`` -- Chapter 3: quorum and CAP-mode key-value stores, repair.
+* ``ds.gossip`` -- Chapter 4: epidemic anti-entropy and rumor mongering, gossip broadcast.
 * ``ds.paxos`` -- Chapter 5: Basic and Multi-Paxos, dueling proposers, model checking.
 * ``ds.raft`` -- Chapter 6: Raft, its safety monitors, a replicated key-value store.
+* ``ds.zk`` -- Chapters 7 and 8: ZooKeeper's data tree, sessions, watches and ZAB.
 * ``ds.redis`` -- a single-node Redis emulator (``INCR`` ids, the locks chapter).
 * ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
