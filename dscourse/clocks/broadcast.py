@@ -203,16 +203,17 @@ class Group:
 
 
 def question_answer(order: str, *, seed: int = 1) -> Group:
-    """The classic causality race: ``a`` asks, ``b`` answers at once, and ``c`` hears the
-    answer first because the link a→c is slow; meanwhile ``c`` says something concurrent."""
+    """The classic causality race: ``a`` broadcasts a question ``"Q"``, ``b`` answers ``"A"``
+    as soon as it delivers it, and ``c`` hears the answer first because the link a→c is slow;
+    meanwhile ``c`` broadcasts ``"C"``, concurrent with both."""
     g = Group(order, n=3, seed=seed)
     sim = g.sim
     sim.set_link("a", "c", latency=Constant(40.0))
     sim.set_link("c", "a", latency=Constant(25.0))
     sim.run(until=1)
-    g.nodes["a"].bcast("Q: lunch?")
-    g.nodes["c"].bcast("C: hello")
-    sim.run_until(lambda: any(d.node == "b" and d.payload == "Q: lunch?" for d in g.log), 100)
-    g.nodes["b"].bcast("A: yes")
+    g.nodes["a"].bcast("Q")
+    g.nodes["c"].bcast("C")
+    sim.run_until(lambda: any(d.node == "b" and d.payload == "Q" for d in g.log), 100)
+    g.nodes["b"].bcast("A")
     sim.run(until=200)
     return g

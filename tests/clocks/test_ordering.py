@@ -12,12 +12,12 @@ def test_question_answer_race_breaks_fifo_and_none_but_not_causal_or_total() -> 
     runs = {o: question_answer(o) for o in ("none", "fifo", "causal", "total")}
     for order in ("none", "fifo"):
         assert runs[order].violations("causal"), order
-        assert runs[order].deliveries()["c"].index("A: yes") < runs[order].deliveries()["c"].index("Q: lunch?")
+        assert runs[order].deliveries()["c"].index("A") < runs[order].deliveries()["c"].index("Q")
     assert runs["causal"].violations("causal") == []
     assert runs["causal"].violations("total")             # causal does not order concurrent ones
     assert runs["total"].violations("total") == []
     assert runs["total"].violations("causal") == []
-    assert {tuple(v) for v in runs["total"].deliveries().values()} == {("Q: lunch?", "C: hello", "A: yes")}
+    assert {tuple(v) for v in runs["total"].deliveries().values()} == {("Q", "C", "A")}
 
 
 plans = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 60)), min_size=1, max_size=10)
