@@ -209,8 +209,11 @@ class ClientNode(Node):
         self.outbox.clear()
         self.data_watchers.clear()
         self.child_watchers.clear()
-        self.server = None
         self._set_state(KazooState.LOST)
+        if self.started:  # kazoo starts a fresh session after an expiry
+            self.session = 0
+            self.keeper = KeeperState.CONNECTING
+            self._connect_next()
 
     def on_timer(self, name: str, payload: Any) -> None:
         if not self.started:
@@ -516,20 +519,22 @@ class KazooClient:
         self.ensure_path(parent)
         return self.create_async(path, value, acl, ephemeral, sequence).get()
 
-    def ensure_path(self, path: str, acl: Any = None) -> bool:
-        """Create ``path`` and any missing ancestors (kazoo's ``ensure_path``)."""
+    def ensure_path(self, path: str, acl: Any = None) -> bool | str:
+        """Create ``path`` and any missing ancestors (kazoo's ``ensure_path``): True when it
+        already existed, else the path created (as kazoo returns)."""
         path = normpath(path)
         if self.exists(path) is not None:
             return True
         parts = [p for p in path.split("/") if p]
         current = ""
+        result: bool | str = True
         for part in parts:
             current += "/" + part
             try:
-                self.create_async(current).get()
+                result = self.create_async(current).get()
             except NodeExistsError:
-                pass
-        return True
+                result = True
+        return result
 
     def get_async(self, path: str, watch: Callable | None = None) -> AsyncResult:
         return self._node.submit(("getData", normpath(path), watch is not None), watch)
@@ -569,8 +574,9 @@ class KazooClient:
         _check_version(version)
         return self._node.submit(("delete", normpath(path), version))
 
-    def delete(self, path: str, version: int = -1, recursive: bool = False) -> bool:
-        """Delete a znode (with ``recursive``, its descendants first; a missing node is fine)."""
+    def delete(self, path: str, version: int = -1, recursive: bool = False) -> bool | None:
+        """Delete a znode: True. With ``recursive``, its descendants first, a missing node is
+        fine, and the result is None (as kazoo's)."""
         if not recursive:
             return self.delete_async(path, version).get()
         try:
@@ -580,7 +586,7 @@ class KazooClient:
             self.delete_async(path, version).get()
         except NoNodeError:
             pass
-        return True
+        return None
 
     def sync_async(self, path: str) -> AsyncResult:
         return self._node.submit(("sync", normpath(path)))

@@ -4,9 +4,12 @@ Follows ZooKeeper's server: ``PrepRequestProcessor`` checks a request against th
 it into an idempotent transaction (``CreateTxn``, ``DeleteTxn``, ``SetDataTxn``,
 ``CheckVersionTxn``, ``MultiTxn``, ``ErrorTxn``, session create/close); ``DataTree.processTxn``
 applies a transaction, with its zxid and time, on every replica. Stat maintenance as in
-``DataTree.createNode`` / ``deleteNode`` / ``setData`` (ZooKeeper 3.8): a sequential name is the
-parent's ``cversion`` before the create, formatted ``%010d``; a create or delete bumps the
-parent's ``cversion`` and sets its ``pzxid``. Ephemeral nodes belong to a session and may not have
+``DataTree.createNode`` / ``deleteNode`` / ``setData`` (ZooKeeper 3.8): a create or delete bumps
+the parent's ``cversion`` and sets its ``pzxid``. A sequential name is the parent's counter
+formatted ``%010d``; the Programmer's Guide calls it the parent's cversion, but a real 3.8 server
+counts only child *creations* there (its request processor's view of cversion), while the stat's
+``cversion`` also counts deletes: measured by the conformance case
+``sequential_counter_after_delete``, so ``Znode.seq`` keeps that count. Ephemeral nodes belong to a session and may not have
 children (Programmer's Guide, "ZNodes" and "Ephemeral Nodes"; Hunt et al. 2010, §2.1).
 """
 
@@ -134,13 +137,14 @@ class Znode:
     """One node of the tree: data, stat fields and child names."""
 
     __slots__ = ("aversion", "children", "ctime", "cversion", "czxid", "data", "ephemeral_owner",
-                 "mtime", "mzxid", "pzxid", "version")
+                 "mtime", "mzxid", "pzxid", "seq", "version")
 
     def __init__(self, data: bytes, zxid: int, time: int, owner: int = 0) -> None:
         self.data = data
         self.czxid = self.mzxid = self.pzxid = zxid
         self.ctime = self.mtime = time
         self.version = self.cversion = self.aversion = 0
+        self.seq = 0  # child creations: the sequential-name counter (see prep)
         self.ephemeral_owner = owner
         self.children: set[str] = set()
 
@@ -150,7 +154,7 @@ class Znode:
 
     def dump(self) -> tuple:
         return (self.data, self.czxid, self.mzxid, self.pzxid, self.ctime, self.mtime, self.version,
-                self.cversion, self.aversion, self.ephemeral_owner, tuple(sorted(self.children)))
+                self.cversion, self.aversion, self.ephemeral_owner, tuple(sorted(self.children)), self.seq)
 
     @classmethod
     def load(cls, row: tuple) -> Znode:
@@ -158,6 +162,7 @@ class Znode:
         (z.czxid, z.mzxid, z.pzxid, z.ctime, z.mtime, z.version, z.cversion, z.aversion,
          z.ephemeral_owner) = row[1:10]
         z.children = set(row[10])
+        z.seq = row[11]
         return z
 
 
@@ -258,6 +263,7 @@ class DataTree:
             self.nodes[txn.path] = Znode(txn.data, zxid, time, txn.ephemeral_owner)
             parent.children.add(txn.path.rsplit("/", 1)[1])
             parent.cversion = txn.parent_cversion
+            parent.seq += 1
             parent.pzxid = zxid
             if txn.ephemeral_owner:
                 self.ephemerals.setdefault(txn.ephemeral_owner, set()).add(txn.path)
@@ -325,7 +331,7 @@ def prep(tree: DataTree, op: tuple, session: int) -> Any:
         if parent.ephemeral_owner:
             raise NoChildrenForEphemeralsError(parent_path)
         if sequential:
-            path = f"{path}{parent.cversion:010d}"
+            path = f"{path}{parent.seq:010d}"
         if path in tree.nodes:
             raise NodeExistsError(path)
         return CreateTxn(path, data, session if ephemeral else 0, parent.cversion + 1)

@@ -68,6 +68,15 @@ class Ensemble(Cluster):
         self.clients[cid] = zk
         return zk
 
+    def expire_session(self, client: KazooClient, timeout: float = 30_000) -> bool:
+        """Expire ``client``'s session now, as the leader does when it times out (the test
+        suites' stand-in for kazoo's two-clients trick); runs until the client hears of it."""
+        leader = self.leader()
+        session = client.client_id[0] if client.client_id else None
+        if leader is None or session is None or not self.nodes[leader].expire(session):
+            return False
+        return self.sim.run_until(lambda: client.client_id is None or client.client_id[0] != session, timeout)
+
     # -- state -----------------------------------------------------------------------------------
     def leader(self) -> str | None:
         """The established leader (serving, in the broadcast phase) of the highest epoch."""

@@ -553,6 +553,16 @@ class ZKServer(Node):
         elif origin in self.handlers:
             self._qsend(origin, SyncDone, session=session, cxid=cxid)
 
+    def expire(self, session: int) -> bool:
+        """What the leader's session tracker does when ``session`` times out: propose
+        closeSession (its ephemeral nodes go with it). False unless this is the serving leader."""
+        if self.role != LEADING or self.phase != "broadcast" or session not in self.tracker:
+            return False
+        if session not in self.closing:
+            self.closing.add(session)
+            self._propose(session, -1, ("closeSession", session), self.myid)
+        return True
+
     def _track_committed(self, p: Txn) -> None:
         t = p.txn
         name = type(t).__name__
