@@ -57,6 +57,8 @@ def read_notebook(path: str | Path) -> dict:
         nb = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{p.name} is not a notebook (not valid JSON: {str(exc)[:80]})") from None
+    except RecursionError:
+        raise ConfigError(f"{p.name} is not a notebook (its JSON is nested too deeply)") from None
     if type(nb) is not dict or type(nb.get("cells")) is not list or nb.get("nbformat") != 4:
         raise ConfigError(f"{p.name} is not a Jupyter notebook in format 4")
     return nb

@@ -1,12 +1,15 @@
 """``dscourse grade``: grade a folder of submissions against a master notebook.
 
-Per submission: only its answer cells are taken; for each exercise a fresh sandboxed child
-(:mod:`.sandbox`) loads them, and the master's tests run **in this trusted process**, driving
-the student's definitions through proxies (:mod:`.remote`) and judging raw observations with
-exact type checks. Hidden tests draw their seeds from the instructor's secret. Whatever
-happens, each submission gets exactly one gradebook row (``graded``, ``timeout``, ``crashed``
-or ``invalid``); with ``--results`` also a Gradescope ``results.json`` and a Markdown
-feedback file holding public messages only.
+Per submission: only its answer cells are taken; for each exercise fresh sandboxed children
+(:mod:`.sandbox`; one per node instance, see :class:`.remote.Sandboxes`) load them, and the
+master's tests run **in a trusted grading worker**, driving the student's definitions through
+proxies (:mod:`.remote`) and judging raw observations with exact type checks. Hidden tests
+draw their seeds from the instructor's secret, the student id and the submission's answers.
+Each submission is graded in a worker process of its own, with a memory limit, a per-exercise
+alarm on the worker's own clock and a per-submission watchdog in the supervising process, so
+whatever happens, each file gets exactly one gradebook row (``graded``, ``timeout``,
+``crashed`` or ``invalid``); with ``--results`` also a Gradescope ``results.json`` and a
+Markdown feedback file holding public messages only.
 """
 
 from __future__ import annotations
@@ -16,24 +19,113 @@ import hashlib
 import io
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import resource
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, allowed
 from . import cells as fmt
-from .registry import MISSING, Outcome, TestCase, collecting, run_test
-from .remote import RemoteClass, RemoteFunction
-from .sandbox import Child, ChildError, self_test
+from .registry import Outcome, TestCase, collecting, run_test
+from .remote import RemoteClass, RemoteFunction, Sandboxes
+from .sandbox import PARENT_FACTOR, ChildError, MAX_BYTES, cgroup_base, kill_cgroup, kill_uids, \
+    self_test, slot_uids, CGROUP_PREFIX, UID_SLOTS
 
 SECRET_ENV = "DSCOURSE_GRADING_SECRET"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 STATUS_ORDER = ("graded", "crashed", "timeout", "invalid")
-REFERENCE_MODULES = ("dscourse.fundamentals", "dscourse.grading")
+WORKER_MEMORY = 3 << 30      # address space a grading worker may add to what it inherits
+EXERCISE_SLACK = 15.0        # seconds beyond PARENT_FACTOR x timeout before the alarm rings
+MAX_NOTES = 12
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
+
+
+class Overtime(BaseException):
+    """The grading worker's own clock ran out for one exercise (a ``BaseException``, so that
+    harness code catching ``Exception`` cannot swallow it)."""
+
+
+@contextmanager
+def alarm(seconds: float) -> Iterator[None]:
+    """Raise :class:`Overtime` in this (main) thread after ``seconds`` of wall-clock time."""
+    def ring(signum: int, frame: Any) -> None:
+        raise Overtime()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield                                    # signals reach only the main thread
+        return
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def exercise_limit(timeout: float) -> float:
+    """Wall-clock seconds one exercise may take in the grading worker, all included."""
+    return PARENT_FACTOR * timeout + EXERCISE_SLACK
+
+
+def submission_limit(master: Master, timeout: float) -> float:
+    """Wall-clock seconds the watchdog allows one submission before killing its worker."""
+    return len(master.exercises) * exercise_limit(timeout) + 30.0
+
+
+_LIBRARY: set[str] = set()
+
+
+def library_modules() -> set[str]:
+    """Every module name of the real ``dscourse`` package (blocked-import flags must be one)."""
+    if not _LIBRARY:
+        root = Path(__file__).resolve().parents[1]
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root.parent).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if all(_IDENT.match(p) for p in parts):
+                _LIBRARY.add(".".join(parts))
+    return _LIBRARY
+
+
+def printable(text: str, limit: int = 150) -> str:
+    """``text`` with every unprintable character escaped (a file name is data)."""
+    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                  for ch in text)
+    return out[:limit]
+
+
+def cell(value: str) -> str:
+    """A gradebook cell a spreadsheet shows as text: printable, formulas defused with ``'``."""
+    value = printable(value, 300)
+    return "'" + value if value.startswith(FORMULA) else value
+
+
+def row_key(name: str) -> str:
+    """The gradebook key of submission file ``name``: the student id (``alice`` for
+    ``alice.ipynb``), else the full file name, marked `` (file)`` when it could pass for a
+    student id, so no file can take over a student's row."""
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix == "ipynb" and STUDENT_ID.match(stem):
+        return stem
+    key = printable(name)
+    return key + " (file)" if STUDENT_ID.match(key) else key
+
+
+def _add(items: list[str], item: str, cap: int = MAX_NOTES) -> None:
+    if len(items) < cap and item not in items:
+        items.append(item)
 
 
 # ---- the master ------------------------------------------------------------------------------------
@@ -122,12 +214,20 @@ def read_submission(path: Path, master: Master) -> list[tuple[str, str]]:
     return cells
 
 
+def submission_salt(student: str, cells: list[tuple[str, str]]) -> str:
+    """What hidden seeds are derived from besides the secret: the student id and a digest of
+    the answers, so a leaked hidden input is worth nothing to anyone else or to a changed
+    resubmission (the same submission still gets the same seeds)."""
+    digest = hashlib.sha256(json.dumps(cells).encode()).hexdigest()[:16]
+    return f"{student}/{digest}"
+
+
 def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: float = 30.0,
                      isolation: str = "auto", slot: int = 0) -> Result:
     """Grade one submission file; never raises for anything the submission does."""
-    student = path.stem
+    student = row_key(path.name)
     result = Result(student, "graded", scores={ex: 0 for ex in master.exercises})
-    if not STUDENT_ID.match(student):
+    if path.suffix == ".ipynb" and not STUDENT_ID.match(path.stem):
         result.worsen("invalid", "the file name is not a usable student id")
         return result
     if path.is_symlink():
@@ -138,44 +238,65 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
     except (ConfigError, OSError) as exc:
         result.worsen("invalid", str(exc))
         return result
+    salt = submission_salt(student, cells)
+    quota = [MAX_BYTES]
     for exercise, cases in master.exercises.items():
-        _grade_exercise(exercise, cases, cells, secret, result, timeout, isolation, slot)
+        ordered = sorted(cases, key=lambda c: c.hidden)      # public first: see _grade_exercise
+        _grade_exercise(exercise, ordered, cells, secret, result, timeout, isolation, slot,
+                        salt, quota)
         result.scores[exercise] = sum(o.score for o in result.outcomes if o.case.exercise == exercise)
     return result
 
 
 def _grade_exercise(exercise: str, cases: list[TestCase], cells: list[tuple[str, str]],
-                    secret: bytes, result: Result, timeout: float, isolation: str, slot: int) -> None:
-    """Run ``cases`` in fresh children: a crash costs the test it happened in (then a new
-    child, at most twice); a timeout, or a crash while loading, costs every remaining test."""
+                    secret: bytes, result: Result, timeout: float, isolation: str, slot: int,
+                    salt: str = "", quota: list[int] | None = None) -> None:
+    """Run ``cases`` in fresh sandboxes: a crash costs the test it happened in (then new
+    sandboxes, at most twice); a timeout, or a crash while loading, costs every remaining test.
+
+    Public tests run before hidden ones, so no process that has seen a hidden input ever
+    reports free text (an error message) into public feedback. The whole exercise runs under
+    :func:`alarm`: the grader's own work on the submission's behalf is bounded too."""
     names = sorted({n for c in cases for n in c.names})
     pending = list(cases)
     restarts = 0
-    while pending:
-        child = Child(timeout=timeout, isolation=isolation, slot=slot,
-                      files={"answers.json": json.dumps(cells)})
-        loaded = False
-        try:
-            child.start()
-            answer = child.request({"op": "load", "cells": cells, "names": names})
-            _note_load(answer, result)
-            bindings = _bindings(child, answer, names)
-            loaded = True
+    opened: list[Sandboxes] = []
+    try:
+        with alarm(exercise_limit(timeout)):
             while pending:
-                result.outcomes.append(run_test(pending[0], bindings, secret, reraise=(ChildError,)))
-                pending.pop(0)
-        except ChildError as exc:
-            result.worsen(exc.status, f"{exercise}: {exc.reason}")
-            message = _child_message(exc)
-            if exc.status == "timeout" or not loaded or restarts >= 2:
-                result.outcomes.extend(Outcome(c, "failed", message) for c in pending)
-                pending = []
-            else:
-                result.outcomes.append(Outcome(pending.pop(0), "failed", message))
-                restarts += 1
-        finally:
-            _flag_blocked(child, result)
-            child.close()
+                boxes = Sandboxes(cells, names, timeout=timeout, isolation=isolation, slot=slot,
+                                  quota=quota)
+                opened.append(boxes)
+                loaded = False
+                try:
+                    answer = boxes.start()
+                    _note_load(answer, result, cells)
+                    bindings = _bindings(boxes, answer, names)
+                    loaded = True
+                    while pending:
+                        result.outcomes.append(run_test(pending[0], bindings, secret,
+                                                        reraise=(ChildError,), salt=salt))
+                        pending.pop(0)
+                except ChildError as exc:
+                    result.worsen(exc.status, f"{exercise}: {exc.reason}")
+                    message = _child_message(exc)
+                    if exc.status == "timeout" or not loaded or restarts >= 2:
+                        result.outcomes.extend(Outcome(c, "failed", message) for c in pending)
+                        pending = []
+                    else:
+                        result.outcomes.append(Outcome(pending.pop(0), "failed", message))
+                        restarts += 1
+                finally:
+                    _flag_blocked(boxes, result)
+                    boxes.close()
+    except Overtime:
+        reason = (f"grading this exercise took over {exercise_limit(timeout):g} s of the "
+                  "grader's time (the submission made the simulation huge)")
+        result.worsen("timeout", f"{exercise}: {reason}")
+        result.outcomes.extend(Outcome(c, "failed", f"stopped: {reason}") for c in pending)
+    finally:
+        for boxes in opened:
+            boxes.close()
 
 
 def _child_message(exc: ChildError) -> str:
@@ -184,24 +305,24 @@ def _child_message(exc: ChildError) -> str:
     return f"stopped: {exc.reason}"
 
 
-def _note_load(loaded: dict, result: Result) -> None:
+def _note_load(loaded: dict, result: Result, sent: list[tuple[str, str]]) -> None:
+    """Notes for answer cells that raised while loading: at most one per cell sent, named by
+    the parent's own list (never by the child), deduplicated and capped."""
     cells = loaded.get("cells")
     if type(cells) is not list:
         raise ChildError("crashed", "the sandbox answered the load request with malformed data")
-    for cell in cells:
+    for (exercise, _), cell in zip(sent, cells):
         if type(cell) is not dict or type(cell.get("error")) is not dict:
             continue
         err = cell["error"]
         if err.get("not_implemented") is True:
             continue
-        kind = err.get("type") if type(err.get("type")) is str else "Error"
+        kind = err.get("type") if type(err.get("type")) is str and _IDENT.match(err["type"]) else "Error"
         msg = err.get("msg") if type(err.get("msg")) is str else ""
-        note = f"the answer cell of {cell.get('exercise')} raised {kind[:80]}: {msg[:200]}"
-        if note not in result.notes:
-            result.notes.append(note)
+        _add(result.notes, f"the answer cell of {exercise} raised {kind}: {printable(msg, 200)}")
 
 
-def _bindings(child: Child, loaded: dict, names: list[str]) -> dict[str, Any]:
+def _bindings(boxes: Sandboxes, loaded: dict, names: list[str]) -> dict[str, Any]:
     kinds = loaded.get("names")
     if type(kinds) is not dict:
         raise ChildError("crashed", "the sandbox answered the load request with malformed data")
@@ -209,23 +330,21 @@ def _bindings(child: Child, loaded: dict, names: list[str]) -> dict[str, Any]:
     for name in names:
         kind = kinds.get(name)
         if kind == "node":
-            out[name] = RemoteClass(child, name)
-        elif kind == "function":
-            out[name] = RemoteFunction(child, name)
-        elif kind == "other":
-            out[name] = RemoteFunction(child, name)   # calling it reports the student's TypeError
-        else:
-            out[name] = MISSING
-    return {k: v for k, v in out.items() if v is not MISSING}
+            out[name] = RemoteClass(boxes, name)
+        elif kind in ("function", "other"):              # "other": calling it reports the TypeError
+            out[name] = RemoteFunction(boxes.main, name)
+    return out
 
 
-def _flag_blocked(child: Child, result: Result) -> None:
-    for name in child.blocked:
+def _flag_blocked(boxes: Sandboxes, result: Result) -> None:
+    """Flag attempts to import the library: only names of real ``dscourse`` modules count (a
+    child could put anything in its report), at most a few, in a fixed order."""
+    for name in sorted(boxes.blocked & library_modules()):
         flag = f"blocked-import:{name}"
         if flag not in result.flags:
-            result.flags.append(flag)
-            result.notes.append(f"importing {name} is not allowed while grading (blocked and "
-                                "reported to the instructor)")
+            _add(result.flags, flag, 4)
+            _add(result.notes, f"importing {name} is not allowed while grading (blocked and "
+                               "reported to the instructor)")
 
 
 # ---- outputs ------------------------------------------------------------------------------------------
@@ -241,7 +360,7 @@ def row(result: Result, master: Master, digest: str) -> dict[str, str]:
         out[ex] = str(result.scores.get(ex, 0))
     out.update(total=str(result.total), max=str(master.total_max), seed_digest=digest,
                flags=";".join(sorted(result.flags)), reason=result.reason[:300])
-    return out
+    return {k: cell(v) for k, v in out.items()}
 
 
 def write_gradebook(path: Path, rows: list[dict[str, str]], master: Master) -> None:
@@ -340,18 +459,7 @@ def resolve_secret(secret: str | None) -> bytes:
     return value.encode()
 
 
-_SLOT: dict[str, int] = {}
-
-
-def _init_worker(slots: Any) -> None:
-    _SLOT["slot"] = slots.get()
-
-
-def _work(path: str, master_path: str, secret: bytes, timeout: float, isolation: str) -> dict:
-    """Grade in a worker process; the result travels back as plain data (tests hold code)."""
-    master = _cached_master(master_path)
-    r = grade_submission(Path(path), master, secret, timeout=timeout, isolation=isolation,
-                         slot=_SLOT.get("slot", 0))
+def _pack(r: Result) -> dict:
     outcomes = [(o.case.exercise, o.case.name, o.status, o.message, o.seed) for o in r.outcomes]
     return {"student": r.student, "status": r.status, "reason": r.reason, "scores": r.scores,
             "notes": r.notes, "flags": r.flags, "outcomes": outcomes}
@@ -363,6 +471,35 @@ def _restore(data: dict, master: Master) -> Result:
                 for ex, name, status, message, seed in data["outcomes"]]
     return Result(data["student"], data["status"], data["reason"], data["scores"], outcomes,
                   data["notes"], data["flags"])
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (``VmSize``)."""
+    with open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"VmSize:"):
+                return int(line.split()[1]) << 10
+    return 0  # pragma: no cover
+
+
+def _work(conn: Any, path: str, master: Master, secret: bytes, timeout: float, isolation: str,
+          slot: int) -> None:
+    """A grading worker (a forked process): grade one file, send the result as plain data."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        limit = _address_space() + WORKER_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # pragma: no cover - a lower hard limit is already in place
+        pass
+    try:
+        data = _pack(grade_submission(Path(path), master, secret, timeout=timeout,
+                                      isolation=isolation, slot=slot))
+    except BaseException as exc:  # noqa: BLE001 - report, the supervisor writes the row
+        data = {"error": type(exc).__name__}
+    try:
+        conn.send(data)
+    finally:
+        conn.close()
 
 
 _MASTERS: dict[str, Master] = {}
@@ -383,6 +520,80 @@ def submissions(folder: Path) -> list[Path]:
                   if (p.is_file() or p.is_symlink()) and not p.name.startswith("."))
 
 
+def _sweep(slot: int) -> None:
+    """Kill whatever a dead or killed worker's sandboxes left: their cgroups and their uids."""
+    base = cgroup_base()
+    if base is not None:
+        prefix = f"{CGROUP_PREFIX}s{slot % UID_SLOTS}-"
+        for entry in os.listdir(base):
+            if entry.startswith(prefix):
+                kill_cgroup(os.path.join(base, entry))
+    if os.geteuid() == 0:
+        kill_uids(slot_uids(slot))
+
+
+def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, isolation: str,
+               jobs: int, bar: _Progress) -> list[Result]:
+    """Grade ``paths`` in at most ``jobs`` worker processes, one per submission; a worker
+    that dies, or outlives :func:`submission_limit`, is killed with its sandboxes and its
+    submission still gets a row."""
+    ctx = multiprocessing.get_context("fork")
+    limit = submission_limit(master, timeout)
+    pending = list(paths)
+    free = list(range(jobs))
+    running: dict[int, tuple[Any, Any, Path, float]] = {}
+    done: list[Result] = []
+
+    def failed(path: Path, status: str, reason: str) -> Result:
+        return Result(row_key(path.name), status, reason, scores={ex: 0 for ex in master.exercises})
+
+    while pending or running:
+        while pending and free:
+            slot, path = free.pop(0), pending.pop(0)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_work, args=(send, str(path), master, key, timeout,
+                                                   isolation, slot), daemon=True)
+            proc.start()
+            send.close()
+            running[slot] = (proc, recv, path, time.monotonic() + limit)
+        soonest = min(deadline for _, _, _, deadline in running.values())
+        waitables = [w for proc, recv, _, _ in running.values() for w in (recv, proc.sentinel)]
+        multiprocessing.connection.wait(waitables, max(0.0, soonest - time.monotonic()))
+        for slot, (proc, recv, path, deadline) in list(running.items()):
+            result = None
+            if recv.poll():
+                try:
+                    data = recv.recv()
+                    if "error" in data:
+                        result = failed(path, "crashed", f"grader error: {data['error']}")
+                    else:
+                        result = _restore(data, master)
+                except (EOFError, OSError, KeyError, TypeError, ValueError):
+                    result = failed(path, "crashed", "the grading worker died")
+            elif not proc.is_alive():
+                result = failed(path, "crashed", f"the grading worker died (exit code {proc.exitcode}; "
+                                                 "out of memory?)")
+            elif time.monotonic() > deadline:
+                proc.kill()
+                result = failed(path, "timeout", f"grading this submission took over {limit:g} s "
+                                                 "(stopped by the watchdog)")
+            if result is None:
+                continue
+            proc.join(5)
+            if proc.is_alive():           # pragma: no cover - a worker ignoring its result
+                proc.kill()
+                proc.join(5)
+            if proc.exitcode != 0:
+                _sweep(slot)
+            recv.close()
+            del running[slot]
+            free.append(slot)
+            free.sort()
+            done.append(result)
+            bar.tick()
+    return done
+
+
 def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path, *,
               results: str | Path | None = None, secret: str | None = None,
               timeout: float = 30.0, jobs: int | None = None, isolation: str = "auto",
@@ -400,28 +611,8 @@ def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path
     master = _cached_master(master_path)
     paths = submissions(Path(folder))
     self_test(isolation)
-    done: list[Result] = []
     bar = _Progress(len(paths), progress)
-    if jobs == 1 or len(paths) <= 1:
-        for p in paths:
-            done.append(grade_submission(p, master, key, timeout=timeout, isolation=isolation))
-            bar.tick()
-    else:
-        ctx = multiprocessing.get_context("fork")
-        slots = ctx.Queue()
-        for i in range(jobs):
-            slots.put(i)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(slots,)) as pool:
-            futures = {pool.submit(_work, str(p), master_path, key, timeout, isolation): p
-                       for p in paths}
-            for fut in as_completed(futures):
-                try:
-                    done.append(_restore(fut.result(), master))
-                except Exception as exc:  # noqa: BLE001 - one broken worker must not stop the batch
-                    done.append(Result(futures[fut].stem, "crashed", f"grader error: {exc}"[:300],
-                                       scores={ex: 0 for ex in master.exercises}))
-                bar.tick()
+    done = _supervise(paths, master, key, float(timeout), isolation, min(jobs, max(1, len(paths))), bar)
     bar.close()
     done.sort(key=lambda r: r.student)
     digest = seed_digest(key)

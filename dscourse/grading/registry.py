@@ -117,13 +117,16 @@ class Context:
     """The ``t`` a test receives: seeds, expectations, and whether it is hidden.
 
     Public tests get fixed seeds ``1..n``; hidden tests get seeds derived from the
-    instructor's secret with HMAC-SHA256, so students cannot precompute them.
+    instructor's secret with HMAC-SHA256 over ``salt`` (the grader passes the student id and
+    a digest of the submission's answer cells), the exercise, the test and the index, so
+    students cannot precompute them and a leaked input helps no other submission.
     """
 
-    def __init__(self, case: TestCase, secret: bytes | None = None) -> None:
+    def __init__(self, case: TestCase, secret: bytes | None = None, salt: str = "") -> None:
         self.case = case
         self.hidden = case.hidden
         self._secret = secret
+        self._salt = salt
 
     def seeds(self, n: int) -> list[int]:
         """``n`` seeds for this test (fixed when public, secret-derived when hidden)."""
@@ -135,7 +138,7 @@ class Context:
             raise allowed("secret", None, "an instructor's secret (hidden tests run only in the grader)")
         out = []
         for i in range(n):
-            tag = f"{self.case.exercise}/{self.case.name}/{i}".encode()
+            tag = f"{self._salt}/{self.case.exercise}/{self.case.name}/{i}".encode()
             out.append(int.from_bytes(hmac.new(self._secret, tag, hashlib.sha256).digest()[:4], "big"))
         return out
 
@@ -175,7 +178,7 @@ MISSING = object()
 
 
 def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = None,
-             reraise: tuple[type[BaseException], ...] = ()) -> Outcome:
+             reraise: tuple[type[BaseException], ...] = (), salt: str = "") -> Outcome:
     """Run ``case`` with the student's definitions in ``bindings``; never raises for student
     faults (exceptions in ``reraise``, e.g. a dead sandbox, propagate)."""
     args = []
@@ -186,7 +189,7 @@ def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = No
                                                     f"answer cell of {case.exercise} and run that cell")
         args.append(value)
     try:
-        case.func(Context(case, secret), *args)
+        case.func(Context(case, secret, salt), *args)
     except reraise:
         raise
     except TestFailure as exc:

@@ -4,8 +4,13 @@ Maelstrom's model (a node is a separate process that receives messages and answe
 messages) applied to ``ds.sim``: a :class:`RemoteNode` is a real :class:`dscourse.sim.Node`
 in the parent's simulation; each handler call is forwarded to the child, which runs the
 student's handler and answers with the actions it took (sends, timers, annotations, upcalls)
-as tagged JSON. The parent checks every action's types exactly and applies it itself.
-Nothing the child returns is ever called, unpickled or trusted beyond being data.
+as tagged JSON. The parent checks every action's types and sizes exactly and applies it
+itself. Nothing the child returns is ever called, unpickled or trusted beyond being data.
+
+Every node instance runs in a sandbox of its own (:class:`Sandboxes` keeps one child per
+node slot, ``(class, node id)``), so the simulated network is the only channel between
+nodes: module globals are per process. A slot's process is reused by the next trial's node
+of the same id (never by two live instances: the newer one takes it over).
 
 :func:`make_node` is the one entry point harness code uses, so the same harness runs against
 the student's real class in the notebook (``check``) and against a proxy in the grader.
@@ -13,6 +18,7 @@ the student's real class in the notebook (``check``) and against a proxy in the 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,18 +27,90 @@ from ..errors import ConfigError
 from ..sim import Node
 from .registry import StudentError
 from .runtime import wire
-from .sandbox import Child
+from .sandbox import Budget, Child, ChildError
 
 ACTIONS = ("send", "timer", "cancel", "annotate", "up")
-MAX_MESSAGE = 64 << 10
+MAX_MESSAGE = 64 << 10        # bytes of one message or timer payload (encoded)
+MAX_ANNOTATION = 4 << 10      # bytes of one annotation's fields (encoded)
 MAX_ACTIONS_PER_CALL = 5000
 
 
-class RemoteClass:
-    """Stands for a student class that lives in the sandbox ``child``."""
+def _size(data: Any) -> int:
+    return len(json.dumps(data, separators=(",", ":")))
 
-    def __init__(self, child: Child, name: str) -> None:
-        self.child = child
+
+class Sandboxes:
+    """The children that grade one exercise of one submission: ``main`` (loads the answer
+    cells first, reports their names, runs functions) and one per node slot, started on first
+    use. All share one :class:`~.sandbox.Budget`; :meth:`close` kills every one."""
+
+    def __init__(self, cells: list[tuple[str, str]], names: list[str], *, timeout: float,
+                 isolation: str = "auto", slot: int = 0, quota: list[int] | None = None) -> None:
+        self.cells = cells
+        self.names = names
+        self.isolation = isolation
+        self.slot = slot
+        self.budget = Budget(timeout, quota)
+        self.children: list[Child] = []
+        self.main: Child | None = None
+        self._slots: dict[str, Child] = {}
+        self._owner: dict[str, int] = {}
+
+    def __enter__(self) -> Sandboxes:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def spawn(self) -> tuple[Child, dict]:
+        """A fresh child with the answer cells loaded, and its answer to the load request."""
+        child = Child(timeout=self.budget.timeout, isolation=self.isolation, slot=self.slot,
+                      files={"answers.json": json.dumps(self.cells)}, budget=self.budget)
+        self.children.append(child)
+        child.start()
+        return child, child.request({"op": "load", "cells": self.cells, "names": self.names})
+
+    def start(self) -> dict:
+        """Start ``main``; returns its answer to the load request."""
+        self.main, loaded = self.spawn()
+        return loaded
+
+    def take(self, key: str, owner: int) -> Child:
+        """The process of node slot ``key``, now owned by the instance ``owner``."""
+        child = self._slots.get(key)
+        if child is None:
+            child, loaded = self.spawn()
+            if type(loaded.get("names")) is not dict or "error" in loaded:
+                raise ChildError("crashed", "a node's sandbox answered the load request with "
+                                            "malformed data")
+            self._slots[key] = child
+        self._owner[key] = owner
+        return child
+
+    def owned(self, key: str, owner: int) -> Child:
+        """The process of slot ``key`` if ``owner`` still owns it."""
+        if self._owner.get(key) != owner:
+            raise ChildError("crashed", f"two live node instances share the slot {key!r} "
+                                        "(a harness must not keep an old trial's node running)")
+        return self._slots[key]
+
+    @property
+    def blocked(self) -> set[str]:
+        out: set[str] = set()
+        for child in self.children:
+            out |= child.blocked
+        return out
+
+    def close(self) -> None:
+        for child in self.children:
+            child.close()
+
+
+class RemoteClass:
+    """Stands for a student class loaded in ``sandboxes``; each instance gets its own process."""
+
+    def __init__(self, sandboxes: Sandboxes, name: str) -> None:
+        self.sandboxes = sandboxes
         self.name = name
         self._handles = 0
 
@@ -126,6 +204,7 @@ class RemoteNode(Node):
     def on_start(self) -> None:
         if not self.stable["_created"]:
             self.stable["_created"] = True
+            self._spec.sandboxes.take(self._slot, self._handle)
             self._request({"op": "new", "h": self._handle, "name": self._spec.name,
                            "args": wire.encode([self.id, *self._args]),
                            "kwargs": wire.encode(self._kwargs),
@@ -159,8 +238,12 @@ class RemoteNode(Node):
                 self._observed[name] = _decode(observed.get(name))
         return _decode(resp.get("result"))
 
+    @property
+    def _slot(self) -> str:
+        return f"{self._spec.name}/{self.id}"
+
     def _request(self, payload: dict, method: str) -> dict:
-        resp = self._spec.child.request(payload)
+        resp = self._spec.sandboxes.owned(self._slot, self._handle).request(payload)
         _raise_student_error(resp, f"{self._spec.name}.{method}")
         return resp
 
@@ -170,7 +253,7 @@ class RemoteNode(Node):
         if len(actions) > MAX_ACTIONS_PER_CALL:
             raise StudentError("ValueError", f"one handler call took {len(actions)} actions "
                                              f"(at most {MAX_ACTIONS_PER_CALL})")
-        self._spec.child.actions += len(actions)
+        self._spec.sandboxes.budget.actions += len(actions)
         for action in actions:
             if type(action) is not list or not action or action[0] not in ACTIONS:
                 raise StudentError("ProtocolError", "the sandbox returned a malformed action")
@@ -184,8 +267,8 @@ class RemoteNode(Node):
     def _do_send(self, dst: Any, data: Any) -> None:
         if type(dst) is not str:
             raise StudentError("TypeError", f"send() needs a node id (str), not {type(dst).__name__}")
-        if len(repr(data)) > MAX_MESSAGE:
-            raise StudentError("ValueError", "a message larger than 64 KiB")
+        if _size(data) > MAX_MESSAGE:
+            raise StudentError("ValueError", f"a message larger than {MAX_MESSAGE >> 10} KiB")
         self.send(dst, {"type": wire.label(data), "wire": data})
 
     def _do_timer(self, handle: Any, delay: Any, name: Any, payload: Any) -> None:
@@ -193,6 +276,8 @@ class RemoteNode(Node):
                 or not math.isfinite(delay) or delay < 0:
             raise StudentError("ValueError", f"set_timer({delay!r}, {name!r}) needs a delay >= 0 "
                                              "and a str name")
+        if _size(payload) > MAX_MESSAGE:
+            raise StudentError("ValueError", f"a timer payload larger than {MAX_MESSAGE >> 10} KiB")
         real = self.set_timer(delay, name[:100], handle)
         self._timers[handle] = (real, payload)
 
@@ -202,6 +287,9 @@ class RemoteNode(Node):
             self.cancel_timer(entry[0])
 
     def _do_annotate(self, data: Any) -> None:
+        if _size(data) > MAX_ANNOTATION:
+            raise StudentError("ValueError", f"an annotation larger than {MAX_ANNOTATION >> 10} KiB "
+                                             "(the grader keeps every annotation in the trace)")
         fields = _decode(data)
         if type(fields) is not dict or not fields or not all(type(k) is str for k in fields):
             raise StudentError("ValueError", "annotate() needs keyword fields")

@@ -3,12 +3,15 @@
 Isolation levels (chosen by :func:`detect`, or forced with ``isolation=``):
 
 ``full`` (running as root)
-    ``unshare`` gives the child fresh network (no interfaces but a downed loopback), mount
-    and PID namespaces; the bootstrap builds a tmpfs root holding only the Python
-    installation, ``/usr`` and numpy (read-only) and an empty ``/work``; ``chroot``s into it;
-    and drops to an unprivileged uid of its own (one per worker slot), so the child can see
-    neither the master notebook, the library's reference solutions, the other submissions
-    nor the network, and everything it forks dies with it.
+    ``unshare`` gives the child fresh network (no interfaces but a downed loopback), mount,
+    PID, IPC, UTS and cgroup namespaces; the bootstrap builds a tmpfs root holding only the
+    Python installation (its ``site-packages`` hidden), ``/usr`` (every ``*-packages`` folder
+    hidden) and numpy, read-only, and an empty ``/work``; ``chroot``s into it; and drops to a
+    fresh unprivileged uid (one per sandbox), so the child can see neither the master
+    notebook, any copy of the library, the other submissions nor the network. The whole
+    sandbox is killed by construction: ``cgroup.kill`` on a cgroup of its own when cgroup v2
+    is writable, else SIGKILL to its PID namespace's init (by host pid), then every process
+    of its uid.
 ``userns`` (not root, user namespaces allowed)
     The same jail inside a user namespace; the child keeps the mapped uid (no privilege drop).
 ``none``
@@ -17,18 +20,22 @@ Isolation levels (chosen by :func:`detect`, or forced with ``isolation=``):
 
 Every level sets CPU, address-space, file-size, process-count and open-file limits and runs
 the child in its own process group, killed when its time budget runs out. The child speaks
-only JSON over two inherited pipes, every response tagged with a per-run nonce and a
-sequence number.
+only JSON over two inherited non-blocking pipes, every read and write bounded by the time
+budget, every response tagged with a per-run nonce and a sequence number, size-capped and
+parsed under a guard (a deeply nested line is a crash, not a grader error).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import secrets
 import select
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -40,11 +47,18 @@ from ..errors import allowed
 
 RUNTIME = Path(__file__).with_name("runtime")
 ISOLATIONS = ("auto", "full", "userns", "none")
-UID_BASE = 2_147_400_000          # far above any real account; one uid per worker slot
+UID_BASE = 2_147_400_000          # far above any real account
+UID_SLOT_SPAN = 1 << 20           # slot s draws fresh uids from [base + s*span, base + (s+1)*span)
+UID_SLOTS = 64
 NOGROUP = 65534
 MAX_LINE = 8 << 20
 MAX_ACTIONS = 200_000     # sends, timers, ... applied in the parent per sandbox (honest: < 40k)
-PARENT_FACTOR = 4         # the parent's own work for one sandbox is capped at 4 x timeout
+MAX_BYTES = 256 << 20     # bytes read from all children of one submission (honest: < 20 MiB)
+PARENT_FACTOR = 4         # the parent's own work for one exercise is capped at 4 x timeout
+MAX_BLOCKED = 4           # blocked-import names kept per sandbox
+MODULE_NAME = re.compile(r"^dscourse(\.[a-z_][a-z0-9_]{0,40}){1,3}$")
+NAMESPACES = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork"]
+CGROUP_PREFIX = "dscourse-grade-"
 
 
 class ChildError(Exception):
@@ -54,6 +68,20 @@ class ChildError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class Budget:
+    """What the children grading one exercise may cost, shared by all of them: wall time the
+    parent spends waiting for them (``timeout``), the parent's own work (``PARENT_FACTOR`` x
+    timeout from ``born``), actions applied, and bytes read (``quota``: a one-item list shared
+    by every exercise of a submission)."""
+
+    def __init__(self, timeout: float, quota: list[int] | None = None) -> None:
+        self.timeout = float(timeout)
+        self.spent = 0.0
+        self.born = time.monotonic()
+        self.actions = 0
+        self.quota = quota if quota is not None else [MAX_BYTES]
 
 
 def _unshare_works(args: list[str]) -> bool:
@@ -66,20 +94,128 @@ def _unshare_works(args: list[str]) -> bool:
     return done.returncode == 0
 
 
-_DETECTED: dict[str, str] = {}
+_DETECTED: dict[str, Any] = {}
 
 
 def detect() -> str:
     """The strongest isolation this machine allows: ``full``, ``userns`` or ``none``."""
     if "mode" not in _DETECTED:
-        base = ["--net", "--mount", "--pid", "--fork"]
-        if os.geteuid() == 0 and _unshare_works(base):
+        if os.geteuid() == 0 and _unshare_works(NAMESPACES):
             _DETECTED["mode"] = "full"
-        elif _unshare_works(["--user", "--map-root-user", *base]):
+        elif _unshare_works(["--user", "--map-root-user", *NAMESPACES]):
             _DETECTED["mode"] = "userns"
         else:
             _DETECTED["mode"] = "none"
     return _DETECTED["mode"]
+
+
+def cgroup_base() -> str | None:
+    """A writable cgroup v2 folder (ours) where sandboxes get cgroups of their own, or None."""
+    if "cgroup" not in _DETECTED:
+        _DETECTED["cgroup"] = _find_cgroup()
+    return _DETECTED["cgroup"]
+
+
+def _find_cgroup() -> str | None:
+    try:
+        mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
+        own = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines()
+                   if line.startswith("0::"))
+    except (OSError, StopIteration):
+        return None
+    for fields in mounts:
+        if len(fields) > 2 and fields[2] == "cgroup2":
+            base = fields[1] + own.rstrip("/")
+            probe = os.path.join(base, f"{CGROUP_PREFIX}probe-{os.getpid()}")
+            try:
+                os.mkdir(probe)
+                ok = os.path.exists(os.path.join(probe, "cgroup.kill"))
+                os.rmdir(probe)
+            except OSError:
+                continue
+            if ok:
+                return base
+    return None
+
+
+def kill_cgroup(path: str) -> None:
+    """Kill every process in the cgroup ``path`` (and its descendants), then remove it."""
+    try:
+        Path(path, "cgroup.kill").write_text("1")
+    except OSError:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if "populated 0" in Path(path, "cgroup.events").read_text():
+                break
+        except OSError:
+            break
+        time.sleep(0.005)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def slot_uids(slot: int) -> range:
+    """The uids sandboxes of worker slot ``slot`` draw from (fresh per sandbox)."""
+    start = UID_BASE + (slot % UID_SLOTS) * UID_SLOT_SPAN
+    return range(start, start + UID_SLOT_SPAN)
+
+
+def processes_of(uids: range | set[int]) -> list[int]:
+    """Host pids whose real uid is in ``uids``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Uid:"):
+                        if int(line.split()[1]) in uids:
+                            pids.append(int(entry))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def kill_uids(uids: range | set[int], wait: float = 5.0) -> None:
+    """SIGKILL every process of ``uids`` until none is left (or ``wait`` seconds passed)."""
+    deadline = time.monotonic() + wait
+    while True:
+        pids = processes_of(uids)
+        if not pids or time.monotonic() > deadline:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.005)
+
+
+def _fresh_uid(slot: int) -> int:
+    uids = slot_uids(slot)
+    while True:
+        uid = uids.start + secrets.randbelow(len(uids))
+        if not processes_of({uid}):
+            return uid
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
 
 
 def _python() -> str:
@@ -100,23 +236,42 @@ def _numpy_dirs() -> list[str]:
     return dirs
 
 
+def hidden_dirs(roots: list[str]) -> list[str]:
+    """Folders under the jail's read-only ``roots`` that hold installed packages (where a copy
+    of ``dscourse`` could be): every ``site-packages``/``dist-packages`` and user site."""
+    found: set[str] = set()
+    patterns = ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages",
+                "local/lib/python3*/site-packages", "local/lib/python3*/dist-packages",
+                "lib64/python3*/site-packages", "share/pyshared")
+    for root in roots:
+        for pat in patterns:
+            found.update(glob.glob(os.path.join(root, pat)))
+    extra = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    extra.append(site.getusersitepackages())
+    for path in extra:
+        real = os.path.realpath(path)
+        if any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
+            found.add(real)
+    return sorted(p for p in (os.path.realpath(f) for f in found) if os.path.isdir(p))
+
+
 class Child:
     """One sandboxed runner. Use as a context manager; :meth:`request` sends one call.
 
     ``timeout`` is the child's budget in wall-clock seconds, spent only while the parent waits
     for it (starting up, loading, answering calls), so the parent's own simulation work does
-    not count against the student; the CPU rlimit backs it up.
+    not count against the student; the CPU rlimit backs it up. Children that grade the same
+    exercise share one :class:`Budget` (pass ``budget``).
     """
 
     def __init__(self, *, timeout: float, isolation: str = "auto", slot: int = 0,
-                 memory_mb: int = 1024, files: dict[str, str] | None = None) -> None:
+                 memory_mb: int = 1024, files: dict[str, str] | None = None,
+                 budget: Budget | None = None) -> None:
         if isolation not in ISOLATIONS:
             raise allowed("isolation", isolation, f"one of {ISOLATIONS}")
         self.mode = detect() if isolation == "auto" else isolation
-        self.timeout = float(timeout)
-        self.spent = 0.0
-        self.born = time.monotonic()
-        self.actions = 0          # actions the parent applied for this child (see remote.py)
+        self.budget = budget if budget is not None else Budget(timeout)
+        self.timeout = self.budget.timeout
         self.slot = slot
         self.memory_mb = memory_mb
         self.files = files or {}
@@ -124,8 +279,10 @@ class Child:
         self.seq = 0
         self.proc: subprocess.Popen | None = None
         self.tmp: str | None = None
-        self._buf = b""
-        self.blocked: list[str] = []
+        self.cgroup: str | None = None
+        self.uid: int | None = None
+        self._buf = bytearray()
+        self.blocked: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Child:
@@ -150,23 +307,38 @@ class Child:
             os.chmod(dirpath, 0o755)
             for f in filenames:
                 os.chmod(os.path.join(dirpath, f), 0o644)
+        if self.mode == "full":
+            self.uid = _fresh_uid(self.slot)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         cfg = self._config([req_r, resp_w], rt)
         cmd = [_python(), "-I", "-S", str(RUNTIME / "bootstrap.py"), json.dumps(cfg)]
         if self.mode == "full":
-            cmd = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", *cmd]
+            cmd = ["unshare", *NAMESPACES, "--kill-child", *cmd]
         elif self.mode == "userns":
-            cmd = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
-                   "--kill-child", *cmd]
+            cmd = ["unshare", "--user", "--map-root-user", *NAMESPACES, "--kill-child", *cmd]
         if self.mode != "none" and shutil.which("setpriv"):
             cmd = ["setpriv", "--pdeathsig", "KILL", "--", *cmd]   # dies with the grader
+        join = None
+        base = cgroup_base() if self.mode != "none" else None
+        if base is not None:
+            path = os.path.join(base, f"{CGROUP_PREFIX}s{self.slot % UID_SLOTS}-{self.nonce[:12]}")
+            try:
+                os.mkdir(path)
+                self.cgroup = path
+                procs = os.path.join(path, "cgroup.procs")
+
+                def join() -> None:               # in the child, before exec: born inside
+                    with open(procs, "w") as fh:
+                        fh.write("0")
+            except OSError:
+                self.cgroup = None
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, pass_fds=(req_r, resp_w),
                                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                         process_group=0, close_fds=True)
-        except OSError as exc:
+                                         process_group=0, close_fds=True, preexec_fn=join)
+        except (OSError, subprocess.SubprocessError) as exc:
             for fd in (req_w, resp_r):
                 os.close(fd)
             raise ChildError("crashed", f"the sandbox could not start: {exc}") from None
@@ -174,6 +346,8 @@ class Child:
             os.close(req_r)
             os.close(resp_w)
         self.wfd, self.rfd = req_w, resp_r
+        os.set_blocking(self.wfd, False)
+        os.set_blocking(self.rfd, False)
         hello = self._exchange({"op": "hello", "nonce": self.nonce})
         if hello.get("ready") is not True:
             raise ChildError("crashed", "the sandbox did not start")
@@ -193,13 +367,15 @@ class Child:
                         "RLIMIT_FSIZE": 8 << 20, "RLIMIT_NPROC": 32, "RLIMIT_NOFILE": 64,
                         "RLIMIT_CORE": 0},
             "files": {name: os.path.join(staged, name) for name in self.files},
-            "uid": None, "gid": None,
+            "uid": None, "gid": None, "hide": [],
         }
         if jail:
             prefix = os.path.realpath(sys.base_prefix)
             binds = [("/usr", "/usr"), (rt, "/rt")]
+            roots = ["/usr"]
             if not prefix.startswith("/usr/"):
                 binds.append((prefix, prefix))
+                roots.append(prefix)
             for dev in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
                 if os.path.exists(dev):
                     binds.append((dev, dev))
@@ -209,15 +385,16 @@ class Child:
                     symlinks.append((top, os.readlink(top)))
                 elif os.path.isdir(top):
                     binds.append((top, top))
+                    roots.append(top)
             pypath = []
             for d in _numpy_dirs():
                 binds.append((d, "/py/" + os.path.basename(d)))
                 pypath = ["/py"]
             cfg.update(root=os.path.join(self.tmp, "root"), binds=binds, symlinks=symlinks,
-                       cwd="/work", runner="/rt/runner.py", pypath=pypath)
+                       cwd="/work", runner="/rt/runner.py", pypath=pypath, hide=hidden_dirs(roots))
             os.makedirs(cfg["root"])
             if self.mode == "full":
-                cfg.update(uid=UID_BASE + self.slot, gid=NOGROUP)
+                cfg.update(uid=self.uid, gid=NOGROUP)
         else:
             work = os.path.join(self.tmp, "work")
             os.makedirs(work)
@@ -236,7 +413,7 @@ class Child:
                 except OSError:
                     pass
                 try:
-                    self.proc.wait(timeout=0.5)
+                    self.proc.wait(timeout=0.2)
                 except subprocess.TimeoutExpired:
                     pass
             self.kill()
@@ -246,18 +423,34 @@ class Child:
                 except OSError:
                     pass
             self.proc = None
+        if self.cgroup is not None:
+            kill_cgroup(self.cgroup)
+            self.cgroup = None
         if self.tmp is not None:
             subprocess.run(["rm", "-rf", "--one-file-system", self.tmp], check=False)
             self.tmp = None
 
     def kill(self) -> None:
-        """Kill the child's whole process group (its PID namespace dies with it)."""
+        """Kill the whole sandbox: its cgroup (``cgroup.kill``) when it has one, else its PID
+        namespace's init by host pid (which takes the namespace along) and its process group;
+        then every process of its uid, even one that escaped both."""
         if self.proc is None:
             return
+        if self.cgroup is not None:
+            kill_cgroup(self.cgroup)
+            self.cgroup = None
+        elif self.mode != "none":
+            for pid in _children_of(self.proc.pid):      # unshare's child: the namespace's init
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.uid is not None:
+            kill_uids({self.uid})
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -272,66 +465,79 @@ class Child:
         """Send one request and return the child's (validated) response."""
         return self._exchange(payload)
 
+    def _fail(self, status: str, reason: str) -> ChildError:
+        self.kill()
+        return ChildError(status, reason)
+
     def _exchange(self, payload: dict) -> dict:
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
-        if time.monotonic() - self.born > PARENT_FACTOR * self.timeout:
-            self.kill()
-            raise ChildError("timeout", f"grading this exercise took over {PARENT_FACTOR} x "
-                                        f"{self.timeout:g} s (the node made the simulation huge)")
-        if self.actions > MAX_ACTIONS:
-            self.kill()
-            raise ChildError("timeout", f"the node took more than {MAX_ACTIONS} actions")
+        b = self.budget
+        if time.monotonic() - b.born > PARENT_FACTOR * b.timeout:
+            raise self._fail("timeout", f"grading this exercise took over {PARENT_FACTOR} x "
+                                        f"{b.timeout:g} s (the node made the simulation huge)")
+        if b.actions > MAX_ACTIONS:
+            raise self._fail("timeout", f"the node took more than {MAX_ACTIONS} actions")
         data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-        try:
-            view = memoryview(data)
-            while view:
-                if len(view) > 4096:          # small requests fit in the pipe: no select
-                    self._wait(self.wfd, write=True)
+        view = memoryview(data)
+        while view:
+            try:
                 view = view[os.write(self.wfd, view):]
-        except (BrokenPipeError, OSError) as exc:
-            if isinstance(exc, ChildError):
-                raise
-            raise ChildError("crashed", "the submission's process exited") from None
+            except BlockingIOError:
+                self._wait(self.wfd, write=True)
+            except OSError:
+                raise self._fail("crashed", "the submission's process exited") from None
         line = self._read_line()
         try:
             resp = json.loads(line)
-        except ValueError:
-            raise ChildError("crashed", "the result channel carried something that is not JSON") from None
+        except (ValueError, RecursionError):
+            raise self._fail("crashed", "the result channel carried something that is not "
+                                        "valid JSON (or nested too deeply)") from None
         self.seq += 1
         if type(resp) is not dict or resp.get("n") != self.nonce or resp.get("i") != self.seq:
-            raise ChildError("crashed", "the result channel was forged or out of order")
+            raise self._fail("crashed", "the result channel was forged or out of order")
         blocked = resp.get("blocked")
         if type(blocked) is list:
-            for name in blocked[:20]:
-                if type(name) is str and name not in self.blocked:
-                    self.blocked.append(name[:200])
+            for name in blocked[:MAX_BLOCKED]:
+                if len(self.blocked) < MAX_BLOCKED and type(name) is str and MODULE_NAME.match(name):
+                    self.blocked.add(name)
         return resp
 
     def _wait(self, fd: int, write: bool = False) -> None:
-        left = self.timeout - self.spent
+        b = self.budget
+        left = b.timeout - b.spent
         if left <= 0:
-            self.kill()
-            raise ChildError("timeout", f"the submission ran past the {self.timeout:g} s limit")
+            raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
         start = time.monotonic()
-        r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
-        self.spent += time.monotonic() - start
+        try:
+            r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
+        finally:
+            b.spent += time.monotonic() - start
         if not (r or w):
-            self.kill()
-            raise ChildError("timeout", f"the submission ran past the {self.timeout:g} s limit")
+            raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
 
     def _read_line(self) -> bytes:
-        while b"\n" not in self._buf:
+        start = 0
+        while (end := self._buf.find(b"\n", start)) < 0:
+            start = len(self._buf)
             self._wait(self.rfd)
-            chunk = os.read(self.rfd, 1 << 16)
+            try:
+                chunk = os.read(self.rfd, 1 << 16)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
             if not chunk:
-                self.kill()
-                raise ChildError("crashed", "the submission's process exited")
-            self._buf += chunk
+                raise self._fail("crashed", "the submission's process exited")
+            self.budget.quota[0] -= len(chunk)
+            if self.budget.quota[0] < 0:
+                raise self._fail("timeout", f"the submission sent more than {MAX_BYTES >> 20} MiB "
+                                            "to the grader")
+            self._buf.extend(chunk)
             if len(self._buf) > MAX_LINE:
-                self.kill()
-                raise ChildError("crashed", "the submission sent an oversized response")
-        line, self._buf = self._buf.split(b"\n", 1)
+                raise self._fail("crashed", "the submission sent an oversized response")
+        line = bytes(self._buf[:end])
+        del self._buf[:end + 1]
         return line
 
 

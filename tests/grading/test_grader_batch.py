@@ -131,5 +131,5 @@ def test_every_master_scores_full_marks_and_its_stubs_zero(master, tmp_path):
     grader.grade_all(master, subs, tmp_path / "g.csv", secret="every-master", jobs=2, progress=False)
     rows = {r["student"]: r for r in _rows(tmp_path / "g.csv")}
     assert rows["master"]["status"] == "graded"
-    assert rows["master"]["total"] == rows["master"]["max"]
+    assert rows["master"]["total"] == rows["master"]["max"], rows["master"]
     assert rows["stubs"]["total"] == "0"

@@ -1,9 +1,10 @@
 """Sandbox bootstrap: trusted code that prepares the jail, then becomes the student's runner.
 
 Run (by :mod:`dscourse.grading.sandbox`) as ``python -I -S bootstrap.py CONFIG_JSON`` inside
-fresh network, mount and PID namespaces (``unshare``), still privileged. It builds a tiny
-root file system on a tmpfs (the Python installation, ``/usr`` and numpy read-only, an empty
-writable ``/work``), ``chroot``s into it, sets resource limits, drops to the unprivileged
+fresh network, mount, PID, IPC, UTS and cgroup namespaces (``unshare``), still privileged.
+It builds a tiny root file system on a tmpfs (the Python installation, ``/usr`` and numpy
+read-only, with every installed-packages folder covered by an empty tmpfs; an empty writable
+``/work``), ``chroot``s into it, sets resource limits, drops to the unprivileged
 uid, and ``exec``s the runner. Standard library only; no student code has run yet.
 """
 
@@ -71,6 +72,10 @@ def jail(cfg: dict) -> None:
             open(target, "a").close()
         mount(src, target, None, MS_BIND | MS_REC)
         mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC)
+    for path in cfg.get("hide", []):            # installed packages: an empty, read-only tmpfs
+        target = root + path
+        if os.path.isdir(target):
+            mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
     for link, to in cfg["symlinks"]:
         os.symlink(to, root + link)
     work = root + cfg["cwd"]
