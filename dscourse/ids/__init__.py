@@ -5,7 +5,7 @@ with configurable :class:`Layout` (presets ``TWITTER``, ``LEAF``, ``SEATA``,
 ``UIDGENERATOR``) and rollback policies; UUID v1/v3/v4/v5/v6/v7/v8 (RFC 9562); MongoDB
 ObjectId. Simulated services on ``dscourse.sim``: :class:`Database`, auto-increment clients,
 Leaf double-buffer and Tinyid segment allocators, Redis ``INCR`` clients, Leaf-snowflake with
-a worker registry; :func:`cluster` builds any of them in one line. Analysis:
+a worker registry; :func:`cluster` builds any of them in one line (an :class:`IdCluster`). Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
@@ -16,7 +16,7 @@ from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
 from .autoincrement import AutoIncrementClient
 from .clock import Clock, FakeClock, NodeClock, WallClock, check_clock
-from .cluster import KINDS, cluster, duplicates
+from .cluster import KINDS, IdCluster, cluster, duplicates
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
 from .layout import (LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout,
@@ -34,6 +34,7 @@ __all__ = [
     "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA", "TWITTER",
     "TWITTER_EPOCH_MS", "UIDGENERATOR", "Allocator", "AutoIncrementClient", "BPlusTree",
     "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError", "FakeClock",
+    "IdCluster",
     "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode", "NodeClock",
     "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
     "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",

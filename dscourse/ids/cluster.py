@@ -1,7 +1,8 @@
 """One-line builders: a simulation with databases (or Redis, or a registry) and allocators.
 
-``sim, sink = ds.ids.cluster("leaf", allocators=3, seed=1)`` then ``sim.run(until=...)``;
-``sink`` collects every :class:`~.messages.Issued` id. Kinds: ``"autoincrement"``
+``c = ds.ids.cluster("leaf", allocators=3, seed=1)`` then ``c.run(until=...)``;
+``c.issued`` collects every :class:`~.messages.Issued` id and ``c.duplicates()`` checks
+them. Kinds: ``"autoincrement"``
 (``dbs`` masters with increment/offset), ``"leaf"`` (one database), ``"tinyid"`` (``dbs``
 databases with delta = dbs and remainders 0..dbs-1), ``"redis"`` (``INCR`` on one Redis with
 ``persistence``/``appendfsync``) and ``"leaf-snowflake"`` (a worker registry).
@@ -9,12 +10,14 @@ databases with delta = dbs and remainders 0..dbs-1), ``"redis"`` (``INCR`` on on
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import allowed
 from ..notebook import default_seed
 from ..redis import RedisServer
 from ..sim import Constant, Network, Simulation, reliable
+from ..sim.cluster import Cluster
 from .autoincrement import AutoIncrementClient
 from .db import Database
 from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
@@ -25,11 +28,41 @@ from .segment import LeafSegmentAllocator, TinyidAllocator
 KINDS = ("autoincrement", "leaf", "tinyid", "redis", "leaf-snowflake")
 
 
+class IdCluster(Cluster):
+    """An ID service built by :func:`cluster`: ``sim``, ``nodes``, the ``servers`` and
+    ``allocators`` (ids), every id handed out so far (``issued``, in order) and the checks."""
+
+    def __init__(self, kind: str, sim: Simulation, servers: list[str], allocators: list[str],
+                 issued: list[Issued]) -> None:
+        super().__init__(sim, sim.nodes)
+        self.kind = kind
+        self.servers = servers
+        self.allocators = allocators
+        self.issued = issued
+
+    def __repr__(self) -> str:
+        return (f"<IdCluster {self.kind!r} {len(self.allocators)} allocators, "
+                f"{len(self.servers)} servers t={self.sim.now:g} ms issued={len(self.issued)}>")
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``sim, issued``, the builder's former tuple shape (``ids/labs.py`` still
+        unpacks it)."""
+        return iter((self.sim, self.issued))
+
+    def ids(self) -> list[int]:
+        """The ids issued so far, in the order they were handed out."""
+        return [r.id for r in self.issued]
+
+    def duplicates(self) -> list[int]:
+        """Ids issued more than once (sorted); uniqueness holds while this is empty."""
+        return duplicates(self.issued)
+
+
 def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = None,
             step: int = 1000, db_latency_ms: float = 1.0, network: Network | None = None,
             persistence: str = "aof", appendfsync: str = "everysec",
-            **allocator_options: Any) -> tuple[Simulation, list[Issued]]:
-    """Build a simulation of ``kind`` with ``allocators`` allocator nodes ``a0, a1, ...``.
+            **allocator_options: Any) -> IdCluster:
+    """Build an :class:`IdCluster` of ``kind`` with ``allocators`` allocator nodes ``a0, a1, ...``.
 
     Server nodes are ``db0, db1, ...`` (or ``redis``, ``registry``); links from allocators to
     them have latency ``db_latency_ms`` each way. Extra keywords go to every allocator
@@ -65,9 +98,8 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
     else:
         servers = [sim.add_node(WorkerRegistry("registry")).id]
         make = lambda n: LeafSnowflakeNode(n, sink=sink, **allocator_options)  # noqa: E731
-    for i in range(allocators):
-        sim.add_node(make(f"a{i}"))
-    return sim, sink
+    names = [sim.add_node(make(f"a{i}")).id for i in range(allocators)]
+    return IdCluster(kind, sim, servers, names, sink)
 
 
 def duplicates(sink: list[Issued]) -> list[int]:

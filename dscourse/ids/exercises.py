@@ -13,7 +13,7 @@ from typing import Any
 
 from ..checkers.trial import Trial
 from ..sim.rng import stream
-from .cluster import cluster, duplicates
+from .cluster import cluster
 from .layout import TWITTER_EPOCH_MS, Layout
 from .segment import leaf_next_step as ref_leaf_next_step
 from .segment import tinyid_segment as ref_tinyid_segment
@@ -179,17 +179,18 @@ def leaf_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: int, *,
     """Three Leaf servers with the student's rules share one database (lossy links, an outage):
     no duplicates, and with a fast database the p99 wait after warm-up stays below 1 ms."""
     trial = Trial(seed)
-    sim, sink = cluster("leaf", allocators=3, seed=seed, step=100, db_latency_ms=db_latency_ms,
-                        segment_duration_ms=400, max_step=800, stop_ms=1500,
-                        step_rule=leaf_next_step, prefetch_rule=needs_prefetch)
+    c = cluster("leaf", allocators=3, seed=seed, step=100, db_latency_ms=db_latency_ms,
+                segment_duration_ms=400, max_step=800, stop_ms=1500,
+                step_rule=leaf_next_step, prefetch_rule=needs_prefetch)
+    sink = c.issued
     if outage:
-        sim.run(until=600)
-        sim.crash("db0")
-        sim.run(until=700)
-        sim.recover("db0")
-    sim.run(until=1800)
-    trial.trace = sim.trace
-    dup = duplicates(sink)
+        c.run(until=600)
+        c.crash("db0")
+        c.run(until=700)
+        c.recover("db0")
+    c.run(until=1800)
+    trial.trace = c.trace
+    dup = c.duplicates()
     if dup:
         return trial.fail(f"id {dup[0]} was issued twice")
     if len(sink) < 4000:
@@ -224,17 +225,18 @@ def tinyid_trial(tinyid_segment: Callable, seed: int) -> Trial:
     """Three generators, two databases (delta 2, remainders 0 and 1), db0 down for a while,
     version conflicts: disjoint residues, no duplicates, service continues."""
     trial = Trial(seed)
-    sim, sink = cluster("tinyid", allocators=3, dbs=2, seed=seed, step=40, stop_ms=1200,
-                        segment_rule=tinyid_segment)
-    sim.run(until=400)
-    sim.crash("db0")
+    c = cluster("tinyid", allocators=3, dbs=2, seed=seed, step=40, stop_ms=1200,
+                segment_rule=tinyid_segment)
+    sink = c.issued
+    c.run(until=400)
+    c.crash("db0")
     before = len(sink)
-    sim.run(until=800)
+    c.run(until=800)
     during = len(sink) - before
-    sim.recover("db0")
-    sim.run(until=1500)
-    trial.trace = sim.trace
-    dup = duplicates(sink)
+    c.recover("db0")
+    c.run(until=1500)
+    trial.trace = c.trace
+    dup = c.duplicates()
     if dup:
         return trial.fail(f"id {dup[0]} was issued twice")
     if during < 1000:

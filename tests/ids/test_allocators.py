@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 import dscourse as ds
 from dscourse.ids import cluster, duplicates, leaf_next_step
 from dscourse.sim import lossy
+from dscourse.sim.cluster import Cluster
 
 MIN = 60_000
 
@@ -16,17 +17,33 @@ MIN = 60_000
        down_at=st.integers(20, 400), down_for=st.integers(1, 300))
 @settings(max_examples=30)
 def test_never_a_duplicate_under_db_outages_loss_duplication_and_retries(seed, kind, down_at, down_for):
-    sim, sink = cluster(kind, allocators=3, dbs=2, seed=seed, step=50,
-                        network=lossy(drop=0.2, duplicate=0.1), timeout_ms=15, stop_ms=900)
-    sim.run(until=down_at)
-    sim.crash("db0")
-    sim.crash("a1")
-    sim.run(until=down_at + down_for)
-    sim.recover("db0")
-    sim.recover("a1")
-    sim.run(until=1500)
-    assert duplicates(sink) == []
-    assert len(sink) > 1000  # and the service made progress
+    c = cluster(kind, allocators=3, dbs=2, seed=seed, step=50,
+                network=lossy(drop=0.2, duplicate=0.1), timeout_ms=15, stop_ms=900)
+    c.run(until=down_at)
+    c.crash("db0")
+    c.crash("a1")
+    c.run(until=down_at + down_for)
+    c.recover("db0")
+    c.recover("a1")
+    c.run(until=1500)
+    assert c.duplicates() == []
+    assert len(c.issued) > 1000  # and the service made progress
+
+
+@pytest.mark.parametrize("kind, servers", [
+    ("autoincrement", ["db0", "db1"]), ("leaf", ["db0"]), ("tinyid", ["db0", "db1"]),
+    ("redis", ["redis"]), ("leaf-snowflake", ["registry"])])
+def test_the_builder_returns_one_cluster_shape(kind, servers):
+    c = cluster(kind, allocators=2, seed=5)
+    assert isinstance(c, Cluster) and c.kind == kind
+    assert c.servers == servers and c.allocators == ["a0", "a1"]
+    assert sorted(c.nodes) == sorted(servers + c.allocators)
+    assert c.run(until=300) is c and c.now == 300
+    assert len(c.issued) > 0 and c.ids() == [r.id for r in c.issued]
+    assert c.duplicates() == duplicates(c.issued) == []
+    assert f"issued={len(c.issued)}" in repr(c)
+    sim, issued = c                      # the former tuple shape still unpacks
+    assert sim is c.sim and issued is c.issued
 
 
 def test_leaf_step_rule():
@@ -39,93 +56,93 @@ def test_leaf_step_rule():
 
 
 def test_leaf_prefetches_at_10_percent_and_never_stalls_when_the_db_is_fast():
-    sim, sink = cluster("leaf", allocators=1, step=1000, db_latency_ms=5, adapt=False)
-    sim.run(until=3000)
-    a = sim.nodes["a0"]
+    c = cluster("leaf", allocators=1, step=1000, db_latency_ms=5, adapt=False)
+    c.run(until=3000)
+    a = c.nodes["a0"]
     assert a.stalls == 1  # only the very first request, before any segment
     # the second segment was asked for after 100 ids (10%) and arrived 10 ms later
-    assert a.loads[1][0] == sink[100].issued_ms + 10
-    assert max(r.issued_ms - r.requested_ms for r in sink[20:]) == 0
+    assert a.loads[1][0] == c.issued[100].issued_ms + 10
+    assert max(r.issued_ms - r.requested_ms for r in c.issued[20:]) == 0
 
 
 def test_leaf_stalls_when_the_db_is_slower_than_a_segment_lasts():
-    sim, sink = cluster("leaf", allocators=1, step=50, db_latency_ms=40, adapt=False)
-    sim.run(until=2000)
-    assert sim.nodes["a0"].stalls > 5
-    assert max(r.issued_ms - r.requested_ms for r in sink) > 20
+    c = cluster("leaf", allocators=1, step=50, db_latency_ms=40, adapt=False)
+    c.run(until=2000)
+    assert c.nodes["a0"].stalls > 5
+    assert max(r.issued_ms - r.requested_ms for r in c.issued) > 20
 
 
 def test_leaf_adapts_the_step_in_the_simulation():
-    sim, sink = cluster("leaf", allocators=1, step=100, segment_duration_ms=500, max_step=1600)
-    sim.run(until=4000)
-    steps = [s for _, s in sim.nodes["a0"].loads]
+    c = cluster("leaf", allocators=1, step=100, segment_duration_ms=500, max_step=1600)
+    c.run(until=4000)
+    steps = [s for _, s in c.nodes["a0"].loads]
     assert steps[:2] == [100, 100] and 200 in steps and max(steps) == 1600
 
 
 def test_tinyid_two_databases_are_disjoint_and_survive_one_outage():
-    sim, sink = cluster("tinyid", allocators=3, dbs=2, seed=4, step=100, timeout_ms=10)
-    sim.run(until=500)
-    sim.crash("db0")
-    before = len(sink)
-    sim.run(until=1500)
-    assert len(sink) - before > 2500  # still serving from db1
-    assert duplicates(sink) == []
-    late = [r.id for r in sink if r.requested_ms > 700]
+    c = cluster("tinyid", allocators=3, dbs=2, seed=4, step=100, timeout_ms=10)
+    c.run(until=500)
+    c.crash("db0")
+    before = len(c.issued)
+    c.run(until=1500)
+    assert len(c.issued) - before > 2500  # still serving from db1
+    assert c.duplicates() == []
+    late = [r.id for r in c.issued if r.requested_ms > 700]
     assert late and all(i % 2 == 1 for i in late)  # db1's remainder
-    rows = [sim.nodes[d].row("order") for d in ("db0", "db1")]
+    rows = [c.nodes[d].row("order") for d in ("db0", "db1")]
     assert rows[0]["delta"] == rows[1]["delta"] == 2
-    assert sum(sim.nodes[f"a{i}"].failovers for i in range(3)) > 0
+    assert sum(c.nodes[f"a{i}"].failovers for i in range(3)) > 0
 
 
 def test_tinyid_version_conflicts_are_retried_without_duplicates():
-    sim, sink = cluster("tinyid", allocators=4, dbs=1, seed=2, step=20)
-    sim.run(until=1000)
-    assert sum(sim.nodes[f"a{i}"].conflicts for i in range(4)) > 0
-    assert duplicates(sink) == []
-    row = sim.nodes["db0"].row("order")
+    c = cluster("tinyid", allocators=4, dbs=1, seed=2, step=20)
+    c.run(until=1000)
+    assert sum(c.nodes[f"a{i}"].conflicts for i in range(4)) > 0
+    assert c.duplicates() == []
+    row = c.nodes["db0"].row("order")
     assert row["version"] == (row["max_id"] - 1) // 20  # one version bump per claimed segment
 
 
 def test_multi_master_auto_increment_uses_disjoint_residues():
-    sim, sink = cluster("autoincrement", allocators=2, dbs=3, seed=1)
-    sim.run(until=300)
-    assert duplicates(sink) == [] and len(sink) > 500
-    assert {r.id % 3 for r in sink} == {0, 1, 2}
+    c = cluster("autoincrement", allocators=2, dbs=3, seed=1)
+    c.run(until=300)
+    assert c.duplicates() == [] and len(c.issued) > 500
+    assert {r.id % 3 for r in c.issued} == {0, 1, 2}
     for i in range(3):
-        assert sim.nodes[f"db{i}"].stable["auto"] % 3 == (i + 1) % 3
+        assert c.nodes[f"db{i}"].stable["auto"] % 3 == (i + 1) % 3
 
 
 @pytest.mark.parametrize("persistence, appendfsync, repeats", [
     ("aof", "always", False), ("aof", "everysec", True), ("aof", "no", True),
     ("rdb", "everysec", True), ("none", "everysec", True)])
 def test_redis_incr_repeats_ids_after_a_crash_unless_fsync_always(persistence, appendfsync, repeats):
-    sim, sink = cluster("redis", allocators=2, seed=3, persistence=persistence,
-                        appendfsync=appendfsync)
-    sim.run(until=2500)
-    sim.crash("redis")
-    sim.run(until=2600)
-    sim.recover("redis")
-    sim.run(until=3000)
-    assert bool(duplicates(sink)) == repeats
+    c = cluster("redis", allocators=2, seed=3, persistence=persistence,
+                appendfsync=appendfsync)
+    c.run(until=2500)
+    c.crash("redis")
+    c.run(until=2600)
+    c.recover("redis")
+    c.run(until=3000)
+    assert bool(c.duplicates()) == repeats
 
 
 def test_leaf_snowflake_registry_and_start_up_clock_check():
-    sim, sink = cluster("leaf-snowflake", allocators=3, seed=1)
-    sim.run(until=4000)
-    workers = {sim.nodes[f"a{i}"].gen.worker for i in range(3)}
-    assert workers == {0, 1, 2} and duplicates(sink) == []
-    sim.crash("a1")
-    sim.clock_jump("a1", -2000)  # it reported a later time before the crash
-    sim.recover("a1")
-    sim.run(until=4200)
-    assert sim.nodes["a1"].status == "refused"
-    sim.clock_jump("a2", -3)  # a small runtime rollback: Leaf waits 2 x 3 ms
-    sim.run(until=4400)
-    assert sim.nodes["a2"].errors == 0 and sim.nodes["a2"].waited_rollbacks == 1
-    sim.clock_jump("a0", -50)  # too large: requests fail instead of repeating ids
-    sim.run(until=4600)
-    assert sim.nodes["a0"].errors > 0
-    assert duplicates(sink) == []
+    c = cluster("leaf-snowflake", allocators=3, seed=1)
+    c.run(until=4000)
+    workers = {c.nodes[f"a{i}"].gen.worker for i in range(3)}
+    assert workers == {0, 1, 2} and c.duplicates() == []
+    c.crash("a1")
+    c.sim.clock_jump("a1", -2000)  # it reported a later time before the crash
+    c.recover("a1")
+    c.run(until=4200)
+    assert c.nodes["a1"].status == "refused"
+    c.sim.clock_jump("a2", -3)  # a small runtime rollback: Leaf waits 2 x 3 ms
+    c.run(until=4400)
+    assert c.nodes["a2"].errors == 0 and c.nodes["a2"].waited_rollbacks == 1
+    c.sim.clock_jump("a0", -50)  # too large: requests fail instead of repeating ids
+    c.run(until=4600)
+    assert c.nodes["a0"].errors > 0
+    assert c.duplicates() == []
 
 
 @pytest.mark.parametrize("call, match", [
