@@ -54,10 +54,46 @@ def test_figure8_modes():
     assert "Leader Completeness" in bad.summary()
 
 
-def test_static_figures_render():
+def test_cluster_figure_shows_roles_terms_and_logs():
     c = ds.raft.cluster(5, seed=1).run(500)
-    for fig in (ds.raft.figure(c), vr.figure8_figure(), vr.figure8_figure(broken=True),
-                vr.timing_figure(timing_sweep((20, 40), (2, 5), runs=1, duration=800))):
-        assert fig.axes
+    c.submit("x")
+    c.run(100)
+    leader = c.leader()
+    fig = ds.raft.figure(c)
+    ring, matrix = fig.axes
+    assert [t.get_text() for t in fig.texts] == [f"t={c.now:g} ms, leader {leader} (term {c.nodes[leader].term})"]
+    assert sorted(t.get_text() for t in ring.texts) == sorted(f"{s}\nT{c.nodes[s].term}" for s in c.ids)
+    names = [t.get_text() for t in matrix.texts if t.get_text()[:1] == "s"]
+    assert names == [f"{s} {'L' if s == leader else 'F'}" for s in c.ids]
+    logs = {s: c.nodes[s].stable.get("log", ()) for s in c.ids}
+    cells = [t.get_text() for t in matrix.texts if t.get_text()[:1] != "s"]
+    assert sorted(cells) == sorted(str(term) for log in logs.values() for term, _ in log)
+    assert len(matrix.patches) == sum(map(len, logs.values())) and max(map(len, logs.values())) == 2
+    assert matrix.get_xlabel() == "log index"
     with pytest.raises(ConfigError):
         ds.raft.figure("not a cluster")
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_figure8_figure_draws_the_four_panels_of_the_replay(broken):
+    replay = ds.raft.figure8(ds.raft.CountingOldTermsRaft if broken else ds.raft.RaftNode)
+    fig = vr.figure8_figure(broken=broken)
+    assert len(fig.axes) == len(replay.panels) == 4
+    for ax, panel in zip(fig.axes, replay.panels):
+        assert ax.get_title(loc="left").startswith(f"({panel.label}) ")
+        assert " ".join(ax.get_title(loc="left").split()[1:]) == " ".join(panel.caption.split())
+        assert len(ax.patches) == sum(len(log) for log in panel.logs.values())
+
+
+def test_timing_figure_heat_maps_hold_the_sweep():
+    results = timing_sweep((20, 40), (2, 5), runs=1, duration=800)
+    fig = vr.timing_figure(results)
+    maps = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in maps] == ["availability", "split-vote rate"]
+    for ax, field in zip(maps, ("availability", "split_vote_rate")):
+        grid = ax.images[0].get_array()
+        assert grid.shape == (2, 2)
+        for r in results:
+            assert grid[(2, 5).index(r.broadcast), (20, 40).index(r.election_timeout)] == getattr(r, field)
+        assert sorted(t.get_text() for t in ax.texts) == sorted(f"{getattr(r, field):.2f}" for r in results)
+        assert ax.get_ylabel() == "broadcast time (ms)" and ax.get_xlabel().startswith("election timeout T (ms)")

@@ -116,7 +116,13 @@ def test_static_figure_has_cluster_and_spacetime(monkeypatch):
     p = ds.viz.Player(make_sim, seed=2)
     p.run(20)
     fig = p.figure()
-    assert len(fig.axes) == 2
+    graph, lanes = fig.axes
+    nodes = list(p.sim.nodes)
+    assert [t.get_text() for t in graph.texts] == [*nodes, "t = 20 ms"]
+    assert [t.get_text() for t in lanes.get_yticklabels()] == nodes and lanes.get_xlabel() == "virtual time (ms)"
+    sent = sum(1 for e in p.sim.trace.events if e.kind == "send")
+    arrows = sum(1 for patch in lanes.patches if patch.get_gid() == "msg")
+    assert 0 < arrows <= sent + sum(1 for e in p.sim.trace.events if e.kind == "duplicate")
     bundle = p._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "image/png"}
     assert bundle["text/plain"].startswith("Player(seed=2): t=20 ms")

@@ -47,7 +47,13 @@ def test_switching_to_cp_replays_the_same_actions():
 def test_switchboard_widget_builds_and_buttons_act():
     board = cv.CapSwitchboard("cp", seed=2)
     root = board.widget
-    assert root is not None and board._widgets["history"].value[:4] == b"\x89PNG"
+    assert root is board.widget and board._widgets["history"].value[:4] == b"\x89PNG"
+    shown, todo = [], [root]
+    while todo:
+        w = todo.pop()
+        shown.append(w)
+        todo.extend(getattr(w, "children", ()))
+    assert all(any(w is board._widgets[k] for w in shown) for k in ("mode", "group", "history"))
     board._widgets["mode"].value = "ap"
     assert board.mode == "ap"
     board.read("c1")
@@ -83,7 +89,19 @@ def test_quorum_calculator():
     assert "R+W<=N" in lab.summary()
     lab.set(r=2, w=2)
     assert "R+W>N" in lab.summary() and "stale reads 0/" in lab.summary()
-    assert lab.figure() is not None
+    ring, heat, bar = lab.figure().axes
+    assert heat.get_title() == "stale read-after-write, % (N=3)" and (heat.get_xlabel(), heat.get_ylabel()) == ("W", "R")
+    grid = heat.images[0].get_array()
+    assert grid.shape == (3, 3) and len(heat.texts) == 9
+    for r in range(1, 4):
+        for w in range(1, 4):
+            assert grid[r - 1, w - 1] == pytest.approx(100 * cv._stale(3, r, w, 150, 1).fraction)
+            if r + w > 3:
+                assert grid[r - 1, w - 1] == 0                 # quorums intersect: never stale
+    assert grid[0, 0] > 0                                      # R = W = 1 misses the write
+    assert [t.get_text() for t in ring.texts] == ["r0", "r1", "r2"]
+    assert len(ring.patches) == 3 + 2 + 2                      # replicas, W ring, R ring
+    assert "W=2" in lab.figure().texts[0].get_text() and "share 1 or more" in lab.figure().texts[0].get_text()
     with pytest.raises(ConfigError, match="n"):
         cv.quorum_calculator(9, 1, 1)
 
