@@ -202,11 +202,11 @@ class Group:
         return out
 
 
-def question_answer(order: str, *, seed: int = 1) -> Group:
+def question_answer(order: str, *, seed: int = 1, rule: Callable[..., bool] | None = None) -> Group:
     """The classic causality race: ``a`` broadcasts a question ``"Q"``, ``b`` answers ``"A"``
     as soon as it delivers it, and ``c`` hears the answer first because the link a→c is slow;
     meanwhile ``c`` broadcasts ``"C"``, concurrent with both."""
-    g = Group(order, n=3, seed=seed)
+    g = Group(order, n=3, seed=seed, rule=rule)
     sim = g.sim
     sim.set_link("a", "c", latency=Constant(40.0))
     sim.set_link("c", "a", latency=Constant(25.0))
