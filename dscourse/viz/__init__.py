@@ -30,7 +30,7 @@ from .debugger import Debugger
 from .display import new_figure
 from .history import history
 from .lab import Lab
-from .model import ClusterState, cluster_state, spacetime_model
+from .scene import ClusterState, cluster_state, spacetime_scene
 from .player import Player
 from .playground import Playground, playground
 from .replay import Replay, replay
@@ -40,7 +40,7 @@ from .spacetime import spacetime
 __all__ = [
     "ClusterState", "ClusterView", "Debugger", "Lab", "Panel", "Player", "Playground", "Replay", "cluster",
     "cluster_figure", "cluster_state", "history", "label_color", "label_colors", "new_figure", "playground",
-    "replay", "role_color", "spacetime", "spacetime_model",
+    "replay", "role_color", "spacetime", "spacetime_scene",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals())

@@ -26,7 +26,7 @@ from matplotlib.patches import Circle
 from ..errors import allowed
 from . import colors
 from .display import bundle, new_figure
-from .model import ClusterState, cluster_state
+from .scene import ClusterState, cluster_state
 
 MAX_DOTS = 5
 

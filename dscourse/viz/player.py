@@ -30,7 +30,7 @@ from ..errors import ConfigError, allowed
 from ..notebook import default_seed
 from .cluster import ClusterView, cluster_figure
 from .display import bundle, figure_png, new_figure
-from .model import US_PER_MS, events_of
+from .scene import US_PER_MS, events_of
 from .spacetime import spacetime
 
 VIEWS = ("cluster", "spacetime")
@@ -79,7 +79,7 @@ class Player:
         self.seed = _check_seed(default_seed() if seed is None else seed)
         self.sim = self._build(self.seed)
 
-    # -- the model ---------------------------------------------------------------------------
+    # -- the simulation ------------------------------------------------------------------------
     def _build(self, seed: int) -> Any:
         sim = self.make_sim(seed)
         if not hasattr(sim, "trace") or not hasattr(sim, "step"):

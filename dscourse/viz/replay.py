@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import allowed
 from ..sim.trace import KINDS
 from .colors import CRASH, CUT, PARTITION, PAUSE, label_colors, role_color
-from .model import US_PER_MS, events_of, node_order, partition_groups
+from .scene import US_PER_MS, events_of, node_order, partition_groups
 from .replay_plugins import Panel, resolve
 
 VIEWS = ("spacetime", "cluster", "both")

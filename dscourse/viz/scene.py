@@ -1,6 +1,9 @@
-"""What the pictures show, computed from a trace (no drawing here).
+"""The scene: what the pictures show, computed from a trace (no drawing here).
 
-:func:`spacetime_model` turns a trace (TRACE.md contract) into lanes, message arrows,
+(Called a *scene*, not a model: in dscourse a *model* is a sequential specification that
+a history is checked against, ``dscourse.checkers.models``.)
+
+:func:`spacetime_scene` turns a trace (TRACE.md contract) into lanes, message arrows,
 drops, duplicates, crash and pause bars, partition spans and annotations;
 :func:`cluster_state` replays a trace up to a time and returns the cluster as the
 :func:`~dscourse.viz.cluster` picture needs it (roles, crashed and paused nodes, blocked
@@ -92,7 +95,7 @@ class Mark:
 
 
 @dataclass
-class SpacetimeModel:
+class SpacetimeScene:
     """Everything :func:`~dscourse.viz.spacetime` draws."""
 
     nodes: list[str]
@@ -102,7 +105,7 @@ class SpacetimeModel:
     end: float                                   # time of the last event (ms)
 
 
-def spacetime_model(source: Any, nodes: Iterable[str] | None = None) -> SpacetimeModel:
+def spacetime_scene(source: Any, nodes: Iterable[str] | None = None) -> SpacetimeScene:
     """Collect the drawable parts of a trace (see module docstring)."""
     events = events_of(source)
     order = node_order(events, nodes)
@@ -165,7 +168,7 @@ def spacetime_model(source: Any, nodes: Iterable[str] | None = None) -> Spacetim
     messages = [Message(m["msg_id"], m["src"], m["dst"], m["label"], m["sent"],
                         tuple(m["delivered"]), tuple(m["dropped"]), m["duplicates"])
                 for m in sends.values()]
-    return SpacetimeModel(order, messages, spans, marks, end)
+    return SpacetimeScene(order, messages, spans, marks, end)
 
 
 @dataclass

@@ -30,15 +30,15 @@ from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from ..errors import ConfigError, allowed
 from . import colors
 from .display import new_figure
-from .model import Message, SpacetimeModel, spacetime_model
+from .scene import Message, SpacetimeScene, spacetime_scene
 
 MAX_LABELLED_MARKS = 40
 MAX_MESSAGES = 5000
 
 
-def _window(window: Any, model: SpacetimeModel) -> tuple[float, float]:
+def _window(window: Any, scene: SpacetimeScene) -> tuple[float, float]:
     if window is None:
-        end = model.end if model.end > 0 else 1.0
+        end = scene.end if scene.end > 0 else 1.0
         return (-end * 0.02, end * 1.08)
     try:
         start, stop = window
@@ -97,9 +97,9 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     the node's role from its ``annotate(role=...)`` events (gid ``role``).
     Returns the Figure; the same trace always gives the same picture.
     """
-    model = spacetime_model(trace, nodes)
-    lo, hi = _window(window, model)
-    lane = {n: i for i, n in enumerate(model.nodes)}
+    scene = spacetime_scene(trace, nodes)
+    lo, hi = _window(window, scene)
+    lane = {n: i for i, n in enumerate(scene.nodes)}
     if ax is None:
         height = 0.95 + 0.45 * max(len(lane), 2) + (0.25 if title else 0.0)
         fig = new_figure((7.5, height))
@@ -108,20 +108,20 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         ax = fig.add_axes((0.09, bottom, 0.71, 1 - top - bottom))
     else:
         fig = ax.figure
-    shown = [] if not messages else [m for m in model.messages if m.src in lane and m.dst in lane
+    shown = [] if not messages else [m for m in scene.messages if m.src in lane and m.dst in lane
              and _overlaps(m.sent, max((m.sent, *m.delivered, *(t for t, _ in m.dropped))), lo, hi)]
     if len(shown) > MAX_MESSAGES:
         raise ConfigError(f"{len(shown)} messages in view is too many to draw (at most {MAX_MESSAGES}): "
                           "pass window=(start_ms, end_ms), fewer nodes=..., or messages=False")
-    latencies = [m.delivered[0] - m.sent for m in model.messages if m.delivered]
+    latencies = [m.delivered[0] - m.sent for m in scene.messages if m.delivered]
     nudge = (statistics.median(latencies) / 2) if latencies else (hi - lo) * 0.02
     palette = colors.label_colors(m.label for m in shown)
 
     for n, y in lane.items():
         ax.axhline(y, color="#bbbbbb", linewidth=0.8, zorder=1)
     if roles:
-        _role_bands(ax, model, lane, hi)
-    for span in model.spans:
+        _role_bands(ax, scene, lane, hi)
+    for span in scene.spans:
         end = hi if span.end is None else span.end
         if not _overlaps(span.start, end, lo, hi):
             continue
@@ -149,12 +149,12 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
                                color=colors.CRASH, zorder=4, linestyle="none")
             cross.set_gid("drop-x")
         if not m.delivered and not m.dropped:   # still in flight when the trace ends
-            x, y = _drop_point(m, model.end, "loss", lane, nudge)
+            x, y = _drop_point(m, scene.end, "loss", lane, nudge)
             _arrow(ax, m.sent, y0, x, y, color, "inflight", style=":", head=False)
             (ring,) = ax.plot([x], [y], marker="o", markersize=5, markerfacecolor="white",
                               markeredgecolor=color, zorder=4, linestyle="none")
             ring.set_gid("inflight-o")
-    marks = [k for k in model.marks if k.node in lane and lo <= k.time <= hi]
+    marks = [k for k in scene.marks if k.node in lane and lo <= k.time <= hi]
     labelled = sum(1 for k in marks if k.kind == "annotate") <= MAX_LABELLED_MARKS
     for k in marks:
         y = lane[k.node]
@@ -190,16 +190,16 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     return fig
 
 
-def _role_bands(ax: Axes, model: SpacetimeModel, lane: dict[str, int], hi: float) -> None:
+def _role_bands(ax: Axes, scene: SpacetimeScene, lane: dict[str, int], hi: float) -> None:
     current: dict[str, tuple[float, Any]] = {}
     bands: list[tuple[str, float, float, Any]] = []
-    for k in model.marks:
+    for k in scene.marks:
         if k.kind == "annotate" and k.node in lane and isinstance(k.detail, dict) and "role" in k.detail:
             if k.node in current:
                 start, role = current[k.node]
                 bands.append((k.node, start, k.time, role))
             current[k.node] = (k.time, k.detail["role"])
-    bands += [(node, start, max(hi, model.end), role) for node, (start, role) in current.items()]
+    bands += [(node, start, max(hi, scene.end), role) for node, (start, role) in current.items()]
     for node, start, end, role in bands:
         band = Rectangle((start, lane[node] - 0.16), end - start, 0.32, facecolor=colors.role_color(role),
                          edgecolor="none", alpha=0.8, zorder=1.5)
