@@ -194,6 +194,12 @@ class RemoteNode(Node):
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
+        if "_spec" not in d and "_init_args" in d:
+            # A crash wiped the proxy's own fields (the kernel keeps only what sim.Node keeps);
+            # they are constructor arguments, so rebuild them: the harness may still inspect
+            # a crashed node, as it can a local one.
+            RemoteNode.__init__(self, *d["_init_args"][0], **d["_init_args"][1])
+            return getattr(self, name)
         if name in d.get("_methods", ()):
             return lambda *args: self._call(name, [wire.encode(a) for a in args])
         if name in d.get("_observe", ()):

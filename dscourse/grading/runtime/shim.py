@@ -14,6 +14,9 @@ from typing import Any
 __version__ = "sandbox"
 
 _ACTIONS: list = []          # the current handler call's actions, drained by the runner
+# What a crash keeps: ``sim.node._KEPT`` (id, stable, rng, _init_args; the kernel's ``_sim``
+# has no counterpart here) plus this stand-in's own bookkeeping, which the parent's kernel
+# owns in the real thing. tests/grading/test_shim_in_step.py keeps the two in step.
 _KEPT = ("id", "stable", "rng", "_init_args", "_now", "_clock", "_peers", "_timer_seq")
 
 
@@ -89,6 +92,10 @@ def _rebuild(node: Node) -> None:
     args, kwargs = kept["_init_args"]
     _wipe(node)
     type(node).__init__(node, *args, **kwargs)
+    if node.__dict__.get("id") != kept["id"]:
+        raise ValueError(f"id after recovery={node.__dict__.get('id')!r} is not allowed: expected "
+                         f"{kept['id']!r}: __init__ must give the node the same id for the same "
+                         "arguments")
     node.__dict__.update(kept)
 
 
