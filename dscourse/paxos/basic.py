@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import allowed
+from ..notebook import default_seed
 from ..sim import Node, Simulation
 from ..sim.cluster import Cluster
 from ..sim.network import LinkModel
@@ -346,7 +347,7 @@ def simulation(*, acceptors: int = 3, proposers: int = 2, learners: int = 0, see
         values = [f"v{i}" for i in range(1, proposers + 1)]
     if len(values) != proposers:
         raise allowed("values", values, f"{proposers} values, one per proposer")
-    sim = Simulation(seed=seed, network=network)
+    sim = Simulation(seed=default_seed(seed), network=network)
     for a in a_ids:
         sim.add_node(acceptor_cls(a, learners=l_ids, nack=nack, reply_accepted=reply_accepted))
     for i, (p, v) in enumerate(zip(p_ids, values)):

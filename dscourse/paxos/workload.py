@@ -17,6 +17,7 @@ from typing import Any
 from ..checkers import linearizability as lin
 from ..errors import allowed
 from ..history import Recorder
+from ..notebook import default_seed
 from ..sim import Network, Simulation, Uniform, random_schedule
 from ..sim.cluster import Cluster
 from ..sim.network import LinkModel
@@ -71,7 +72,7 @@ def cluster(n: int = 3, clients: int = 2, ops: int = 10, *, seed: int | None = N
     for what, v, lo in (("n", n, 1), ("clients", clients, 0), ("ops", ops, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise allowed(what, v, f"an int >= {lo}")
-    sim = Simulation(seed=seed, network=network or Network(latency=Uniform(1.0, 4.0)))
+    sim = Simulation(seed=default_seed(seed), network=network or Network(latency=Uniform(1.0, 4.0)))
     recorder = Recorder(sim)
     ids = [f"r{i}" for i in range(1, n + 1)]
     for r in ids:

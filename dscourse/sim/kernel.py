@@ -26,7 +26,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import ConfigError, allowed
-from ..notebook import default_seed
 from .clock import Clocks, PhysicalClock
 from .dist import Dist
 from .errors import DuplicateNodeError, NodeCrashedError, UnknownNodeError, UnknownPendingError
@@ -106,14 +105,18 @@ class _Link:
 class Simulation(Faults, Clocks):
     """A deterministic simulated distributed system.
 
-    ``Simulation(seed, network=...)``: ``seed`` (non-negative int; default: the seed given to
-    ``ds.setup``) determines every random choice; ``network`` is the default model of every
+    ``Simulation(seed, network=...)``: ``seed`` (a non-negative int, always given: a run is a
+    pure function of it) determines every random choice; ``network`` is the default model of every
     link (default :func:`~dscourse.sim.network.reliable`). Faults (crash, pause, partition,
     ...) come from :class:`~dscourse.sim.faults.Faults`.
     """
 
-    def __init__(self, seed: int | None = None, network: Network | LinkModel | None = None) -> None:
-        self.seed = check_seed(default_seed() if seed is None else seed)
+    def __init__(self, seed: int, network: Network | LinkModel | None = None) -> None:
+        if seed is None:
+            raise allowed("seed", seed, "a non-negative int (ds.sim takes the seed explicitly; "
+                          "ds.setup's seed is the default of topic builders and widgets, "
+                          "resolved with dscourse.notebook.default_seed(seed))")
+        self.seed = check_seed(seed)
         if network is None:
             network = reliable()
         if not isinstance(network, LinkModel):
