@@ -151,6 +151,7 @@ class ClientNode(Node):
         self.rotation = 0
         self.last_zxid = 0
         self.xid = 0
+        self.seq_in = self.seq_out = 0
         self.last_recv = 0.0
         self.last_send = 0.0
         self.pending: dict[int, tuple[tuple, AsyncResult, Callable | None]] = {}
@@ -227,7 +228,8 @@ class ClientNode(Node):
                 if self.now - self.last_recv > self._read_timeout():
                     self._suspend()
                 elif self.now - self.last_send >= self._read_timeout() / 2:
-                    self.send(self.server, ClientPing(self.session))
+                    self.seq_out += 1
+                    self.send(self.server, ClientPing(self.session, self.seq_out))
                     self.last_send = self.now
 
     def on_message(self, src: str, msg: Any) -> None:
@@ -235,6 +237,12 @@ class ClientNode(Node):
             return
         self.last_recv = self.now
         t = type(msg)
+        if t in (ClientReply, WatcherEvent, PingReply):
+            if self.keeper != KeeperState.CONNECTED:
+                return
+            if msg.seq != self.seq_in + 1:  # the stream lost a message: it is broken
+                return self._suspend()
+            self.seq_in = msg.seq
         if t is ConnectResponse:
             if msg.attempt != self.attempt or self.keeper != KeeperState.CONNECTING:
                 return
@@ -242,6 +250,7 @@ class ClientNode(Node):
                 return self._lost()
             reconnect = self.session != 0
             self.session, self.timeout_ms = msg.session, msg.timeout_ms
+            self.seq_in = self.seq_out = 0
             self.keeper = KeeperState.CONNECTED
             self._set_state(KazooState.CONNECTED)
             if reconnect and (self.data_watchers or self.child_watchers):
@@ -286,7 +295,8 @@ class ClientNode(Node):
     def _send(self, op: tuple, result: AsyncResult, watcher: Callable | None = None) -> None:
         self.xid += 1
         self.pending[self.xid] = (op, result, watcher)
-        self.send(self.server, ClientRequest(self.session, self.xid, op))
+        self.seq_out += 1
+        self.send(self.server, ClientRequest(self.session, self.xid, op, self.seq_out))
         self.last_send = self.now
 
     def _complete(self, op: tuple, result: AsyncResult, watcher: Callable | None, reply: ClientReply) -> None:

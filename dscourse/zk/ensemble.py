@@ -21,10 +21,12 @@ class Ensemble(Cluster):
 
     ``client(server=None, session_timeout_ms=10000)`` adds a kazoo-compatible client (its
     ``get``/``set`` calls are recorded in ``history``, a :class:`~dscourse.history.Recorder`);
-    ``leader()``, ``roles()``, ``zxids()`` and ``check()`` inspect the ensemble."""
+    ``leader()``, ``roles()``, ``zxids()`` and ``check()`` inspect the ensemble. ``server_class``
+    swaps in a subclass (a deliberately broken server, or an exercise's answer)."""
 
     def __init__(self, servers: int = 3, observers: int = 0, seed: int | None = None,
-                 network: Network | None = None, options: ZKOptions | None = None) -> None:
+                 network: Network | None = None, options: ZKOptions | None = None,
+                 server_class: type[ZKServer] = ZKServer) -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= 9:
             raise allowed("servers", servers, "an int from 1 to 9 (voting servers)")
         if isinstance(observers, bool) or not isinstance(observers, int) or not 0 <= observers <= 5:
@@ -39,7 +41,7 @@ class Ensemble(Cluster):
         obs = tuple(range(servers + 1, n + 1))
         for i, node_id in self.ids.items():
             self.nodes[node_id] = self.sim.add_node(
-                ZKServer(node_id, i, self.ids, voters, obs, self.options, self.monitor))
+                server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor))
         self.history = Recorder(self.sim)
         self.clients: dict[str, KazooClient] = {}
         self.sim.run(until=self.sim.now)

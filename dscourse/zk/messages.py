@@ -197,6 +197,9 @@ class RevalidateReply:
 
 
 # -- client <-> server --------------------------------------------------------------------
+# A client connection is a TCP stream too: requests and pings carry the client's sequence
+# number, replies, events and ping replies the server's; a gap (a message the network lost)
+# breaks the connection, and the client reconnects with its session, as after a TCP reset.
 @dataclass(frozen=True)
 class ConnectRequest:
     session: int
@@ -218,6 +221,7 @@ class ClientRequest:
     session: int
     xid: int
     op: tuple
+    seq: int = 0  # position on this connection (a TCP stream: a gap breaks it)
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ class ClientReply:
     zxid: int
     err: int
     result: Any
+    seq: int = 0  # position on this connection (a TCP stream: a gap breaks it)
 
 
 @dataclass(frozen=True)
@@ -233,16 +238,19 @@ class WatcherEvent:
     type: str
     path: str
     zxid: int
+    seq: int = 0  # position on this connection (a TCP stream: a gap breaks it)
 
 
 @dataclass(frozen=True)
 class ClientPing:
     session: int
+    seq: int = 0  # position on this connection (a TCP stream: a gap breaks it)
 
 
 @dataclass(frozen=True)
 class PingReply:
     zxid: int
+    seq: int = 0  # position on this connection (a TCP stream: a gap breaks it)
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,8 @@ class ZKServer(Node):
         self.waiting: dict[int, int | None] = {}
         self.pending_connects: dict[int, tuple[str, int]] = {}
         self.touched: set[int] = set()
+        self.cseq_in: dict[int, int] = {}
+        self.cseq_out: dict[int, int] = {}
         self.data_watches: dict[str, set[int]] = {}
         self.child_watches: dict[str, set[int]] = {}
 
@@ -257,7 +259,7 @@ class ZKServer(Node):
                     self._propose(session, -1, ("closeSession", session), self.myid)
         elif self.role in (FOLLOWING, OBSERVING):
             if self.phase == "discovery" and self.now - self.last_leader > tick:
-                if self.now - self.phase_started > self.opts.init_limit * tick:
+                if self.now - self.phase_started > self.opts.sync_limit * tick:  # Learner: 5 tries
                     return self._look("cannot connect to the leader")
                 return self._connect_to_leader()
             limit = (self.opts.sync_limit if self.serving else self.opts.init_limit) * tick
@@ -308,6 +310,7 @@ class ZKServer(Node):
             return
         before = e.proposal
         res = e.receive(n)
+        self.round = e.round  # a later round seen in a vote moves our logicalclock too
         if e.proposal != before:
             if self._finalize is not None:
                 self.cancel_timer(self._finalize)
@@ -664,9 +667,9 @@ class ZKServer(Node):
         if t is ClientRequest:
             return self._on_client_request(src, msg)
         if t is ClientPing:
-            if self.serving and self.local.get(msg.session) == src:
+            if self.serving and self.local.get(msg.session) == src and self._from_client(msg):
                 self._touch(msg.session)
-                self.send(src, PingReply(self.applied))
+                self._csend(msg.session, PingReply, zxid=self.applied)
             return
         if t is FollowerInfo:
             return self._on_follower_info(src, msg)
@@ -703,6 +706,8 @@ class ZKServer(Node):
                 self.send(client, Disconnect(session, False))
         self.serving = False
         self.local.clear()
+        self.cseq_in.clear()
+        self.cseq_out.clear()
         self.queues.clear()
         self.waiting.clear()
         self.pending_connects.clear()
@@ -746,8 +751,9 @@ class ZKServer(Node):
             if other == client and other_session != session:
                 del self.local[other_session]
         self.local[session] = client
-        self.queues.setdefault(session, deque())
-        self.waiting.setdefault(session, None)
+        self.queues[session] = deque()  # a new connection: what the old one asked is void
+        self.waiting[session] = None
+        self.cseq_in[session] = self.cseq_out[session] = 0
         self._touch(session)
         self.send(client, ConnectResponse(session, timeout, False, attempt))
 
@@ -757,8 +763,23 @@ class ZKServer(Node):
         else:
             self._qsend(self.leader_id, Request, session=session, cxid=cxid, op=op)
 
+    def _from_client(self, m: Any) -> bool:
+        """Check the client stream; on a gap, close the connection (the client reconnects)."""
+        expected = self.cseq_in.get(m.session, 0) + 1
+        if m.seq != expected:
+            self.send(self.local[m.session], Disconnect(m.session, False))
+            self._forget(m.session)
+            return False
+        self.cseq_in[m.session] = expected
+        return True
+
+    def _csend(self, session: int, cls: type, **fields: Any) -> None:
+        seq = self.cseq_out.get(session, 0) + 1
+        self.cseq_out[session] = seq
+        self.send(self.local[session], cls(seq=seq, **fields))
+
     def _on_client_request(self, src: str, m: ClientRequest) -> None:
-        if not self.serving or self.local.get(m.session) != src:
+        if not self.serving or self.local.get(m.session) != src or not self._from_client(m):
             return
         self._touch(m.session)
         self.queues[m.session].append((m.xid, m.op))
@@ -803,6 +824,8 @@ class ZKServer(Node):
         self.local.pop(session, None)
         self.queues.pop(session, None)
         self.waiting.pop(session, None)
+        self.cseq_in.pop(session, None)
+        self.cseq_out.pop(session, None)
         for table in (self.data_watches, self.child_watches):
             for sessions in table.values():
                 sessions.discard(session)
@@ -814,12 +837,11 @@ class ZKServer(Node):
         q = self.queues[session]
         if q and q[0][0] == cxid:
             q.popleft()
-        self.send(self.local[session], ClientReply(cxid, self.applied if z is None else z, err, result))
+        self._csend(session, ClientReply, xid=cxid, zxid=self.applied if z is None else z, err=err, result=result)
         self._pump(session)
 
     def _read(self, session: int, xid: int, op: tuple) -> None:
         kind, path = op[0], op[1]
-        client = self.local[session]
         tree = self.tree
         err, result = 0, None
         if kind == "setWatches":
@@ -841,25 +863,24 @@ class ZKServer(Node):
                 result = (sorted(node.children), node.stat())
                 if watch:
                     self.child_watches.setdefault(path, set()).add(session)
-        self.send(client, ClientReply(xid, self.applied, err, result))
+        self._csend(session, ClientReply, xid=xid, zxid=self.applied, err=err, result=result)
 
     def _set_watches(self, session: int, rel: int, data: tuple, children: tuple) -> None:
         """``SetWatches`` after a reconnect: fire what changed since ``rel``, re-arm the rest."""
-        client = self.local[session]
         for path in data:
             node = self.tree.nodes.get(path)
             if node is None:
                 self.data_watches.setdefault(path, set()).add(session)
             elif node.mzxid > rel:
-                self.send(client, WatcherEvent("CHANGED", path, self.applied))
+                self._csend(session, WatcherEvent, type="CHANGED", path=path, zxid=self.applied)
             else:
                 self.data_watches.setdefault(path, set()).add(session)
         for path in children:
             node = self.tree.nodes.get(path)
             if node is None:
-                self.send(client, WatcherEvent("DELETED", path, self.applied))
+                self._csend(session, WatcherEvent, type="DELETED", path=path, zxid=self.applied)
             elif node.pzxid > rel:
-                self.send(client, WatcherEvent("CHILD", path, self.applied))
+                self._csend(session, WatcherEvent, type="CHILD", path=path, zxid=self.applied)
             else:
                 self.child_watches.setdefault(path, set()).add(session)
 
@@ -875,9 +896,8 @@ class ZKServer(Node):
                 events.append(("CHILD", self.child_watches.pop(path, set())))
             for etype, sessions in events:
                 for session in sorted(sessions):
-                    client = self.local.get(session)
-                    if client is not None:
-                        self.send(client, WatcherEvent(etype, path, z))
+                    if session in self.local:
+                        self._csend(session, WatcherEvent, type=etype, path=path, zxid=z)
 
     def on_crash(self) -> None:
         self.annotate(role="crashed")
