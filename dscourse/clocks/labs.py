@@ -294,3 +294,44 @@ def lease_lab(**initial: Any) -> Lab:
     return Lab(lease_figure, rho=(0.0, 0.3, 0.01), margin=(0.0, 10.0, 0.5), drift_aware=True,
                initial={"rho": 0.1, "margin": 2.0, **initial}, describe=lease_summary,
                title="Lease lab")
+
+
+# -- Raft under clock faults --------------------------------------------------------------
+@dataclass
+class RaftClockRun:
+    """A Raft run with drifting, stepped and strobed clocks: elections, commits, violations."""
+
+    drift_ppm: float
+    terms: int
+    leaderless_terms: int
+    committed: int
+    violations: list[Any]
+
+
+def raft_clock_faults(drift_ppm: float = 0.0, *, seed: int = 1, ms: float = 3_000.0) -> RaftClockRun:
+    """Five Raft servers (``ds.raft.cluster``) with a tight timing configuration (heartbeat
+    90 ms, election timeout 100-200 ms) whose clocks drift within ±``drift_ppm`` (from the
+    seed); at 1 s the leader's clock is slowed by the full ``drift_ppm``, one server's clock
+    is strobed and another's jumped back. A command is submitted every 500 ms. Raft reads no
+    wall clock: drift only stretches or shrinks its timers, so it changes when elections
+    happen (availability), never what is committed (the safety monitor checks every event)."""
+    from .. import raft
+
+    c = raft.cluster(n=5, seed=seed,
+                     options=raft.RaftOptions(election_timeout=(100.0, 200.0), heartbeat=90.0))
+    if drift_ppm:
+        c.sim.drift_clocks(drift_ppm)
+    for k in range(int(ms // 50)):
+        c.run(50)
+        if drift_ppm and k == 20 and c.leader() is not None:
+            leader = c.leader()
+            c.sim.clock_drift(leader, -drift_ppm)
+            others = [s for s in c.ids if s != leader]
+            c.sim.clock_strobe(others[0], 400, 30, 1000)
+            c.sim.clock_jump(others[1], -800)
+        if k % 10 == 0:
+            c.submit(f"x{k}")
+    terms = raft.timing.elections(c.sim.trace)
+    committed = max((n.commit_index for n in c.nodes.values()), default=0)
+    return RaftClockRun(drift_ppm, len(terms), sum(1 for e in terms.values() if e.leader is None),
+                        committed, c.violations)
