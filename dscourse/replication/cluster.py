@@ -2,7 +2,7 @@
 
 >>> import dscourse as ds
 >>> c = ds.replication.cluster("cp", replicas=5, clients=3, seed=1)
->>> c.run(until=400)
+>>> _ = c.run(until=400)
 >>> c.check().outcome
 'ok'
 
@@ -23,6 +23,7 @@ from ..errors import allowed
 from ..history import Recorder
 from ..notebook import default_seed
 from .. import sim as dsim
+from ..sim.cluster import Cluster as SimCluster
 from .client import KVClient, Workload
 from .config import Config, preset
 from .messages import ZERO
@@ -31,18 +32,15 @@ from .ring import Ring
 
 
 def kv_operations(recorder: Recorder) -> list[lin.Operation]:
-    """The recorded history as checker operations for :func:`lin.kv` (``("put", k, v)``)."""
-    ops = []
-    for client, call, ret, inp, out in recorder.tuples():
-        f, arg = inp
-        inp = ("put", *arg) if f == "put" else ("get", arg)
-        ops.append(lin.Operation(client, call, ret, inp, out))
-    return ops
+    """The recorded history as checker operations for :func:`lin.kv` (``("put", k, v)``,
+    ``("get", k)``): :meth:`Recorder.operations` with flat inputs."""
+    return recorder.operations(flat=True)
 
 
-@dataclass
-class Cluster:
-    """A built store: ``sim``, ``replicas`` and ``clients`` by id, the shared ``history``."""
+@dataclass(repr=False)
+class Cluster(SimCluster):
+    """A built store: ``sim``, ``replicas`` and ``clients`` by id (both in ``nodes``), the
+    shared ``history``; time and faults come from :class:`dscourse.sim.cluster.Cluster`."""
 
     sim: dsim.Simulation
     config: Config
@@ -52,9 +50,8 @@ class Cluster:
     history: Recorder
     keys: tuple[str, ...] = field(default_factory=tuple)
 
-    def run(self, until: float | None = None) -> None:
-        """Run the simulation (to ``until`` ms, or until nothing is left to do)."""
-        self.sim.run(until=until)
+    def __post_init__(self) -> None:
+        self.nodes = {**self.replicas, **self.clients}
 
     def nemesis(self, schedule: list) -> None:
         """Queue a nemesis schedule (see :meth:`ds.sim.Simulation.schedule_nemesis`)."""

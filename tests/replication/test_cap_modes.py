@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,18 @@ def test_histories_are_deterministic_and_export_as_jsonl(tmp_path):
     again = ds.history.Recorder.from_jsonl(tmp_path / "h.jsonl")
     ops = ds.replication.kv_operations(again)
     assert lin.check(ops, lin.kv()).outcome == a.check().outcome
+
+
+def test_the_store_has_the_shared_cluster_shape():
+    from dscourse.sim.cluster import Cluster
+
+    c = ds.replication.cluster("cp", replicas=3, clients=2, seed=2)
+    assert isinstance(c, Cluster)
+    assert sorted(c.nodes) == ["c0", "c1", "r0", "r1", "r2"]
+    assert c.run(until=100) is c and c.now == 100
+    assert c.run(50).now == 150                      # run(ms) advances by ms
+    with pytest.raises(ValueError, match="ms"):
+        c.run(-1)
+    c.crash("r2")
+    assert not c.up("r2") and c.up("r0")
+    assert c.run_until(lambda: False, 10) is False and c.now == 160
