@@ -122,33 +122,55 @@ def browser_context() -> Iterator[object]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
+# Errors the book's toolchain raises on every page, not our assets (each with its cause):
+FOREIGN_ERRORS = (
+    # jupyter-book 1.x emits sphinx-thebe's configuration <script> (const THEBE_JS_URL = ...)
+    # twice in every page's head; the second declaration throws. Thebe is off in _config.yml.
+    "Identifier 'THEBE_JS_URL' has already been declared",
+)
+
+
 class Visit:
-    """One loaded page and the problems it reported: uncaught exceptions, console errors and
-    failed requests to the book's own server (requests to other hosts are aborted on
-    purpose, so their failures are not ours)."""
+    """One loaded page and the problems it reported. ``errors`` are ours: uncaught
+    exceptions (except the toolchain's, :data:`FOREIGN_ERRORS`), console errors from the
+    page's own inline scripts (the players), failed or 4xx/5xx requests to the book's own
+    server, and players that failed to mount. ``foreign`` holds what the theme's own files
+    in ``_static/`` report. Requests to other hosts are aborted on purpose and not counted."""
 
     def __init__(self, context: object, server: str, path: str) -> None:
         self.page = context.new_page()
         self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        self.foreign: list[str] = []
+        self.page.on("pageerror", self._uncaught)
         self.page.on("console", self._console)
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
         self.server = server
         self.page.goto(server + path, wait_until="load")
+        self.page.wait_for_timeout(150)   # deferred scripts
+        unmounted = self.page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-dscourse-player]'))"
+            ".filter(r => !r.querySelector('.dsp-controls') || r.hasAttribute('data-dscourse-error'))"
+            ".map(r => r.id + ': ' + (r.getAttribute('data-dscourse-error') || 'not mounted'))")
+        self.errors.extend(f"player {u}" for u in unmounted)
 
     def _ours(self, url: str) -> bool:
         return url.startswith(self.server)
 
+    def _uncaught(self, exc: object) -> None:
+        text = str(exc)
+        (self.foreign if any(f in text for f in FOREIGN_ERRORS) else self.errors).append(f"uncaught: {text}")
+
     def _console(self, msg: object) -> None:
-        if msg.type == "error":
-            where = (msg.location or {}).get("url", "")
-            text = msg.text
-            if "net::ERR_FAILED" in text and not self._ours(where):
-                return   # a blocked request to another host
-            if where and not self._ours(where):
-                return
-            self.errors.append(f"console: {text} ({where})")
+        if msg.type != "error":
+            return
+        where = (msg.location or {}).get("url", "")
+        if not self._ours(where):
+            return   # a blocked request to another host, or a script from another host
+        if "/_static/" in where:
+            self.foreign.append(f"console: {msg.text} ({where})")
+        else:
+            self.errors.append(f"console: {msg.text} ({where})")
 
     def _failed(self, request: object) -> None:
         if self._ours(request.url):

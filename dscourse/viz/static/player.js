@@ -261,7 +261,7 @@
   /* -- space-time diagram --------------------------------------------------------------- */
   Player.prototype.x = function (t) {
     var d = this.d;
-    return 70 + (d.t1 > d.t0 ? (t - d.t0) / (d.t1 - d.t0) : 0) * (this.W - 90);
+    return 14 + (d.t1 > d.t0 ? (t - d.t0) / (d.t1 - d.t0) : 0) * (this.W - 34);
   };
   Player.prototype.y = function (ix) { return 26 + ix * 34; };
 
@@ -273,6 +273,7 @@
                          "aria-label": "space-time diagram: a lane per node, arrows for messages" });
     svg.appendChild(s("defs", {}, [s("marker", { id: this.root.id + "-arr", viewBox: "0 0 10 10", refX: 9, refY: 5,
       markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" }, [s("path", { d: "M0,0L10,5L0,10z", fill: "#555" })])]));
+    var names = s("svg", { width: 58, height: H, "aria-hidden": "true", "class": "dsp-names" });
     var bands = s("g"), lanes = s("g"), arrows = s("g"), marks = s("g");
     svg.appendChild(bands); svg.appendChild(lanes); svg.appendChild(arrows); svg.appendChild(marks);
     var tEnd = d.t1, st = new State(m), roleSeg = {}, open = {}, part = null, sel = function (o) {
@@ -333,7 +334,7 @@
           [s("title", { text: n + ": " + sg.role })]));
       });
       lanes.appendChild(s("line", { x1: self.x(d.t0), x2: self.x(tEnd), y1: self.y(ix), y2: self.y(ix), "class": "dsp-lane" }));
-      lanes.appendChild(s("text", { x: 6, y: self.y(ix) + 4, "class": "dsp-node", text: n }));
+      names.appendChild(s("text", { x: 4, y: self.y(ix) + 4, "class": "dsp-node", text: n }));
     });
     m.order.forEach(function (msg) {
       if (msg.src < 0 || msg.dst < 0) return;
@@ -358,7 +359,9 @@
     svg.appendChild(this.future);
     svg.appendChild(this.cursorLine);
     this.stSvg = svg;
-    this.st.appendChild(svg);
+    this.stScroll = h("div", { "class": "dsp-scroll" }, [svg]);
+    this.st.appendChild(names);
+    this.st.appendChild(this.stScroll);
   };
 
   Player.prototype.updateSpacetime = function () {
@@ -367,7 +370,7 @@
     this.future.setAttribute("width", Math.max(0, this.W - x));
     this.cursorLine.setAttribute("x1", x);
     this.cursorLine.setAttribute("x2", x);
-    var box = this.st;
+    var box = this.stScroll;
     if (x < box.scrollLeft + 40 || x > box.scrollLeft + box.clientWidth - 40)
       box.scrollLeft = Math.max(0, x - box.clientWidth / 2);
   };
@@ -493,7 +496,13 @@
       p.el.textContent = "";
       if (!impl) { p.el.textContent = "(panel " + p.spec.name + " is not loaded)"; return; }
       ctx.data = p.spec.data;
-      impl.render(ctx, p.el);
+      try {
+        impl.render(ctx, p.el);
+      } catch (err) {
+        p.el.textContent = "panel " + p.spec.name + " failed: " + err;
+        ctx.player.root.setAttribute("data-dscourse-error", "panel " + p.spec.name + ": " + err);
+        throw err;
+      }
     });
   };
 
@@ -505,6 +514,7 @@
       try {
         root.dscoursePlayer = new Player(root);
       } catch (err) {
+        root.setAttribute("data-dscourse-error", String(err));
         root.appendChild(h("pre", { "class": "dsp-note", text: "trace player failed: " + err }));
         throw err;
       }
