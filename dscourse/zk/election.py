@@ -15,6 +15,7 @@ FOLLOWING / LEADING (``outofelection``, checked with ``checkLeader``). ZooKeeper
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .messages import Notification
@@ -46,6 +47,7 @@ class Election:
     round: int
     proposal: tuple[int, int, int]  # (peer_epoch, zxid, leader)
     initial: tuple[int, int, int] = (0, 0, 0)  # this server's own vote (getInitId etc.)
+    better: Callable[[tuple[int, int, int], tuple[int, int, int]], bool] = total_order
     recvset: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     outofelection: dict[int, tuple[tuple[int, int, int], int, str]] = field(default_factory=dict)
 
@@ -67,11 +69,11 @@ class Election:
                 self.round = n.round
                 self.recvset.clear()
                 mine = self.initial
-                self.proposal = theirs if total_order(theirs, mine) else mine
+                self.proposal = theirs if self.better(theirs, mine) else mine
                 changed = True
             elif n.round < self.round:
                 return None
-            elif total_order(theirs, self.proposal):
+            elif self.better(theirs, self.proposal):
                 self.proposal = theirs
                 changed = True
             self.recvset[n.sid] = theirs

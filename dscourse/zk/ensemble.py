@@ -12,7 +12,8 @@ from ..sim.cluster import Cluster
 from .client import ClientNode, KazooClient
 from .election import LEADING
 from .invariants import ZabMonitor
-from .messages import zxid_str
+from .datatree import NoopTxn
+from .messages import Txn, zxid, zxid_str
 from .server import ZKOptions, ZKServer
 
 
@@ -22,11 +23,14 @@ class Ensemble(Cluster):
     ``client(server=None, session_timeout_ms=10000)`` adds a kazoo-compatible client (its
     ``get``/``set`` calls are recorded in ``history``, a :class:`~dscourse.history.Recorder`);
     ``leader()``, ``roles()``, ``zxids()`` and ``check()`` inspect the ensemble. ``server_class``
-    swaps in a subclass (a deliberately broken server, or an exercise's answer)."""
+    swaps in a subclass (a deliberately broken server, or an exercise's answer). ``preset``
+    gives servers a history before they start: ``{"zk1": (epoch, count)}`` logs no-op
+    transactions ``epoch:1 .. epoch:count`` with ``currentEpoch = epoch`` (the election sandbox)."""
 
     def __init__(self, servers: int = 3, observers: int = 0, seed: int | None = None,
                  network: Network | None = None, options: ZKOptions | None = None,
-                 server_class: type[ZKServer] = ZKServer) -> None:
+                 server_class: type[ZKServer] = ZKServer,
+                 preset: dict[str, tuple[int, int]] | None = None) -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= 9:
             raise allowed("servers", servers, "an int from 1 to 9 (voting servers)")
         if isinstance(observers, bool) or not isinstance(observers, int) or not 0 <= observers <= 5:
@@ -42,6 +46,14 @@ class Ensemble(Cluster):
         for i, node_id in self.ids.items():
             self.nodes[node_id] = self.sim.add_node(
                 server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor))
+        for node_id, (epoch, count) in sorted((preset or {}).items()):
+            if node_id not in self.nodes:
+                raise allowed("preset server", node_id, f"one of {', '.join(self.nodes)}")
+            if not (isinstance(epoch, int) and isinstance(count, int) and epoch >= 0 and count >= 0):
+                raise allowed(f"preset[{node_id!r}]", (epoch, count), "(epoch, count) of non-negative ints")
+            self.nodes[node_id].stable.update(
+                current_epoch=epoch, accepted_epoch=epoch,
+                log=[Txn(zxid(epoch, c), 0, 0, 0, NoopTxn()) for c in range(1, count + 1)])
         self.history = Recorder(self.sim)
         self.clients: dict[str, KazooClient] = {}
         self.sim.run(until=self.sim.now)

@@ -38,7 +38,7 @@ from typing import Any
 
 from ..sim import Node
 from .datatree import DataTree, ErrorTxn, MultiTxn, prep, prep_multi
-from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election
+from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
 from .errors import ZookeeperError
 from .messages import (Ack, AckEpoch, ClientPing, ClientReply, ClientRequest, Commit, ConnectRequest,
                        ConnectResponse, Diff, Disconnect, FollowerInfo, Inform, LeaderInfo, NewLeader,
@@ -151,6 +151,11 @@ class ZKServer(Node):
         self.cseq_out: dict[int, int] = {}
         self.data_watches: dict[str, set[int]] = {}
         self.child_watches: dict[str, set[int]] = {}
+
+    @staticmethod
+    def better_vote(new: tuple[int, int, int], cur: tuple[int, int, int]) -> bool:
+        """FastLeaderElection's vote order: (peer_epoch, zxid, myid), compared in that order."""
+        return total_order(new, cur)
 
     # == durable state ======================================================================
     @property
@@ -277,13 +282,15 @@ class ZKServer(Node):
         self.round += 1
         initial = (self.current_epoch, self.last_zxid(), self.myid)
         self.vote = initial
-        self.election = Election(self.myid, self.voters, self.round, initial, initial=initial)
+        self.election = Election(self.myid, self.voters, self.round, initial, initial=initial, better=self.better_vote)
         self.annotate(role=LOOKING, round=self.round, why=reason)
         self._fle_delay = self.opts.finalize_wait_ms
         if self._fle_timer is not None:
             self.cancel_timer(self._fle_timer)
         self._fle_timer = self.set_timer(self._fle_delay, "fle")
         self._send_votes()
+        if self.election.quorum({self.myid}):  # a one-voter ensemble votes for itself alone
+            self._finalize = self.set_timer(self.opts.finalize_wait_ms, "finalize")
 
     def _notification(self) -> Notification:
         epoch, z, leader = self.election.proposal if self.role == LOOKING else self.vote
@@ -353,6 +360,7 @@ class ZKServer(Node):
         self.new_epoch = 0
         self.annotate(role=LEADING, round=self.round, phase="discovery")
         self.monitor_event("leading")
+        self._discovery_step()
 
     def monitor_event(self, what: str) -> None:
         if self.monitor is not None:
@@ -394,17 +402,23 @@ class ZKServer(Node):
         h = self.handlers[sid] = _Handler(m.conn, sid in self.observers, m.accepted_epoch, self.now)
         h.seq_in = 2
         if self.phase == "discovery":
-            connected = {self.myid} | {s for s in self.handlers if s in self.voters}
-            if self._quorum(connected):
-                epochs = [self.accepted_epoch] + [x.accepted_epoch for x in self.handlers.values()]
-                self.new_epoch = max(epochs) + 1
-                self.stable["accepted_epoch"] = self.new_epoch
-                self.phase = "epoch-ack"
-                self.annotate(phase="epoch-ack", epoch=self.new_epoch)
-                for s in sorted(self.handlers):
-                    self._qsend(s, LeaderInfo, new_epoch=self.new_epoch)
+            self._discovery_step()
         else:
             self._qsend(sid, LeaderInfo, new_epoch=self.new_epoch)
+
+    def _discovery_step(self) -> None:
+        """Once a quorum is connected: new epoch = max acceptedEpoch + 1 (``getEpochToPropose``)."""
+        connected = {self.myid} | {s for s in self.handlers if s in self.voters}
+        if not self._quorum(connected):
+            return
+        epochs = [self.accepted_epoch] + [x.accepted_epoch for x in self.handlers.values()]
+        self.new_epoch = max(epochs) + 1
+        self.stable["accepted_epoch"] = self.new_epoch
+        self.phase = "epoch-ack"
+        self.annotate(phase="epoch-ack", epoch=self.new_epoch)
+        for s in sorted(self.handlers):
+            self._qsend(s, LeaderInfo, new_epoch=self.new_epoch)
+        self._epoch_ack_step()
 
     def _on_ack_epoch(self, h: _Handler, sid: int, m: AckEpoch) -> None:
         if (m.current_epoch, m.last_zxid) > (self.current_epoch, self.last_zxid()) and sid in self.voters:
@@ -413,16 +427,23 @@ class ZKServer(Node):
         if self.phase == "epoch-ack":
             if sid in self.voters:
                 self.epoch_acks.add(sid)
-            if self._quorum(self.epoch_acks):
-                self.stable["current_epoch"] = self.new_epoch
-                self.phase = "sync"
-                self.annotate(phase="sync", epoch=self.new_epoch)
-                self.last_proposed = self.last_zxid()
-                for s in sorted(self.handlers):
-                    if self.handlers[s].acked_epoch:
-                        self._sync_learner(s)
+            self._epoch_ack_step()
         elif self.phase in ("sync", "broadcast"):
             self._sync_learner(sid)
+
+    def _epoch_ack_step(self) -> None:
+        """After a quorum of ACKEPOCHs (``waitForEpochAck``): currentEpoch, then sync everyone."""
+        if not self._quorum(self.epoch_acks):
+            return
+        self.stable["current_epoch"] = self.new_epoch
+        self.phase = "sync"
+        self.annotate(phase="sync", epoch=self.new_epoch)
+        self.last_proposed = self.last_zxid()
+        for s in sorted(self.handlers):
+            if self.handlers[s].acked_epoch:
+                self._sync_learner(s)
+        if self._quorum(self.newleader_acks):
+            self._establish()
 
     def _sync_learner(self, sid: int) -> None:
         """``LearnerHandler.syncFollower``: TRUNC / SNAP / DIFF, the history, NEWLEADER."""
