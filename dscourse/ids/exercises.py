@@ -9,7 +9,6 @@ with this library's reference implementations, and returns a :class:`Trial` whos
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..checkers.trial import Trial
 from ..sim.rng import stream
@@ -297,7 +296,7 @@ def uuid7_trial(uuid7_fields: Callable, uuid7_batch: Callable, seed: int, n: int
         us = [uuid.UUID(s) for s in out]
     except (ValueError, TypeError, AttributeError):
         return trial.fail("uuid7_batch must return UUID strings like 017f22e2-79b0-7cc3-98c4-dc0c0c07398f")
-    for i, (u, ms) in enumerate(zip(us, readings)):
+    for i, (u, ms) in enumerate(zip(us, readings, strict=False)):
         if u.version != 7 or u.variant != uuid.RFC_4122:
             return trial.fail(f"{out[i]} has version {u.version} / variant {u.variant!r}")
         if u.int >> 80 < ms:

@@ -22,13 +22,13 @@ Live" (2007).
 from __future__ import annotations
 
 from .._lazy import lazy
+from . import harness
 from .backoff import POLICIES, Backoff
 from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, PaxosCluster, Proposer,
                     agreement, chosen, chosen_from_votes, cluster, quorum, simulation, validity)
 from .livelock import decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .model import VARIANTS, check
-from . import harness
 from .multi import Client, Replica
 from .workload import MultiPaxosCluster, prefix_consistent, run
 

@@ -26,7 +26,7 @@ malformed reply) is a violation. Student functions see plain data only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..checkers.explore import ExploreResult, explore
@@ -65,7 +65,7 @@ def _model_trial(result: ExploreResult, what: str) -> Trial:
 
 
 def _safe_run(trial: Trial, sim: Simulation, until: float,
-              properties: dict[str, Callable[[Simulation], bool]]) -> bool:
+              properties: Mapping[str, Callable[[Simulation], bool]]) -> bool:
     """Run ``sim`` to ``until`` ms checking ``properties`` after every event; record the first
     that breaks (True if none did)."""
     trial.trace = sim.trace
@@ -142,7 +142,7 @@ def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[in
 
     def body() -> None:
         backoff = Backoff("custom", custom=retry_delay)
-        late = []
+        late: list[int] = []
         for s in seeds:
             run = duel(s, backoff, horizon_ms=deadline_ms)
             if run.decided_ms is None:

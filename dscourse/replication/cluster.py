@@ -18,11 +18,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import sim as dsim
 from ..checkers import linearizability as lin
 from ..errors import allowed
 from ..history import Recorder
 from ..notebook import default_seed
-from .. import sim as dsim
 from ..sim.cluster import Cluster as SimCluster
 from .client import KVClient, Workload
 from .config import Config, preset

@@ -3,7 +3,8 @@ step rule; Tinyid's multi-DB disjointness; multi-master auto-increment; Redis IN
 Leaf-snowflake worker ids and start-up clock check."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dscourse as ds
 from dscourse.ids import cluster, duplicates, leaf_next_step
