@@ -127,3 +127,22 @@ def test_a_caller_can_bring_its_own_panel():
 def test_a_bad_panel_is_refused(args, word):
     with pytest.raises(ValueError, match=word):
         Panel(*args)
+
+
+@settings(max_examples=8)
+@given(seed=seeds, batched=st.booleans())
+def test_gossip_infections_rebuilt_from_the_trace_equal_what_servers_learned(seed, batched):
+    from dscourse.gossip.replay_panel import infections
+
+    cls = ds.gossip.batched(interval_ms=30) if batched else ds.gossip.Flood
+    run = ds.gossip.broadcast_workload(cls, nodes=5, duration_ms=500, rate=12, seed=seed,
+                                       latency_ms=40, nemesis="partition")
+    values, init, changes = infections(run.sim.trace.events)
+    assert init == {}
+    known: dict[str, set] = {}
+    for _seq, node, vi in changes:
+        known.setdefault(node, set()).add(values[vi])
+    servers = {n: node.messages for n, node in run.sim.nodes.items() if hasattr(node, "messages")}
+    assert servers and all(known.get(n, set()) == learned for n, learned in servers.items())
+    player = ds.viz.replay(run.sim)
+    assert [p["name"] for p in player.data["panels"]] == ["gossip"]
