@@ -51,6 +51,42 @@ def test_tuples_for_the_checker():
     assert lin.check(r.operations(), lin.register()).outcome == "illegal"
 
 
+def test_flat_operations_for_a_key_value_model():
+    """``flat=True`` spreads a tuple value into the input, the form ``lin.kv()`` reads."""
+    r = Recorder()
+    r.invoke("c2", "put", ("x", "1"), 0.0)
+    r.invoke("c1", "get", "x", 0.5)
+    r.ok("c2", None, 1.0)
+    r.ok("c1", "1", 2.0)
+    r.invoke("c2", "append", ("x", "2"), 3.0)
+    ops = r.operations(flat=True)
+    assert [op.input for op in ops] == [("put", "x", "1"), ("get", "x"), ("append", "x", "2")]
+    assert ops[2].ret == math.inf and ops[2].output is lin.UNKNOWN
+    assert [op.input for op in r.operations()][0] == ("put", ("x", "1"))
+    assert lin.check(ops, lin.kv()).outcome == "ok"
+    grouped = r.operations(flat=True, processes=["c1", "c2"])
+    assert [(op.client, op.call) for op in grouped] == [("c1", 0.5), ("c2", 0.0), ("c2", 3.0)]
+    assert r.operations(processes=["c9"]) == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 3)), max_size=30))
+def test_grouping_by_process_keeps_each_process_in_invocation_order(rows):
+    r = Recorder()
+    for t, (p, v) in enumerate(rows):
+        if r.in_flight(p):
+            r.ok(p, v, float(t))
+        else:
+            r.invoke(p, "put", ("k", v), float(t))
+    order = ["c", "a", "b"]
+    grouped = r.operations(flat=True, processes=order)
+    assert sorted(grouped, key=lambda op: (op.client, op.call)) == \
+        sorted(r.operations(flat=True), key=lambda op: (op.client, op.call))
+    assert [op.client for op in grouped] == sorted((op.client for op in grouped), key=order.index)
+    for p in order:
+        calls = [op.call for op in grouped if op.client == p]
+        assert calls == sorted(calls)
+
+
 def test_json_lines_round_trip(tmp_path):
     r = sample()
     path = tmp_path / "h.jsonl"
