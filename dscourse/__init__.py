@@ -14,6 +14,7 @@
 * ``ds.raft`` -- Chapter 6: Raft, its safety monitors, a replicated key-value store.
 * ``ds.zk`` -- Chapters 7 and 8: ZooKeeper's data tree, sessions, watches and ZAB.
 * ``ds.redis`` -- a single-node Redis emulator (``INCR`` ids, the locks chapter).
+* ``ds.redis_cluster`` -- Redis Cluster: hash slots, the cluster bus, failover, MOVED/ASK resharding.
 * ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.

@@ -39,7 +39,8 @@ def _fresh(code: str) -> str:
 
 
 PACKAGES = sorted(m.name for m in pkgutil.iter_modules(ds.__path__) if not m.name.startswith("_"))
-TOPICS = ["fundamentals", "clocks", "replication", "paxos", "raft", "redis", "ids", "idesign"]
+TOPICS = ["fundamentals", "clocks", "replication", "gossip", "paxos", "raft", "zk", "redis", "redis_cluster", "ids",
+          "idesign"]
 
 
 def test_dir_lists_every_package_right_after_import_without_importing_it():

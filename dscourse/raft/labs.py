@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from functools import partial
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -57,7 +58,7 @@ def draw_ring(ax: Axes, c: RaftCluster, sent_at: dict[int, float] | None = None)
     for i, a in enumerate(c.ids):
         for b in c.ids[i + 1:]:
             cut = (a, b) in blocked or (b, a) in blocked
-            ax.plot(*zip(xy[a], xy[b]), color=CRASH if cut else "#dddddd",
+            ax.plot(*zip(xy[a], xy[b], strict=False), color=CRASH if cut else "#dddddd",
                     ls="--" if cut else "-", lw=0.8, zorder=0)
     now = c.now
     for p in c.sim.pending():
@@ -67,9 +68,9 @@ def draw_ring(ax: Axes, c: RaftCluster, sent_at: dict[int, float] | None = None)
         span = max(p.time / 1000 - start, 1e-9)
         f = min(max((now - start) / span, 0.05), 0.95)
         (x0, y0), (x1, y1) = xy[p.peer], xy[p.node]
-        reply = p.label.endswith("Reply")
+        label = p.label or "?"
         ax.plot(x0 + (x1 - x0) * f, y0 + (y1 - y0) * f, "o", ms=5, zorder=3,
-                mfc="white" if reply else label_color(p.label), mec=label_color(p.label))
+                mfc="white" if label.endswith("Reply") else label_color(label), mec=label_color(label))
     for sid in c.ids:
         x, y = xy[sid]
         st = c.state(sid)
@@ -174,7 +175,7 @@ def figure8_figure(broken: bool = False) -> Figure:
     replay = figure8(CountingOldTermsRaft if broken else RaftNode)
     fig = new_figure((10, 2.9))
     axes = fig.subplots(1, 4)
-    for ax, p in zip(axes, replay.panels):
+    for ax, p in zip(axes, replay.panels, strict=False):
         roles = {s: ("crashed" if not p.up[s] else p.roles[s]) for s in p.logs}
         draw_log_matrix(ax, {s: list(v) for s, v in p.logs.items()}, p.commits, up=p.up,
                         roles=roles, window=3, show_commands=True)
@@ -220,12 +221,13 @@ class RaftVisualizer(Debugger):
     notebooks drive it without a browser: ``v.do("stop", "s1")``, ``v.run(300)``,
     ``v.do("align timers")``, ``v.fire(pending_id)``."""
 
+    cluster: RaftCluster  # built by _make, which Debugger.__init__ calls
+
     def __init__(self, n: int = 5, *, seed: int | None = None,
                  options: RaftOptions | None = None, network: Any = None,
                  figure8: bool = False, broken: bool = False, window_ms: float = 400) -> None:
         self.n, self.options, self.network = n, options, network
         self.figure8_mode, self.broken = figure8, broken
-        self.cluster: RaftCluster | None = None
         self._sent_at: dict[int, float] = {}
         self._cursor = 0
         self._commands = 0
@@ -321,13 +323,15 @@ class RaftVisualizer(Debugger):
         W = self._widgets
         W["server"] = w.Dropdown(options=list(self.cluster.ids), description="server",
                                  layout=w.Layout(width="160px"))
-        buttons = [self._button(label, lambda label=label: self.do(label, W["server"].value))
-                   for label in SERVER_ACTIONS]
+        buttons = [self._button(label, partial(self._act_on_chosen, label)) for label in SERVER_ACTIONS]
         W["drop"] = w.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="drop",
                                   continuous_update=False, layout=w.Layout(width="220px"))
         W["drop"].observe(lambda ch: self.do("drop rate", ch["new"]), names="value")
         W["raft"] = w.Image(format="png", layout=w.Layout(max_width="720px"))
         return [w.HBox([W["server"], *buttons]), W["drop"], *super()._extra_controls(), W["raft"]]
+
+    def _act_on_chosen(self, label: str) -> None:
+        self.do(label, self._widgets["server"].value)
 
     def _refresh_extra(self) -> None:
         super()._refresh_extra()

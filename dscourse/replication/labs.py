@@ -16,7 +16,7 @@ a kernel runs and as a static matplotlib figure elsewhere (see :mod:`dscourse.vi
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -31,7 +31,7 @@ from ..viz.display import figure_png, new_figure
 from ..viz.history import draw_partition, verdict
 from . import experiments as ex
 from .client import Workload
-from .cluster import cluster
+from .cluster import Cluster, cluster
 
 MODES = {"cp": "CP: majority quorums + ABD", "ap": "AP: any replica + last-writer-wins"}
 
@@ -69,6 +69,8 @@ class CapSwitchboard(Player):
     """The CAP switchboard (see the module docstring): ``replicas`` replicas ``r*`` and
     ``clients`` clients ``c*`` on one key ``"x"``."""
 
+    cluster: Cluster  # built by _make, which Player.__init__ calls
+
     def __init__(self, mode: str = "cp", *, seed: int | None = None, replicas: int = 5,
                  clients: int = 2, **player: Any) -> None:
         if mode not in MODES:
@@ -78,7 +80,6 @@ class CapSwitchboard(Player):
         if isinstance(clients, bool) or not isinstance(clients, int) or not 1 <= clients <= 4:
             raise allowed("clients", clients, "an int from 1 to 4")
         self.mode, self.n_replicas, self.n_clients = mode, replicas, clients
-        self.cluster = None
         player.setdefault("views", ("cluster",))
         super().__init__(self._make, seed=seed, **player)
         self.add_action("partition", _partition, button=False)
@@ -191,8 +192,8 @@ class CapSwitchboard(Player):
                self._button("run 100 ms", lambda: self.run(100))]
         ops = []
         for client in self.cluster.clients:
-            ops += [self._button(f"{client} write", lambda c=client: self.write(c)),
-                    self._button(f"{client} read", lambda c=client: self.read(c))]
+            ops += [self._button(f"{client} write", partial(self.write, client)),
+                    self._button(f"{client} read", partial(self.read, client))]
         W["history"] = w.Image(format="png", layout=w.Layout(max_width="640px"))
         return [W["mode"], w.HBox([W["group"], w.VBox([w.HBox(net), w.HBox(ops)])]), W["history"]]
 
@@ -305,7 +306,7 @@ RACE_NAMES = ("read repair", "hinted handoff", "hints, {w:g} ms window", "Merkle
 
 @lru_cache(maxsize=32)
 def _races(hint_window_ms: float, anti_entropy_ms: float, outage_ms: float, seed: int) -> tuple[ex.RaceResult, ...]:
-    knobs = dict(hint_window_ms=float(hint_window_ms), anti_entropy_ms=float(anti_entropy_ms))
+    knobs: dict[str, Any] = dict(hint_window_ms=float(hint_window_ms), anti_entropy_ms=float(anti_entropy_ms))
     out: list[ex.RaceResult] = []
     for name, cfg in ex.STRATEGIES.items():
         overrides = {k: v for k, v in knobs.items() if k in cfg and not (k == "hint_window_ms"
@@ -322,7 +323,7 @@ def repair_figure(hint_window_ms: float = 60.0, anti_entropy_ms: float = 40.0, o
     fig = new_figure((8.6, 3.1))
     ax = fig.add_axes((0.07, 0.16, 0.44, 0.74))
     names = [name.format(w=hint_window_ms) for name in RACE_NAMES]
-    for k, (race, color) in enumerate(zip(races, RACE_COLORS)):
+    for k, (race, color) in enumerate(zip(races, RACE_COLORS, strict=False)):
         ax.step(race.times, np.asarray(race.divergence) + 0.15 * (k - 2), where="post", color=color,
                 linewidth=1.6, gid=f"race-{k}")
     ax.set_xlabel("ms after the partition heals", fontsize=8)

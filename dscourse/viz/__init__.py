@@ -30,11 +30,11 @@ from .debugger import Debugger
 from .display import new_figure
 from .history import history
 from .lab import Lab
-from .scene import ClusterState, cluster_state, spacetime_scene
 from .player import Player
 from .playground import Playground, playground
 from .replay import Replay, replay
 from .replay_plugins import Panel
+from .scene import ClusterState, cluster_state, spacetime_scene
 from .spacetime import spacetime
 
 __all__ = [

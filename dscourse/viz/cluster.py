@@ -66,7 +66,9 @@ def cluster_figure(source: Any, *, at: float | None = None, nodes: Iterable[str]
         fig = new_figure((3.6, 3.0))
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.86))
     else:
-        fig = ax.figure
+        root = ax.get_figure(root=True)
+        assert root is not None   # an axes always belongs to a figure
+        fig = root
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_xlim(-1.45, 1.45)
@@ -75,7 +77,7 @@ def cluster_figure(source: Any, *, at: float | None = None, nodes: Iterable[str]
     for i, a in enumerate(state.nodes):
         for b in state.nodes[i + 1:]:
             blocked = state.blocked(a, b) or state.blocked(b, a)
-            (line,) = ax.plot(*zip(pos[a], pos[b]), color="#c0392b" if blocked else "#bbbbbb",
+            (line,) = ax.plot(*zip(pos[a], pos[b], strict=False), color="#c0392b" if blocked else "#bbbbbb",
                               linestyle=(0, (4, 3)) if blocked else "-", linewidth=1.2, zorder=1)
             line.set_gid(f"edge:{a}-{b}")
     palette = colors.label_colors(lbl for labels in state.in_flight.values() for lbl in labels)
@@ -219,10 +221,10 @@ class ClusterView:
             self._build()
             return
         els = self.elements()
-        for node, spec in zip(graph.nodes, els["nodes"]):
+        for node, spec in zip(graph.nodes, els["nodes"], strict=False):
             node.classes = spec["classes"]
             node.data = spec["data"]
-        for edge, spec in zip(graph.edges, els["edges"]):
+        for edge, spec in zip(graph.edges, els["edges"], strict=False):
             edge.classes = spec["classes"]
             edge.data = spec["data"]
 

@@ -10,6 +10,7 @@ Pending ids are the kernel's insertion counters, hence the same in every replay.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..errors import allowed
@@ -80,7 +81,7 @@ class Debugger(Player):
         W = self._widgets
         W["pending"] = w.Select(options=[], rows=6, description="pending",
                                 layout=w.Layout(width="520px"))
-        buttons = [self._button(kind, lambda kind=kind: self._on_choice(kind)) for kind in CHOICES]
+        buttons = [self._button(kind, partial(self._on_choice, kind)) for kind in CHOICES]
         return [w.HBox([W["pending"], w.VBox(buttons)])]
 
     def _on_choice(self, kind: str) -> None:

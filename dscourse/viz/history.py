@@ -233,7 +233,7 @@ def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckRes
     if not parts:
         return fig
     axes = fig.subplots(len(parts), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
-    for ax, part, lanes in zip(axes, parts, lanes_of):
+    for ax, part, lanes in zip(axes, parts, lanes_of, strict=False):
         key = ""
         if part.operations and model.partition is not None and len(part.operations[0].input) > 1:
             key = f"key {part.operations[0].input[1]!r}: "

@@ -75,14 +75,20 @@ def _set_network(sim: Simulation, latency_ms: float, jitter_ms: float, drop: flo
                              fifo=model.fifo)
 
 
+def _pinger(sim: Simulation, node_id: str) -> Pinger:
+    node = sim.nodes[node_id]
+    assert isinstance(node, Pinger)
+    return node
+
+
 def _ping(sim: Simulation, src: str, dst: str) -> None:
-    node = sim.nodes[src]
+    node = _pinger(sim, src)
     if sim.status(src) == "up" and src != dst:
         node.send(dst, Ping(node.next_n()))
 
 
 def _broadcast(sim: Simulation, src: str) -> None:
-    node = sim.nodes[src]
+    node = _pinger(sim, src)
     if sim.status(src) == "up":
         node.broadcast(Broadcast(node.next_n()))
 
@@ -110,7 +116,8 @@ class Playground(Player):
         if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 8:
             raise allowed("n", n, "an int from 2 to 8")
         self.ids = [f"n{i}" for i in range(n)]
-        self.initial = dict(latency_ms=latency_ms, jitter_ms=jitter_ms, drop=drop, duplicate=duplicate, fifo=fifo)
+        self.initial: dict[str, Any] = dict(latency_ms=latency_ms, jitter_ms=jitter_ms, drop=drop,
+                                            duplicate=duplicate, fifo=fifo)
         _network(**self.initial)      # check the settings now
         player.setdefault("window_ms", 80)
         super().__init__(self._make, seed=seed, **player)
@@ -128,7 +135,7 @@ class Playground(Player):
 
     def _apply_network(self, sim: Simulation, *args: Any) -> None:
         _set_network(sim, *args)
-        self.settings = dict(zip(("latency_ms", "jitter_ms", "drop", "duplicate", "fifo"), args))
+        self.settings = dict(zip(("latency_ms", "jitter_ms", "drop", "duplicate", "fifo"), args, strict=False))
 
     # what the controls do
     def network(self, latency_ms: float, jitter_ms: float, drop: float, duplicate: float, fifo: bool) -> None:

@@ -33,8 +33,8 @@ from typing import Any
 from ..errors import allowed
 from ..sim.trace import KINDS
 from .colors import CRASH, CUT, PARTITION, PAUSE, label_colors, role_color
-from .scene import US_PER_MS, events_of, node_order, partition_groups
 from .replay_plugins import Panel, resolve
+from .scene import US_PER_MS, events_of, node_order, partition_groups
 
 VIEWS = ("spacetime", "cluster", "both")
 DEFAULT_MAX_BYTES = 300_000

@@ -149,8 +149,8 @@ def spacetime_scene(source: Any, nodes: Iterable[str] | None = None) -> Spacetim
             if open_part is not None:
                 spans.append(Span("partition", open_part[0], t, None, open_part[1]))
                 open_part = None
-            for (a, b), start in sorted(open_cuts.items(), key=lambda kv: kv[1]):
-                spans.append(Span("cut", start, t, None, [a, b]))
+            for (a, b), since in sorted(open_cuts.items(), key=lambda kv: kv[1]):
+                spans.append(Span("cut", since, t, None, [a, b]))
             open_cuts.clear()
         elif k == "annotate":
             marks.append(Mark("annotate", t, e.node, e.data))
@@ -158,12 +158,12 @@ def spacetime_scene(source: Any, nodes: Iterable[str] | None = None) -> Spacetim
             marks.append(Mark("timer", t, e.node, e.label))
         elif k == "clock_jump":
             marks.append(Mark("clock_jump", t, e.node, e.data))
-    for (kind, node), (start, data) in open_down.items():
-        spans.append(Span(kind, start, None, node, data))
+    for (kind, node), (since, data) in open_down.items():
+        spans.append(Span(kind, since, None, node, data))
     if open_part is not None:
         spans.append(Span("partition", open_part[0], None, None, open_part[1]))
-    for (a, b), start in open_cuts.items():
-        spans.append(Span("cut", start, None, None, [a, b]))
+    for (a, b), since in open_cuts.items():
+        spans.append(Span("cut", since, None, None, [a, b]))
     spans.sort(key=lambda s: (s.start, s.kind, s.node or ""))
     messages = [Message(m["msg_id"], m["src"], m["dst"], m["label"], m["sent"],
                         tuple(m["delivered"]), tuple(m["dropped"]), m["duplicates"])

@@ -107,7 +107,9 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         bottom = 0.55 / height
         ax = fig.add_axes((0.09, bottom, 0.71, 1 - top - bottom))
     else:
-        fig = ax.figure
+        root = ax.get_figure(root=True)
+        assert root is not None   # an axes always belongs to a figure
+        fig = root
     shown = [] if not messages else [m for m in scene.messages if m.src in lane and m.dst in lane
              and _overlaps(m.sent, max((m.sent, *m.delivered, *(t for t, _ in m.dropped))), lo, hi)]
     if len(shown) > MAX_MESSAGES:
@@ -117,8 +119,8 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     nudge = (statistics.median(latencies) / 2) if latencies else (hi - lo) * 0.02
     palette = colors.label_colors(m.label for m in shown)
 
-    for n, y in lane.items():
-        ax.axhline(y, color="#bbbbbb", linewidth=0.8, zorder=1)
+    for row in lane.values():
+        ax.axhline(row, color="#bbbbbb", linewidth=0.8, zorder=1)
     if roles:
         _role_bands(ax, scene, lane, hi)
     for span in scene.spans:
@@ -143,15 +145,15 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
         for i, t in enumerate(m.delivered):
             _arrow(ax, m.sent, y0, t, y1, color, "msg" if i == 0 else "dup", style="-" if i == 0 else "--")
         for t, reason in m.dropped:
-            x, y = _drop_point(m, t, reason, lane, nudge)
-            _arrow(ax, m.sent, y0, x, y, color, "drop", head=False)
-            (cross,) = ax.plot([x], [y], marker="x", markersize=7, markeredgewidth=2,
+            dx, dy = _drop_point(m, t, reason, lane, nudge)
+            _arrow(ax, m.sent, y0, dx, dy, color, "drop", head=False)
+            (cross,) = ax.plot([dx], [dy], marker="x", markersize=7, markeredgewidth=2,
                                color=colors.CRASH, zorder=4, linestyle="none")
             cross.set_gid("drop-x")
         if not m.delivered and not m.dropped:   # still in flight when the trace ends
-            x, y = _drop_point(m, scene.end, "loss", lane, nudge)
-            _arrow(ax, m.sent, y0, x, y, color, "inflight", style=":", head=False)
-            (ring,) = ax.plot([x], [y], marker="o", markersize=5, markerfacecolor="white",
+            dx, dy = _drop_point(m, scene.end, "loss", lane, nudge)
+            _arrow(ax, m.sent, y0, dx, dy, color, "inflight", style=":", head=False)
+            (ring,) = ax.plot([dx], [dy], marker="o", markersize=5, markerfacecolor="white",
                               markeredgecolor=color, zorder=4, linestyle="none")
             ring.set_gid("inflight-o")
     marks = [k for k in scene.marks if k.node in lane and lo <= k.time <= hi]
@@ -186,7 +188,7 @@ def spacetime(trace: Any, *, window: tuple[float, float] | None = None,
     if title:
         ax.set_title(title, fontsize=9, loc="left")
     if legend:
-        _legend(ax, palette, {g for a in ax.patches + ax.lines if (g := a.get_gid())})
+        _legend(ax, palette, {g for a in [*ax.patches, *ax.lines] if (g := a.get_gid())})
     return fig
 
 
@@ -210,7 +212,7 @@ def _role_bands(ax: Axes, scene: SpacetimeScene, lane: dict[str, int], hi: float
 
 def _legend(ax: Axes, palette: dict[str, str], present: set[str]) -> None:
     handles: list[Any] = [Line2D([], [], color=c, linewidth=1.5, label=label) for label, c in palette.items()]
-    roles = sorted({p.get_label() for p in ax.patches if p.get_gid() == "role"})
+    roles = sorted({str(p.get_label()) for p in ax.patches if p.get_gid() == "role"})
     handles += [Patch(color=colors.role_color(r), alpha=0.8, label=r) for r in roles]
     if "dup" in present:
         handles.append(Line2D([], [], color="#555555", linestyle="--", label="duplicate"))
