@@ -17,8 +17,17 @@
 from .._lazy import lazy_submodules
 from . import epidemic
 from .broadcast import TARGETS, BroadcastResult, broadcast_workload
-from .epidemic import (Rumor, Spread, pull_next, pull_tail_r2, push_next, push_rounds_theory, residue_theory,
-                       rumor, spread)
+from .epidemic import (
+                       Rumor,
+                       Spread,
+                       pull_next,
+                       pull_tail_r2,
+                       push_next,
+                       push_rounds_theory,
+                       residue_theory,
+                       rumor,
+                       spread,
+)
 from .glomers import Batched, Flood, batched
 from .topology import TOPOLOGIES, topology
 

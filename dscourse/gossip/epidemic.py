@@ -25,6 +25,7 @@ All randomness comes from the named stream ``gossip:<model>`` of the seed
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -194,7 +195,7 @@ def pull_tail_r2(runs: list[Spread], below: float = 0.5) -> float:
     pred, obs = [], []
     for run in runs:
         p = run.susceptible
-        for a, b in zip(p, p[1:]):
+        for a, b in itertools.pairwise(p):
             if 0 < a < below:
                 pred.append(a * a)
                 obs.append(b)

@@ -39,8 +39,7 @@ from typing import Any
 
 from ..errors import allowed
 from ..sim import Node
-from .messages import (AuthAck, AuthRequest, Command, Fail, GossipEntry, MigrateAck, MigrateKeys, Ping,
-                       Replicate, Reply)
+from .messages import AuthAck, AuthRequest, Command, Fail, GossipEntry, MigrateAck, MigrateKeys, Ping, Replicate, Reply
 from .slots import expand, key_slot, ranges
 
 CRON_MS = 100
@@ -402,7 +401,8 @@ class ClusterNode(Node):
     def flush_replication(self) -> None:
         if not self.repl_buffer:
             return
-        replicas = [n for n in sorted(self.views) if self.views[n].role == "replica" and self.views[n].master == self.id]
+        replicas = [n for n in sorted(self.views)
+                    if self.views[n].role == "replica" and self.views[n].master == self.id]
         for r in replicas:
             for w in self.repl_buffer:
                 self.send(r, w)

@@ -73,9 +73,9 @@ def test_spread_is_monotone_reaches_everyone_and_is_deterministic(n, mode, seed,
     fanout = min(fanout, n - 1)
     run = ep.spread(n, mode, seed=seed, fanout=fanout)
     assert run.infected[0] == 1 and run.infected[-1] == n
-    assert all(a <= b for a, b in zip(run.infected, run.infected[1:]))
+    assert all(a <= b for a, b in zip(run.infected, run.infected[1:], strict=False))
     if mode == "push":   # at most doubles per round with fanout 1
-        assert all(b <= a * (1 + fanout) for a, b in zip(run.infected, run.infected[1:]))
+        assert all(b <= a * (1 + fanout) for a, b in zip(run.infected, run.infected[1:], strict=False))
     assert run == ep.spread(n, mode, seed=seed, fanout=fanout)
 
 

@@ -41,9 +41,9 @@ def test_a_minority_partition_never_fails_a_majority_node(seed):
 
 
 @pytest.mark.parametrize("seed", range(1, 5))
-def test_a_node_slower_than_nothing_but_below_node_timeout_is_never_failed(seed):
+def test_a_node_paused_for_less_than_node_timeout_is_never_failed(seed):
     c = ds.redis_cluster.cluster(masters=3, replicas=1, seed=seed, node_timeout=TIMEOUT)
-    for k in range(5):
+    for _k in range(5):
         c.sim.pause("m1", 0.4 * TIMEOUT)
         c.run(until=c.sim.now + TIMEOUT)
     assert not any(f.about == "m1" for f in audit.fail_events(c.sim.trace))
