@@ -6,21 +6,24 @@
   :func:`cluster_figure`, its static figure.
 * :class:`Player` -- play/pause/step/scrub/speed/seed/reset controls around
   ``make_sim(seed)``, extensible with :meth:`Player.add_action`.
-* :func:`playground` -- Chapter 1's network playground (a Player with network controls).
+* :func:`playground` -- the network playground: a Player over nodes that ping each other, with
+  latency, loss, duplication, FIFO, partition and crash controls (it needs only ``ds.sim``).
 * :class:`Lab` -- sliders and checkboxes around a figure-drawing function.
 * :func:`history` -- a linearizability verdict drawn as a history, Porcupine-style: a lane per
   client, the longest linearization, the first operation that cannot be linearized.
 * :func:`replay` -- the HTML trace player: a recorded run replayed in the browser with no
   kernel (space-time and cluster views, slider, play, step, payloads, topic panels
   registered as :class:`Panel` plug-ins, see :mod:`dscourse.viz.replay_plugins`).
+* :mod:`.scene` -- what the pictures show, computed from a trace (:func:`spacetime_scene`,
+  :func:`cluster_state`); no drawing.
 * :class:`Debugger` -- the message debugger: choose which pending message or timer happens
   next, drop or duplicate one, undo by replaying from the seed (after DSLabs' visual debugger).
 
 Every widget's display bundle holds its static figure (PNG) and a one-line text summary,
 plus the live widget view where a kernel runs (``DSCOURSE_STATIC=1`` forces static); see
 :mod:`dscourse.viz.display`, whose :func:`new_figure` starts every static figure. Widgets
-are driven by their public methods, which is what
-their buttons call, so notebooks and tests need no browser.
+are driven by their public methods, which is what their buttons call, so notebooks and tests
+need no browser.
 """
 
 from .._lazy import lazy
