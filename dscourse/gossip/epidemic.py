@@ -57,6 +57,7 @@ class Spread:
     n: int
     mode: str
     infected: tuple[int, ...]
+    round_of: tuple[int, ...] = ()        # the round each node was infected in (0: the source)
 
     @property
     def rounds(self) -> int:
@@ -79,6 +80,7 @@ def spread(n: int, mode: str = "push", seed: int = 1, fanout: int = 1, max_round
     rng = stream(seed, f"gossip:spread:{mode}")
     infected = np.zeros(n, dtype=bool)
     infected[int(rng.integers(n))] = True
+    round_of = np.where(infected, 0, -1)
     counts = [1]
     everyone = np.arange(n)
     while counts[-1] < n:
@@ -91,8 +93,9 @@ def spread(n: int, mode: str = "push", seed: int = 1, fanout: int = 1, max_round
                 infected[peer[before]] = True
             if mode != "push":       # pull: susceptible callers learn from an infected callee
                 infected |= before[peer]
+        round_of[infected & (round_of < 0)] = len(counts)
         counts.append(int(infected.sum()))
-    return Spread(n, mode, tuple(counts))
+    return Spread(n, mode, tuple(counts), tuple(round_of.tolist()))
 
 
 def push_rounds_theory(n: int) -> float:
@@ -139,6 +142,7 @@ class Rumor:
     traffic: float
     rounds: int
     informed: tuple[int, ...]
+    round_of: tuple[int, ...] = ()        # the round each node heard the rumor (-1: never)
 
 
 def rumor(n: int = 2000, k: int = 1, variant: str = "feedback-counter", seed: int = 1) -> Rumor:
@@ -158,6 +162,8 @@ def rumor(n: int = 2000, k: int = 1, variant: str = "feedback-counter", seed: in
     counter = [0] * n
     first = int(rng.integers(n))
     knows[first] = True
+    heard = [-1] * n
+    heard[first] = 0
     infective = [first]
     informed, pushes = [1], 0
     total = 1
@@ -173,6 +179,7 @@ def rumor(n: int = 2000, k: int = 1, variant: str = "feedback-counter", seed: in
             known = knows[peer]
             if not known:
                 knows[peer] = True
+                heard[peer] = len(informed)
                 total += 1
                 new.append(peer)
             if known or not feedback:      # an unnecessary contact (feedback), or any (blind)
@@ -186,7 +193,7 @@ def rumor(n: int = 2000, k: int = 1, variant: str = "feedback-counter", seed: in
             still.append(node)
         infective = still + new
         informed.append(total)
-    return Rumor(n, k, variant, (n - total) / n, pushes / n, len(informed) - 1, tuple(informed))
+    return Rumor(n, k, variant, (n - total) / n, pushes / n, len(informed) - 1, tuple(informed), tuple(heard))
 
 
 def pull_tail_r2(runs: list[Spread], below: float = 0.5) -> float:
