@@ -37,7 +37,7 @@ VIEWS = ("cluster", "spacetime")
 Op = tuple[Any, ...]
 
 
-def _check_seed(seed: Any) -> int:
+def _valid_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise allowed("seed", seed, "a non-negative int")
     return seed
@@ -76,7 +76,7 @@ class Player:
         self.view_time: float | None = None
         self.finished = False
         self._cluster: ClusterView | None = None
-        self.seed = _check_seed(default_seed() if seed is None else seed)
+        self.seed = _valid_seed(default_seed(seed))
         self.sim = self._build(self.seed)
 
     # -- the simulation ------------------------------------------------------------------------
@@ -221,13 +221,13 @@ class Player:
 
     def reset(self, seed: int | None = None) -> None:
         """Start over from ``seed`` (default: the current seed) with an empty log."""
-        self.seed = _check_seed(self.seed if seed is None else seed)
+        self.seed = _valid_seed(self.seed if seed is None else seed)
         self.replay([])
 
     def replay(self, ops: Iterable[Op], seed: int | None = None) -> None:
         """Rebuild the simulation from ``seed`` and perform ``ops`` (a log like :attr:`ops`)."""
         if seed is not None:
-            self.seed = _check_seed(seed)
+            self.seed = _valid_seed(seed)
         ops = [tuple(op) for op in ops]
         self.sim = self._build(self.seed)
         self.ops, self.view_time, self.finished = [], None, False

@@ -145,19 +145,19 @@ class Playground(Player):
 
     def ping(self, src: str, dst: str) -> None:
         """``src`` sends a Ping to ``dst`` (who answers with a Pong)."""
-        self._check(src)
-        self._check(dst)
+        self._known_node(src)
+        self._known_node(dst)
         self.do("ping", src, dst)
 
     def broadcast(self, src: str) -> None:
         """``src`` sends a Broadcast to every other node."""
-        self._check(src)
+        self._known_node(src)
         self.do("broadcast", src)
 
     def partition(self, group: list[str]) -> None:
         """Cut ``group`` off from the other nodes."""
         for node in group:
-            self._check(node)
+            self._known_node(node)
         self.do("partition", sorted(group))
 
     def heal(self) -> None:
@@ -166,15 +166,15 @@ class Playground(Player):
 
     def crash(self, node: str) -> None:
         """Crash ``node`` (no-op if it is down)."""
-        self._check(node)
+        self._known_node(node)
         self.do("crash", node)
 
     def recover(self, node: str) -> None:
         """Recover ``node`` (no-op if it is up)."""
-        self._check(node)
+        self._known_node(node)
         self.do("recover", node)
 
-    def _check(self, node: str) -> None:
+    def _known_node(self, node: str) -> None:
         if node not in self.ids:
             raise allowed("node", node, f"one of {', '.join(self.ids)}")
 
