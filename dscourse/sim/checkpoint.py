@@ -15,6 +15,7 @@ mutation); queued messages are kept as they are and copied again on rollback if 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .queue import DEAD, DELIVER, ID, KIND, MSG, NODE, RESUME, TIMER, Entry
@@ -35,7 +36,7 @@ class Checkpoint(NamedTuple):
     data: bytes                 # pickled: node attributes, statuses, fault sets
     entries: tuple[tuple, ...]  # the live queue entries (messages copied again on rollback)
     backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
-    streams: tuple[tuple[str, dict], ...]
+    streams: tuple[tuple[str, Mapping[str, Any]], ...]  # bit generator states
     links: tuple[tuple[str, str, int, list, int], ...]
     rows: tuple[tuple, ...]     # the trace's rows (immutable tuples, shared)
 

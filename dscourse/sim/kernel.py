@@ -82,8 +82,8 @@ class Pending(NamedTuple):
 class _Link:
     """Kernel-side state of one directed link: its model, random stream and FIFO horizon."""
 
-    __slots__ = ("model", "const_us", "latency", "drop", "duplicate", "fifo", "slow",
-                 "long_reorder", "long_delay", "uniform", "last")
+    __slots__ = ("const_us", "drop", "duplicate", "fifo", "last", "latency", "long_delay",
+                 "long_reorder", "model", "slow", "uniform")
 
     def __init__(self, model: LinkModel, uniform: Uniforms) -> None:
         self.uniform = uniform
@@ -96,10 +96,11 @@ class _Link:
         self.latency = lat
         self.drop, self.duplicate = model.drop, model.duplicate
         self.fifo, self.slow = model.fifo, model.slow
-        self.long_reorder, self.long_delay = model.long_reorder, model.long_delay
-        simple = lat.constant is not None and not (model.drop or model.duplicate
-                                                   or model.long_reorder)
-        self.const_us = round(lat.constant * model.slow * 1000) if simple else None
+        long_delay: Dist = model.long_delay  # type: ignore[assignment]  # made a Dist too
+        self.long_reorder, self.long_delay = model.long_reorder, long_delay
+        const = lat.constant
+        simple = const is not None and not (model.drop or model.duplicate or model.long_reorder)
+        self.const_us = round(const * model.slow * 1000) if const is not None and simple else None
 
 
 class Simulation(Faults, Clocks):
