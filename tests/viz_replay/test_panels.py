@@ -146,3 +146,26 @@ def test_gossip_infections_rebuilt_from_the_trace_equal_what_servers_learned(see
     assert servers and all(known.get(n, set()) == learned for n, learned in servers.items())
     player = ds.viz.replay(run.sim)
     assert [p["name"] for p in player.data["panels"]] == ["gossip"]
+
+
+@settings(max_examples=10)
+@given(seed=seeds, naive=st.booleans())
+def test_lease_belief_and_validity_rebuilt_from_the_trace(seed, naive):
+    from dscourse.clocks.replay_panel import intervals
+
+    budget = (lambda T, rho, margin: T - margin) if naive else ds.clocks.lease_budget
+    run = ds.clocks.lease_run(budget, rho=0.05, until_ms=800, seed=seed)
+    data = intervals(run.sim.trace.events)
+    uses = sorted((u.holder, round(u.start * 1000), None if u.end is None else round(u.end * 1000)) for u in run.uses)
+    assert sorted((b[0], b[1], b[2]) for b in data["believed"]) == uses
+    grants = [e for e in run.sim.trace.events if e.kind == "send" and e.label == "Grant"]
+    assert [v[0] for v in data["valid"]] == [g.data["holder"] for g in grants]
+    assert all(v[2] - v[1] == round(run.term_ms * 1000) for v in data["valid"])
+    past_expiry = [b for b in data["believed"] if b[2] is not None
+                   and not any(v[0] == b[0] and v[1] <= b[1] and b[2] <= v[2] for v in data["valid"])]
+    if naive:   # the slow holder stops at local T - margin: past the expiry in true time
+        assert past_expiry and {b[0] for b in past_expiry} == {"h1"}
+    else:
+        assert past_expiry == [] and run.overlaps == []
+    player = ds.viz.replay(run.sim)
+    assert "lease" in [p["name"] for p in player.data["panels"]]

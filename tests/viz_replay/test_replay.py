@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import dscourse as ds
 from dscourse.sim.trace import KINDS, Event, Trace
-from dscourse.viz.scene import cluster_state
 from dscourse.viz.replay import MARKER
+from dscourse.viz.scene import cluster_state
 
 from .helpers import embedded, raft_partition_run
 
