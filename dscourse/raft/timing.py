@@ -35,7 +35,8 @@ class TimingResult:
 
 
 def timing_run(election_timeout: float, broadcast: float, seed: int, n: int = 5,
-               duration: float = 4000.0, crash_every: float = 800.0) -> tuple[float, int, int, list[float]]:
+               duration: float = 4000.0, crash_every: float = 800.0,
+               drift_ppm: float = 0.0) -> tuple[float, int, int, list[float]]:
     """One run: timeouts drawn from (T, 2T), one-way latency uniform on (0.25 b, 0.75 b) so a
     round trip averages ``broadcast`` ms; see :func:`measure` for the rest."""
     if not 0 < broadcast < election_timeout:
@@ -43,15 +44,19 @@ def timing_run(election_timeout: float, broadcast: float, seed: int, n: int = 5,
     heartbeat = max(min(election_timeout / 3, broadcast * 2), 0.5)
     opts = RaftOptions(election_timeout=(election_timeout, 2 * election_timeout), heartbeat=heartbeat)
     return measure(opts, reliable(Uniform(0.25 * broadcast, 0.75 * broadcast)), seed, n, duration,
-                   crash_every)
+                   crash_every, drift_ppm)
 
 
 def measure(options: RaftOptions, network: Any, seed: int, n: int = 5, duration: float = 4000.0,
-            crash_every: float = 800.0) -> tuple[float, int, int, list[float]]:
+            crash_every: float = 800.0, drift_ppm: float = 0.0) -> tuple[float, int, int, list[float]]:
     """Run ``n`` servers for ``duration`` ms; the leader crashes every ``crash_every`` ms and
-    recovers half a period later. Returns (availability, elections, split elections, times
-    from a leader's crash to the next leader)."""
+    recovers half a period later. ``drift_ppm`` gives every server's clock a drift in
+    ``±drift_ppm`` from the seed (``ds.sim`` timers run on local time, so heartbeats and
+    election timeouts stretch and shrink; Chapter 2). Returns (availability, elections, split
+    elections, times from a leader's crash to the next leader)."""
     c = RaftCluster(n, seed, network=network, options=options)
+    if drift_ppm:
+        c.sim.drift_clocks(drift_ppm)
     sampled = up = 0
     crashed_at: float | None = None
     victim: str | None = None
