@@ -17,15 +17,36 @@ from __future__ import annotations
 from typing import Any
 
 from .._lazy import lazy
-from .client import (AsyncResult, ClientNode, EventType, KazooClient, KazooState, KeeperState,
-                     TransactionRequest, WatchedEvent, normpath)
+from .client import (
+    AsyncResult,
+    ClientNode,
+    EventType,
+    KazooClient,
+    KazooState,
+    KeeperState,
+    TransactionRequest,
+    WatchedEvent,
+    normpath,
+)
 from .datatree import DataTree, ZnodeStat
 from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
 from .ensemble import Ensemble, ensemble
-from .errors import (BadArgumentsError, BadVersionError, ConnectionClosedError, ConnectionLoss,
-                     KazooTimeoutError, LockTimeout, NoChildrenForEphemeralsError, NodeExistsError,
-                     NoNodeError, NotEmptyError, RolledBackError, RuntimeInconsistency, SessionExpiredError,
-                     ZookeeperError)
+from .errors import (
+    BadArgumentsError,
+    BadVersionError,
+    ConnectionClosedError,
+    ConnectionLoss,
+    KazooTimeoutError,
+    LockTimeout,
+    NoChildrenForEphemeralsError,
+    NodeExistsError,
+    NoNodeError,
+    NotEmptyError,
+    RolledBackError,
+    RuntimeInconsistency,
+    SessionExpiredError,
+    ZookeeperError,
+)
 from .invariants import ZabMonitor
 from .messages import counter_of, epoch_of, zxid, zxid_str
 from .recipes import Lock

@@ -24,10 +24,26 @@ from typing import Any, NamedTuple
 from ..errors import allowed
 from ..sim import Node
 from .datatree import ZnodeStat
-from .errors import (EXCEPTIONS, ConnectionClosedError, ConnectionLoss, KazooTimeoutError, NoNodeError,
-                     NodeExistsError, SessionExpiredError, ZookeeperError)
-from .messages import (ClientPing, ClientReply, ClientRequest, ConnectRequest, ConnectResponse, Disconnect,
-                       PingReply, WatcherEvent)
+from .errors import (
+    EXCEPTIONS,
+    ConnectionClosedError,
+    ConnectionLoss,
+    KazooTimeoutError,
+    NodeExistsError,
+    NoNodeError,
+    SessionExpiredError,
+    ZookeeperError,
+)
+from .messages import (
+    ClientPing,
+    ClientReply,
+    ClientRequest,
+    ConnectRequest,
+    ConnectResponse,
+    Disconnect,
+    PingReply,
+    WatcherEvent,
+)
 
 
 class KazooState:
@@ -138,7 +154,7 @@ class AsyncResult:
 class ClientNode(Node):
     """The client's connection to the ensemble, as a simulated process (see module docstring)."""
 
-    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int) -> None:  # noqa: A002
+    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int) -> None:
         super().__init__(id)
         self.servers = servers
         self.requested_timeout = timeout_ms
@@ -503,7 +519,7 @@ class KazooClient:
         except (ConnectionLoss, KazooTimeoutError) as e:
             rec.info(self.id, type(e).__name__)
             raise
-        except ZookeeperError as e:
+        except Exception as e:
             rec.fail(self.id, type(e).__name__)
             raise
         rec.ok(self.id, out(result))
@@ -609,11 +625,11 @@ class KazooClient:
         return TransactionRequest(self)
 
     # -- recipes ----------------------------------------------------------------------------------
-    def Lock(self, path: str, identifier: str | None = None) -> Any:  # noqa: N802 - kazoo's name
+    def Lock(self, path: str, identifier: str | None = None) -> Any:
         from .recipes import Lock
         return Lock(self, path, identifier)
 
-    def Election(self, path: str, identifier: str | None = None) -> Any:  # noqa: N802
+    def Election(self, path: str, identifier: str | None = None) -> Any:
         from .recipes import Election
         return Election(self, path, identifier)
 

@@ -9,8 +9,8 @@ the parent's ``cversion`` and sets its ``pzxid``. A sequential name is the paren
 formatted ``%010d``; the Programmer's Guide calls it the parent's cversion, but a real 3.8 server
 counts only child *creations* there (its request processor's view of cversion), while the stat's
 ``cversion`` also counts deletes: measured by the conformance case
-``sequential_counter_after_delete``, so ``Znode.seq`` keeps that count. Ephemeral nodes belong to a session and may not have
-children (Programmer's Guide, "ZNodes" and "Ephemeral Nodes"; Hunt et al. 2010, §2.1).
+``sequential_counter_after_delete``, so ``Znode.seq`` keeps that count. Ephemeral nodes belong
+to a session and may not have children (Programmer's Guide, "ZNodes" and "Ephemeral Nodes"; Hunt et al. 2010, §2.1).
 """
 
 from __future__ import annotations
@@ -19,8 +19,17 @@ import copy
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .errors import (BadArgumentsError, BadVersionError, NoChildrenForEphemeralsError, NodeExistsError,
-                     NoNodeError, NotEmptyError, RolledBackError, RuntimeInconsistency, ZookeeperError)
+from .errors import (
+    BadArgumentsError,
+    BadVersionError,
+    NoChildrenForEphemeralsError,
+    NodeExistsError,
+    NoNodeError,
+    NotEmptyError,
+    RolledBackError,
+    RuntimeInconsistency,
+    ZookeeperError,
+)
 
 SPECIAL = ("/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config")
 
@@ -35,9 +44,9 @@ class ZnodeStat(NamedTuple):
     version: int
     cversion: int
     aversion: int
-    ephemeralOwner: int  # noqa: N815 - kazoo's name
-    dataLength: int  # noqa: N815
-    numChildren: int  # noqa: N815
+    ephemeralOwner: int
+    dataLength: int
+    numChildren: int
     pzxid: int
 
     @property

@@ -10,9 +10,9 @@ from ..notebook import default_seed
 from ..sim import Network, Simulation
 from ..sim.cluster import Cluster
 from .client import ClientNode, KazooClient
+from .datatree import NoopTxn
 from .election import LEADING
 from .invariants import ZabMonitor
-from .datatree import NoopTxn
 from .messages import Txn, zxid, zxid_str
 from .server import ZKOptions, ZKServer
 

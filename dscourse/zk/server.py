@@ -40,10 +40,38 @@ from ..sim import Node
 from .datatree import DataTree, ErrorTxn, MultiTxn, prep, prep_multi
 from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
 from .errors import ZookeeperError
-from .messages import (Ack, AckEpoch, ClientPing, ClientReply, ClientRequest, Commit, ConnectRequest,
-                       ConnectResponse, Diff, Disconnect, FollowerInfo, Inform, LeaderInfo, NewLeader,
-                       Notification, Ping, PingReply, Proposal, Request, Revalidate, RevalidateReply,
-                       Snap, SyncDone, Trunc, Txn, UpToDate, WatcherEvent, counter_of, epoch_of, zxid)
+from .messages import (
+    Ack,
+    AckEpoch,
+    ClientPing,
+    ClientReply,
+    ClientRequest,
+    Commit,
+    ConnectRequest,
+    ConnectResponse,
+    Diff,
+    Disconnect,
+    FollowerInfo,
+    Inform,
+    LeaderInfo,
+    NewLeader,
+    Notification,
+    Ping,
+    PingReply,
+    Proposal,
+    Request,
+    Revalidate,
+    RevalidateReply,
+    Snap,
+    SyncDone,
+    Trunc,
+    Txn,
+    UpToDate,
+    WatcherEvent,
+    counter_of,
+    epoch_of,
+    zxid,
+)
 
 READS = ("getData", "exists", "getChildren", "setWatches")
 MAX_COUNTER = 0xFFFFFFFF
@@ -99,7 +127,7 @@ class ZKServer(Node):
     """One ensemble member. ``myid`` is ZooKeeper's server id; ``ids`` maps ids to node ids;
     ``voters`` and ``observers`` are ids; ``monitor`` (optional) sees every delivery."""
 
-    def __init__(self, id: str, myid: int, ids: dict[int, str], voters: tuple[int, ...],  # noqa: A002
+    def __init__(self, id: str, myid: int, ids: dict[int, str], voters: tuple[int, ...],
                  observers: tuple[int, ...] = (), options: ZKOptions | None = None,
                  monitor: Any = None) -> None:
         super().__init__(id)

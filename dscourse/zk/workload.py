@@ -190,7 +190,8 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
         nemesis_step(ens, rng, faulty, kinds)
     ens.sim.heal()
     settled = ens.sim.run_until(lambda: ens.leader() is not None and ens.settled() and not any(c.busy for c in cs)
-                                and all(c.zk.connected for c in cs), settle_ms)
+                                and all(c.zk.connected for c in cs)
+                                and all(ens.sim.status(s) != "paused" for s in ens.nodes), settle_ms)
     ens.run(2000)
     result.violations += ens.check()
     if not settled:
@@ -212,6 +213,7 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
                 result.violations.append(f"{p} is at version {version}, but {acked} writes were acknowledged "
                                          f"and {unknown} had unknown outcomes")
     result.facts = {"ops": len(history.ops()), "writes_ok": sum(1 for o in ops if o.output is True),
-                    "epochs": len(ens.monitor.epochs()), "delivered": len(ens.monitor.order),
+                    "epochs": len(ens.monitor.epochs()), "leaders": len(ens.monitor.established),
+                    "delivered": len(ens.monitor.order),
                     "linearizable": verdict.outcome, "virtual_ms": ens.now}
     return result

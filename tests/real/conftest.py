@@ -71,7 +71,7 @@ def zk_hosts(tmp_path_factory: pytest.TempPathFactory):
     cfg = work / "zoo.cfg"
     cfg.write_text(f"tickTime=2000\ndataDir={work / 'data'}\nclientPort={port}\n"
                    "clientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=40000\n")
-    log = open(work / "server.log", "w")  # noqa: SIM115 - closed below
+    log = open(work / "server.log", "w")
     proc = subprocess.Popen([java, "-Xmx256m", "-cp", cp, "org.apache.zookeeper.server.ZooKeeperServerMain",
                              str(cfg)], stdout=log, stderr=subprocess.STDOUT, cwd=work)
     hosts = f"127.0.0.1:{port}"
