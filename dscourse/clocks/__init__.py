@@ -25,11 +25,21 @@ from ..sim.clock import NTP, PhysicalClock
 from .broadcast import ORDERS, Ack, Bcast, Delivery, Group, GroupNode, deliverable, question_answer
 from .broadcast import violations as order_violations
 from .hlc import HLC, HLCStamp
-from .lease import (Busy, Grant, LeaseHolder, LeaseRun, LeaseServer, Request, Use, lease_budget,
-                    lease_run, naive_overrun, overlaps)
+from .lease import (
+                    Busy,
+                    Grant,
+                    LeaseHolder,
+                    LeaseRun,
+                    LeaseServer,
+                    Request,
+                    Use,
+                    lease_budget,
+                    lease_run,
+                    naive_overrun,
+                    overlaps,
+)
 from .logical import LamportClock, VectorClock, compare, concurrent, happens_before, leq
-from .order import (Step, from_trace, happens_before_oracle, lamport_stamps, random_execution,
-                    related, vector_stamps)
+from .order import Step, from_trace, happens_before_oracle, lamport_stamps, random_execution, related, vector_stamps
 from .truetime import CommitOrder, TrueTime, TTInterval, commit_order
 
 __all__ = [

@@ -12,7 +12,8 @@ Every node of a :class:`Group` broadcasts with ``bcast(payload)`` and *delivers*
 * ``"total"`` -- Lamport's total order (CACM 1978, §3): messages are stamped with Lamport
   clocks, every receiver acknowledges with a (later) stamp, and a node delivers the queued
   message with the smallest ``(stamp, sender)`` once it has heard a later stamp from every
-  node other than its sender (FIFO links mean nothing earlier from the sender is on the way). Ties break by node id. It needs FIFO links and every node alive.
+  node other than its sender (FIFO links mean nothing earlier from the sender is on the
+  way). Ties break by node id. It needs FIFO links and every node alive.
 
 A node delivers its own broadcasts at once (in the orders' own rules). Every message carries
 its vector stamp in all modes, so :func:`violations` can judge any run against any order.
@@ -74,7 +75,7 @@ class GroupNode(Node):
     (the exercise plugs a student's rule in here). Delivered messages go to ``log``.
     """
 
-    def __init__(self, id: str, order: str = "causal", log: list | None = None,  # noqa: A002
+    def __init__(self, id: str, order: str = "causal", log: list | None = None,
                  rule: Callable[..., bool] | None = None) -> None:
         super().__init__(id)
         if order not in ORDERS:

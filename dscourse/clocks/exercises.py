@@ -19,8 +19,7 @@ from ..sim.rng import stream
 from .broadcast import Group, question_answer
 from .hlc import HLC
 from .lease import lease_budget, lease_run, naive_overrun
-from .order import (Step, happens_before_oracle, lamport_stamps, random_execution, related,
-                    vector_stamps)
+from .order import Step, happens_before_oracle, lamport_stamps, random_execution, related, vector_stamps
 
 
 def _executions(seed: int, name: str, count: int, steps: int = 10) -> list[list[Step]]:
@@ -61,7 +60,7 @@ def lamport_trial(lamport_stamps_fn: Callable, seed: int, traces: int = 5) -> Tr
                     return trial.fail(f"clock condition broken: step {i} happened before step {j} but "
                                       f"their stamps are {got[i]} and {got[j]}, in {_show(steps)}")
         if got != want:
-            k = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
+            k = next(i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b)
             return trial.fail(f"step {k} ({steps[k].node} {steps[k].kind}) should be stamped {want[k]} "
                               f"by Lamport's rules, got {got[k]}, in {_show(steps)}")
     return trial
@@ -79,7 +78,7 @@ def vector_trial(vector_stamps_fn: Callable, happens_before_fn: Callable, concur
         want = vector_stamps(steps)
         if not isinstance(got, list) or len(got) != len(steps):
             return trial.fail(f"vector_stamps must return one dict per step ({len(steps)}), got {got!r}")
-        for k, (g, w) in enumerate(zip(got, want)):
+        for k, (g, w) in enumerate(zip(got, want, strict=False)):
             if _normal(g) != _normal(w):
                 return trial.fail(f"step {k} ({steps[k].node} {steps[k].kind}) should have vector "
                                   f"{w}, got {g!r}, in {_show(steps)}")

@@ -35,7 +35,7 @@ class HLC:
     ticks, e.g. whole ms of ``Node.clock()``) to each call."""
 
     def __init__(self) -> None:
-        self.l = 0  # noqa: E741
+        self.l = 0
         self.c = 0
 
     def __repr__(self) -> str:

@@ -33,7 +33,7 @@ class SnowflakeNode(Node):
     """Issues one Snowflake id per local millisecond from ``ds.ids.Snowflake`` (policy "raise")
     on its own clock, and records every rollback: a reading below the last id's timestamp."""
 
-    def __init__(self, id: str, worker: int, sample_every: int = 20) -> None:  # noqa: A002
+    def __init__(self, id: str, worker: int, sample_every: int = 20) -> None:
         super().__init__(id)
         self.gen = ids.Snowflake(ids.TWITTER, worker=worker, policy="raise")
         self.clock_ms = ids.NodeClock(self, epoch_ms=START_MS)
@@ -51,7 +51,7 @@ class SnowflakeNode(Node):
             self.issued += 1
         except ids.ClockRollbackError as err:
             self.rollbacks.append((self.now, err.last_ms - err.now_ms))   # an id refused
-        if self.issued % self.sample_every == 0 or self.rollbacks and self.rollbacks[-1][0] == self.now:
+        if self.issued % self.sample_every == 0 or (self.rollbacks and self.rollbacks[-1][0] == self.now):
             self.samples.append((self.now, self.clock() - self.now))
         self.set_timer(1.0, "id")
 
@@ -78,7 +78,7 @@ def drift_run(drift_a: int = 1500, drift_b: int = -800, drift_c: int = 300, drif
         raise allowed("mode", mode, "'step' or 'slew'")
     sim = Simulation(seed)
     nodes = {n: sim.add_node(SnowflakeNode(n, worker=i)) for i, n in enumerate(NODES)}
-    drift = dict(zip(NODES, (drift_a, drift_b, drift_c, drift_d)))
+    drift = dict(zip(NODES, (drift_a, drift_b, drift_c, drift_d), strict=False))
     sync = NTP(every_ms=ntp_every_ms, mode=mode, max_slew_ppm=500)
     offsets = sim.drift_clocks(0, max_offset_ms=max_offset_ms, sync=sync)
     for n in NODES:
@@ -96,7 +96,7 @@ def drift_figure(drift_a: int = 1500, drift_b: int = -800, drift_c: int = 300, d
     run = drift_run(drift_a, drift_b, drift_c, drift_d, ntp_every_ms=ntp_every_ms, mode=mode)
     fig = new_figure((7.5, 3.2))
     ax = fig.add_axes((0.09, 0.15, 0.66, 0.72))
-    for n, color in zip(NODES, COLORS):
+    for n, color in zip(NODES, COLORS, strict=False):
         xs = [t for t, _ in run.samples[n]]
         ax.plot(xs, [o for _, o in run.samples[n]], color=color, lw=1.2,
                 label=f"{n}: {run.drift_ppm[n]:+g} ppm, {len(run.rollbacks[n])} ids refused")
@@ -137,7 +137,7 @@ def drift_lab(**initial: Any) -> Lab:
 class Chatter(Node):
     """Sends ``rounds`` messages to random peers at random times, with a local step between."""
 
-    def __init__(self, id: str, rounds: int = 2) -> None:  # noqa: A002
+    def __init__(self, id: str, rounds: int = 2) -> None:
         super().__init__(id)
         self.rounds = rounds
         self.done = 0
@@ -225,7 +225,7 @@ def delivery_figure(seed: int = 1) -> Figure:
     """The question/answer race under each delivery order (FIFO links; a→c is slow)."""
     fig = new_figure((8.0, 5.4))
     axes = fig.subplots(2, 2)
-    for ax, order in zip(axes.flat, ORDERS):
+    for ax, order in zip(axes.flat, ORDERS, strict=False):
         g = question_answer(order, seed=seed)
         spacetime(g.sim, ax=ax, legend=False, nodes=list(g.nodes))
         seen = g.deliveries()["c"]

@@ -25,7 +25,7 @@ from ..errors import allowed
 from ..sim import Constant, Network, Node, Simulation
 
 
-def _check(T: float, rho: float, margin: float) -> None:  # noqa: N803 - the paper's names
+def _check(T: float, rho: float, margin: float) -> None:
     for what, v in (("T", T), ("margin", margin)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise allowed(what, v, "a number of ms >= 0")
@@ -33,13 +33,13 @@ def _check(T: float, rho: float, margin: float) -> None:  # noqa: N803 - the pap
         raise allowed("rho", rho, "a drift bound in [0, 1), e.g. 0.01 for 1%")
 
 
-def lease_budget(T: float, rho: float, margin: float) -> float:  # noqa: N803
+def lease_budget(T: float, rho: float, margin: float) -> float:
     """Local ms a holder may use a lease of term ``T``, from its request: ``T·(1−ρ) − margin``."""
     _check(T, rho, margin)
     return T * (1 - rho) - margin
 
 
-def naive_overrun(T: float, rho: float, margin: float) -> float:  # noqa: N803
+def naive_overrun(T: float, rho: float, margin: float) -> float:
     """True ms by which a holder that stops at local ``T − margin`` outlives the lease, when its
     clock runs slow by ρ and the grant arrives at once: ``(T − margin)/(1 − ρ) − T`` (if > 0)."""
     _check(T, rho, margin)
@@ -72,7 +72,7 @@ class LeaseServer(Node):
     server's clock. (No queue: a grant must answer a *fresh* request, since the holder counts
     its term from the moment it asked.)"""
 
-    def __init__(self, id: str = "server", term_ms: float = 100.0) -> None:  # noqa: A002
+    def __init__(self, id: str = "server", term_ms: float = 100.0) -> None:
         super().__init__(id)
         self.term_ms = term_ms
         self.holder: str | None = None
@@ -112,7 +112,7 @@ class LeaseHolder(Node):
     request, rests ``rest_ms``, asks again (after a :class:`Busy`, when the server says the
     lease expires). Uses are logged to ``uses`` in true time."""
 
-    def __init__(self, id: str, budget_ms: float, uses: list[Use] | None = None,  # noqa: A002
+    def __init__(self, id: str, budget_ms: float, uses: list[Use] | None = None,
                  rest_ms: float = 7.0, first_ms: float = 0.0, server: str = "server") -> None:
         super().__init__(id)
         self.budget_ms, self.rest_ms, self.first_ms, self.server = budget_ms, rest_ms, first_ms, server

@@ -98,8 +98,22 @@ class PhysicalClock:
     the clock back), ``slews`` (NTP slews started).
     """
 
-    __slots__ = ("t0", "l0", "mt0", "m0", "osc", "slew", "slew_end", "sync", "next_sync", "rng",
-                 "strobe", "steps", "backward_steps", "slews")
+    __slots__ = (
+        "backward_steps",
+        "l0",
+        "m0",
+        "mt0",
+        "next_sync",
+        "osc",
+        "rng",
+        "slew",
+        "slew_end",
+        "slews",
+        "steps",
+        "strobe",
+        "sync",
+        "t0",
+    )
 
     def __init__(self, now_us: int, local_us: float, *, drift_ppm: float = 0.0,
                  sync: NTP | None = None, rng: np.random.Generator | None = None,
@@ -255,7 +269,7 @@ class Clocks:
         return self._boot.get(node_id, 0)
 
     def set_clock(self: Simulation, node_id: str, *, offset_ms: float | None = None,
-                  drift_ppm: float | None = None, sync: NTP | None | str = "keep") -> None:
+                  drift_ppm: float | None = None, sync: NTP | str | None = "keep") -> None:
         """Set a node's clock: ``offset_ms`` (wall clock minus true time now), ``drift_ppm``,
         ``sync`` (an :class:`NTP`, or ``None`` to stop synchronising). Traced as ``clock_set``."""
         if drift_ppm is not None:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from dscourse.clocks import (HLC, Step, concurrent, deliverable, happens_before, lamport_stamps,
-                             lease_budget, naive_overrun, vector_stamps)
+from dscourse.clocks import (
+    HLC,
+    Step,
+    concurrent,
+    deliverable,
+    happens_before,
+    lamport_stamps,
+    lease_budget,
+    naive_overrun,
+    vector_stamps,
+)
 from dscourse.clocks import exercises as X
 
 

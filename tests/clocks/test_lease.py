@@ -29,7 +29,8 @@ def test_ignoring_drift_overlaps_as_predicted(term, rho, margin, latency) -> Non
     assert first.holder == "h1"                                  # h1 runs slow by the full rho
     measured = max(0.0, first.end - term)                        # asked at true time 0
     assert measured == pytest.approx(naive_overrun(term, rho, margin), abs=0.002)
-    if naive_overrun(term, rho, margin) > 3 * latency + 0.01:   # the next holder starts <= 3 latencies late
+    # the grant reaches h1 one latency after it asked; h2 starts <= 3 latencies after expiry
+    if naive_overrun(term, rho, margin) > 4 * latency + 0.01:
         assert run.overlaps and run.overlaps[0][0].holder == "h1"
     if naive_overrun(term, rho, margin) == 0:
         assert run.overlaps == []

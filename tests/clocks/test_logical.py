@@ -7,9 +7,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dscourse as ds
-from dscourse.clocks import (HLC, LamportClock, Step, VectorClock, compare, concurrent,
-                             happens_before, happens_before_oracle, lamport_stamps,
-                             random_execution, related, vector_stamps)
+from dscourse.clocks import (
+    HLC,
+    LamportClock,
+    Step,
+    VectorClock,
+    compare,
+    concurrent,
+    happens_before,
+    happens_before_oracle,
+    lamport_stamps,
+    random_execution,
+    related,
+    vector_stamps,
+)
 
 executions = st.builds(
     lambda seed, nodes, steps: random_execution(ds.sim.stream(seed, "test:execution"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,7 +35,7 @@ def test_a_slewed_clock_never_goes_backwards(drift: float, offset_ms: float, eve
                           sync=NTP(every_ms=every_ms, mode="slew", max_slew_ppm=slew_ppm,
                                    error_ms=error_ms))
     values = readings(clock, 1000)
-    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(values))
     assert clock.steps == 0
 
 

@@ -20,7 +20,7 @@ def test_raft_timing_without_drift_is_unchanged_and_drift_moves_elections() -> N
 class Issuer(ds.sim.Node):
     """A simulated Snowflake worker: one id per local ms from ds.ids.Snowflake on NodeClock."""
 
-    def __init__(self, id: str) -> None:  # noqa: A002
+    def __init__(self, id: str) -> None:
         super().__init__(id)
         self.gen = ds.ids.Snowflake(ds.ids.TWITTER, worker=1, policy="wait")
         self.clock_ms = ds.ids.NodeClock(self)

@@ -3,6 +3,7 @@ time, the clock nemesis actions, checkpoints, and determinism across processes."
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ HERE = Path(__file__).parent
 class Sleeper(ds.sim.Node):
     """Sets one timer of ``delay`` local ms at start and records when (true time) it fired."""
 
-    def __init__(self, id: str, delay: float = 100.0) -> None:  # noqa: A002
+    def __init__(self, id: str, delay: float = 100.0) -> None:
         super().__init__(id)
         self.delay = delay
         self.fired: list[float] = []
@@ -73,7 +74,7 @@ def test_jumps_steps_and_strobes_never_move_timers_or_the_monotonic_clock() -> N
     sim.run()
     assert node.fired == [300.0]
     assert mono == sorted(mono) and mono[-1] == 299.0
-    assert any(b < a for a, b in zip(wall, wall[1:]))      # the wall clock went back
+    assert any(b < a for a, b in itertools.pairwise(wall))      # the wall clock went back
 
 
 def test_slewed_node_clock_never_goes_back_while_a_stepped_one_does() -> None:
@@ -88,8 +89,8 @@ def test_slewed_node_clock_never_goes_back_while_a_stepped_one_does() -> None:
         return out
 
     slewed, stepped = walls("slew"), walls("step")
-    assert all(b >= a for a, b in zip(slewed, slewed[1:]))
-    assert any(b < a for a, b in zip(stepped, stepped[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(slewed))
+    assert any(b < a for a, b in itertools.pairwise(stepped))
     assert abs(slewed[-1] - 199.5) < 3 and abs(stepped[-1] - 199.5) < 1
 
 
