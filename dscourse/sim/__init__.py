@@ -38,8 +38,8 @@ from .rng import stream
 from .trace import KINDS, Event, Trace, jsonable
 
 __all__ = [
-    "KINDS", "Constant", "Dist", "DuplicateNodeError", "Event", "Exponential",
-    "LabrpcLongDelay", "LinkModel", "LogNormal", "MessageNotDataError", "NTP", "NegativeDelayError",
+    "KINDS", "NTP", "Constant", "Dist", "DuplicateNodeError", "Event", "Exponential",
+    "LabrpcLongDelay", "LinkModel", "LogNormal", "MessageNotDataError", "NegativeDelayError",
     "Nemesis", "NemesisError", "Network", "Node", "NodeCrashedError", "NodeStateError",
     "NotAttachedError", "Pareto", "Pending", "PhysicalClock", "ProbabilityError", "Simulation", "Trace",
     "Uniform", "UniformInt", "UnknownNodeError", "UnknownPendingError", "is_reply",

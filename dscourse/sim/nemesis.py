@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import allowed
-from .dist import as_dist
 from .clock import check_ppm
+from .dist import as_dist
 from .errors import NemesisError
 from .queue import to_us
 
