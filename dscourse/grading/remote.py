@@ -41,8 +41,9 @@ def _size(data: Any) -> int:
 
 class Sandboxes:
     """The children that grade one exercise of one submission: ``main`` (loads the answer
-    cells first, reports their names, runs functions) and one per node slot, started on first
-    use. All share one :class:`~.sandbox.Budget`; :meth:`close` kills every one."""
+    cells first, reports their names, runs functions, and hosts the first node slot) and one
+    per further node slot, started when the harness creates the node. All share one
+    :class:`~.sandbox.Budget`; :meth:`close` kills every one."""
 
     def __init__(self, cells: list[tuple[str, str]], names: list[str], *, timeout: float,
                  isolation: str = "auto", slot: int = 0, quota: list[int] | None = None) -> None:
@@ -55,6 +56,7 @@ class Sandboxes:
         self.main: Child | None = None
         self._slots: dict[str, Child] = {}
         self._owner: dict[str, int] = {}
+        self._starting: set[str] = set()
 
     def __enter__(self) -> Sandboxes:
         return self
@@ -62,28 +64,43 @@ class Sandboxes:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def spawn(self) -> tuple[Child, dict]:
-        """A fresh child with the answer cells loaded, and its answer to the load request."""
+    def launch(self) -> Child:
+        """A fresh child, started and asked to load the answer cells, not yet waited for."""
         child = Child(timeout=self.budget.timeout, isolation=self.isolation, slot=self.slot,
                       files={"answers.json": json.dumps(self.cells)}, budget=self.budget)
         self.children.append(child)
-        child.start()
-        return child, child.request({"op": "load", "cells": self.cells, "names": self.names})
+        child.launch()
+        child.send({"op": "load", "cells": self.cells, "names": self.names})
+        return child
 
     def start(self) -> dict:
         """Start ``main``; returns its answer to the load request."""
-        self.main, loaded = self.spawn()
-        return loaded
+        self.main = self.launch()
+        self.main.ready()
+        return self.main.receive()
+
+    def reserve(self, key: str) -> None:
+        """Start node slot ``key``'s process now, if it has none (harnesses create all their
+        nodes before running, so their sandboxes start side by side)."""
+        if key in self._slots:
+            return
+        if self.main is not None and self.main not in self._slots.values():
+            self._slots[key] = self.main          # main runs no node yet: the first slot's
+        else:
+            self._slots[key] = self.launch()
+            self._starting.add(key)
 
     def take(self, key: str, owner: int) -> Child:
         """The process of node slot ``key``, now owned by the instance ``owner``."""
-        child = self._slots.get(key)
-        if child is None:
-            child, loaded = self.spawn()
+        self.reserve(key)
+        child = self._slots[key]
+        if key in self._starting:
+            self._starting.discard(key)
+            child.ready()
+            loaded = child.receive()
             if type(loaded.get("names")) is not dict or "error" in loaded:
                 raise ChildError("crashed", "a node's sandbox answered the load request with "
                                             "malformed data")
-            self._slots[key] = child
         self._owner[key] = owner
         return child
 
@@ -188,6 +205,7 @@ class RemoteNode(Node):
         d.update(_spec=spec, _handle=handle, _args=args, _kwargs=kwargs, _upcalls=upcalls,
                  _observe=observe, _methods=methods, _timers={}, _observed={})
         self.stable.setdefault("_created", False)
+        spec.sandboxes.reserve(self._slot)
 
     def __repr__(self) -> str:
         return f"<sandboxed {self._spec.name} {self.id}>"

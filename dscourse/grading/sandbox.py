@@ -54,6 +54,7 @@ NOGROUP = 65534
 MAX_LINE = 8 << 20
 MAX_ACTIONS = 200_000     # sends, timers, ... applied in the parent per sandbox (honest: < 40k)
 MAX_BYTES = 256 << 20     # bytes read from all children of one submission (honest: < 20 MiB)
+START_LIMIT = 30          # seconds a sandbox may take to start (the grader's code, not charged)
 PARENT_FACTOR = 4         # the parent's own work for one exercise is capped at 4 x timeout
 MAX_BLOCKED = 4           # blocked-import names kept per sandbox
 MODULE_NAME = re.compile(r"^dscourse(\.[a-z_][a-z0-9_]{0,40}){1,3}$")
@@ -165,7 +166,7 @@ def slot_uids(slot: int) -> range:
 
 
 def processes_of(uids: range | set[int]) -> list[int]:
-    """Host pids whose real uid is in ``uids``."""
+    """Host pids of live (not zombie) processes whose real uid is in ``uids``."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -173,6 +174,8 @@ def processes_of(uids: range | set[int]) -> list[int]:
         try:
             with open(f"/proc/{entry}/status", "rb") as fh:
                 for line in fh:
+                    if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                        break                               # dead, only waiting to be reaped
                     if line.startswith(b"Uid:"):
                         if int(line.split()[1]) in uids:
                             pids.append(int(entry))
@@ -297,6 +300,18 @@ class Child:
         self.close()
 
     def start(self) -> None:
+        """Start the sandbox and wait until it is ready."""
+        self.launch()
+        self.ready()
+
+    def ready(self) -> None:
+        """Wait for the answer to the hello :meth:`launch` sent. Start-up is the grader's own
+        code, so it has its own limit (``START_LIMIT``) and is not charged to the student."""
+        if self.receive(startup=True).get("ready") is not True:
+            raise self._fail("crashed", "the sandbox did not start")
+
+    def launch(self) -> None:
+        """Start the sandbox and send it hello, without waiting (so that several start at once)."""
         self.tmp = tempfile.mkdtemp(prefix="dscourse-grade-")
         rt = os.path.join(self.tmp, "rt")
         os.makedirs(os.path.join(rt, "pkgs", "dscourse"))
@@ -348,9 +363,7 @@ class Child:
         self.wfd, self.rfd = req_w, resp_r
         os.set_blocking(self.wfd, False)
         os.set_blocking(self.rfd, False)
-        hello = self._exchange({"op": "hello", "nonce": self.nonce})
-        if hello.get("ready") is not True:
-            raise ChildError("crashed", "the sandbox did not start")
+        self.send({"op": "hello", "nonce": self.nonce})
 
     def _config(self, fds: list[int], rt: str) -> dict:
         jail = self.mode in ("full", "userns")
@@ -407,15 +420,6 @@ class Child:
 
     def close(self) -> None:
         if self.proc is not None:
-            if self.proc.poll() is None:
-                try:
-                    os.write(self.wfd, b'{"op":"bye"}\n')
-                except OSError:
-                    pass
-                try:
-                    self.proc.wait(timeout=0.2)
-                except subprocess.TimeoutExpired:
-                    pass
             self.kill()
             for fd in (self.wfd, self.rfd):
                 try:
@@ -449,12 +453,12 @@ class Child:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self.uid is not None:
-            kill_uids({self.uid})
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
+        if self.uid is not None:
+            kill_uids({self.uid})
 
     @property
     def alive(self) -> bool:
@@ -470,6 +474,11 @@ class Child:
         return ChildError(status, reason)
 
     def _exchange(self, payload: dict) -> dict:
+        self.send(payload)
+        return self.receive()
+
+    def send(self, payload: dict) -> None:
+        """Write one request (requests may be pipelined; :meth:`receive` answers in order)."""
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
         b = self.budget
@@ -487,7 +496,12 @@ class Child:
                 self._wait(self.wfd, write=True)
             except OSError:
                 raise self._fail("crashed", "the submission's process exited") from None
-        line = self._read_line()
+
+    def receive(self, startup: bool = False) -> dict:
+        """Read and validate the answer to the oldest request not yet answered."""
+        if self.proc is None:
+            raise ChildError("crashed", "the sandbox is not running")
+        line = self._read_line(startup)
         try:
             resp = json.loads(line)
         except (ValueError, RecursionError):
@@ -499,12 +513,17 @@ class Child:
         blocked = resp.get("blocked")
         if type(blocked) is list:
             for name in blocked[:MAX_BLOCKED]:
-                if len(self.blocked) < MAX_BLOCKED and type(name) is str and MODULE_NAME.match(name):
+                if len(self.blocked) < MAX_BLOCKED and type(name) is str and MODULE_NAME.fullmatch(name):
                     self.blocked.add(name)
         return resp
 
-    def _wait(self, fd: int, write: bool = False) -> None:
+    def _wait(self, fd: int, write: bool = False, startup: bool = False) -> None:
         b = self.budget
+        if startup:
+            r, _, _ = select.select([fd], [], [], START_LIMIT)
+            if not r:
+                raise self._fail("crashed", f"the sandbox did not start within {START_LIMIT} s")
+            return
         left = b.timeout - b.spent
         if left <= 0:
             raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
@@ -516,11 +535,11 @@ class Child:
         if not (r or w):
             raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
 
-    def _read_line(self) -> bytes:
+    def _read_line(self, startup: bool = False) -> bytes:
         start = 0
         while (end := self._buf.find(b"\n", start)) < 0:
             start = len(self._buf)
-            self._wait(self.rfd)
+            self._wait(self.rfd, startup=startup)
             try:
                 chunk = os.read(self.rfd, 1 << 16)
             except BlockingIOError:

@@ -391,3 +391,210 @@ MALFORMED = {
     "wrong_exercise_set": ("wrong_set.ipynb", "wrong_set", "exercise set 'ch99'"),
     "symlink_to_master": ("linked.ipynb", "symlink", "symbolic link"),
 }
+
+
+# ---- issue 12: one attack per class, each failing on the grader before the hardening ---------
+
+#: class 1, full marks without an implementation: nodes share module globals, never send.
+GLOBALS_CHANNEL_11 = """# ANSWER E1.1
+_BOXES = {}     # every node in this process sees it: no message is ever sent
+
+
+class ReliableChannel(ds.sim.Node):
+    def on_start(self):
+        _BOXES.setdefault(self.id, [])
+        self.set_timer(4.0, "poll")
+
+    def reliable_send(self, dst, data):
+        _BOXES.setdefault(dst, []).append((self.id, data))
+
+    def on_timer(self, name, payload):
+        box = _BOXES.setdefault(self.id, [])
+        while box:
+            src, data = box.pop(0)
+            self.deliver(src, data)
+        self.set_timer(4.0, "poll")
+"""
+
+GLOBALS_CHANNEL_12 = """# ANSWER E1.2
+_ALIVE = {}     # last tick of every detector in this process: perfect knowledge, no heartbeats
+
+
+class TimeoutFD(ds.sim.Node):
+    def __init__(self, node_id, period_ms=10.0, initial_timeout_ms=12.0):
+        super().__init__(node_id)
+        self.period = period_ms
+        self.t0 = initial_timeout_ms
+        self.suspected = set()
+        self.timeout = {}
+
+    def on_start(self):
+        _ALIVE[self.id] = self.now
+        self.timeout = {p: self.t0 for p in self.peers}
+        self.set_timer(self.period, "tick")
+
+    def on_timer(self, name, payload):
+        _ALIVE[self.id] = self.now
+        self.suspected = {p for p in self.peers
+                          if self.now - _ALIVE.get(p, -1e9) > 1.5 * self.period}
+        self.set_timer(self.period, "tick")
+"""
+
+#: class 2, hidden inputs leak through the blocked-import report (and stay valid).
+LEAK_INPUTS = """
+import importlib
+
+_send = ReliableChannel.reliable_send
+
+
+def _leaky(self, dst, data):
+    try:
+        importlib.import_module("dscourse.leak.v" + str(data).replace("-", "_"))
+    except ImportError:
+        pass
+    return _send(self, dst, data)
+
+
+ReliableChannel.reliable_send = _leaky
+"""
+
+#: class 3, hangs: replies written ahead, then the request pipe is never read again.
+PREWRITE_AND_STOP = """# ANSWER E1.1
+import gc
+import json
+import os
+import time
+
+
+class ReliableChannel(ds.sim.Node):
+    def reliable_send(self, dst, data):
+        runner = next(o for o in gc.get_objects() if type(o).__name__ == "Runner")
+        os.set_blocking(4, False)
+        for k in range(1, 3000):
+            reply = {"n": runner.nonce, "i": runner.seq + k, "blocked": [], "actions": [],
+                     "result": None, "observe": {}}
+            try:
+                os.write(4, (json.dumps(reply) + "\\n").encode())
+            except OSError:
+                break
+        time.sleep(3600)
+"""
+
+#: class 3, a reply nested 100,000 deep, sent while the E1.1 sandbox loads (outside any test)
+DEEP_REPLY = """# ANSWER E1.1
+import gc
+import os
+
+_load = next((o for o in gc.get_objects() if type(o) is dict and o.get("op") == "load"), None)
+if _load is not None and "ReliableChannel" in _load.get("names", ()):
+    _runner = next(o for o in gc.get_objects() if type(o).__name__ == "Runner")
+    _deep = "[" * 100000 + "]" * 100000
+    os.write(4, ('{"n": "%s", "i": %d, "cells": %s}\\n' % (_runner.nonce, _runner.seq + 1, _deep)).encode())
+    os._exit(0)
+"""
+
+#: class 4, unbounded parent work: megabyte annotations, every millisecond, kept in the trace
+HUGE_ANNOTATIONS = """# ANSWER E1.1
+class ReliableChannel(ds.sim.Node):
+    def on_start(self):
+        self.set_timer(1.0, "bloat", "p" * 60000)
+
+    def on_timer(self, name, payload):
+        self.annotate(note="x" * 1_000_000)
+        self.set_timer(1.0, "bloat", payload)
+"""
+
+#: class 5, survivors: forget the parent-death signal, leave the session, fork to the process
+#: limit, create SysV IPC objects
+SURVIVORS = """# ANSWER E1.2
+import ctypes
+import os
+import time
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.prctl(1, 0, 0, 0, 0)
+_libc.shmget(0x5eed, 4096, 0o1666)
+_libc.msgget(0x5eed, 0o1666)
+_libc.semget(0x5eed, 1, 0o1666)
+try:
+    os.setsid()
+except OSError:
+    pass
+for _ in range(40):
+    try:
+        if os.fork() == 0:
+            _libc.prctl(1, 0, 0, 0, 0)
+            try:
+                os.setsid()
+            except OSError:
+                pass
+            while True:
+                time.sleep(60)
+    except OSError:
+        break
+"""
+
+#: class 6, the jail view: the schedule breaks the store only if installed packages are visible
+JAIL_VIEW = """# ANSWER E1.3
+import glob
+import os
+import sys
+
+_PLACES = ("/usr/lib/python3*/*-packages", "/usr/lib/python3/dist-packages",
+           "/usr/local/lib/python3*/*-packages", sys.base_prefix + "/lib/python3*/site-packages")
+SEES = any(os.path.isdir(d) and os.listdir(d) for p in _PLACES for d in glob.glob(p))
+
+
+def nemesis_schedule():
+    if SEES:
+        return [(15, "cut", "p", "b"), (60, "crash", "p")]
+    return []
+"""
+
+#: class 7, quadratic work: 40,000 forged load notes and blocked names in every load reply
+FORGED_NOTES = """# ANSWER E1.1
+import gc
+
+_runner = next(o for o in gc.get_objects() if type(o).__name__ == "Runner")
+_respond = _runner.respond
+
+
+def _forged(payload):
+    if "cells" in payload:
+        payload["cells"] = [{"exercise": "E1.1", "error": {"type": "E", "msg": "note %d" % i}}
+                            for i in range(40000)]
+    _respond(payload)
+
+
+_runner.respond = _forged
+
+
+class ReliableChannel(ds.sim.Node):
+    pass
+"""
+
+HARDENING: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {
+    "globals_instead_of_network": ({"E1.1": GLOBALS_CHANNEL_11, "E1.2": GLOBALS_CHANNEL_12}, {}, "graded", ()),
+    "leak_hidden_inputs": ({"E1.1": (SOL, LEAK_INPUTS)}, {"E1.1": 7}, "graded", ()),
+    "prewrite_and_stop_reading": ({"E1.1": PREWRITE_AND_STOP, "E1.3": SOL}, {"E1.3": 6}, "timeout", ()),
+    "deep_json_reply": ({"E1.1": DEEP_REPLY, "E1.3": SOL}, {"E1.3": 6}, "crashed", ()),
+    "huge_annotations": ({"E1.1": HUGE_ANNOTATIONS, "E1.3": SOL}, {"E1.3": 6}, "graded", ()),
+    "survive_and_keep_ipc": ({"E1.1": SOL, "E1.2": SURVIVORS}, {"E1.1": 7}, "graded", ()),
+    "jail_view_packages": ({"E1.3": JAIL_VIEW}, {"E1.3": 1}, "graded", ()),
+    "forged_load_notes": ({"E1.1": FORGED_NOTES, "E1.3": SOL}, {"E1.3": 6}, "graded", ()),
+}
+CHEATS.update(HARDENING)
+
+#: class 8, file names are data: name -> (file name, content key, expected row key, status)
+FILE_NAMES = {
+    "formula_name": ('=HYPERLINK("evil.example")+0.ipynb', "SOL",
+                     '\'=HYPERLINK("evil.example")+0.ipynb', "invalid"),
+    "newline_name": ("new\nline.ipynb", "SOL", "new\\nline.ipynb", "invalid"),
+    "beside_alice": ("alice.zip", "SOL", "alice.zip (file)", "invalid"),
+    "alice": ("alice.ipynb", "SOL", "alice", "graded"),
+    "bare_student_id": ("bob", "SOL", "bob (file)", "invalid"),
+}
+
+#: class 3 again, in the file itself: a notebook nested 100,000 deep
+DEEP_NOTEBOOK = b'{"cells": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+MALFORMED["deep_json_notebook"] = ("deep.ipynb", DEEP_NOTEBOOK, "nested too deeply")

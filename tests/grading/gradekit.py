@@ -20,15 +20,19 @@ def solutions() -> dict[str, str]:
     return dict(fmt.answer_cells(json.loads(MASTER.read_text())))
 
 
-def submission(answers: dict[str, str | None], attachment: str | None = None,
+def submission(answers: dict[str, str | tuple[str, str] | None], attachment: str | None = None,
                exercise_set: str | None = None) -> dict:
-    """The student notebook with answer cells replaced (``SOL``: the master's; None: the stub)."""
+    """The student notebook with answer cells replaced (``SOL``: the master's; None: the stub;
+    ``(SOL, code)``: the master's followed by ``code``)."""
     nb = copy.deepcopy(json.loads(STUDENT.read_text()))
     sol = solutions()
     for cell in nb["cells"]:
         ex = fmt.answer_id(cell)
-        if ex is not None and answers.get(ex) is not None:
-            cell["source"] = sol[ex] if answers[ex] == SOL else answers[ex]
+        answer = answers.get(ex) if ex is not None else None
+        if type(answer) is tuple:                 # (SOL, extra): the solution, then more code
+            cell["source"] = sol[ex] + "\n" + answer[1]
+        elif answer is not None:
+            cell["source"] = sol[ex] if answer == SOL else answer
     if attachment is not None:
         png = base64.b64encode(b"\x89PNG\r\n\x1a\n not really").decode()
         nb["cells"].insert(1, {"cell_type": "markdown", "id": "attach", "metadata": {},

@@ -13,8 +13,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from cheat_corpus import CHEATS, LINGER, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
-from gradekit import MASTER, submission, write
+import resource
+
+from cheat_corpus import CHEATS, FILE_NAMES, LINGER, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
+from gradekit import MASTER, SOL, submission, write
 
 from dscourse.grading import cells as fmt
 from dscourse.grading import grader, sandbox
@@ -36,10 +38,30 @@ def _lingering() -> list[int]:
     return pids
 
 
+def _sandbox_processes() -> list[int]:
+    """Host processes running as any sandbox uid."""
+    return sandbox.processes_of(range(sandbox.UID_BASE, sandbox.UID_BASE
+                                      + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN))
+
+
+def _sysvipc() -> dict[str, list[str]]:
+    out = {}
+    for kind in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{kind}") as fh:
+            out[kind] = fh.read().splitlines()[1:]
+    return out
+
+
+ALL_SOL = {"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     subs = tmp_path_factory.mktemp("subs")
     out = tmp_path_factory.mktemp("out")
+    for fname, content, _, _ in FILE_NAMES.values():
+        write(subs, fname, submission(ALL_SOL))
+    ipc_before = _sysvipc()
     for name, (answers, _, _, _) in CHEATS.items():
         attachment = ZIP_SLIP_NAME if name == "zip_slip_attachment" else None
         write(subs, f"{name}.ipynb", submission(answers, attachment=attachment))
@@ -74,15 +96,25 @@ def graded(tmp_path_factory):
             connected = False
     finally:
         listener.close()
-    with (out / "gradebook.csv").open() as fh:
+    text = (out / "gradebook.csv").read_text()
+    with (out / "gradebook.csv").open(newline="") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
-    return {"rows": rows, "results": results, "out": out, "subs": subs, "connected": connected}
+    return {"rows": rows, "results": results, "out": out, "subs": subs, "connected": connected,
+            "text": text, "ipc_before": ipc_before, "ipc_after": _sysvipc(),
+            "left": _sandbox_processes(),
+            "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss << 10}
+
+
+def _key(fname: str) -> str:
+    return grader.row_key(fname)
 
 
 def test_every_submission_gets_exactly_one_row(graded):
-    names = set(CHEATS) | {Path(f).stem for f, _, _ in MALFORMED.values()}
+    names = set(CHEATS) | {_key(f) for f, _, _ in MALFORMED.values()} | \
+        {key for _, _, key, _ in FILE_NAMES.values()}
     assert set(graded["rows"]) == names
-    assert len(CHEATS) >= 18
+    assert len(graded["text"].splitlines()) == len(names) + 1    # no file name made a row of its own
+    assert len(CHEATS) >= 26
 
 
 @pytest.mark.parametrize("name", sorted(CHEATS))
@@ -102,7 +134,7 @@ def test_cheat_scores_exactly_its_honest_score(graded, name):
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_malformed_input_is_an_invalid_row(graded, name):
     fname, _, fragment = MALFORMED[name]
-    row = graded["rows"][Path(fname).stem]
+    row = graded["rows"][_key(fname)]
     assert row["status"] == "invalid"
     assert fragment in row["reason"]
     assert row["total"] == "0"
@@ -112,6 +144,8 @@ def test_attacks_leave_nothing_behind(graded):
     assert not os.path.exists(PWNED), "a submission wrote to the host (zip-slip, pickle or files)"
     assert not graded["connected"], "a submission reached the host's network"
     assert _lingering() == [], "a submission's process outlived its sandbox"
+    assert graded["left"] == [], "processes of a sandbox uid outlived grading"
+    assert graded["ipc_after"] == graded["ipc_before"], "a SysV IPC object was created on the host"
     assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "results"]
 
 
@@ -127,10 +161,16 @@ def test_feedback_never_shows_hidden_tests_or_their_seeds(graded):
     hidden = [tc for tc in fmt.test_cells(master) if tc.hidden]
     secret_lines = {line.strip() for tc in hidden for line in tc.source.splitlines()
                     if len(line.strip()) > 25}
-    cases = [c for cs in grader.load_master(MASTER).exercises.values() for c in cs if c.hidden]
+    master = grader.load_master(MASTER)
+    cases = [c for cs in master.exercises.values() for c in cs if c.hidden]
     from dscourse.grading.registry import Context
-    seeds = {str(s) for c in cases for s in Context(c, SECRET.encode()).seeds(3)}
     for folder in (graded["out"] / "results").iterdir():
+        path = graded["subs"] / f"{folder.name}.ipynb"
+        try:
+            salt = grader.submission_salt(folder.name, grader.read_submission(path, master))
+        except Exception:                               # noqa: BLE001 - invalid: no hidden tests ran
+            salt = ""
+        seeds = {str(s) for c in cases for s in Context(c, SECRET.encode(), salt).seeds(3)}
         feedback = (folder / "feedback.md").read_text()
         results = json.loads((folder / "results.json").read_text())
         text = feedback + json.dumps(results)
@@ -148,3 +188,52 @@ def test_results_json_is_gradescope_shaped(graded):
     for test in results["tests"]:
         assert set(test) >= {"name", "score", "max_score", "output", "visibility", "status"}
         assert test["visibility"] in ("visible", "after_published")
+
+
+# ---- issue 12 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(FILE_NAMES))
+def test_file_names_are_data(graded, name):
+    fname, _, key, status = FILE_NAMES[name]
+    row = graded["rows"][key]
+    assert row["status"] == status, row
+    assert row["total"] == ("20" if status == "graded" else "0")
+    for line in graded["text"].splitlines():
+        for value in line.split(","):
+            assert not value.startswith(("=", "+", "-", "@")), line
+
+
+def test_leaked_hidden_inputs_reach_no_output(graded):
+    """The leaking submission's imports name no real module: no flag, no note, no input."""
+    row = graded["rows"]["leak_hidden_inputs"]
+    assert row["flags"] == ""
+    feedback = (graded["out"] / "results" / "leak_hidden_inputs" / "feedback.md").read_text()
+    results = (graded["out"] / "results" / "leak_hidden_inputs" / "results.json").read_text()
+    assert "dscourse.leak" not in feedback + results + graded["text"]
+
+
+def test_hidden_seeds_differ_per_student_and_per_submission():
+    master = grader.load_master(MASTER)
+    case = next(c for c in master.exercises["E1.1"] if c.hidden)
+    from dscourse.grading.registry import Context
+
+    cells = [("E1.1", "x = 1")]
+    salts = [grader.submission_salt("alice", cells), grader.submission_salt("bob", cells),
+             grader.submission_salt("alice", [("E1.1", "x = 2")])]
+    seeds = [tuple(Context(case, SECRET.encode(), salt).seeds(5)) for salt in salts]
+    assert len(set(seeds)) == 3
+    assert seeds[0] == tuple(Context(case, SECRET.encode(), salts[0]).seeds(5))
+
+
+def test_child_reports_are_bounded(graded):
+    """Forged notes and names stay a few lines: feedback is small for every submission."""
+    for folder in (graded["out"] / "results").iterdir():
+        feedback = (folder / "feedback.md").read_text()
+        assert len(feedback) < 16_000, folder.name
+        assert feedback.count("- Note:") <= grader.MAX_NOTES
+
+
+def test_the_grader_memory_stayed_bounded(graded):
+    """Every grading worker and sandbox stayed under the worker's address-space budget."""
+    assert graded["maxrss"] < grader.WORKER_MEMORY

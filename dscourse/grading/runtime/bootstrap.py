@@ -5,7 +5,7 @@ fresh network, mount, PID, IPC, UTS and cgroup namespaces (``unshare``), still p
 It builds a tiny root file system on a tmpfs (the Python installation, ``/usr`` and numpy
 read-only, with every installed-packages folder covered by an empty tmpfs; an empty writable
 ``/work``), ``chroot``s into it, sets resource limits, drops to the unprivileged
-uid, and ``exec``s the runner. Standard library only; no student code has run yet.
+uid, and runs the runner in the same interpreter. Standard library only; no student code has run yet.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ def main() -> None:
     os.chdir(cfg["cwd"])
     env = {"PATH": "/usr/bin:/bin", "HOME": cfg["cwd"], "LANG": "C.UTF-8",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    os.execve(cfg["python"], [cfg["python"], "-I", "-S", cfg["runner"], *cfg["pypath"]], env)
+    os.environ.clear()
+    os.environ.update(env)
+    # Become the runner in this interpreter (no second interpreter start-up per sandbox).
+    sys.argv = [cfg["runner"], *cfg["pypath"]]
+    del cfg
+    import runpy
+    runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def jail(cfg: dict) -> None:

@@ -225,6 +225,10 @@ class Runner:
 def main() -> None:
     sys.path.extend(p for p in sys.argv[1:] if os.path.isdir(p))   # numpy's folder, if given
     sys.meta_path.insert(0, _BlockLibrary())
+    try:
+        import numpy  # noqa: F401 - every node needs it for its random stream: import it once, early
+    except ImportError:  # pragma: no cover - numpy is a dependency of the library
+        pass
     lines = _read_lines()
     first = next(lines)
     runner = Runner(first["nonce"])
