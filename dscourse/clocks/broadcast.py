@@ -184,7 +184,10 @@ class Group:
         self.sim = Simulation(seed, network=Network(latency=Constant(latency), fifo=True))
         self.log: list[Delivery] = []
         names = [chr(ord("a") + i) for i in range(n)]
-        self.nodes = {x: self.sim.add_node(GroupNode(x, order, self.log, rule)) for x in names}
+        self.nodes: dict[str, GroupNode] = {}
+        for x in names:
+            self.nodes[x] = GroupNode(x, order, self.log, rule)
+            self.sim.add_node(self.nodes[x])
 
     def run(self, until: float | None = None) -> None:
         self.sim.run(until)

@@ -116,12 +116,12 @@ def hlc_trial(hlc_local: Callable, hlc_receive: Callable, seed: int, traces: int
         state: dict[str, tuple[int, int]] = {n: (0, 0) for n in names}
         carried: dict[Any, tuple[int, int]] = {}
         stamps: list[tuple[int, int]] = []
-        true, ticked = 1, set()
+        true, ticked = 1, set[str]()
         for k, s in enumerate(steps):
             # coarse physical clocks: several events share a tick, but a node's clock ticks
             # between two of its own events (the paper's assumption for the bound on c)
             if s.node in ticked or rng.random() < 0.3:
-                true, ticked = true + 1, set()
+                true, ticked = true + 1, set[str]()
             ticked.add(s.node)
             pt = true + offset[s.node]
             if s.kind == "receive":

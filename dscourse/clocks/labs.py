@@ -77,7 +77,9 @@ def drift_run(drift_a: int = 1500, drift_b: int = -800, drift_c: int = 300, drif
     if mode not in ("step", "slew"):
         raise allowed("mode", mode, "'step' or 'slew'")
     sim = Simulation(seed)
-    nodes = {n: sim.add_node(SnowflakeNode(n, worker=i)) for i, n in enumerate(NODES)}
+    nodes = {n: SnowflakeNode(n, worker=i) for i, n in enumerate(NODES)}
+    for node in nodes.values():
+        sim.add_node(node)
     drift = dict(zip(NODES, (drift_a, drift_b, drift_c, drift_d), strict=False))
     sync = NTP(every_ms=ntp_every_ms, mode=mode, max_slew_ppm=500)
     offsets = sim.drift_clocks(0, max_offset_ms=max_offset_ms, sync=sync)
@@ -194,10 +196,11 @@ def hb_figure(seed: int = 3, first: int = 1, second: int = 6) -> Figure:
     ax = fig.axes[0]
     for k, s in enumerate(steps):
         y = nodes.index(s.node)
+        x = s.time or 0.0
         picked = k in (i, j)
-        ax.plot([s.time], [y], marker="o", markersize=9 if picked else 5, zorder=6, linestyle="none",
+        ax.plot([x], [y], marker="o", markersize=9 if picked else 5, zorder=6, linestyle="none",
                 markerfacecolor=ROLLBACK if picked else "white", markeredgecolor="#333333")
-        ax.annotate(f"e{k}\n{lam[k]} {_vec(vec[k])}", (s.time, y), xytext=(0, -9 if y != 0 else 7),
+        ax.annotate(f"e{k}\n{lam[k]} {_vec(vec[k])}", (x, y), xytext=(0, -9 if y != 0 else 7),
                     textcoords="offset points", ha="center", va="top" if y != 0 else "bottom",
                     fontsize=6, color=ROLLBACK if picked else "#333333", zorder=7)
     return fig
@@ -323,8 +326,8 @@ def raft_clock_faults(drift_ppm: float = 0.0, *, seed: int = 1, ms: float = 3_00
         c.sim.drift_clocks(drift_ppm)
     for k in range(int(ms // 50)):
         c.run(50)
-        if drift_ppm and k == 20 and c.leader() is not None:
-            leader = c.leader()
+        leader = c.leader()
+        if drift_ppm and k == 20 and leader is not None:
             c.sim.clock_drift(leader, -drift_ppm)
             others = [s for s in c.ids if s != leader]
             c.sim.clock_strobe(others[0], 400, 30, 1000)
