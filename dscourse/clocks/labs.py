@@ -334,7 +334,7 @@ def raft_clock_faults(drift_ppm: float = 0.0, *, seed: int = 1, ms: float = 3_00
             c.sim.clock_jump(others[1], -800)
         if k % 10 == 0:
             c.submit(f"x{k}")
-    terms = raft.timing.elections(c.sim.trace)
+    terms = raft.elections(c.sim.trace)
     committed = max((n.commit_index for n in c.nodes.values()), default=0)
     return RaftClockRun(drift_ppm, len(terms), sum(1 for e in terms.values() if e.leader is None),
                         committed, c.violations)
