@@ -268,7 +268,7 @@ class Simulation(Faults, Clocks):
         return [send(src, dst, msg, rendered) for dst in self._peers(src)]
 
     def _send(self, src: str, dst: str, msg: Any, rendered: tuple[str, Any] | None = None,
-              _atomic: frozenset = _ATOMIC, _push: Callable = heappush) -> int:
+              _atomic: frozenset = _ATOMIC, _heappush: Callable = heappush) -> int:
         """Trace a send and queue its delivery (or drop it). The message id is the queue
         ``seq`` of its first copy, so a pending delivery's id equals its ``msg_id``."""
         if self._impaired and self._impaired.get(src) == CRASHED:
@@ -299,7 +299,8 @@ class Simulation(Faults, Clocks):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            _push(self._heap, [at, P_MSG, mid, DELIVER, mid, dst, src, label, msg, data])
+            # a queue entry (sim/queue.py): time, priority, seq, kind, id, node, peer, label, msg, data
+            _heappush(self._heap, [at, P_MSG, mid, DELIVER, mid, dst, src, label, msg, data])
             return mid
         u = link.uniform
         if link.drop and u() < link.drop:
@@ -319,7 +320,7 @@ class Simulation(Faults, Clocks):
                 if at < link.last:
                     at = link.last
                 link.last = at
-            _push(self._heap, [at, P_MSG, seq, DELIVER, mid, dst, src, label, msg, data])
+            _heappush(self._heap, [at, P_MSG, seq, DELIVER, mid, dst, src, label, msg, data])
         return mid
 
     def _new_link(self, src: str, dst: str) -> _Link:
