@@ -9,14 +9,21 @@ DSCoursePlayer.panel("paxos", {
     });
     slots.sort(function (x, y) { return (+x) - (+y); });
     if (!slots.length) slots.push("");
-    var majority = Math.floor(data.acceptors.length / 2) + 1, chosen = {};
-    slots.forEach(function (k) {
-      var count = {};
-      data.acceptors.forEach(function (a) {
-        var v = st[a] && st[a].accepted[k];
-        if (v) { var key = v[0] + " " + v[1]; count[key] = (count[key] || 0) + 1; if (count[key] >= majority) chosen[k] = v; }
+    // a value is chosen once a majority has accepted it at one ballot, even if votes change later
+    var majority = Math.floor(data.acceptors.length / 2) + 1, voters = {}, chosenAll = {};
+    function vote(a, acc) {
+      Object.keys(acc).forEach(function (k) {
+        var v = acc[k], key = k + "|" + v[0] + "|" + v[1];
+        voters[key] = voters[key] || {};
+        voters[key][a] = 1;
+        if (Object.keys(voters[key]).length >= majority) {
+          chosenAll[k] = chosenAll[k] || {};
+          chosenAll[k][v[1]] = v[0];
+        }
       });
-    });
+    }
+    for (var a0 in data.init) vote(a0, data.init[a0].accepted);
+    data.changes.forEach(function (c) { if (c[0] <= ctx.i) vote(c[1], c[2].accepted); });
     var head = [h("th", { text: "acceptor" }), h("th", { text: "promised ballot" })].concat(slots.map(function (k) {
       return h("th", { text: k === "" ? "accepted (ballot, value)" : "slot " + k });
     }));
@@ -24,16 +31,21 @@ DSCoursePlayer.panel("paxos", {
       var s = st[a] || { promised: "(0,-)", accepted: {} };
       return h("tr", { "data-node": a, "class": ctx.down[a] ? "dsp-rl-down" : "" },
         [h("td", { text: a + (ctx.down[a] ? " (" + ctx.down[a] + "ed)" : "") }), h("td", { text: s.promised })].concat(slots.map(function (k) {
-          var v = s.accepted[k], c = chosen[k];
-          return h("td", { "class": v && c && v[0] === c[0] && v[1] === c[1] ? "dsp-px-chosen" : "",
+          var v = s.accepted[k], c = chosenAll[k];
+          return h("td", { "class": v && c && c[v[1]] === v[0] ? "dsp-px-chosen" : "",
                            text: v ? v[0] + " \u2192 " + v[1] : "\u2013" });
         })));
     });
     el.appendChild(h("table", { "class": "dsp-table dsp-paxos" }, [h("thead", {}, [h("tr", {}, head)]), h("tbody", {}, rows)]));
-    var said = slots.filter(function (k) { return chosen[k]; }).map(function (k) {
-      return (k === "" ? "" : "slot " + k + ": ") + chosen[k][1] + " at ballot " + chosen[k][0];
+    var split = [];
+    var said = slots.filter(function (k) { return chosenAll[k]; }).map(function (k) {
+      var vals = Object.keys(chosenAll[k]);
+      if (vals.length > 1) split.push(k === "" ? "the value" : "slot " + k);
+      return (k === "" ? "" : "slot " + k + ": ") + vals.map(function (v) { return v + " at ballot " + chosenAll[k][v]; }).join(" and ");
     });
+    if (said.length > 8) said = said.slice(0, 8).concat(["..."]);
     el.appendChild(h("div", { "class": "dsp-small", text: said.length ? "Chosen (accepted by a majority of " + data.acceptors.length +
-      "): " + said.join("; ") : "No value is accepted by a majority of the " + data.acceptors.length + " acceptors yet." }));
+      " at one ballot): " + said.join("; ") : "No value has been accepted by a majority of the " + data.acceptors.length + " acceptors yet." }));
+    if (split.length) el.appendChild(h("div", { "class": "dsp-note dsp-px-split", text: "Agreement violated: two different values chosen for " + split.join(", ") + "." }));
   }
 });

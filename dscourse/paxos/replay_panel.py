@@ -2,13 +2,16 @@
 per acceptor, and the value a majority has accepted.
 
 Registered as the ``paxos`` entry point of ``dscourse.replay_panels`` (see
-:mod:`dscourse.viz.replay_plugins`). An acceptor's state is read from what it says, never
-guessed: its Promise carries the ballot it promised and the highest vote it cast (Lamport,
-"Paxos Made Simple", 2001, §2.2, Phase 1b), its Accepted the vote it just cast (Phase 2b),
-its Nack the ballot it promised. Multi-Paxos messages (``MPromise``, ``MAccepted``, ``MNack``)
-give the same per log slot; an ``MAccepted`` names the slot and ballot, and the value is the
-one the leader's ``MAccept`` proposed for them. An acceptor that never replies (a crashed
-one, or one with replies switched off) keeps its last known state.
+:mod:`dscourse.viz.replay_plugins`). An acceptor's state follows the paper's rules on each
+delivery (Lamport, "Paxos Made Simple", 2001, §2.2): a ``Prepare(b)`` with ``b`` at least its
+promise raises the promise to ``b`` (Phase 1b); an ``Accept(b, v)`` with ``b`` at least its
+promise casts the vote ``(b, v)`` (Phase 2b). What the acceptor then says overrides the rule
+(so a broken acceptor shows what it really did): its Promise carries its promise and its
+highest vote, its Accepted the vote it cast, its Nack its promise. Multi-Paxos messages
+(``MPrepare``/``MAccept`` in, ``MPromise``, ``MAccepted``, ``MNack`` out) do the same per log
+slot; an ``MAccepted`` names the slot and ballot, and the value is the one the leader's
+``MAccept`` proposed for them. A Multi-Paxos leader is its own acceptor: it promises its
+ballot as it sends ``MPrepare`` and votes for a proposal as it sends ``MAccept``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from ..viz.replay_plugins import Panel
 
 LABELS = ("Prepare", "Promise", "Accept", "Accepted", "MPrepare", "MPromise", "MAccept", "MAccepted")
 ACCEPTOR_SAYS = ("Promise", "Accepted", "Nack", "MPromise", "MAccepted", "MNack")
+ACCEPTOR_HEARS = ("Prepare", "Accept", "MPrepare", "MAccept")
+
+
+def _ballot_key(ballot: Any) -> tuple[int, str]:
+    """A ballot as a comparable ``(round, node)`` pair, from a message or from its text."""
+    if isinstance(ballot, dict):
+        return int(ballot.get("round", 0)), str(ballot.get("node") or "")
+    if isinstance(ballot, str) and ballot.startswith("("):
+        r, n = ballot[1:-1].split(",", 1)
+        return int(r), "" if n == "-" else n
+    return int(ballot[0]), str(ballot[1] or "")
 
 
 def ballot_text(ballot: Any) -> str:
@@ -51,13 +65,29 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
     for seq, e in enumerate(events[:stop]):
         if seq == start:
             init = json.loads(json.dumps(states))
-        if e.kind != "send" or not isinstance(e.data, dict):
+        if not isinstance(e.data, dict):
             continue
         d = e.data
-        if e.label == "MAccept":
+        if e.kind == "send" and e.label == "MAccept":
             proposed[(ballot_text(d["ballot"]), d["slot"])] = d["value"]
+        # a delivered request, or a Multi-Paxos leader's own vote: it promises its ballot when
+        # it sends MPrepare and votes for its proposal before it sends MAccept (multi.py)
+        own = e.kind == "send" and e.label in ("MPrepare", "MAccept")
+        if (e.kind == "deliver" and e.label in ACCEPTOR_HEARS) or own:
+            old = states.get(e.node, {"promised": "(0,-)", "accepted": {}})
+            ballot = _ballot_key(d["ballot"])
+            if ballot < _ballot_key(old["promised"]):
+                continue
+            new = {"promised": ballot_text(d["ballot"]), "accepted": dict(old["accepted"])}
+            if e.label in ("Accept", "MAccept"):
+                slot = "" if e.label == "Accept" else str(d["slot"])
+                new["accepted"][slot] = [ballot_text(d["ballot"]), _value(d["value"])]
+            if new != old:
+                states[e.node] = new
+                if seq >= start:
+                    changes.append([seq, e.node, new])
             continue
-        if e.label not in ACCEPTOR_SAYS:
+        if e.kind != "send" or e.label not in ACCEPTOR_SAYS:
             continue
         old = states.get(e.node, {"promised": "(0,-)", "accepted": {}})
         new = {"promised": old["promised"], "accepted": dict(old["accepted"])}

@@ -110,3 +110,14 @@ def test_a_windowed_player_says_so_and_two_players_share_a_page(show):
     sliders = page.locator('input[type="range"]')
     assert sliders.nth(0).get_attribute("max") == str(windowed.window.stop)
     assert errors == []
+
+
+def test_paxos_panel_shows_the_model_checkers_counterexample_choosing_two_values(show):
+    bug = ds.paxos.check("no-adopt")
+    page, errors = show(ds.viz.replay(bug.trace).page())
+    text = page.inner_text(".dsp-panels")
+    assert "Agreement violated" in text and "v1 at ballot" in text and "v2 at ballot" in text
+    page.locator('input[type="range"]').fill("0")
+    assert "Agreement violated" not in page.inner_text(".dsp-panels")
+    assert "seed not recorded" in page.inner_text(".dsp-foot")
+    assert errors == []

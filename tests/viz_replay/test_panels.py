@@ -169,3 +169,21 @@ def test_lease_belief_and_validity_rebuilt_from_the_trace(seed, naive):
         assert past_expiry == [] and run.overlaps == []
     player = ds.viz.replay(run.sim)
     assert "lease" in [p["name"] for p in player.data["panels"]]
+
+
+@settings(max_examples=6)
+@given(seed=seeds)
+def test_multi_paxos_acceptor_states_include_the_leaders_own_votes(seed):
+    c = ds.paxos.workload.cluster(5, 1, 8, seed=seed, network=ds.sim.reliable())
+    c.run(until=1500)
+    init, changes = acceptor_states(c.trace.events)
+    states = dict(init)
+    for _seq, node, state in changes:
+        states[node] = state
+    replicas = [n for n in c.nodes.values() if "accepted" in getattr(n, "stable", {})]
+    assert replicas
+    for node in replicas:
+        mine = states[node.id]
+        assert mine["promised"] == ballot_text(tuple(node.stable["promised"]))
+        assert {k: v[0] for k, v in mine["accepted"].items()} == {
+            str(slot): ballot_text(tuple(vote.ballot)) for slot, vote in node.stable["accepted"].items()}

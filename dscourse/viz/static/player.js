@@ -178,7 +178,7 @@
       btn("start", "|\u25C0", "go to the start"), btn("back", "\u25C0 step", "step back one event"),
       this.playBtn, btn("step", "step \u25B6", "step to the next event"), btn("end", "\u25B6|", "go to the end"),
       speed, this.slider, this.clock]);
-    var info = "seed " + (d.seed === null ? "?" : d.seed) + (d.digest ? " \u00B7 trace " + d.digest : "") +
+    var info = (d.seed === null ? "seed not recorded" : "seed " + d.seed) + (d.digest ? " \u00B7 trace " + d.digest : "") +
       " \u00B7 " + d.window.total + " events";
     var foot = h("div", { "class": "dsp-foot" }, [h("span", { text: info })]);
     if (d.note) foot.appendChild(h("div", { "class": "dsp-note", text: "Windowed: " + d.note }));
