@@ -174,3 +174,28 @@ def test_not_a_trace_is_refused():
         ds.viz.replay(42)
     with pytest.raises(ValueError, match="at least one node"):
         ds.viz.replay([])
+
+
+def nbval_sanitize(text: str) -> str:
+    """What ``pytest --nbval --sanitize-with tests/sanitize.cfg`` compares (nbval's own parser)."""
+    import re
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+
+    cfg = Path(__file__).resolve().parents[1] / "sanitize.cfg"
+    for regex, replace in get_sanitize_patterns(cfg.read_text(encoding="utf-8")):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_nbval_compares_the_run_not_the_players_code():
+    a = ds.viz.replay(raft_partition_run(5)).html()
+    newer = a.replace("the whole run in 15 s at 1x", "the whole run in 12 s at 1x").replace(
+        "dsp-rl-committed{border:2px", "dsp-rl-committed{border:3px")
+    assert newer != a and nbval_sanitize(newer) == nbval_sanitize(a)
+    kept = nbval_sanitize(a)
+    assert kept.count("(dscourse trace player code)") == 3          # CSS, player JS, Raft panel JS
+    assert embedded(kept) == embedded(a)                             # the trace is still compared
+    other = nbval_sanitize(ds.viz.replay(raft_partition_run(6)).html())
+    assert other != kept
