@@ -80,8 +80,10 @@ class _Client(Node):
     """Maelstrom's workload client: broadcasts fresh values to random servers."""
 
     def __init__(self, node_id: str, servers: Sequence[str], topo: dict[str, list[str]], rate: float,
-                 start_ms: float, stop_ms: float, history: Recorder) -> None:
+                 start_ms: float, stop_ms: float, history: Recorder,
+                 unwrap: Callable[[Any], Any] | None = None) -> None:
         super().__init__(node_id)
+        self.unwrap = unwrap
         self.servers, self.rate, self.start_ms, self.stop_ms = list(servers), rate, start_ms, stop_ms
         self.topo = topo
         self.history = history
@@ -109,6 +111,8 @@ class _Client(Node):
         self.set_timer(self._gap(), "op")
 
     def on_message(self, src: str, msg: Any) -> None:
+        if self.unwrap is not None:
+            msg = self.unwrap(msg)
         if type(msg) is dict and msg.get("type") == "broadcast_ok":
             v = msg.get("in_reply_to")
             if v in self.invoked and v not in self.acked:
@@ -126,8 +130,10 @@ class _Probe(Node):
     not read.
     """
 
-    def __init__(self, node_id: str, servers: Sequence[str], probe_ms: float, stop_ms: float) -> None:
+    def __init__(self, node_id: str, servers: Sequence[str], probe_ms: float, stop_ms: float,
+                 unwrap: Callable[[Any], Any] | None = None) -> None:
         super().__init__(node_id)
+        self.unwrap = unwrap
         self.servers, self.probe_ms, self.stop_ms = list(servers), probe_ms, stop_ms
         self.seen: dict[str, set[int]] = {s: set() for s in servers}
         self.count: dict[int, int] = {}
@@ -162,6 +168,8 @@ class _Probe(Node):
             else:
                 d.pop("send", None)
         for msg in box:
+            if self.unwrap is not None:
+                msg = self.unwrap(msg)
             if type(msg) is dict and msg.get("type") == "read_ok":
                 try:
                     return set(msg.get("messages", ()))
@@ -216,12 +224,14 @@ def _percentiles(values: list[float]) -> dict[int, float]:
 def broadcast_workload(node_cls: Any, nodes: int = 25, latency_ms: float = 100, rate: float = 100,
                        duration_ms: float = 20_000, topology: str = "grid", nemesis: Any = None,
                        seed: int = 1, *, probe_ms: float = 20, settle_ms: float | None = None,
-                       make: Callable[..., Node] | None = None) -> BroadcastResult:
+                       make: Callable[..., Node] | None = None,
+                       unwrap: Callable[[Any], Any] | None = None) -> BroadcastResult:
     """Run Maelstrom's broadcast workload against ``node_cls`` (see the module docstring).
 
     ``nemesis`` is ``None``, ``"partition"`` (random halves, healed before the end) or a
     ``ds.sim`` nemesis schedule. ``make(node_cls, node_id, node_ids)`` builds a server
-    (default ``node_cls(node_id, node_ids)``; the grader passes its sandbox factory).
+    (default ``node_cls(node_id, node_ids)``; the grader passes its sandbox factory), and
+    ``unwrap(msg)`` turns what a server sends into a plain message (the sandbox's wire form).
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 200:
         raise allowed("nodes", nodes, "an int from 1 to 200")
@@ -242,10 +252,10 @@ def broadcast_workload(node_cls: Any, nodes: int = 25, latency_ms: float = 100, 
         sim.add_node(build(node_cls, name, list(names)))
     history = Recorder(sim)
     start = 2 * latency_ms + 1
-    client = _Client("c", names, make_topology(names, topology), rate, start, duration_ms, history)
+    client = _Client("c", names, make_topology(names, topology), rate, start, duration_ms, history, unwrap)
     sim.add_node(client)
     end = duration_ms + settle
-    probe = _Probe("p", names, probe_ms, end)
+    probe = _Probe("p", names, probe_ms, end, unwrap)
     sim.add_node(probe)
     if nemesis == "partition":
         schedule = _partition_schedule(sim.rng("nemesis"), names, start, duration_ms)

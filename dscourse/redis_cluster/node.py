@@ -204,7 +204,7 @@ class ClusterNode(Node):
                 self.ping(n)
             elif v.ping_sent and now - v.last_ping > timeout / 2:
                 self.ping(n)      # redis reconnects the link and pings again; ping_sent is kept
-            if v.ping_sent and now - v.ping_sent > timeout and not v.flags & {"pfail", "fail"}:
+            if v.ping_sent and not v.flags & {"pfail", "fail"} and self.pfail_due(v.ping_sent):
                 v.flags.add("pfail")
                 self.annotate(view=n, flag="PFAIL")
         if self.role == "replica":
@@ -280,13 +280,34 @@ class ClusterNode(Node):
                 self.handshake[e.name] = self.now
                 self.send(e.name, self._header("meet"))
             return
-        if sv.role != "master":
-            return
-        if "pfail" in e.flags or "fail" in e.flags:
-            v.reports[sender] = self.now
+        v.reports = self.update_reports(v.reports, sender, sv.role == "master", e.flags)
+        if sv.role == "master" and ("pfail" in e.flags or "fail" in e.flags):
             self.mark_failing_if_needed(e.name)
+
+    # -- the three rules of failure detection (exercise E4.3 replaces them) -----------------
+    def pfail_due(self, ping_sent: float) -> bool:
+        """PFAIL when a PING has waited more than NODE_TIMEOUT ("Failure detection")."""
+        return self.now - ping_sent > self.node_timeout
+
+    def update_reports(self, reports: dict[str, float], sender: str, sender_is_master: bool,
+                       flags: tuple[str, ...]) -> dict[str, float]:
+        """A master's gossip flagging the node PFAIL/FAIL adds (or refreshes) its report; a
+        master's gossip saying it is fine removes it; replicas' gossip is not a report."""
+        if not sender_is_master:
+            return reports
+        out = dict(reports)
+        if "pfail" in flags or "fail" in flags:
+            out[sender] = self.now
         else:
-            v.reports.pop(sender, None)
+            out.pop(sender, None)
+        return out
+
+    def fail_quorum(self, local_flag: str, reports: dict[str, float]) -> bool:
+        """PFAIL here, and valid reports (younger than 2 × NODE_TIMEOUT) plus this node if it
+        is a master reach ``size/2 + 1`` of the masters serving slots."""
+        horizon = self.now - self.node_timeout * FAIL_REPORT_VALIDITY_MULT
+        valid = sum(1 for t in reports.values() if t >= horizon)
+        return local_flag == "PFAIL" and valid + (1 if self.role == "master" else 0) >= self.quorum()
 
     def valid_reports(self, name: str) -> dict[str, float]:
         """Failure reports about ``name`` younger than NODE_TIMEOUT × FAIL_REPORT_VALIDITY_MULT."""
@@ -302,8 +323,7 @@ class ClusterNode(Node):
         if "pfail" not in v.flags or "fail" in v.flags:
             return
         reports = self.valid_reports(name)
-        failures = len(reports) + (1 if self.role == "master" else 0)
-        if failures < self.quorum():
+        if not self.fail_quorum(self.flag(name), dict(v.reports)):
             return
         v.flags.discard("pfail")
         v.flags.add("fail")
