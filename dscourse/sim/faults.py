@@ -177,8 +177,8 @@ class Faults:
 
     def random_nemesis(self: Simulation, until: float, *,
                        kinds: Sequence[str] = RANDOM_KINDS, mean_gap: float = 200.0,
-                       mean_duration: float = 300.0,
-                       max_clock_jump: float = 100.0) -> list[tuple[float, tuple[Any, ...]]]:
+                       mean_duration: float = 300.0, max_clock_jump: float = 100.0,
+                       max_drift_ppm: float = 100_000.0) -> list[tuple[float, tuple[Any, ...]]]:
         """A random schedule from now to ``until`` ms, drawn from the stream ``"nemesis"``.
 
         See :func:`dscourse.sim.nemesis.random_schedule`; pass the result to
@@ -186,4 +186,5 @@ class Faults:
         """
         return random_schedule(list(self._order), self.rng("nemesis"), start=self.now,
                                until=until, kinds=kinds, mean_gap=mean_gap,
-                               mean_duration=mean_duration, max_clock_jump=max_clock_jump)
+                               mean_duration=mean_duration, max_clock_jump=max_clock_jump,
+                               max_drift_ppm=max_drift_ppm)

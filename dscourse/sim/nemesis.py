@@ -55,6 +55,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "slow_link": ("id", "id", "dist"),
 }
 RANDOM_KINDS: tuple[str, ...] = ("partition", "crash", "pause", "clock_jump")
+# opt-in kinds for random schedules (not in the default, so default schedules never change)
+CLOCK_KINDS: tuple[str, ...] = ("clock_drift", "clock_strobe")
 
 
 class Nemesis:
@@ -141,26 +143,31 @@ def _argument(kind: str, arg: Any) -> Any:
 def random_schedule(nodes: Sequence[str], rng: np.random.Generator, *, until: float,
                     start: float = 0.0, kinds: Sequence[str] = RANDOM_KINDS,
                     mean_gap: float = 200.0, mean_duration: float = 300.0,
-                    max_clock_jump: float = 100.0) -> list[tuple[float, tuple[Any, ...]]]:
+                    max_clock_jump: float = 100.0,
+                    max_drift_ppm: float = 100_000.0) -> list[tuple[float, tuple[Any, ...]]]:
     """Fault/repair cycles between ``start`` and ``until`` ms, one fault at a time.
 
     Each cycle waits an exponential gap (mean ``mean_gap`` ms), then injects one fault drawn
     from ``kinds`` for an exponential duration (mean ``mean_duration``): a random
     bipartition then ``heal``; a crash then ``recover``; a pause; or a clock jump of up to
-    ``max_clock_jump`` ms either way. Every fault is undone, even after ``until``. Times are
-    whole milliseconds. Only ``rng.random()`` is used, so schedules are stable across numpy
-    versions.
+    ``max_clock_jump`` ms either way. The opt-in :data:`CLOCK_KINDS` add a drift of up to
+    ``max_drift_ppm`` either way (then back to drift 0) and a strobe of up to
+    ``max_clock_jump`` ms flipping every 1-10 ms. Every fault is undone, even after
+    ``until``. Times are whole milliseconds. Only ``rng.random()`` is used, so schedules are
+    stable across numpy versions.
     """
     if not nodes:
         raise allowed("nodes", nodes, "at least one node id")
+    known = RANDOM_KINDS + CLOCK_KINDS
     for kind in kinds:
-        if kind not in RANDOM_KINDS:
-            raise allowed("nemesis kind", kind, f"one of {', '.join(RANDOM_KINDS)}")
+        if kind not in known:
+            raise allowed("nemesis kind", kind, f"one of {', '.join(known)}")
     if not kinds:
-        raise allowed("kinds", kinds, f"a non-empty list drawn from {', '.join(RANDOM_KINDS)}")
+        raise allowed("kinds", kinds, f"a non-empty list drawn from {', '.join(known)}")
     for what, v in (("mean_gap", mean_gap), ("mean_duration", mean_duration),
                     ("max_clock_jump", max_clock_jump), ("until", until), ("start", start)):
         to_us(what, v)
+    check_ppm("max_drift_ppm", max_drift_ppm)
     nodes = list(nodes)
     u = rng.random
 
@@ -184,5 +191,12 @@ def random_schedule(nodes: Sequence[str], rng: np.random.Generator, *, until: fl
         elif kind == "clock_jump":
             delta = float(round((2 * u() - 1) * max_clock_jump))
             schedule.append((t, ("clock_jump", victim, delta)))
+        elif kind == "clock_drift":
+            ppm = float(round((2 * u() - 1) * max_drift_ppm))
+            schedule += [(t, ("clock_drift", victim, ppm)), (t + duration, ("clock_drift", victim, 0.0))]
+        elif kind == "clock_strobe":
+            delta = float(round((2 * u() - 1) * max_clock_jump))
+            period = float(1 + int(u() * 10))
+            schedule.append((t, ("clock_strobe", victim, delta, period, duration)))
         t += duration + exp(mean_gap)
     return schedule

@@ -158,3 +158,21 @@ def test_same_seed_same_digest_across_processes_with_drift_and_ntp() -> None:
     sim = clock_sim(1, "slew")
     sim.run(until=400)
     assert sim.trace.digest() in first
+
+
+def test_random_nemesis_can_draw_clock_faults_without_changing_default_schedules() -> None:
+    sim = clock_sim(4)
+    default = sim.random_nemesis(until=2_000)
+    again = clock_sim(4).random_nemesis(until=2_000)
+    assert default == again and all(a[0] not in ("clock_drift", "clock_strobe") for _, a in default)
+    clocky = clock_sim(4).random_nemesis(until=2_000, kinds=("clock_drift", "clock_strobe"),
+                                         max_drift_ppm=50_000)
+    names = {a[0] for _, a in clocky}
+    assert names == {"clock_drift", "clock_strobe"}
+    assert all(abs(a[2]) <= 50_000 for _, a in clocky if a[0] == "clock_drift")
+    sim.schedule_nemesis(clocky)
+    sim.run(until=3_000)
+    assert {e.kind for e in sim.trace.events} >= {"clock_drift", "clock_strobe"}
+    assert all(sim.physical_clock(n).drift_ppm == 0 for n in {a[1] for _, a in clocky if a[0] == "clock_drift"})
+    with pytest.raises(ValueError, match="nemesis kind"):
+        sim.random_nemesis(until=4_000, kinds=("clock_smear",))
