@@ -4,7 +4,9 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
 * :class:`RaftNode`, :class:`RaftOptions` -- the server and its options (PreVote,
   CheckQuorum, no-op, fast backtracking).
 * :func:`cluster` -- ``ds.raft.cluster(n=5, seed=1)``, a ready cluster with its monitor;
-  :func:`kv_cluster` -- the replicated key-value store with clerks.
+  :func:`kv_cluster` -- the replicated key-value store with clerks recording one history
+  (a ``dscourse.history.Recorder``).
+* :mod:`.exercises` -- Chapter 6's harnesses; each returns a ``checkers.trial.Trial``.
 * :class:`RaftMonitor` -- Election Safety, Leader Append-Only, Log Matching, Leader
   Completeness, State Machine Safety, checked at every state change.
 * :func:`figure8` -- the paper's Figure 8 as a scripted replay;
