@@ -196,3 +196,23 @@ def visit(browser_context: object, server: str) -> Iterator[object]:
     yield open_page
     for v in opened:
         v.close()
+
+
+_CLICKABLE_MESSAGE = """r => {
+  for (const line of r.querySelectorAll('.dsp-spacetime .dsp-hit, .dsp-cluster .dsp-flying')) {
+    line.scrollIntoView({block: 'center', inline: 'center'});
+    const b = line.getBoundingClientRect();
+    if (document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2) === line) return line;
+  }
+  return null;
+}"""
+
+
+def click_a_message(root: object) -> str:
+    """Really click (mouse, not a synthetic event) a message of a player: the first arrow of
+    the space-time diagram (or dot of the cluster view) that nothing covers. Returns the
+    detail pane's text afterwards."""
+    target = root.evaluate_handle(_CLICKABLE_MESSAGE).as_element()
+    assert target is not None, "no message is visible and clickable in this player"
+    target.click()
+    return root.locator(".dsp-detail").inner_text()

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from .conftest import chapters, pages
+from .conftest import chapters, click_a_message, pages
 
 PLAYER = "[data-dscourse-player]"
 
@@ -68,12 +68,7 @@ def test_every_chapter_has_working_players(visit, path):
         assert root.get_attribute("data-cursor") == "1"
         # a click on a message shows its payload and the sender's annotated state
         slider.fill(str(top))
-        message = root.locator(".dsp-spacetime .dsp-msg .dsp-hit").first
-        if message.count() == 0:
-            message = root.locator(".dsp-flying").first
-        assert message.count() == 1, f"player {k} of {path} shows no message to click"
-        message.click(force=True)
-        detail = root.locator(".dsp-detail").inner_text()
+        detail = click_a_message(root)
         assert "payload:" in detail and " then: " in detail, detail
     assert v.errors == [], f"{path}: {v.errors}"
 

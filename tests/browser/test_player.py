@@ -14,6 +14,8 @@ import dscourse as ds
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from viz_replay.helpers import paxos_duel, raft_partition_run
 
+from .conftest import click_a_message
+
 PLAYER = "[data-dscourse-player]"
 
 
@@ -120,4 +122,41 @@ def test_paxos_panel_shows_the_model_checkers_counterexample_choosing_two_values
     page.locator('input[type="range"]').fill("0")
     assert "Agreement violated" not in page.inner_text(".dsp-panels")
     assert "seed not recorded" in page.inner_text(".dsp-foot")
+    assert errors == []
+
+
+def test_a_click_on_a_message_shows_its_payload_and_the_senders_state(show):
+    c = raft_partition_run(2)
+    page, errors = show(ds.viz.replay(c).page())
+    root = page.locator(PLAYER)
+    detail = click_a_message(root)
+    first = detail.splitlines()[0]
+    assert first.startswith("message #") and " \u2192 " in first
+    label = first.split()[2].rstrip(":")
+    assert label in {"AppendEntries", "AppendEntriesReply", "RequestVote", "RequestVoteReply"}
+    assert "payload: {" in detail and '"term":' in detail
+    sender = first.split(": ", 1)[1].split(" \u2192 ")[0]
+    assert f"sender {sender} then: " in detail and '"role":' in detail
+    assert root.get_attribute("data-selected").startswith('{"msg":')
+    assert errors == []
+
+
+def test_play_runs_to_the_end_faster_at_a_higher_speed_and_pause_stops_it(show):
+    page, errors = show(ds.viz.replay(paxos_duel(3)).page())
+    root = page.locator(PLAYER)
+    slider = root.locator('input[type="range"]')
+    top = int(slider.get_attribute("max"))
+    play = root.locator('button[data-act="play"]')
+    slider.fill("0")
+    play.click()
+    page.wait_for_function("() => +document.querySelector('[data-dscourse-player]').dataset.cursor > 0")
+    play.click()                                          # pause
+    paused = root.get_attribute("data-cursor")
+    page.wait_for_timeout(300)
+    assert root.get_attribute("data-cursor") == paused and root.get_attribute("data-playing") is None
+    root.locator("select.dsp-speed").select_option("8")
+    play.click()                                          # resume at 8x: the 15 s run takes about 2 s
+    page.wait_for_function("() => !document.querySelector('[data-dscourse-player]').hasAttribute('data-playing')",
+                           timeout=10_000)
+    assert root.get_attribute("data-cursor") == str(top) and int(paused) < top
     assert errors == []
