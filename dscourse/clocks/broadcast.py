@@ -9,7 +9,7 @@ Every node of a :class:`Group` broadcasts with ``bcast(payload)`` and *delivers*
   multicast", TOCS 9(3), 1991: a message from ``s`` stamped ``V_m`` is delivered when
   ``V_m[s] = V[s] + 1`` and ``V_m[k] ≤ V[k]`` for every other ``k``, where ``V`` counts the
   messages delivered per sender (the vector-clock delivery condition, :func:`deliverable`).
-* ``"total"`` -- Lamport's total order (CACM 1978, §3): messages are stamped with Lamport
+* ``"total"`` -- Lamport's total order (CACM 1978, "Ordering the Events Totally"): messages are stamped with Lamport
   clocks, every receiver acknowledges with a (later) stamp, and a node delivers the queued
   message with the smallest ``(stamp, sender)`` once it has heard a later stamp from every
   node other than its sender (FIFO links mean nothing earlier from the sender is on the

@@ -1,13 +1,13 @@
 """Hybrid logical clocks (Kulkarni, Demirbas, Madappa, Avva, Leone, "Logical Physical Clocks",
 OPODIS 2014; the technical report "Logical Physical Clocks and Consistent Snapshots in Globally
-Distributed Databases", 2014, Figure 5).
+Distributed Databases", 2014, the HLC algorithm).
 
 A timestamp is ``(l, c)``: ``l`` the largest physical time the node has heard of, ``c`` a
 counter that orders events sharing the same ``l``. Compared lexicographically, stamps respect
 happens-before like Lamport's (e → f ⇒ (l, c).e < (l, c).f), while ``l`` stays close to
 physical time: if every two physical clocks differ by at most ε, then ``l − pt ≤ ε`` at every
 event, and if each node's physical clock advances at least one tick between its events then
-``c < N·(ε + 1)`` for N nodes (the paper's Theorems 1–3). CockroachDB and YugabyteDB use HLCs.
+``c < N·(ε + 1)`` for N nodes (the paper's bounds). CockroachDB and YugabyteDB use HLCs.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class HLC:
         return HLCStamp(self.l, self.c)
 
     def local(self, pt: int) -> HLCStamp:
-        """A send or local event at physical time ``pt`` (Figure 5, first rule)."""
+        """A send or local event at physical time ``pt`` (the first rule)."""
         pt = _int("pt", pt)
         old = self.l
         self.l = max(old, pt)

@@ -1,5 +1,5 @@
 """Leases under bounded clock drift (Gray and Cheriton, "Leases: An Efficient Fault-Tolerant
-Mechanism for Distributed File Cache Consistency", SOSP 1989, §2 and §4).
+Mechanism for Distributed File Cache Consistency", SOSP 1989).
 
 A server grants a lease of term ``T``; it re-grants only after ``T`` has passed on *its* clock.
 A holder measures the term on *its own* clock, starting when it *asked* (before the grant was

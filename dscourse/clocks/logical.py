@@ -94,7 +94,7 @@ def leq(a: VectorStamp, b: VectorStamp) -> bool:
 
 
 def happens_before(a: VectorStamp, b: VectorStamp) -> bool:
-    """``a → b``: ``a ≤ b`` pointwise and ``a ≠ b`` (Mattern 1989, §4)."""
+    """``a → b``: ``a ≤ b`` pointwise and ``a ≠ b`` (Mattern 1989)."""
     return leq(a, b) and not leq(_check(b), a)
 
 

@@ -2,7 +2,7 @@
 
 An *execution* is a list of :class:`Step` records in an order consistent with causality (a
 receive comes after its send), e.g. the events of a ``ds.sim`` trace (:func:`from_trace`).
-Lamport's happened-before relation (CACM 1978, §2) is the smallest transitive relation
+Lamport's happened-before relation (CACM 1978, "The Partial Ordering") is the smallest transitive relation
 containing program order (two events of one node, in the order they happened) and
 send → receive of each message. :func:`happens_before_oracle` computes it by transitive
 closure, without any clock, which is what the clocks are tested against.

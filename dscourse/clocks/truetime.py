@@ -1,5 +1,5 @@
 """A TrueTime-style interval clock and commit wait (Corbett et al., "Spanner: Google's
-Globally-Distributed Database", OSDI 2012, §3 and §4.1.2).
+Globally-Distributed Database", OSDI 2012: TrueTime and commit wait).
 
 ``TT.now()`` returns an interval ``[earliest, latest]`` guaranteed to contain true time,
 given a bound ε on the clock's error. A transaction takes commit timestamp

@@ -13,7 +13,7 @@ offset that faults and synchronisation move:
   optional error drawn from the node's ``"clock:<id>"`` stream) and corrects the offset either
   by a **step** (set the clock: it may go backwards) or by a **slew** (run the clock faster or
   slower by at most ``max_slew_ppm`` until the offset is gone, as ``adjtime(3)`` does: it
-  never goes backwards; ntpd's default maximum slew is 500 ppm, Mills, RFC 5905 §1).
+  never goes backwards; ntpd's maximum slew is 500 ppm; Mills et al., RFC 5905).
 
 Its **monotonic clock** (``Node.monotonic()``, the analogue of ``time.monotonic`` or
 ``System.nanoTime``; Linux's ``CLOCK_MONOTONIC_RAW``) is the oscillator alone: it counts from
