@@ -54,13 +54,27 @@ from .server import ZKOptions, ZKServer
 
 
 def connect(hosts: str = "127.0.0.1:2181", timeout: float = 10.0, **kwargs: Any) -> Any:
-    """A started ``kazoo.client.KazooClient`` to a real ZooKeeper (needs ``pip install kazoo``)."""
+    """A started ``kazoo.client.KazooClient`` to a real ZooKeeper (needs ``pip install kazoo``).
+
+    kazoo's connection chatter goes to a silent logger unless you pass ``logger=``; a failure
+    to connect raises (kazoo's timeout error) and the client is closed."""
+    import logging
+
     try:
         from kazoo.client import KazooClient as RealClient
     except ImportError as e:  # pragma: no cover - depends on the reader's machine
         raise ImportError("ds.zk.connect needs kazoo: pip install kazoo") from e
+    if "logger" not in kwargs:
+        quiet = logging.getLogger("dscourse.zk.kazoo")
+        quiet.propagate = False
+        quiet.addHandler(logging.NullHandler())
+        kwargs["logger"] = quiet
     client = RealClient(hosts=hosts, **kwargs)
-    client.start(timeout=timeout)
+    try:
+        client.start(timeout=timeout)
+    except Exception:
+        client.close()
+        raise
     return client
 
 

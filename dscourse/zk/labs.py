@@ -1,0 +1,236 @@
+"""The widgets and static figures of Chapters 7 and 8, built from the generic ``ds.viz`` toolkit.
+
+* :func:`explorer` -- the znode explorer: a scripted session of two clients (persistent,
+  ephemeral and sequential znodes, versioned writes, watches, a session that expires) replayed
+  step by step: the tree with each znode's stat, the sessions, and the event log.
+* :func:`stale_read_lab` -- the stale read and ``sync()``: the history with its
+  linearizability verdict, for a lag you choose.
+* :func:`pipeline` -- ZAB's broadcast pipeline: per-learner queues while one follower's link is
+  slow, and each server's last zxid (epoch:counter).
+* :func:`election_sandbox` -- FastLeaderElection with (peerEpoch, zxid, myid) you set.
+
+Each is a :class:`dscourse.viz.Lab` (controls + figure); displayed without a kernel it is its
+static figure. Loaded on first use (``ds.zk.labs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from .. import viz
+from ..checkers import linearizability as lin
+from ..viz.display import new_figure
+from .ensemble import ensemble
+from .errors import ZookeeperError
+from .experiments import stale_read
+from .messages import zxid_str
+from .server import ZKOptions
+
+
+# == the znode explorer ==========================================================================
+@dataclass
+class Step:
+    """One step of the explorer's script: what was done, the tree, sessions, the event log."""
+
+    label: str
+    tree: list[tuple[str, dict[str, Any]]]
+    sessions: dict[str, str]
+    log: list[str]
+    time: float
+
+
+def explore_script(seed: int = 1, expire: bool = True) -> list[Step]:
+    """Run the explorer's script on a fresh ensemble and snapshot every step."""
+    ens = ensemble(servers=3, seed=seed)
+    ens.run_until_leader()
+    alice = ens.client(server="zk1", session_timeout_ms=4000)
+    bob = ens.client(server="zk2", session_timeout_ms=4000)
+    alice.start()
+    bob.start()
+    log: list[str] = []
+    names = {alice.client_id[0]: "alice", bob.client_id[0]: "bob"}
+    bob.add_listener(lambda state: log.append(f"t={ens.now:g} bob's connection: {state}"))
+    steps: list[Step] = []
+
+    def watch(who: str):
+        return lambda e: log.append(f"t={ens.now:g} {who} watch: {e.type} {e.path}")
+
+    def snap(label: str) -> None:
+        ens.run(20)
+        leader = ens.nodes[ens.leader() or "zk1"]
+        rows = []
+        for path in sorted(p for p in leader.tree.nodes if p == "/app" or p.startswith("/app/")):
+            st = leader.tree.nodes[path].stat()
+            owner = names.get(st.ephemeralOwner, hex(st.ephemeralOwner)) if st.ephemeralOwner else ""
+            rows.append((path, {"data": leader.tree.nodes[path].data.decode(errors="replace"),
+                                "version": st.version, "cversion": st.cversion, "numChildren": st.numChildren,
+                                "czxid": zxid_str(st.czxid), "mzxid": zxid_str(st.mzxid),
+                                "pzxid": zxid_str(st.pzxid), "owner": owner}))
+        sessions = {"alice": alice.state, "bob": bob.state}
+        steps.append(Step(label, rows, sessions, list(log), ens.now))
+
+    def attempt(who: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            out = fn(*args, **kw)
+            log.append(f"t={ens.now:g} {who}: {fn.__name__}{args} -> {out if not isinstance(out, tuple) else 'ok'}")
+            return out
+        except ZookeeperError as e:
+            log.append(f"t={ens.now:g} {who}: {fn.__name__}{args} -> {type(e).__name__}")
+            return None
+
+    attempt("alice", alice.create, "/app", b"config-v1")
+    snap("alice creates /app (persistent)")
+    alice.get("/app", watch=watch("alice"))
+    bob.get_children("/app", watch=watch("bob"))
+    log.append(f"t={ens.now:g} alice watches /app data; bob watches /app children")
+    attempt("bob", bob.create, "/app/worker-", b"bob", ephemeral=True, sequence=True)
+    snap("bob registers an ephemeral sequential worker")
+    attempt("alice", alice.create, "/app/worker-", b"alice", ephemeral=True, sequence=True)
+    snap("alice registers a worker too (the counter moves on)")
+    attempt("bob", bob.set, "/app", b"config-v2", version=0)
+    snap("bob sets /app with version=0 (CAS succeeds)")
+    attempt("alice", alice.set, "/app", b"config-v3", version=0)
+    snap("alice sets /app with version=0 again: BadVersion")
+    attempt("bob", bob.create, "/app/worker-0000000000/child")
+    snap("bob tries a child under an ephemeral node")
+    if expire:
+        ens.expire_session(bob)
+        log.append(f"t={ens.now:g} bob's session expires (the leader closes it)")
+        snap("bob's session expired: his ephemeral node is gone")
+    return steps
+
+
+def explorer_figure(steps: list[Step], step: int) -> Figure:
+    s = steps[step]
+    fig = new_figure((9.0, 3.6))
+    ax = fig.add_axes((0.01, 0.02, 0.56, 0.9))
+    ax.axis("off")
+    ax.set_title(f"step {step + 1}/{len(steps)}: {s.label}", fontsize=9, loc="left")
+    y = 0.95
+    ax.text(0.0, y, f"{'path':<26}{'data':<11}{'ver':>4}{'cver':>5}{'kids':>5}  {'mzxid':<6}owner",
+            family="monospace", fontsize=7.5, weight="bold", va="top")
+    for path, st in s.tree:
+        y -= 0.09
+        depth = path.count("/") - 1
+        name = ("  " * depth) + ("/" if depth == 0 else "") + path.rsplit("/", 1)[1]
+        ax.text(0.0, y, f"{name:<26}{st['data'][:10]:<11}{st['version']:>4}{st['cversion']:>5}"
+                f"{st['numChildren']:>5}  {st['mzxid']:<6}{st['owner']}", family="monospace", fontsize=7.5,
+                va="top", color="#1f5fa8" if st["owner"] else "black")
+    y -= 0.14
+    ax.text(0.0, y, "sessions: " + ", ".join(f"{k} {v}" for k, v in s.sessions.items()), fontsize=8, va="top")
+    lx = fig.add_axes((0.58, 0.02, 0.41, 0.9))
+    lx.axis("off")
+    lx.set_title("event log", fontsize=9, loc="left")
+    for i, line in enumerate(s.log[-11:]):
+        lx.text(0.0, 0.95 - 0.085 * i, line[:62], family="monospace", fontsize=6.5, va="top",
+                color="#b03020" if "watch:" in line or "expires" in line else "black")
+    return fig
+
+
+def explorer(seed: int = 1, step: int | None = None) -> viz.Lab:
+    """The znode explorer (blue rows are ephemeral); the slider walks through the script."""
+    steps = explore_script(seed)
+    last = len(steps) - 1
+    return viz.Lab(lambda step: explorer_figure(steps, step), step=(0, last, 1),
+                   initial={"step": last if step is None else step},
+                   describe=lambda step: f"znode explorer, step {step + 1}: {steps[step].label}")
+
+
+# == stale read ==================================================================================
+def stale_read_figure(use_sync: bool = False, lag_ms: int = 200, seed: int = 1) -> Figure:
+    r = stale_read(seed, use_sync=use_sync, lag_ms=float(lag_ms))
+    title = f"{'sync() + get()' if use_sync else 'get()'} on lagging {r.lagging}: read {r.read!r}"
+    return viz.history(r.history.operations(flat=True), lin.kv(), result=r.verdict, title=title)
+
+
+def stale_read_lab(use_sync: bool = False) -> viz.Lab:
+    """The stale read: the reader's follower lags by ``lag_ms``; tick ``use_sync`` to fix it."""
+
+    def describe(use_sync: bool, lag_ms: int) -> str:
+        r = stale_read(1, use_sync=use_sync, lag_ms=float(lag_ms))
+        return f"sync={use_sync} lag={lag_ms} ms: read {r.read!r}, linearizable: {r.linearizable}"
+
+    return viz.Lab(stale_read_figure, use_sync=False, lag_ms=(200, 1000, 100), initial={"use_sync": use_sync},
+                   describe=describe)
+
+
+# == the broadcast pipeline =========================================================================
+def pipeline_run(slow_ms: int = 200, observers: int = 1, writes: int = 12, seed: int = 7) -> dict[str, Any]:
+    """Writes through a 3-voter ensemble whose first follower's link is slow; samples every
+    learner's queue (proposals sent, not yet ACKed) and every server's last zxid."""
+    ens = ensemble(servers=3, observers=observers, seed=seed)
+    leader = ens.run_until_leader()
+    followers = sorted(s for s in ens.nodes if s != leader and not ens.nodes[s].is_observer)
+    if slow_ms:
+        ens.sim.slow_link(leader, followers[0], float(slow_ms))
+    zk = ens.client(server=leader, record=False)
+    zk.start()
+    lnode = ens.nodes[leader]
+    samples: list[tuple[float, dict[str, int]]] = []
+    for i in range(writes):
+        zk.create_async(f"/w{i}")
+        ens.run(5)
+        samples.append((ens.now, {ens.ids[sid]: len(h.queue) for sid, h in sorted(lnode.handlers.items())}))
+    for _ in range(40):
+        ens.run(20)
+        samples.append((ens.now, {ens.ids[sid]: len(h.queue) for sid, h in sorted(lnode.handlers.items())}))
+    return {"ens": ens, "leader": leader, "slow": followers[0] if slow_ms else None, "samples": samples}
+
+
+def pipeline_figure(slow_ms: int = 200, observers: int = 1) -> Figure:
+    run = pipeline_run(slow_ms, observers)
+    ens = run["ens"]
+    fig = new_figure((8.0, 2.8))
+    ax = fig.add_axes((0.08, 0.17, 0.52, 0.7))
+    t0 = run["samples"][0][0]
+    for node in sorted(run["samples"][-1][1]):
+        xs = [t - t0 for t, q in run["samples"]]
+        ys = [q.get(node, 0) for _, q in run["samples"]]
+        kind = "observer" if ens.nodes[node].is_observer else ("slow follower" if node == run["slow"] else "follower")
+        ax.plot(xs, ys, drawstyle="steps-post", label=f"{node} ({kind})")
+    ax.set_xlabel("ms after the first write")
+    ax.set_ylabel("proposals queued")
+    ax.set_title(f"leader {run['leader']}: per-learner queues", fontsize=9)
+    ax.legend(fontsize=7)
+    tx = fig.add_axes((0.64, 0.17, 0.35, 0.7))
+    tx.axis("off")
+    tx.set_title("last zxid (epoch:counter)", fontsize=9)
+    for i, (node, z) in enumerate(sorted(ens.zxids().items())):
+        tx.text(0.05, 0.85 - 0.14 * i, f"{node}  {z:>6}  {ens.nodes[node].role.lower()}", family="monospace",
+                fontsize=8)
+    return fig
+
+
+def pipeline(slow_ms: int = 200, observers: int = 1) -> viz.Lab:
+    """ZAB's pipeline: slow one follower's link and watch its queue grow while commits go on."""
+    return viz.Lab(pipeline_figure, slow_ms=(0, 400, 50), observers=(0, 2, 1),
+                   initial={"slow_ms": slow_ms, "observers": observers},
+                   describe=lambda slow_ms, observers: f"pipeline: slow link {slow_ms} ms, {observers} observer(s)")
+
+
+# == the election sandbox ===========================================================================
+def election_run(zk1: tuple[int, int] = (1, 99), zk2: tuple[int, int] = (1, 90), zk3: tuple[int, int] = (1, 95),
+                 seed: int = 1) -> Any:
+    """Three servers with preset (epoch, last counter); returns the ensemble after the election."""
+    ens = ensemble(servers=3, seed=seed, preset={"zk1": zk1, "zk2": zk2, "zk3": zk3},
+                   options=ZKOptions(tick_ms=200))
+    ens.run_until_leader(20_000)
+    return ens
+
+
+def election_figure(zk1_epoch: int = 1, zk1_zxid: int = 99, zk3_epoch: int = 1, zk3_zxid: int = 95) -> Figure:
+    ens = election_run((zk1_epoch, zk1_zxid), (1, 90), (zk3_epoch, zk3_zxid))
+    end = min(e.time for e in ens.trace.events if e.kind == "annotate" and e.data.get("phase") == "broadcast")
+    fig = viz.spacetime(ens.sim, window=(0, end / 1000 + 2), nodes=["zk1", "zk2", "zk3"], roles=True,
+                        title=f"votes (peerEpoch, zxid, myid); leader: {ens.leader()}")
+    return fig
+
+
+def election_sandbox() -> viz.Lab:
+    """Set zk1's and zk3's (epoch, zxid counter); zk2 has (1, 90). Who wins, and in how many votes?"""
+    return viz.Lab(election_figure, zk1_epoch=(1, 3, 1), zk1_zxid=(0, 200, 5), zk3_epoch=(1, 3, 1),
+                   zk3_zxid=(0, 200, 5), initial={"zk1_zxid": 99, "zk3_zxid": 95},
+                   describe=lambda **v: f"election: {v}")
