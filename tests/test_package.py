@@ -112,3 +112,25 @@ def test_docstrings_name_modules_that_exist(module):
         obj = ds
         for part in ref.split("."):
             obj = getattr(obj, part)               # AttributeError names a stale reference
+
+
+def test_lazy_keeps_a_broken_submodules_real_error(tmp_path, monkeypatch):
+    pkg = tmp_path / "lazypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from dscourse._lazy import lazy\n"
+                                     "__all__ = ['ok']\nok = 1\n"
+                                     "__getattr__, __dir__ = lazy(__name__, globals(), None, {'fig': 'draw'})\n")
+    (pkg / "draw.py").write_text("import no_such_dependency_xyz\nfig = 2\n")
+    (pkg / "good.py").write_text("value = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("lazypkg")
+    assert {"ok", "draw", "good", "fig"} <= set(dir(mod)) and "_private" not in dir(mod)
+    assert mod.good.value == 3 and "good" in vars(mod)
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_xyz"):
+        _ = mod.draw                                # the missing dependency, not "no attribute draw"
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_xyz"):
+        _ = mod.fig
+    with pytest.raises(AttributeError, match="nothing_here"):
+        _ = mod.nothing_here
+    for name in [m for m in sys.modules if m.startswith("lazypkg")]:
+        del sys.modules[name]                     # leave no trace for other tests

@@ -59,7 +59,7 @@ def test_rollback_lab_plots_each_policys_ids_and_errors(delta_ms):
     fig = lab.figure()
     assert [ax.get_title() for ax in fig.axes] == [f"{r.policy}: waited {r.waited_ms} ms" for r in runs]
     assert fig.axes[0].get_xlabel() == "true time (ms)" and fig.axes[0].get_ylabel() == "timestamp in the id (ms)"
-    for ax, r in zip(fig.axes, runs):
+    for ax, r in zip(fig.axes, runs, strict=True):
         plotted = [len(c.get_offsets()) for c in ax.collections]
         assert plotted == [n for n in (len(r.id_ms), len(r.errors)) if n]   # ids, then errors if any
         assert f"{r.policy}: {len(r.id_ms)} ids, {len(r.errors)} errors, waited {r.waited_ms} ms" in lab.summary()

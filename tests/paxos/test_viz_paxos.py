@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import dscourse as ds
-from dscourse.paxos import scenarios as S
 from dscourse.paxos import labs as V
+from dscourse.paxos import scenarios as S
 
 
 def test_banner_says_nothing_one_value_or_violation():

@@ -6,8 +6,8 @@ import pytest
 
 import dscourse as ds
 from dscourse.errors import ConfigError
-from dscourse.raft.timing import timing_sweep
 from dscourse.raft import labs as vr
+from dscourse.raft.timing import timing_sweep
 
 
 def test_visualizer_actions_replay_deterministically():
@@ -23,7 +23,7 @@ def test_visualizer_actions_replay_deterministically():
     v.run(160)
     assert v.cluster.leader() is None  # every follower timed out together: a split vote
     before = v.summary()
-    v.widget  # builds the controls
+    _ = v.widget  # builds the controls
     v.do("drop rate", 0.3)
     v.undo()
     assert v.summary() == before
@@ -79,7 +79,7 @@ def test_figure8_figure_draws_the_four_panels_of_the_replay(broken):
     replay = ds.raft.figure8(ds.raft.CountingOldTermsRaft if broken else ds.raft.RaftNode)
     fig = vr.figure8_figure(broken=broken)
     assert len(fig.axes) == len(replay.panels) == 4
-    for ax, panel in zip(fig.axes, replay.panels):
+    for ax, panel in zip(fig.axes, replay.panels, strict=True):
         assert ax.get_title(loc="left").startswith(f"({panel.label}) ")
         assert " ".join(ax.get_title(loc="left").split()[1:]) == " ".join(panel.caption.split())
         assert len(ax.patches) == sum(len(log) for log in panel.logs.values())
@@ -90,7 +90,7 @@ def test_timing_figure_heat_maps_hold_the_sweep():
     fig = vr.timing_figure(results)
     maps = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in maps] == ["availability", "split-vote rate"]
-    for ax, field in zip(maps, ("availability", "split_vote_rate")):
+    for ax, field in zip(maps, ("availability", "split_vote_rate"), strict=True):
         grid = ax.images[0].get_array()
         assert grid.shape == (2, 2)
         for r in results:

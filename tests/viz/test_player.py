@@ -103,7 +103,7 @@ def test_play_stops_when_nothing_is_left():
         return sim
 
     p = ds.viz.Player(tiny, seed=0)
-    p.widget
+    _ = p.widget
     p.play()
     assert p.playing
     p.tick()
@@ -140,10 +140,10 @@ def test_debugger_choices_fire_drop_duplicate_and_undo():
     d.fire(last.id)                 # out of the normal order
     delivered = [e for e in d.sim.trace.events if e.kind == "deliver"]
     assert delivered[-1].node == last.node and delivered[-1].peer == last.peer
-    nxt = [p for p in d.pending() if p.kind == "deliver"][0]
+    nxt = next(p for p in d.pending() if p.kind == "deliver")
     d.drop(nxt.id)
     assert d.sim.trace.events[-1].data == {"reason": "debugger"}
-    again = [p for p in d.pending() if p.kind == "deliver"][0]
+    again = next(p for p in d.pending() if p.kind == "deliver")
     d.duplicate(again.id)
     assert d.sim.trace.events[-1].kind == "duplicate"
     digest = d.sim.trace.digest()
@@ -156,7 +156,7 @@ def test_debugger_choices_fire_drop_duplicate_and_undo():
 def test_debugger_widget_lists_pending_and_buttons_act():
     d = ds.viz.Debugger(make_sim, seed=5)
     d.step(3)
-    d.widget
+    _ = d.widget
     box = d._widgets["pending"]
     assert [v for _, v in box.options] == [p.id for p in d.pending()]
     chosen = box.options[-1][1]

@@ -49,8 +49,8 @@ def test_window_limits_the_axis_and_the_arrows():
 
 def test_drop_at_crashed_destination_ends_on_its_lane():
     fig = ds.viz.spacetime(synthetic_trace())
-    crosses = [l for l in fig.axes[0].lines if l.get_gid() == "drop-x"]
-    points = sorted((float(l.get_xdata()[0]), float(l.get_ydata()[0])) for l in crosses)
+    crosses = [line for line in fig.axes[0].lines if line.get_gid() == "drop-x"]
+    points = sorted((float(c.get_xdata()[0]), float(c.get_ydata()[0])) for c in crosses)
     assert points[1] == (13.0, 2.0)              # the Ping to c, dropped when it arrived at 13 ms
     assert points[0][1] not in (0.0, 1.0, 2.0)   # the lost Pong ends between lanes
 

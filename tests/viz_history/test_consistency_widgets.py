@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
+import pytest
 
-from dscourse.errors import ConfigError  # noqa: E402
-from dscourse.history import Op  # noqa: E402
-from dscourse.replication import labs as cv  # noqa: E402
+from dscourse.errors import ConfigError
+from dscourse.history import Op
+from dscourse.replication import labs as cv
 
 
 def gilbert_lynch(board: cv.CapSwitchboard) -> cv.CapSwitchboard:
@@ -89,8 +89,9 @@ def test_quorum_calculator():
     assert "R+W<=N" in lab.summary()
     lab.set(r=2, w=2)
     assert "R+W>N" in lab.summary() and "stale reads 0/" in lab.summary()
-    ring, heat, bar = lab.figure().axes
-    assert heat.get_title() == "stale read-after-write, % (N=3)" and (heat.get_xlabel(), heat.get_ylabel()) == ("W", "R")
+    ring, heat, _colorbar = lab.figure().axes
+    assert heat.get_title() == "stale read-after-write, % (N=3)"
+    assert (heat.get_xlabel(), heat.get_ylabel()) == ("W", "R")
     grid = heat.images[0].get_array()
     assert grid.shape == (3, 3) and len(heat.texts) == 9
     for r in range(1, 4):

@@ -8,11 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
+import pytest
 
-from dscourse.checkers import linearizability as lin  # noqa: E402
-from dscourse.errors import ConfigError  # noqa: E402
-from dscourse.viz.history import history, infer_model, short_label, verdict  # noqa: E402
+from dscourse.checkers import linearizability as lin
+from dscourse.errors import ConfigError
+from dscourse.viz.history import history, infer_model, short_label, verdict
 
 
 def _stale():
@@ -46,12 +46,12 @@ def test_open_ended_operation_is_a_thin_hatched_strip_to_the_edge():
 
 
 def test_linearizable_history_has_every_operation_on_the_line():
-    ops = _stale()[:2] + [lin.Operation("c", 4.0, 5.0, ("read", None), 2)]
+    ops = [*_stale()[:2], lin.Operation("c", 4.0, 5.0, ("read", None), 2)]
     fig = history(ops)
     (line,) = [ln for ax in fig.axes for ln in ax.lines if ln.get_gid() == "linearization"]
     assert len(line.get_xdata()) == 3
     xs = list(line.get_xdata())
-    assert all(ops_i.call <= x <= ops_i.ret for ops_i, x in zip(ops, xs))
+    assert all(ops_i.call <= x <= ops_i.ret for ops_i, x in zip(ops, xs, strict=False))
     assert fig._suptitle.get_text() == "linearizable (3 operations)"
 
 
