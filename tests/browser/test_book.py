@@ -69,6 +69,7 @@ def test_every_chapter_has_working_players(visit, path):
         # a click on a message shows its payload and the sender's annotated state
         slider.fill(str(top))
         detail = click_a_message(root)
+        assert detail is not None, f"player {k} of {path} shows no clickable message"
         assert "payload:" in detail and " then: " in detail, detail
     assert v.errors == [], f"{path}: {v.errors}"
 

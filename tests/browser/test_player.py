@@ -130,6 +130,7 @@ def test_a_click_on_a_message_shows_its_payload_and_the_senders_state(show):
     page, errors = show(ds.viz.replay(c).page())
     root = page.locator(PLAYER)
     detail = click_a_message(root)
+    assert detail is not None
     first = detail.splitlines()[0]
     assert first.startswith("message #") and " \u2192 " in first
     label = first.split()[2].rstrip(":")
@@ -159,4 +160,26 @@ def test_play_runs_to_the_end_faster_at_a_higher_speed_and_pause_stops_it(show):
     page.wait_for_function("() => !document.querySelector('[data-dscourse-player]').hasAttribute('data-playing')",
                            timeout=10_000)
     assert root.get_attribute("data-cursor") == str(top) and int(paused) < top
+    assert errors == []
+
+
+@pytest.mark.parametrize("view", ["spacetime", "cluster"])
+def test_single_views_scrub_without_errors(show, view):
+    page, errors = show(ds.viz.replay(raft_partition_run(1), view=view).page())
+    root = page.locator(PLAYER)
+    assert root.locator(".dsp-spacetime").count() == (view == "spacetime")
+    assert root.locator(".dsp-cluster").count() == (view == "cluster")
+    slider = root.locator('input[type="range"]')
+    seen = set()
+    for position in ("0", "300", "900"):
+        slider.fill(position)
+        seen.add(root.locator(".dsp-views").inner_html())
+    assert len(seen) == 3
+    detail = None
+    for position in range(0, int(slider.get_attribute("max")), 25):   # an instant with a message in view
+        slider.fill(str(position))
+        detail = click_a_message(root)
+        if detail is not None:
+            break
+    assert detail is not None and "payload:" in detail
     assert errors == []
