@@ -133,6 +133,9 @@ def _window_bounds(events: Sequence, window: tuple[float, float] | None) -> tupl
     lo, hi = round(window[0] * US_PER_MS), round(window[1] * US_PER_MS)
     start = next((i for i, e in enumerate(events) if e.time >= lo), len(events))
     stop = next((i for i, e in enumerate(events) if e.time > hi), len(events))
+    if start >= stop:
+        end = events[-1].time / US_PER_MS if events else 0
+        raise allowed("window", window, f"a range that holds events of this run (0-{end:g} ms)")
     return start, stop
 
 

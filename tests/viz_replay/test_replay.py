@@ -156,6 +156,7 @@ def test_views_and_sources():
     ({"max_bytes": 10}, ("max_bytes", "50000")),
     ({"window": (5, 1)}, ("window", "from_ms")),
     ({"window": "all"}, ("window",)),
+    ({"window": (90_000, 99_000)}, ("window", "holds events", "2747.3 ms")),
     ({"panels": "nope"}, ("nope", "raft")),
     ({"panels": [3]}, ("panel", "Panel")),
     ({"seed": -1}, ("seed",)),
