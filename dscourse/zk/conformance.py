@@ -801,9 +801,9 @@ def lock_recipe_contenders(t: Ctx) -> None:
 class SimBackend:
     """The cases' view of a simulated ensemble: clients spread over the servers."""
 
-    def __init__(self, seed: int = 1, servers: int = 3) -> None:
+    def __init__(self, seed: int = 1, servers: int = 3, server_class: Any = None) -> None:
         from .ensemble import ensemble
-        self.ens = ensemble(servers=servers, seed=seed)
+        self.ens = ensemble(servers=servers, seed=seed, **({"server_class": server_class} if server_class else {}))
         self.ens.run_until_leader()
         self.old_sessions: dict[int, str] = {}
 

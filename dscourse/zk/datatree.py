@@ -382,7 +382,8 @@ def prep(tree: DataTree, op: tuple, session: int) -> Any:
     raise BadArgumentsError(f"op={kind!r} is not allowed: expected one of {', '.join(WRITES)}")
 
 
-def prep_multi(tree: DataTree, ops: tuple, session: int, zxid: int, time: int) -> Any:
+def prep_multi(tree: DataTree, ops: tuple, session: int, zxid: int, time: int,
+               prep_one: Any = None) -> Any:
     """A multi: each operation is checked against the tree as changed by the ones before it
     (``PrepRequestProcessor``, ``case OpCode.multi``). On the first failure the operations before
     it report ``RolledBackError``, the failing one its error, the rest ``RuntimeInconsistency``.
@@ -391,7 +392,7 @@ def prep_multi(tree: DataTree, ops: tuple, session: int, zxid: int, time: int) -
     txns = []
     for i, op in enumerate(ops):
         try:
-            txn = prep(scratch, op, session)
+            txn = (prep_one or prep)(scratch, op, session)
         except ZookeeperError as e:
             codes = ([RolledBackError.code] * i + [e.code] + [RuntimeInconsistency.code] * (len(ops) - i - 1))
             return ErrorTxn(e.code, tuple(codes))

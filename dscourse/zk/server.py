@@ -180,6 +180,10 @@ class ZKServer(Node):
         self.data_watches: dict[str, set[int]] = {}
         self.child_watches: dict[str, set[int]] = {}
 
+    def prep_request(self, tree: DataTree, op: tuple, session: int) -> Any:
+        """Turn a write into a transaction (``PrepRequestProcessor``); exercise E7.1 swaps it."""
+        return prep(tree, op, session)
+
     @staticmethod
     def better_vote(new: tuple[int, int, int], cur: tuple[int, int, int]) -> bool:
         """FastLeaderElection's vote order: (peer_epoch, zxid, myid), compared in that order."""
@@ -549,9 +553,9 @@ class ZKServer(Node):
         time = int(self.now)
         try:
             if op[0] == "multi":
-                txn = prep_multi(self.prep_tree, op[1], session, z, time)
+                txn = prep_multi(self.prep_tree, op[1], session, z, time, self.prep_request)
             else:
-                txn = prep(self.prep_tree, op, session)
+                txn = self.prep_request(self.prep_tree, op, session)
         except ZookeeperError as e:
             txn = ErrorTxn(e.code)
         if not isinstance(txn, ErrorTxn):

@@ -1,0 +1,297 @@
+"""Trusted harnesses for Chapter 7's exercises E7.1-E7.3.
+
+Each exercise asks for one rule of ZooKeeper as a plain function of data; the harness plugs
+it into the library's server (a subclass that calls it where ZooKeeper applies the rule),
+runs the conformance cases (:mod:`.conformance`) or the stale-read schedule, and returns a
+:class:`~dscourse.checkers.trial.Trial`. The student's function is only called with plain
+data (lists, dicts, str, int, bool) and its results are checked before use, so it can be a
+local function or the batch grader's sandbox proxy.
+
+* E7.1 ``check_write(nodes, op, session) -> result`` -- the leader's request check
+  (``PrepRequestProcessor``): errors, versions, sequential names, ephemeral rules.
+* E7.2 ``fire_watches(triggers, data_watches, child_watches) -> (events, data, child)`` --
+  one-shot watch triggering (``WatchManager.triggerWatch``).
+* E7.3 ``plan(use_sync) -> list of steps`` -- a two-client schedule whose history has a stale
+  read without ``sync`` and is linearizable with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..checkers import linearizability as lin
+from ..checkers.trial import Trial
+from ..history import Recorder
+from . import conformance
+from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
+from .ensemble import ensemble
+from .errors import EXCEPTIONS, ZookeeperError
+from .server import ZKServer
+
+Fn = Callable[..., Any]
+
+# The cases each exercise is graded on (all of them for E7.1; the watch cases for E7.2).
+DATA_CASES = tuple(n for n in conformance.CASES if not n.startswith("watch_") and "expir" not in n)
+WATCH_CASES = tuple(n for n in conformance.CASES if n.startswith("watch_"))
+
+
+class StudentError(Exception):
+    """The student's function raised, or returned something of the wrong shape."""
+
+
+# == E7.1: the request check ===================================================================
+def plain_nodes(tree: DataTree) -> dict[str, dict[str, Any]]:
+    """The tree as plain data: ``{path: {"version", "seq", "ephemeral", "children"}}``."""
+    return {p: {"version": z.version, "seq": z.seq, "ephemeral": bool(z.ephemeral_owner),
+                "children": sorted(z.children)} for p, z in tree.nodes.items()}
+
+
+def reference_check_write(nodes: dict[str, dict[str, Any]], op: list, session: int) -> list:
+    """The library's answer in the exercise's format (for tests and feedback)."""
+    tree = DataTree()
+    tree.nodes.clear()
+    from .datatree import Znode
+    for path, n in nodes.items():
+        z = Znode(b"", 0, 0, 1 if n["ephemeral"] else 0)
+        z.version, z.seq, z.children = n["version"], n["seq"], set(n["children"])
+        tree.nodes[path] = z
+    try:
+        txn = prep(tree, tuple(op), session)
+    except ZookeeperError as e:
+        return ["error", e.code]
+    if isinstance(txn, CreateTxn):
+        return ["create", txn.path]
+    if isinstance(txn, DeleteTxn):
+        return ["delete", txn.path]
+    if isinstance(txn, SetDataTxn):
+        return ["setData", txn.path, txn.version]
+    return ["check", txn.path]
+
+
+def _to_txn(result: Any, tree: DataTree, op: tuple, session: int) -> Any:
+    """Validate the student's result and build the transaction it stands for."""
+    if not isinstance(result, (list, tuple)) or not result or not isinstance(result[0], str):
+        raise StudentError(f"check_write returned {result!r}: expected a list like ['create', path]")
+    kind = result[0]
+    if kind == "error":
+        code = result[1] if len(result) == 2 else None
+        if code not in EXCEPTIONS or code >= 0 or code == -4:
+            raise StudentError(f"check_write returned {result!r}: expected ['error', code] with a ZooKeeper code")
+        raise EXCEPTIONS[code](op[1])
+    if kind != {"create": "create", "delete": "delete", "setData": "setData", "check": "check"}.get(op[0]):
+        raise StudentError(f"check_write({op[0]!r}) returned {result!r}: expected ['{op[0]}', ...] or ['error', code]")
+    path = result[1] if len(result) > 1 else None
+    if not isinstance(path, str):
+        raise StudentError(f"check_write returned {result!r}: expected a path string second")
+    if kind == "create":
+        parent_path = path.rsplit("/", 1)[0] or "/"
+        parent = tree.nodes.get(parent_path)
+        if parent is None or path in tree.nodes:
+            raise StudentError(f"check_write accepted create of {path!r}, which cannot be created here")
+        return CreateTxn(path, op[2], session if op[3] else 0, parent.cversion + 1)
+    if path not in tree.nodes:
+        raise StudentError(f"check_write accepted {kind} of missing {path!r}")
+    if kind == "delete":
+        if tree.nodes[path].children:
+            raise StudentError(f"check_write accepted deleting {path!r}, which has children")
+        return DeleteTxn(path)
+    if kind == "setData":
+        version = result[2] if len(result) > 2 else None
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StudentError(f"check_write returned {result!r}: expected ['setData', path, new_version]")
+        return SetDataTxn(path, op[2], version)
+    return CheckVersionTxn(path, op[2])
+
+
+def server_with_check(check_write: Fn) -> type[ZKServer]:
+    """A server whose leader checks writes with ``check_write``."""
+
+    class StudentPrep(ZKServer):
+        def prep_request(self, tree: DataTree, op: tuple, session: int) -> Any:
+            if op[0] in ("createSession", "closeSession"):
+                return prep(tree, op, session)
+            plain = [x.decode("latin-1") if isinstance(x, bytes) else x for x in op]
+            try:
+                result = check_write(plain_nodes(tree), plain, session)
+            except Exception as e:  # the student's code failed: report it
+                raise StudentError(f"check_write({plain!r}) raised {type(e).__name__}: {e}") from e
+            return _to_txn(result, tree, op, session)
+
+    return StudentPrep
+
+
+def _sent(backend: Any, label: str) -> int:
+    return sum(1 for e in backend.ens.trace.events if e.kind == "send" and e.label == label)
+
+
+def _compare(server_class: type[ZKServer], names: tuple[str, ...], seed: int, trial: Trial,
+             count: str | None = None) -> None:
+    """Run each case on the reference server and on ``server_class``; the first difference in
+    the observations (or in the number of ``count`` messages the servers sent) is a violation."""
+    for name in names:
+        base = f"/case/{name}"
+        reference = conformance.SimBackend(seed)
+        expected = json.loads(json.dumps(conformance.run_case(name, reference, base)))
+        backend = conformance.SimBackend(seed, server_class=server_class)
+        try:
+            got = json.loads(json.dumps(conformance.run_case(name, backend, base)))
+        except StudentError as e:
+            trial.violate(f"case {name}: {e}", backend.ens.now)
+            trial.trace = backend.ens.trace
+            return
+        if got != expected:
+            first = next((i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b),
+                         min(len(got), len(expected)))
+            want = expected[first] if first < len(expected) else "nothing more"
+            saw = got[first] if first < len(got) else "nothing more"
+            trial.violate(f"case {name}: expected {want!r}, got {saw!r}", backend.ens.now)
+            trial.trace = backend.ens.trace
+            return
+        if count is not None and _sent(backend, count) != _sent(reference, count):
+            trial.violate(f"case {name}: the servers sent {_sent(backend, count)} {count} messages, expected "
+                          f"{_sent(reference, count)} (each registration fires at most once)", backend.ens.now)
+            trial.trace = backend.ens.trace
+            return
+        trial.facts[name] = "ok"
+
+
+def data_tree_trial(check_write: Fn, seed: int = 1, names: tuple[str, ...] | None = None) -> Trial:
+    """E7.1: the conformance cases (default: every data case) with the student's check."""
+    trial = Trial(seed)
+    _compare(server_with_check(check_write), names or DATA_CASES, seed, trial)
+    return trial
+
+
+# == E7.2: one-shot watches ======================================================================
+def server_with_watches(fire_watches: Fn) -> type[ZKServer]:
+    """A server that triggers watches with ``fire_watches``."""
+
+    class StudentWatches(ZKServer):
+        def _fire(self, triggers: list[tuple[str, str]], z: int) -> None:
+            data = {p: sorted(s) for p, s in sorted(self.data_watches.items()) if s}
+            child = {p: sorted(s) for p, s in sorted(self.child_watches.items()) if s}
+            try:
+                out = fire_watches([list(t) for t in triggers], data, child)
+            except Exception as e:  # the student's code failed: report it
+                raise StudentError(f"fire_watches raised {type(e).__name__}: {e}") from e
+            if not (isinstance(out, (list, tuple)) and len(out) == 3 and isinstance(out[1], dict)
+                    and isinstance(out[2], dict) and isinstance(out[0], (list, tuple))):
+                raise StudentError(f"fire_watches returned {out!r}: expected (events, data_watches, child_watches)")
+            events, data, child = out
+            self.data_watches = {p: set(s) for p, s in data.items()}
+            self.child_watches = {p: set(s) for p, s in child.items()}
+            for ev in events:
+                if not (isinstance(ev, (list, tuple)) and len(ev) == 3 and ev[1] in ("CREATED", "DELETED", "CHANGED",
+                                                                                      "CHILD")):
+                    raise StudentError(f"fire_watches returned event {ev!r}: expected [session, type, path]")
+                session, etype, path = ev
+                if session in self.local:
+                    from .messages import WatcherEvent
+                    self._csend(session, WatcherEvent, type=etype, path=path, zxid=z)
+
+    return StudentWatches
+
+
+def reference_fire_watches(triggers: list, data_watches: dict, child_watches: dict) -> tuple[list, dict, dict]:
+    """The library's rule in the exercise's format."""
+    data = {p: list(s) for p, s in data_watches.items()}
+    child = {p: list(s) for p, s in child_watches.items()}
+    events = []
+    for path, kind in triggers:
+        if kind in ("created", "changed"):
+            sessions = data.pop(path, [])
+            etype = kind.upper()
+        elif kind == "deleted":
+            sessions = sorted(set(data.pop(path, [])) | set(child.pop(path, [])))
+            etype = "DELETED"
+        else:
+            sessions = child.pop(path, [])
+            etype = "CHILD"
+        events += [[s, etype, path] for s in sessions]
+    return events, data, child
+
+
+def watch_trial(fire_watches: Fn, seed: int = 1, names: tuple[str, ...] | None = None) -> Trial:
+    """E7.2: the watch conformance cases with the student's trigger rule."""
+    trial = Trial(seed)
+    _compare(server_with_watches(fire_watches), names or WATCH_CASES, seed, trial, count="WatcherEvent")
+    return trial
+
+
+# == E7.3: a stale read, then the fix ===========================================================
+STEPS = ("write", "read", "sync", "wait")
+
+
+def run_plan(steps: Any, seed: int = 1, lag_ms: float = 200.0) -> tuple[Recorder, str | None]:
+    """Run a two-client plan: the writer on the leader, the reader on a follower whose link from
+    the leader is slow. "write" sets /x to the next value, "sync" and "read" are the reader's
+    (a read's operation starts at the reader's first sync after the previous read), "wait" lets
+    1 s pass. Returns the history and the last value read."""
+    if not isinstance(steps, (list, tuple)) or not all(s in STEPS for s in steps):
+        raise StudentError(f"plan returned {steps!r}: expected a list of steps from {', '.join(STEPS)}")
+    ens = ensemble(servers=3, seed=seed)
+    leader = ens.run_until_leader()
+    lagging = sorted(s for s in ens.nodes if s != leader)[0]
+    writer = ens.client(server=leader, record=False)
+    reader = ens.client(server=lagging, record=False)
+    writer.start()
+    reader.start()
+    history = Recorder(ens.sim)
+    history.invoke("writer", "put", ("/x", "0"))
+    writer.create("/x", b"0")
+    history.ok("writer", None)
+    reader.sync("/x")
+    ens.sim.slow_link(leader, lagging, lag_ms)
+    n, reading, last = 0, False, None
+    for step in steps:
+        ens.run(1)
+        if step == "write":
+            n += 1
+            history.invoke("writer", "put", ("/x", str(n)))
+            writer.set("/x", str(n).encode())
+            history.ok("writer", None)
+        elif step == "sync":
+            if not reading:
+                history.invoke("reader", "get", "/x")
+                reading = True
+            reader.sync("/x")
+        elif step == "read":
+            if not reading:
+                history.invoke("reader", "get", "/x")
+            last = reader.get("/x")[0].decode()
+            history.ok("reader", last)
+            reading = False
+        else:
+            ens.run(1000)
+    if reading:
+        history.ok("reader", reader.get("/x")[0].decode())
+    return history, last
+
+
+def stale_read_trial(plan: Fn, seed: int = 1) -> Trial:
+    """E7.3: ``plan(False)`` must give a history with a stale read (not linearizable),
+    ``plan(True)`` a linearizable one that still reads after a write."""
+    trial = Trial(seed)
+    for use_sync in (False, True):
+        try:
+            steps = plan(use_sync)
+            history, last = run_plan(steps, seed)
+        except StudentError as e:
+            return trial.fail(str(e))
+        except Exception as e:  # noqa: BLE001 - the student's code failed: report it
+            trial.error = e
+            return trial
+        verdict = lin.check(history.operations(flat=True), lin.kv(), timeout=10)
+        if not use_sync and verdict.outcome != "illegal":
+            return trial.fail(f"plan(False) = {list(steps)}: its history is linearizable (read {last!r}); "
+                              "expected a stale read")
+        if use_sync:
+            if "write" not in steps or "read" not in steps or steps.index("write") > len(steps) - 1 - steps[::-1].index(
+                    "read"):
+                return trial.fail(f"plan(True) = {list(steps)}: expected a read after a write")
+            if verdict.outcome != "ok":
+                return trial.fail(f"plan(True) = {list(steps)}: the history is not linearizable (read {last!r})")
+        trial.facts[f"sync={use_sync}"] = (list(steps), last, verdict.outcome)
+    return trial
