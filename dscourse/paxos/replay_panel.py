@@ -78,7 +78,7 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
             ballot = _ballot_key(d["ballot"])
             if ballot < _ballot_key(old["promised"]):
                 continue
-            new = {"promised": ballot_text(d["ballot"]), "accepted": dict(old["accepted"])}
+            new: dict[str, Any] = {"promised": ballot_text(d["ballot"]), "accepted": dict(old["accepted"])}
             if e.label in ("Accept", "MAccept"):
                 slot = "" if e.label == "Accept" else str(d["slot"])
                 new["accepted"][slot] = [ballot_text(d["ballot"]), _value(d["value"])]
