@@ -175,6 +175,8 @@ class Replay:
                 f"<style>{css}</style>"
                 f'<noscript><p class="dsp-note">This trace player needs JavaScript; '
                 f"the static figure beside it shows the same run.</p></noscript>"
+                f'<p class="dsp-note dsp-pending">{html.escape(self.summary())}. The player loads when '
+                f"its script runs (in Jupyter: trust the notebook or run the cell).</p>"
                 + "".join(f"<script>{s}</script>" for s in scripts)
                 + f'<script type="application/json" class="dsp-data">{_script_json(_json(self.data))}</script>'
                 f'<script>DSCoursePlayer.mount(document.getElementById("{pid}"));</script>'

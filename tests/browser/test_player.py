@@ -55,6 +55,7 @@ def test_raft_panel_shows_what_the_servers_hold(show, seed):
         assert role == node.role and term == str(node.term) and commit == str(node.commit_index)
         assert [x for x in cells if x] == [str(t) for t, _ in c.logs()[sid]]
     assert f"seed {seed}" in page.inner_text(".dsp-foot")
+    assert page.locator(".dsp-pending").count() == 0      # the placeholder goes once the player mounts
     assert page.locator(".dsp-spacetime .dsp-partition").count() >= 1
     assert errors == []
 

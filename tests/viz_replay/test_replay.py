@@ -60,6 +60,14 @@ def test_the_notebook_bundle_is_html_and_a_text_summary():
     assert embedded(bundle["text/html"])["view"] == "cluster"
 
 
+def test_without_javascript_the_player_says_what_it_is_and_how_to_load_it():
+    player = ds.viz.replay(raft_partition_run(1))
+    html = player.html()
+    assert "<noscript>" in html and "static figure" in html
+    pending = html.split('class="dsp-note dsp-pending">', 1)[1].split("</p>", 1)[0]
+    assert pending.startswith(player.summary()) and "trust the notebook" in pending
+
+
 def test_player_is_self_contained_no_network():
     html = ds.viz.replay(raft_partition_run(1)).html()
     for needle in ("http://", "https://", "//cdn", "src=", "href=", "import(", "fetch(", "XMLHttpRequest"):

@@ -157,6 +157,7 @@
 
   Player.prototype.build = function () {
     var self = this, d = this.d, root = this.root;
+    Array.prototype.forEach.call(root.querySelectorAll(".dsp-pending"), function (p) { p.remove(); });
     var title = d.title ? h("div", { "class": "dsp-title", text: d.title }) : null;
     this.slider = h("input", { type: "range", min: 0, max: this.N, step: 1, value: this.N,
                                "class": "dsp-slider", "aria-label": "position in the trace (events)",
