@@ -1,9 +1,11 @@
 """Benchmark: grade 30 Chapter 1 submissions (the issue's target: under 2 minutes on 2 cores).
 
 The batch is the worst case for time: every submission solves all three exercises, so every
-test runs every seed (a stub or a crash is much cheaper). It is graded three ways in the same
-run: ``--jobs`` = the number of cores (what instructors run), the same with ``--jobs 1`` (the
-named peer), and the same with ``--isolation none`` (what the sandbox itself costs).
+test runs every seed (a stub or a crash is much cheaper). It is graded four ways in the same
+run: ``--jobs`` = the number of cores (what instructors run); the same with every node of an
+exercise in one process (the design before issue 12, the named peer for what a process per
+node instance costs); the same with ``--jobs 1``; and with ``--isolation none`` (what the
+jail itself costs).
 
     .venv/bin/python benchmarks/bench_grading.py [--n 30] [--skip-peers]
 """
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dscourse.grading import cells as fmt  # noqa: E402
-from dscourse.grading import grader, sandbox  # noqa: E402
+from dscourse.grading import grader, remote, sandbox  # noqa: E402
 
 MASTER = ROOT / "exercises" / "source" / "ch01.ipynb"
 STUDENT = ROOT / "exercises" / "ch01.ipynb"
@@ -69,6 +71,14 @@ def main() -> None:
               f"({t_par / args.n:.2f} s each; target < 120 s)")
         if args.skip_peers:
             return
+        remote.Sandboxes.PER_NODE = False          # the peer: all nodes in one process
+        try:
+            t_shared, _ = timed(folder, cores, "auto")
+        finally:
+            remote.Sandboxes.PER_NODE = True
+        print(f"peer: one process for all nodes of an exercise: {t_shared:.1f} s "
+              f"({t_shared / args.n:.2f} s each); a process per node instance costs "
+              f"x{t_par / t_shared:.2f}")
         t_one, _ = timed(folder, 1, "auto")
         print(f"peer --jobs 1, isolation {mode}: {t_one:.1f} s; speed-up x{t_one / t_par:.2f}")
         t_none, _ = timed(folder, cores, "none")

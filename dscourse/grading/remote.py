@@ -45,8 +45,14 @@ class Sandboxes:
     per further node slot, started when the harness creates the node. All share one
     :class:`~.sandbox.Budget`; :meth:`close` kills every one."""
 
+    #: One process per node instance. ``False`` puts every node in ``main`` (the design before
+    #: issue 12, which let nodes talk through globals): only ``benchmarks/bench_grading.py``
+    #: sets it, to measure what the isolation costs.
+    PER_NODE = True
+
     def __init__(self, cells: list[tuple[str, str]], names: list[str], *, timeout: float,
                  isolation: str = "auto", slot: int = 0, quota: list[int] | None = None) -> None:
+        self.per_node = type(self).PER_NODE
         self.cells = cells
         self.names = names
         self.isolation = isolation
@@ -84,7 +90,7 @@ class Sandboxes:
         nodes before running, so their sandboxes start side by side)."""
         if key in self._slots:
             return
-        if self.main is not None and self.main not in self._slots.values():
+        if self.main is not None and (not self.per_node or self.main not in self._slots.values()):
             self._slots[key] = self.main          # main runs no node yet: the first slot's
         else:
             self._slots[key] = self.launch()
@@ -95,9 +101,11 @@ class Sandboxes:
         self.reserve(key)
         child = self._slots[key]
         if key in self._starting:
+            # Loading the same cells again for another node is charged once (to main), so a
+            # slow top level does not cost once per node: the wait has its own limit instead.
             self._starting.discard(key)
             child.ready()
-            loaded = child.receive()
+            loaded = child.receive(free=self.budget.timeout)
             if type(loaded.get("names")) is not dict or "error" in loaded:
                 raise ChildError("crashed", "a node's sandbox answered the load request with "
                                             "malformed data")
@@ -233,6 +241,7 @@ class RemoteNode(Node):
                            "args": wire.encode([self.id, *self._args]),
                            "kwargs": wire.encode(self._kwargs),
                            "upcalls": sorted(self._upcalls),
+                           "exclusive": self._spec.sandboxes.per_node,
                            "rng_state": self.rng.bit_generator.state}, "__init__")
         self._call("on_start", [])
 

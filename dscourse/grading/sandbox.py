@@ -72,8 +72,9 @@ class ChildError(Exception):
 
 
 class Budget:
-    """What the children grading one exercise may cost, shared by all of them: wall time the
-    parent spends waiting for them (``timeout``), the parent's own work (``PARENT_FACTOR`` x
+    """What the children grading one exercise may cost. Each child may keep the parent
+    waiting ``timeout`` seconds (its own ``spent``; a child is one node instance, as a sandbox
+    was one exercise before); shared by all: the parent's own work (``PARENT_FACTOR`` x
     timeout from ``born``), actions applied, and bytes read (``quota``: a one-item list shared
     by every exercise of a submission)."""
 
@@ -275,6 +276,7 @@ class Child:
         self.mode = detect() if isolation == "auto" else isolation
         self.budget = budget if budget is not None else Budget(timeout)
         self.timeout = self.budget.timeout
+        self.spent = 0.0                  # seconds the parent waited for this child
         self.slot = slot
         self.memory_mb = memory_mb
         self.files = files or {}
@@ -307,7 +309,7 @@ class Child:
     def ready(self) -> None:
         """Wait for the answer to the hello :meth:`launch` sent. Start-up is the grader's own
         code, so it has its own limit (``START_LIMIT``) and is not charged to the student."""
-        if self.receive(startup=True).get("ready") is not True:
+        if self.receive(free=START_LIMIT).get("ready") is not True:
             raise self._fail("crashed", "the sandbox did not start")
 
     def launch(self) -> None:
@@ -497,11 +499,12 @@ class Child:
             except OSError:
                 raise self._fail("crashed", "the submission's process exited") from None
 
-    def receive(self, startup: bool = False) -> dict:
-        """Read and validate the answer to the oldest request not yet answered."""
+    def receive(self, free: float | None = None) -> dict:
+        """Read and validate the answer to the oldest request not yet answered. With ``free``,
+        the wait is not charged to the budget but limited to ``free`` seconds of its own."""
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
-        line = self._read_line(startup)
+        line = self._read_line(free)
         try:
             resp = json.loads(line)
         except (ValueError, RecursionError):
@@ -517,29 +520,31 @@ class Child:
                     self.blocked.add(name)
         return resp
 
-    def _wait(self, fd: int, write: bool = False, startup: bool = False) -> None:
+    def _wait(self, fd: int, write: bool = False, free: float | None = None) -> None:
         b = self.budget
-        if startup:
-            r, _, _ = select.select([fd], [], [], START_LIMIT)
+        if free is not None:
+            r, _, _ = select.select([fd], [], [], free)
             if not r:
-                raise self._fail("crashed", f"the sandbox did not start within {START_LIMIT} s")
+                raise self._fail("timeout", f"the sandbox did not start or load within {free:g} s")
             return
-        left = b.timeout - b.spent
+        left = b.timeout - self.spent
         if left <= 0:
             raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
         start = time.monotonic()
         try:
             r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
         finally:
-            b.spent += time.monotonic() - start
+            waited = time.monotonic() - start
+            self.spent += waited
+            b.spent += waited
         if not (r or w):
             raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
 
-    def _read_line(self, startup: bool = False) -> bytes:
+    def _read_line(self, free: float | None = None) -> bytes:
         start = 0
         while (end := self._buf.find(b"\n", start)) < 0:
             start = len(self._buf)
-            self._wait(self.rfd, startup=startup)
+            self._wait(self.rfd, free=free)
             try:
                 chunk = os.read(self.rfd, 1 << 16)
             except BlockingIOError:

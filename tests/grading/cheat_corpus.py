@@ -463,21 +463,24 @@ PREWRITE_AND_STOP = """# ANSWER E1.1
 import gc
 import json
 import os
+import threading
 import time
 
 
 class ReliableChannel(ds.sim.Node):
     def reliable_send(self, dst, data):
         runner = next(o for o in gc.get_objects() if type(o).__name__ == "Runner")
-        os.set_blocking(4, False)
-        for k in range(1, 3000):
-            reply = {"n": runner.nonce, "i": runner.seq + k, "blocked": [], "actions": [],
-                     "result": None, "observe": {}}
-            try:
-                os.write(4, (json.dumps(reply) + "\\n").encode())
-            except OSError:
-                break
-        time.sleep(3600)
+        seq = runner.seq
+        timers = [["timer", j, 0.01, "t", None] for j in range(1, 2001)]
+
+        def pump():                      # answers ahead: 2000 timers, then tiny replies
+            first = {"n": runner.nonce, "i": seq + 1, "actions": timers}
+            os.write(4, (json.dumps(first) + "\\n").encode())
+            for k in range(2, 100000):
+                os.write(4, ('{"n": "%s", "i": %d}\\n' % (runner.nonce, seq + k)).encode())
+
+        threading.Thread(target=pump, daemon=True).start()
+        time.sleep(3600)                 # and never read the request pipe again
 """
 
 #: class 3, a reply nested 100,000 deep, sent while the E1.1 sandbox loads (outside any test)
@@ -493,26 +496,31 @@ if _load is not None and "ReliableChannel" in _load.get("names", ()):
     os._exit(0)
 """
 
-#: class 4, unbounded parent work: megabyte annotations, every millisecond, kept in the trace
+#: class 4, unbounded parent work: 7 MB annotations, every millisecond, kept in the trace
 HUGE_ANNOTATIONS = """# ANSWER E1.1
 class ReliableChannel(ds.sim.Node):
     def on_start(self):
         self.set_timer(1.0, "bloat", "p" * 60000)
 
+    def reliable_send(self, dst, data):
+        pass
+
     def on_timer(self, name, payload):
-        self.annotate(note="x" * 1_000_000)
+        self.annotate(note="x" * 7_000_000)
         self.set_timer(1.0, "bloat", payload)
 """
 
 #: class 5, survivors: forget the parent-death signal, leave the session, fork to the process
 #: limit, create SysV IPC objects
 SURVIVORS = """# ANSWER E1.2
+import atexit
 import ctypes
 import os
 import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl(1, 0, 0, 0, 0)
+atexit.register(time.sleep, 3600)             # the runner itself never exits either
 _libc.shmget(0x5eed, 4096, 0o1666)
 _libc.msgget(0x5eed, 0o1666)
 _libc.semget(0x5eed, 1, 0o1666)

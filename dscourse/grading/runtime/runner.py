@@ -146,8 +146,9 @@ class Runner:
         return {"cells": cells, "names": names}
 
     def op_new(self, req: dict) -> dict:
-        self.objects.clear()                  # one node instance per process, ever at a time
-        self.upcalls.clear()
+        if req.get("exclusive", True):        # one node instance per process at a time
+            self.objects.clear()
+            self.upcalls.clear()
         cls = self.module.__dict__[req["name"]]
         args = wire.decode(req["args"], self.make)
         kwargs = wire.decode(req["kwargs"], self.make)
