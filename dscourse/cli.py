@@ -51,9 +51,13 @@ def _execute(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from .grading.grader import grade_all
-    from .grading.sandbox import detect
+    from .grading.sandbox import cgroup_base, detect
 
     mode = detect() if args.isolation == "auto" else args.isolation
+    if mode != "none" and cgroup_base() is None:
+        print("dscourse: note: no writable cgroup v2 here: each sandbox is killed through its PID "
+              "namespace's init and its uid instead of cgroup.kill (see docs/grading.md)",
+              file=sys.stderr)
     if mode != "full":
         print(f"dscourse: warning: isolation {mode!r}: submissions can "
               + ("read your files and use the network" if mode == "none" else "not be dropped to "

@@ -94,7 +94,7 @@ def library_modules() -> set[str]:
             parts = path.relative_to(root.parent).with_suffix("").parts
             if parts[-1] == "__init__":
                 parts = parts[:-1]
-            if all(_IDENT.match(p) for p in parts):
+            if all(_IDENT.fullmatch(p) for p in parts):
                 _LIBRARY.add(".".join(parts))
     return _LIBRARY
 
@@ -117,10 +117,10 @@ def row_key(name: str) -> str:
     ``alice.ipynb``), else the full file name, marked `` (file)`` when it could pass for a
     student id, so no file can take over a student's row."""
     stem, dot, suffix = name.rpartition(".")
-    if dot and suffix == "ipynb" and STUDENT_ID.match(stem):
+    if dot and suffix == "ipynb" and STUDENT_ID.fullmatch(stem):
         return stem
     key = printable(name)
-    return key + " (file)" if STUDENT_ID.match(key) else key
+    return key + " (file)" if STUDENT_ID.fullmatch(key) else key
 
 
 def _add(items: list[str], item: str, cap: int = MAX_NOTES) -> None:
@@ -227,7 +227,7 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
     """Grade one submission file; never raises for anything the submission does."""
     student = row_key(path.name)
     result = Result(student, "graded", scores={ex: 0 for ex in master.exercises})
-    if path.suffix == ".ipynb" and not STUDENT_ID.match(path.stem):
+    if path.suffix == ".ipynb" and not STUDENT_ID.fullmatch(path.stem):
         result.worsen("invalid", "the file name is not a usable student id")
         return result
     if path.is_symlink():
@@ -317,7 +317,7 @@ def _note_load(loaded: dict, result: Result, sent: list[tuple[str, str]]) -> Non
         err = cell["error"]
         if err.get("not_implemented") is True:
             continue
-        kind = err.get("type") if type(err.get("type")) is str and _IDENT.match(err["type"]) else "Error"
+        kind = err.get("type") if type(err.get("type")) is str and _IDENT.fullmatch(err["type"]) else "Error"
         msg = err.get("msg") if type(err.get("msg")) is str else ""
         _add(result.notes, f"the answer cell of {exercise} raised {kind}: {printable(msg, 200)}")
 
@@ -438,7 +438,7 @@ def feedback_markdown(result: Result, master: Master) -> str:
 
 
 def write_results(result: Result, master: Master, results_dir: Path) -> None:
-    if not STUDENT_ID.match(result.student):
+    if not STUDENT_ID.fullmatch(result.student):
         return
     folder = results_dir / result.student
     folder.mkdir(parents=True, exist_ok=True)
