@@ -113,10 +113,7 @@ def server_with_check(check_write: Fn) -> type[ZKServer]:
             if op[0] in ("createSession", "closeSession"):
                 return prep(tree, op, session)
             plain = [x.decode("latin-1") if isinstance(x, bytes) else x for x in op]
-            try:
-                result = check_write(plain_nodes(tree), plain, session)
-            except Exception as e:  # the student's code failed: report it
-                raise StudentError(f"check_write({plain!r}) raised {type(e).__name__}: {e}") from e
+            result = check_write(plain_nodes(tree), plain, session)  # its exceptions end the trial
             return _to_txn(result, tree, op, session)
 
     return StudentPrep
@@ -139,6 +136,10 @@ def _compare(server_class: type[ZKServer], names: tuple[str, ...], seed: int, tr
             got = json.loads(json.dumps(conformance.run_case(name, backend, base)))
         except StudentError as e:
             trial.violate(f"case {name}: {e}", backend.ens.now)
+            trial.trace = backend.ens.trace
+            return
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
             trial.trace = backend.ens.trace
             return
         if got != expected:
@@ -172,10 +173,7 @@ def server_with_watches(fire_watches: Fn) -> type[ZKServer]:
         def _fire(self, triggers: list[tuple[str, str]], z: int) -> None:
             data = {p: sorted(s) for p, s in sorted(self.data_watches.items()) if s}
             child = {p: sorted(s) for p, s in sorted(self.child_watches.items()) if s}
-            try:
-                out = fire_watches([list(t) for t in triggers], data, child)
-            except Exception as e:  # the student's code failed: report it
-                raise StudentError(f"fire_watches raised {type(e).__name__}: {e}") from e
+            out = fire_watches([list(t) for t in triggers], data, child)  # its exceptions end the trial
             if not (isinstance(out, (list, tuple)) and len(out) == 3 and isinstance(out[1], dict)
                     and isinstance(out[2], dict) and isinstance(out[0], (list, tuple))):
                 raise StudentError(f"fire_watches returned {out!r}: expected (events, data_watches, child_watches)")
