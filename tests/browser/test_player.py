@@ -4,6 +4,7 @@ on screen, stepping back works, windowed players say so, and two players share o
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -183,4 +184,53 @@ def test_single_views_scrub_without_errors(show, view):
         if detail is not None:
             break
     assert detail is not None and "payload:" in detail
+    assert errors == []
+
+
+def python_fold(events, n):
+    """What the state table must show after the first ``n`` events (the JavaScript fold's spec):
+    status, annotated role and term, and each node's pending timers with their due time
+    (rounded half up to 0.01 ms, as JavaScript's Math.round)."""
+    status, ann, timers = {}, {}, {}
+    for e in events[:n]:
+        if e.kind in ("crash", "pause"):
+            status[e.node] = e.kind + "ed"
+            if e.kind == "crash":
+                timers = {h: t for h, t in timers.items() if t[0] != e.node}
+        elif e.kind in ("recover", "resume"):
+            status.pop(e.node, None)
+        elif e.kind == "annotate":
+            ann.setdefault(e.node, {}).update(e.data)
+        elif e.kind == "timer_set":
+            timers[e.msg_id] = (e.node, e.label, e.data["at"])
+        elif e.kind in ("timer_fire", "timer_cancel"):
+            timers.pop(e.msg_id, None)
+    now = events[n - 1].time if n else 0
+    return {node: (status.get(node, "up"), str(ann.get(node, {}).get("role", "")),
+                   str(ann.get(node, {}).get("term", "")),
+                   sorted(f"{name} in {math.floor((at - now) / 10 + 0.5) / 100:g} ms"
+                          for nd, name, at in timers.values() if nd == node))
+            for node in {e.node for e in events if e.node}}
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_the_state_table_is_the_fold_of_the_trace_at_every_cursor(show, seed):
+    c = raft_partition_run(seed, crash=True)
+    events = c.sim.trace.events
+    page, errors = show(ds.viz.replay(c).page())
+    slider = page.locator('input[type="range"]')
+    positions = sorted({0, 1, len(events)} | set(range(7, len(events), max(1, len(events) // 23))))
+    for n in positions:
+        slider.fill(str(n))
+        shown = page.eval_on_selector_all(".dsp-state tbody tr", """rows => Object.fromEntries(rows.map(r => {
+            const cells = Array.from(r.children).map(c => c.innerText.trim());
+            const head = Array.from(r.closest('table').querySelectorAll('th')).map(h => h.innerText.trim());
+            const at = name => cells[head.indexOf(name)] || '';
+            return [r.dataset.node, [at('status'), at('role'), at('term'),
+                    at('timers') ? at('timers').split('; ').sort() : []]];
+        }))""")
+        expected = python_fold(events, n)
+        for node, row in shown.items():
+            want = expected[node]
+            assert [row[0], row[1], row[2], row[3]] == [want[0], want[1], want[2], want[3]], (n, node)
     assert errors == []
