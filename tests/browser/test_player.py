@@ -234,3 +234,22 @@ def test_the_state_table_is_the_fold_of_the_trace_at_every_cursor(show, seed):
             want = expected[node]
             assert [row[0], row[1], row[2], row[3]] == [want[0], want[1], want[2], want[3]], (n, node)
     assert errors == []
+
+
+def test_the_raft_log_matrix_follows_the_rebuilt_logs_at_every_cursor(show):
+    from dscourse.raft.replay_panel import rebuild_commits, rebuild_logs
+
+    c = raft_partition_run(5, crash=True)
+    events, nodes = c.sim.trace.events, list(c.ids)
+    page, errors = show(ds.viz.replay(c).page())
+    slider = page.locator('input[type="range"]')
+    for n in sorted({0, len(events)} | set(range(3, len(events), max(1, len(events) // 19)))):
+        slider.fill(str(n))
+        logs, _ = rebuild_logs(events, nodes, n)          # the logs just before event n
+        commits, _ = rebuild_commits(events, nodes, n)
+        rows = raft_rows(page)
+        for sid in nodes:
+            _name, _role, _term, _timer, commit, *cells = rows[sid]
+            assert [x for x in cells if x] == [str(t) for t, _ in logs[sid]], (n, sid)
+            assert commit == str(commits[sid]), (n, sid)
+    assert errors == []
