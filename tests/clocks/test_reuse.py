@@ -47,3 +47,21 @@ def test_leaf_wait_policy_rides_out_small_ntp_steps_on_simulated_nodes() -> None
     sim.run(until=3_000)
     assert node.waits >= 5                       # each 2.5 ms step back made it wait
     assert node.ids == sorted(set(node.ids))     # still unique and increasing
+
+
+def test_leaf_snowflake_cluster_on_physical_clocks_step_versus_slew() -> None:
+    """Chapter 10's cell: a fast clock 20 ms ahead fails requests once and then waits on every
+    step; slewing never makes Leaf wait or fail; ids stay unique either way."""
+    out = {}
+    for mode in ("step", "slew"):
+        c = ds.ids.cluster("leaf-snowflake", allocators=3, seed=1)
+        for node, offset_ms, ppm in (("a0", 20, 3000), ("a1", 3, 3000), ("a2", 0, 0)):
+            c.sim.set_clock(node, offset_ms=offset_ms, drift_ppm=ppm, sync=ds.sim.NTP(every_ms=1000, mode=mode))
+        c.run(until=5000)
+        servers = [c.nodes[a] for a in c.allocators]
+        assert c.duplicates() == []
+        out[mode] = ([s.waited_rollbacks for s in servers], [s.errors for s in servers])
+    (waits, errors), (slew_waits, slew_errors) = out["step"], out["slew"]
+    assert errors[0] > 0 and errors[1:] == [0, 0]
+    assert waits[0] >= 3 and waits[1] >= 3 and waits[2] == 0
+    assert slew_waits == [0, 0, 0] and slew_errors == [0, 0, 0]
