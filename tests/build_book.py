@@ -41,8 +41,11 @@ def toc_files(toc: dict) -> list[str]:
     return found
 
 
-def page_weights(html: Path, pages: list[str]) -> list[tuple[str, int, int, int]]:
-    """``(page, html_bytes, image_bytes, players)`` for each built page."""
+PLAYER = re.compile(r'<div data-dscourse-player="1"[\s\S]*?<script>DSCoursePlayer\.mount\([^<]*</script></div>')
+
+
+def page_weights(html: Path, pages: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """``(page, html_bytes, image_bytes, players, player_bytes)`` for each built page."""
     rows = []
     for page in pages:
         path = html / f"{Path(page).with_suffix('')}.html"
@@ -52,7 +55,9 @@ def page_weights(html: Path, pages: list[str]) -> list[tuple[str, int, int, int]
             target = (path.parent / src).resolve()
             if "://" not in src and target.is_file():
                 images += target.stat().st_size
-        rows.append((page, len(text.encode("utf-8")), images, text.count("data-dscourse-player=")))
+        players = PLAYER.findall(text)
+        rows.append((page, len(text.encode("utf-8")), images, len(players),
+                     sum(len(p.encode("utf-8")) for p in players)))
     return rows
 
 
@@ -87,11 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"book OK: {len(toc_files(toc))} pages built, no warnings, in {seconds:.0f} s")
         total = 0
-        for page, html_bytes, image_bytes, players in page_weights(html, toc_files(toc)):
+        in_players = 0
+        for page, html_bytes, image_bytes, players, player_bytes in page_weights(html, toc_files(toc)):
             total += html_bytes + image_bytes
-            print(f"  {page}: {(html_bytes + image_bytes) / 1000:.0f} KB "
-                  f"(HTML {html_bytes / 1000:.0f} KB, images {image_bytes / 1000:.0f} KB, {players} players)")
-        print(f"  all pages: {total / 1000:.0f} KB")
+            in_players += player_bytes
+            print(f"  {page}: {(html_bytes + image_bytes) / 1000:.0f} KB (HTML {html_bytes / 1000:.0f} KB, "
+                  f"images {image_bytes / 1000:.0f} KB, {players} players {player_bytes / 1000:.0f} KB)")
+        print(f"  all pages: {total / 1000:.0f} KB, of which trace players {in_players / 1000:.0f} KB")
         if args.no_browser:
             return 0
         browser = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "browser"), "-q", "-rs", "-p", "no:randomly"]
