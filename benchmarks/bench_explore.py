@@ -1,7 +1,7 @@
 """The model checker's speed: states per second, against a naive explorer in the same run.
 
 Workload: Basic Paxos, 2 proposers x 3 acceptors, one attempt each
-(``dscourse.paxos.model``), breadth-first to a fixed depth.
+(``dscourse.paxos.modelcheck``), breadth-first to a fixed depth.
 
 * ``dscourse``: ``dscourse.checkers.explore`` -- deduplicated states, one simulation moved
   between states with the kernel's ``checkpoint``/``rollback``.
@@ -29,7 +29,7 @@ import argparse
 import time
 
 from dscourse.checkers import explore as ex
-from dscourse.paxos import model as M
+from dscourse.paxos import modelcheck as M
 
 
 def naive(make_sim, depth: int) -> int:
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--full", action="store_true")
     args = ap.parse_args()
-    make = M.Model("correct")
+    make = M.Variant("correct")
 
     t = time.perf_counter()
     r = M.check("correct", max_depth=args.depth)

@@ -6,7 +6,7 @@
   :class:`PaxosCluster` with its checks) and :func:`simulation` (the bare system the model
   checker and the debugger drive); the omniscient
   :func:`chosen` oracle and the :func:`agreement` / :func:`validity` invariants.
-* :mod:`.model` -- the configurations the model checker explores (:func:`check`).
+* :mod:`.modelcheck` -- the variants the model checker explores (:class:`~.modelcheck.Variant`, :func:`check`).
 * :mod:`.backoff` and :mod:`.livelock` -- retry policies and dueling proposers (§2.4).
 * :mod:`.multi` and :mod:`.workload` -- Multi-Paxos replicas with a key-value state machine,
   clients recording one history, ``workload.cluster`` (a :class:`MultiPaxosCluster`), a
@@ -28,7 +28,7 @@ from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, Paxos
                     agreement, chosen, chosen_from_votes, cluster, quorum, simulation, validity)
 from .livelock import decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
-from .model import VARIANTS, check
+from .modelcheck import VARIANTS, check
 from .multi import Client, Replica
 from .workload import MultiPaxosCluster, prefix_consistent, run
 

@@ -26,7 +26,7 @@ from ..errors import allowed
 from ..sim import Simulation
 from .basic import simulation
 from .livelock import duel_sim
-from .model import Model, check
+from .modelcheck import Variant, check
 
 SCENARIOS = ("free", "minority", "duel", "no-adopt", "forgetful")
 
@@ -111,7 +111,7 @@ def scenario(name: str = "free", seed: int = 0) -> Scenario:
                         "Two proposers with no backoff keep pre-empting each other.")
     if name in ("no-adopt", "forgetful"):
         result = counterexample(name)
-        return Scenario(name, Model(name), tuple(result.ops),
+        return Scenario(name, Variant(name), tuple(result.ops),
                         f"The model checker's shortest counterexample ({len(result.path)} steps): "
                         "two different values are chosen.")
     raise allowed("scenario", name, f"one of {', '.join(SCENARIOS)}")

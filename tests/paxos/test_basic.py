@@ -7,7 +7,7 @@ import pytest
 import dscourse as ds
 from dscourse.checkers import explore as ex
 from dscourse.paxos import basic as B
-from dscourse.paxos import model as M
+from dscourse.paxos import modelcheck as M
 from dscourse.paxos.messages import ZERO, Accept, Ballot, Prepare, Promise, Vote
 
 
@@ -33,7 +33,7 @@ def test_each_broken_variant_has_a_shortest_counterexample(variant, length):
     assert len(r.path) == length
     assert r.sim is not None and B.chosen(r.sim) == {"v1", "v2"}
     # replayable from the seed, and drawable
-    again = ex.replay(M.Model(variant), r.seed, r.path)
+    again = ex.replay(M.Variant(variant), r.seed, r.path)
     assert again.trace.digest() == r.trace.digest()
     fig = ds.viz.spacetime(r.trace)
     assert any(a.get_gid() == "msg" for a in fig.axes[0].patches)
@@ -45,7 +45,7 @@ def test_the_counterexample_replays_in_the_paxos_debugger():
     r = M.check("no-adopt")
     from dscourse.paxos.labs import PaxosDebugger
 
-    dbg = PaxosDebugger(M.Model("no-adopt"), seed=r.seed)
+    dbg = PaxosDebugger(M.Variant("no-adopt"), seed=r.seed)
     dbg.replay(r.ops)
     assert dbg.sim.trace.digest() == r.trace.digest()
     assert dbg.banner().startswith("AGREEMENT VIOLATED")

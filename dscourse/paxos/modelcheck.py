@@ -37,25 +37,27 @@ def _variant(variant: str) -> tuple[type[Proposer], type[Acceptor]]:
     return VARIANTS[variant]
 
 
-def model(seed: int = 0, variant: str = "correct", *, max_rounds: int = 1) -> Simulation:
+def variant_simulation(seed: int = 0, variant: str = "correct", *, max_rounds: int = 1) -> Simulation:
     """The checked configuration (see module docstring) as a fresh simulation."""
     proposer_cls, acceptor_cls = _variant(variant)
     return simulation(seed=seed, proposer_cls=proposer_cls, acceptor_cls=acceptor_cls, nack=False,
                    reply_accepted=False, max_rounds=max_rounds)
 
 
-class Model:
-    """``make_sim(seed)`` for a variant: picklable, so results can be replayed anywhere."""
+class Variant:
+    """``make_sim(seed)`` for a variant: picklable, so results can be replayed anywhere.
+    (A *variant* of the system, not a *model*: in dscourse a model is the sequential
+    specification a history is checked against, ``dscourse.checkers.models``.)"""
 
     def __init__(self, variant: str = "correct") -> None:
         _variant(variant)
         self.variant = variant
 
     def __call__(self, seed: int) -> Simulation:
-        return model(seed, self.variant)
+        return variant_simulation(seed, self.variant)
 
     def __repr__(self) -> str:
-        return f"Model({self.variant!r})"
+        return f"Variant({self.variant!r})"
 
 
 def check(variant: str = "correct", *, max_depth: int = 40, max_drops: int = 0,
@@ -69,6 +71,6 @@ def check(variant: str = "correct", *, max_depth: int = 40, max_drops: int = 0,
     """
     if max_restarts is None:
         max_restarts = 1 if variant == "forgetful" else 0
-    return explore(Model(variant), INVARIANTS, max_depth=max_depth, max_drops=max_drops,
+    return explore(Variant(variant), INVARIANTS, max_depth=max_depth, max_drops=max_drops,
                    max_duplicates=max_duplicates, max_restarts=max_restarts,
                    restartable=restartable, **options)
