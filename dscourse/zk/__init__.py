@@ -9,7 +9,9 @@ kazoo-compatible client, FastLeaderElection and ZAB (Chapters 7 and 8).
 * :func:`connect` -- a real ``kazoo`` client to a real server, for the same recipes.
 * :class:`ZKServer`, :class:`ZKOptions`, :class:`ZabMonitor`, :func:`total_order` -- the server,
   its settings, the safety monitor, FastLeaderElection's vote order.
-* :mod:`.labs` (widgets and figures) and :mod:`.exercises` (harnesses) load on first use.
+* :mod:`.labs` (widgets and figures), :mod:`.exercises` (harnesses), :mod:`.workload` (the
+  nemesis workload), :mod:`.experiments` (the stale read), :mod:`.mutants` and
+  :mod:`.conformance` load on first use.
 """
 
 from __future__ import annotations
@@ -88,4 +90,5 @@ __all__ = [
     "epoch_of", "normpath", "total_order", "zxid", "zxid_str",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises", "workload", "experiments", "mutants",
+                                                  "conformance"))
