@@ -146,7 +146,7 @@ def kill_cgroup(path: str) -> None:
         Path(path, "cgroup.kill").write_text("1")
     except OSError:
         return
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             if "populated 0" in Path(path, "cgroup.events").read_text():

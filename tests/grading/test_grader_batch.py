@@ -133,3 +133,64 @@ def test_every_master_scores_full_marks_and_its_stubs_zero(master, tmp_path):
     assert rows["master"]["status"] == "graded"
     assert rows["master"]["total"] == rows["master"]["max"], rows["master"]
     assert rows["stubs"]["total"] == "0"
+
+
+# ---- issue 12: the worker, its alarm and the watchdog -----------------------------------------
+
+
+def _sandbox_processes() -> list[int]:
+    return sandbox.processes_of(range(sandbox.UID_BASE,
+                                      sandbox.UID_BASE + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN))
+
+
+@pytest.fixture
+def solved(tmp_path):
+    subs = tmp_path / "solved"
+    subs.mkdir()
+    write(subs, "ann.ipynb", submission({"E1.1": "SOL", "E1.2": "SOL", "E1.3": "SOL"}))
+    write(subs, "ben.ipynb", submission({"E1.3": "SOL"}))
+    return subs
+
+
+def test_the_watchdog_kills_a_worker_and_still_writes_its_row(solved, tmp_path, monkeypatch):
+    monkeypatch.setattr(grader, "submission_limit", lambda master, timeout: 1.5)
+    book = tmp_path / "w.csv"
+    grader.grade_all(MASTER, solved, book, secret="k", jobs=2, progress=False)
+    rows = {r["student"]: r for r in _rows(book)}
+    assert rows["ann"]["status"] == "timeout" and "watchdog" in rows["ann"]["reason"]
+    assert rows["ann"]["total"] == "0"
+    assert set(rows) == {"ann", "ben"}
+    if sandbox.detect() == "full":
+        assert _sandbox_processes() == []
+
+
+def test_the_alarm_stops_an_exercise_on_the_workers_own_clock(solved, tmp_path, monkeypatch):
+    monkeypatch.setattr(grader, "exercise_limit", lambda timeout: 1.0)
+    book = tmp_path / "a.csv"
+    grader.grade_all(MASTER, solved, book, secret="k", jobs=1, progress=False)
+    rows = {r["student"]: r for r in _rows(book)}
+    assert rows["ann"]["status"] == "timeout"
+    assert "grader's time" in rows["ann"]["reason"]
+    assert rows["ann"]["E1.1"] == "0" and rows["ben"]["E1.3"] in ("0", "6")
+
+
+def test_a_dying_or_failing_worker_costs_only_its_own_row(solved, tmp_path, monkeypatch):
+    real = grader.grade_submission
+
+    def flaky(path, *args, **kwargs):
+        if path.stem == "ann":
+            os._exit(3)                              # the worker dies without a result
+        if path.stem == "ben":
+            raise RecursionError("a grader bug")
+        return real(path, *args, **kwargs)
+
+    import os
+
+    write(solved, "cat.ipynb", submission({"E1.3": "SOL"}))
+    monkeypatch.setattr(grader, "grade_submission", flaky)
+    book = tmp_path / "d.csv"
+    grader.grade_all(MASTER, solved, book, secret="k", jobs=1, progress=False)
+    rows = {r["student"]: r for r in _rows(book)}
+    assert rows["ann"]["status"] == "crashed" and "worker died" in rows["ann"]["reason"]
+    assert rows["ben"]["status"] == "crashed" and rows["ben"]["reason"] == "grader error: RecursionError"
+    assert rows["cat"]["status"] == "graded" and rows["cat"]["total"] == "6"
