@@ -39,6 +39,41 @@ sys.path.insert(0, str(ROOT / "tests"))
 from build_book import toc_files  # noqa: E402
 
 
+def _missing() -> str | None:
+    """Why the suite cannot run here (no Chromium, no Playwright), or None."""
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium (or Playwright) on a reader's machine, set the whole suite aside and
+    say so in one line at the end of the run; in CI the fixtures fail instead."""
+    reason = _missing()
+    if reason is None or MANDATORY:
+        return
+    ours = [i for i in items if HERE in Path(str(i.path)).resolve().parents]
+    if ours:
+        items[:] = [i for i in items if i not in ours]
+        config.hook.pytest_deselected(items=ours)
+        config.stash[_SKIPPED] = f"browser suite skipped ({len(ours)} tests): {reason}"
+
+
+_SKIPPED = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    if _SKIPPED in config.stash:
+        terminalreporter.write_line(config.stash[_SKIPPED])
+
+
 def _unavailable(reason: str) -> None:
     if MANDATORY:
         pytest.fail(f"browser suite is mandatory here (DSCOURSE_REAL_SERVERS=1): {reason}", pytrace=False)
@@ -97,12 +132,11 @@ def server(html_root: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser_context() -> Iterator[object]:
     """One Chromium (a fresh profile) for the session; only loopback requests go out."""
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
+    reason = _missing()
+    if reason is not None:
+        _unavailable(reason)
+    from playwright.sync_api import sync_playwright
+
     profile = tempfile.mkdtemp(prefix="dscourse-chromium-")
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -217,3 +251,9 @@ def click_a_message(root: object) -> str | None:
         return None
     target.click()
     return root.locator(".dsp-detail").inner_text()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that set the whole suite aside is not a failure (pytest would exit 5: no tests)."""
+    if _SKIPPED in session.config.stash and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
