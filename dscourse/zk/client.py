@@ -192,6 +192,10 @@ class ClientNode(Node):
     def _read_timeout(self) -> float:
         return self.timeout_ms * 2 / 3
 
+    def _to_server(self, msg: Any) -> None:
+        assert self.server is not None, "not connected to any server"
+        self.send(self.server, msg)
+
     def _connect_next(self) -> None:
         self.server = self.servers[self.rotation % len(self.servers)]
         self.rotation += 1
@@ -245,7 +249,7 @@ class ClientNode(Node):
                     self._suspend()
                 elif self.now - self.last_send >= self._read_timeout() / 2:
                     self.seq_out += 1
-                    self.send(self.server, ClientPing(self.session, self.seq_out))
+                    self._to_server(ClientPing(self.session, self.seq_out))
                     self.last_send = self.now
 
     def on_message(self, src: str, msg: Any) -> None:
@@ -312,7 +316,7 @@ class ClientNode(Node):
         self.xid += 1
         self.pending[self.xid] = (op, result, watcher)
         self.seq_out += 1
-        self.send(self.server, ClientRequest(self.session, self.xid, op, self.seq_out))
+        self._to_server(ClientRequest(self.session, self.xid, op, self.seq_out))
         self.last_send = self.now
 
     def _complete(self, op: tuple, result: AsyncResult, watcher: Callable | None, reply: ClientReply) -> None:
@@ -606,7 +610,7 @@ class KazooClient:
         if not recursive:
             return self.delete_async(path, version).get()
         try:
-            for child in self.get_children(path):
+            for child in self.get_children_async(path).get()[0]:
                 self.delete(normpath(path) + "/" + child if normpath(path) != "/" else "/" + child,
                             recursive=True)
             self.delete_async(path, version).get()

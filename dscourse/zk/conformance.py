@@ -76,7 +76,7 @@ def _walk(x: Any, fn: Callable[[Any], Any]) -> Any:
     if isinstance(x, list):
         return [_walk(v, fn) for v in x]
     if isinstance(x, tuple) and hasattr(x, "_fields") and type(x).__name__ == "WatchedEvent":
-        return ("event", x.type, x.state, _walk(x.path, fn))
+        return ("event", getattr(x, "type"), getattr(x, "state"), _walk(getattr(x, "path"), fn))  # noqa: B009
     if isinstance(x, tuple):
         return tuple(_walk(v, fn) for v in x)
     if isinstance(x, BaseException):

@@ -44,8 +44,9 @@ class Ensemble(Cluster):
         voters = tuple(range(1, servers + 1))
         obs = tuple(range(servers + 1, n + 1))
         for i, node_id in self.ids.items():
-            self.nodes[node_id] = self.sim.add_node(
-                server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor))
+            server = server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor)
+            self.sim.add_node(server)
+            self.nodes[node_id] = server
         for node_id, (epoch, count) in sorted((preset or {}).items()):
             if node_id not in self.nodes:
                 raise allowed("preset server", node_id, f"one of {', '.join(self.nodes)}")
@@ -77,7 +78,8 @@ class Ensemble(Cluster):
         if server is not None:
             order.remove(server)
             order.insert(0, server)
-        node = self.sim.add_node(ClientNode(cid, tuple(order), session_timeout_ms))
+        node = ClientNode(cid, tuple(order), session_timeout_ms)
+        self.sim.add_node(node)
         zk = KazooClient(node, self.sim, self.history if record else None)
         self.clients[cid] = zk
         return zk

@@ -231,6 +231,7 @@ def run_plan(steps: Any, seed: int = 1, lag_ms: float = 200.0) -> tuple[Recorder
         raise StudentError(f"plan returned {steps!r}: expected a list of steps from {', '.join(STEPS)}")
     ens = ensemble(servers=3, seed=seed)
     leader = ens.run_until_leader()
+    assert leader is not None, "no leader elected"
     lagging = sorted(s for s in ens.nodes if s != leader)[0]
     writer = ens.client(server=leader, record=False)
     reader = ens.client(server=lagging, record=False)

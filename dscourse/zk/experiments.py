@@ -41,6 +41,7 @@ def stale_read(seed: int = 1, use_sync: bool = False, lag_ms: float = 200.0) -> 
     when ``use_sync``). The history (one write, one read) goes to the linearizability checker."""
     ens = ensemble(servers=3, seed=seed)
     leader = ens.run_until_leader()
+    assert leader is not None, "no leader elected"
     lagging = sorted(s for s in ens.nodes if s != leader)[0]
     writer = ens.client(server=leader, record=False)
     reader = ens.client(server=lagging, record=False)

@@ -51,7 +51,7 @@ def explore_script(seed: int = 1, expire: bool = True) -> list[Step]:
     alice.start()
     bob.start()
     log: list[str] = []
-    names = {alice.client_id[0]: "alice", bob.client_id[0]: "bob"}
+    names = {c.client_id[0]: who for c, who in ((alice, "alice"), (bob, "bob")) if c.client_id}
     bob.add_listener(lambda state: log.append(f"t={ens.now:g} bob's connection: {state}"))
     steps: list[Step] = []
 
@@ -163,6 +163,7 @@ def pipeline_run(slow_ms: int = 200, observers: int = 1, writes: int = 12, seed:
     learner's queue (proposals sent, not yet ACKed) and every server's last zxid."""
     ens = ensemble(servers=3, observers=observers, seed=seed)
     leader = ens.run_until_leader()
+    assert leader is not None, "no leader elected"
     followers = sorted(s for s in ens.nodes if s != leader and not ens.nodes[s].is_observer)
     if slow_ms:
         ens.sim.slow_link(leader, followers[0], float(slow_ms))

@@ -324,8 +324,18 @@ class ZKServer(Node):
         if self.election.quorum({self.myid}):  # a one-voter ensemble votes for itself alone
             self._finalize = self.set_timer(self.opts.finalize_wait_ms, "finalize")
 
+    def _looking(self) -> Election:
+        """The current election (only while LOOKING)."""
+        assert self.election is not None, "no election in progress"
+        return self.election
+
+    def _leader(self) -> int:
+        """The leader this learner follows."""
+        assert self.leader_id is not None, "no leader"
+        return self.leader_id
+
     def _notification(self) -> Notification:
-        epoch, z, leader = self.election.proposal if self.role == LOOKING else self.vote
+        epoch, z, leader = self._looking().proposal if self.role == LOOKING else self.vote
         return Notification(leader, z, self.round, self.role, self.myid, epoch)
 
     def _send_votes(self) -> None:
@@ -339,7 +349,7 @@ class ZKServer(Node):
             if n.state == LOOKING:
                 self.send(self.ids[n.sid], self._notification())
             return
-        e = self.election
+        e = self._looking()
         if n.sid not in self.voters:
             if self.myid in self.voters:
                 self.send(self.ids[n.sid], self._notification())
@@ -414,7 +424,9 @@ class ZKServer(Node):
     def _from_learner(self, src: str, msg: Any) -> _Handler | None:
         """The handler a learner packet belongs to, checking the stream (a gap drops it)."""
         sid = self.sids.get(src)
-        h = self.handlers.get(sid) if sid is not None else None
+        if sid is None:
+            return None
+        h = self.handlers.get(sid)
         if h is None or msg.conn != h.conn:
             return None
         if msg.seq != h.seq_in:
@@ -551,6 +563,7 @@ class ZKServer(Node):
             return self._look("zxid counter exhausted: a new epoch is needed")
         z = zxid(self.new_epoch, counter)
         time = int(self.now)
+        assert self.prep_tree is not None, "the leader preps against its tree once established"
         try:
             if op[0] == "multi":
                 txn = prep_multi(self.prep_tree, op[1], session, z, time, self.prep_request)
@@ -648,7 +661,7 @@ class ZKServer(Node):
         self.committed = 0
         self.last_leader = self.now
         self.phase = "discovery"
-        self._qsend(self.leader_id, FollowerInfo, sid=self.myid, accepted_epoch=self.accepted_epoch,
+        self._qsend(self._leader(), FollowerInfo, sid=self.myid, accepted_epoch=self.accepted_epoch,
                     observer=self.is_observer)
 
     def _from_leader(self, src: str, msg: Any) -> bool:
@@ -668,7 +681,7 @@ class ZKServer(Node):
                 return self._look(f"leader epoch {m.new_epoch} < accepted epoch {self.accepted_epoch}")
             self.stable["accepted_epoch"] = m.new_epoch
             self.phase = "sync"
-            self._qsend(self.leader_id, AckEpoch, current_epoch=self.current_epoch, last_zxid=self.last_zxid())
+            self._qsend(self._leader(), AckEpoch, current_epoch=self.current_epoch, last_zxid=self.last_zxid())
         elif t is Trunc:
             self.stable["log"] = [p for p in self.log if p.zxid <= m.zxid]
             if self.applied > m.zxid:  # never happens to committed history; the monitor would say so
@@ -683,7 +696,7 @@ class ZKServer(Node):
         elif t is Proposal:
             self._append(m.p)
             if not self.is_observer:
-                self._qsend(self.leader_id, Ack, zxid=m.p.zxid)
+                self._qsend(self._leader(), Ack, zxid=m.p.zxid)
         elif t is Commit:
             self.committed = max(self.committed, m.zxid)
             if self.serving:
@@ -695,7 +708,7 @@ class ZKServer(Node):
                 self._deliver_upto(m.p.zxid)
         elif t is NewLeader:
             self.stable["current_epoch"] = epoch_of(m.zxid)
-            self._qsend(self.leader_id, Ack, zxid=m.zxid)
+            self._qsend(self._leader(), Ack, zxid=m.zxid)
         elif t is UpToDate:
             self.phase = "broadcast"
             self._deliver_upto(self.committed)
@@ -704,7 +717,7 @@ class ZKServer(Node):
         elif t is Ping:
             sessions = tuple(sorted(self.touched))
             self.touched.clear()
-            self._qsend(self.leader_id, Ping, sessions=sessions)
+            self._qsend(self._leader(), Ping, sessions=sessions)
         elif t is SyncDone:
             self._write_done(m.session, m.cxid, 0, None)
         elif t is RevalidateReply:
@@ -789,7 +802,7 @@ class ZKServer(Node):
             if self.role == LEADING:
                 self._revalidated(m.session, m.session in self.tracker and m.session not in self.closing)
             else:
-                self._qsend(self.leader_id, Revalidate, session=m.session, timeout_ms=timeout)
+                self._qsend(self._leader(), Revalidate, session=m.session, timeout_ms=timeout)
 
     def _revalidated(self, session: int, valid: bool) -> None:
         entry = self.pending_connects.pop(session, None)
@@ -814,7 +827,7 @@ class ZKServer(Node):
         if self.role == LEADING:
             self._propose(session, cxid, op, self.myid)
         else:
-            self._qsend(self.leader_id, Request, session=session, cxid=cxid, op=op)
+            self._qsend(self._leader(), Request, session=session, cxid=cxid, op=op)
 
     def _from_client(self, m: Any) -> bool:
         """Check the client stream; on a gap, close the connection (the client reconnects)."""
@@ -896,7 +909,7 @@ class ZKServer(Node):
     def _read(self, session: int, xid: int, op: tuple) -> None:
         kind, path = op[0], op[1]
         tree = self.tree
-        err, result = 0, None
+        err, result = 0, None  # type: tuple[int, Any]
         if kind == "setWatches":
             self._set_watches(session, *op[1:])
         else:
