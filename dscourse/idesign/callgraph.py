@@ -16,7 +16,7 @@ from ..errors import allowed
 from ..ids import NodeClock
 from ..notebook import default_seed
 from ..sim import Node, Simulation
-from .tracing import SpanContext, TraceIdGenerator, check_span_id, parent_span_id
+from .tracing import SpanContext, TraceIdGenerator, parent_span_id, valid_span_id
 
 DEFAULT_GRAPH = {"A": ["B", "C", "D"], "C": ["E", "F"]}
 
@@ -129,7 +129,7 @@ def reconstruct(lines: list[LogLine]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for line in lines:
         if line.kind == "sr":
-            out.setdefault(line.trace_id, {})[check_span_id(line.span_id)] = line.service
+            out.setdefault(line.trace_id, {})[valid_span_id(line.span_id)] = line.service
     return {t: dict(sorted(spans.items(), key=lambda kv: _path(kv[0])))
             for t, spans in sorted(out.items())}
 

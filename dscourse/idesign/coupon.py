@@ -18,7 +18,7 @@ import hmac
 from typing import NamedTuple
 
 from ..errors import DscourseError, allowed
-from .permutation import FeistelPermutation, check_key
+from .permutation import FeistelPermutation, valid_key
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 BASE = len(ALPHABET)
@@ -44,7 +44,7 @@ class CouponCodec:
     """
 
     def __init__(self, key: bytes | str, check_bits: int = CHECK_BITS) -> None:
-        self.key = check_key(key)
+        self.key = valid_key(key)
         if isinstance(check_bits, bool) or not isinstance(check_bits, int) or not 1 <= check_bits <= 14:
             raise allowed("check_bits", check_bits, "an int in [1, 14] (10 characters hold 59 bits)")
         self.check_bits = check_bits

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..errors import DscourseError, allowed
-from ..ids import Clock, check_clock
+from ..ids import Clock, valid_clock
 from .permutation import FeistelPermutation
 
 OPAQUE_DIGITS = 11
@@ -43,7 +43,7 @@ class OrderNumberGenerator:
     def __init__(self, *, node: int, biz: int, clock: Clock, key: bytes | str,
                  scramble: bool = True) -> None:
         self.node, self.biz = _digit("node", node), _digit("biz", biz)
-        self.clock = check_clock(clock)
+        self.clock = valid_clock(clock)
         self.scramble = bool(scramble)
         self._perm = FeistelPermutation(OPAQUE, key)
         self._day: int | None = None

@@ -15,7 +15,7 @@ import hashlib
 from ..errors import allowed
 
 
-def check_key(key: object) -> bytes:
+def valid_key(key: object) -> bytes:
     if isinstance(key, str):
         key = key.encode("utf-8")
     if not isinstance(key, (bytes, bytearray)) or not 1 <= len(key) <= 64:
@@ -35,7 +35,7 @@ class FeistelPermutation:
             raise allowed("domain", domain, "an int >= 2")
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 3:
             raise allowed("rounds", rounds, "an int >= 3 (Luby-Rackoff needs at least 3)")
-        self.domain, self.rounds, self.key = domain, rounds, check_key(key)
+        self.domain, self.rounds, self.key = domain, rounds, valid_key(key)
         bits = max(2, (domain - 1).bit_length())
         bits += bits % 2
         self.half = bits // 2

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import allowed
-from ..ids import Clock, check_clock, random_bits
+from ..ids import Clock, random_bits, valid_clock
 
 SEQ_START = 1000
 SEQ_WRAP = 9000
@@ -51,7 +51,7 @@ class TraceIdGenerator:
         if isinstance(pid, bool) or not isinstance(pid, int) or pid < 0:
             raise allowed("pid", pid, "a non-negative int")
         self.pid = pid
-        self.clock = check_clock(clock)
+        self.clock = valid_clock(clock)
         self.count = SEQ_START
 
     def next_seq(self) -> int:
@@ -78,7 +78,7 @@ def parse_trace_id(trace_id: str) -> TraceIdParts:
 _SPAN = re.compile(r"0(\.[1-9]\d*)*")
 
 
-def check_span_id(span_id: str) -> str:
+def valid_span_id(span_id: str) -> str:
     if not isinstance(span_id, str) or not _SPAN.fullmatch(span_id):
         raise allowed("span id", span_id, "'0' or a dotted path like '0.2.1'")
     return span_id
@@ -88,12 +88,12 @@ def child_span_id(span_id: str, n: int) -> str:
     """The n-th (1-based) call made inside ``span_id``: ``0.2`` -> ``0.2.n``."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise allowed("child number", n, "an int >= 1")
-    return f"{check_span_id(span_id)}.{n}"
+    return f"{valid_span_id(span_id)}.{n}"
 
 
 def next_sibling(span_id: str) -> str:
     """``0.2.1`` -> ``0.2.2`` (the root has no sibling)."""
-    check_span_id(span_id)
+    valid_span_id(span_id)
     if span_id == "0":
         raise allowed("span id", span_id, "a non-root span ('0' has no sibling)")
     head, last = span_id.rsplit(".", 1)
@@ -101,7 +101,7 @@ def next_sibling(span_id: str) -> str:
 
 
 def parent_span_id(span_id: str) -> str | None:
-    check_span_id(span_id)
+    valid_span_id(span_id)
     return None if span_id == "0" else span_id.rsplit(".", 1)[0]
 
 
@@ -109,7 +109,7 @@ class SpanContext:
     """A span in a process: ``child()`` numbers the calls it makes 1, 2, 3, ..."""
 
     def __init__(self, trace_id: str, span_id: str = "0") -> None:
-        self.trace_id, self.span_id = trace_id, check_span_id(span_id)
+        self.trace_id, self.span_id = trace_id, valid_span_id(span_id)
         self.children = 0
 
     def child(self) -> SpanContext:

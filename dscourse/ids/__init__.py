@@ -15,7 +15,7 @@ from .allocator import Allocator
 from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
                        inversion_rate, k_sortedness, measured_collision_rate, page_splits)
 from .autoincrement import AutoIncrementClient
-from .clock import Clock, FakeClock, NodeClock, WallClock, check_clock
+from .clock import Clock, FakeClock, NodeClock, WallClock, valid_clock
 from .cluster import KINDS, IdCluster, cluster, duplicates
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
@@ -31,16 +31,16 @@ from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, random_bits,
                     uuid1_from, uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
 
 __all__ = [
-    "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA", "TWITTER",
-    "TWITTER_EPOCH_MS", "UIDGENERATOR", "Allocator", "AutoIncrementClient", "BPlusTree",
-    "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError", "FakeClock",
-    "IdCluster",
-    "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode", "NodeClock",
-    "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID", "TinyidAllocator",
-    "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability", "cluster",
-    "check_clock", "duplicates", "ids_per_second", "inversion_rate", "k_sortedness", "layout", "leaf_next_step",
-    "exercises", "labs", "measured_collision_rate", "objectid", "page_splits", "random_bits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3",
-    "uuid4", "uuid5", "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "version",
+    "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA",
+    "TWITTER", "TWITTER_EPOCH_MS", "UIDGENERATOR", "Allocator", "AutoIncrementClient",
+    "BPlusTree", "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError",
+    "FakeClock", "IdCluster", "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode",
+    "NodeClock", "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID",
+    "TinyidAllocator", "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability",
+    "cluster", "duplicates", "exercises", "ids_per_second", "inversion_rate", "k_sortedness",
+    "labs", "layout", "leaf_next_step", "measured_collision_rate", "objectid", "page_splits",
+    "random_bits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3", "uuid4", "uuid5",
+    "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "valid_clock", "version",
 ]
 
 

@@ -108,7 +108,7 @@ class WallClock:
         time.sleep(ms / 1000)
 
 
-def check_clock(clock: object) -> Clock:
+def valid_clock(clock: object) -> Clock:
     """Return ``clock`` if it has ``ms()`` and ``sleep()``, else raise a ConfigError."""
     if not isinstance(clock, Clock):
         raise allowed("clock", clock, "an object with ms() and sleep(ms), e.g. "

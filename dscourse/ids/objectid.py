@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import allowed
-from .clock import Clock, check_clock
+from .clock import Clock, valid_clock
 from .uuids import random_bits
 
 COUNTER_MOD = 1 << 24
@@ -74,7 +74,7 @@ class ObjectIdGenerator:
     """One "process": its 5-byte random value and counter start come from ``rng``."""
 
     def __init__(self, clock: Clock, rng: np.random.Generator) -> None:
-        self.clock = check_clock(clock)
+        self.clock = valid_clock(clock)
         self.process_random = random_bits(rng, 40)
         self.counter = random_bits(rng, 24)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import allowed
-from .clock import Clock, check_clock
+from .clock import Clock, valid_clock
 from .errors import ClockRollbackError, ExhaustedError
 from .layout import TWITTER, Layout
 
@@ -76,7 +76,7 @@ class Snowflake:
                               f"({layout.bits(name)} bits in layout {layout.name!r})")
         self.layout = layout
         self.worker, self.datacenter, self.business = worker, datacenter, business
-        self.clock = None if clock is None else check_clock(clock)
+        self.clock = None if clock is None else valid_clock(clock)
         self.policy = policy
         self.max_wait_ms = max_wait_ms
         self.random_start = random_start

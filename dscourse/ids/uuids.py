@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import allowed
-from .clock import Clock, check_clock
+from .clock import Clock, valid_clock
 
 GREGORIAN_OFFSET_100NS = 0x01B21DD213814000  # 1582-10-15 to 1970-01-01 in 100 ns (§5.1)
 NAMESPACE_DNS = uuid.NAMESPACE_DNS
@@ -163,7 +163,7 @@ class TimeUUID:
                  node: int | None = None) -> None:
         if version not in (1, 6):
             raise allowed("version", version, "1 or 6")
-        self.clock = check_clock(clock)
+        self.clock = valid_clock(clock)
         self.rng = _rng(rng)
         self.version = version
         self.node = (random_bits(rng, 48) | (1 << 40)) if node is None else _field("node", node, 48)
@@ -192,7 +192,7 @@ class UUIDv7:
     """
 
     def __init__(self, clock: Clock, rng: np.random.Generator) -> None:
-        self.clock = check_clock(clock)
+        self.clock = valid_clock(clock)
         self.rng = _rng(rng)
         self._last_ms = -1
         self._counter = 0
