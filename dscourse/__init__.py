@@ -24,7 +24,8 @@
 
 A topic's widgets live in ``ds.<topic>.labs`` and its exercise harnesses in
 ``ds.<topic>.exercises`` (Chapter 1's in ``ds.grading.ch01``, Chapter 5's in
-``ds.paxos.harness``), loaded on first use.
+``ds.paxos.harness``), loaded on first use. ``ds.show(obj)`` shows the highlighted source
+of a function, method or class (``ds.viz.source``), so a chapter puts the algorithm on the page.
 """
 
 from __future__ import annotations
@@ -36,4 +37,4 @@ from .notebook import setup
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "DscourseError", "__version__", "setup"]
 
-__getattr__, __dir__ = lazy(__name__, globals())
+__getattr__, __dir__ = lazy(__name__, globals(), attributes={"show": "viz.source"})
