@@ -74,7 +74,7 @@ class EtcdServer(RaftNode):
 
     LEASE_TICK_MS = 100.0
 
-    def __init__(self, id: str, servers: Any, options: RaftOptions | None = None,  # noqa: A002
+    def __init__(self, id: str, servers: Any, options: RaftOptions | None = None,
                  observer: Any = None) -> None:
         super().__init__(id, servers, options, observer)
         self.revision = 0
@@ -237,7 +237,7 @@ class EtcdServer(RaftNode):
 class EtcdClient(Node):
     """A client process; :class:`Etcd` (below) is its synchronous face for notebooks."""
 
-    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: float = 300.0) -> None:  # noqa: A002
+    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: float = 300.0) -> None:
         super().__init__(id)
         self.servers, self.timeout_ms = servers, timeout_ms
         self.target = 0
