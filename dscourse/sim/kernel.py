@@ -425,18 +425,17 @@ class Simulation(Faults, Clocks):
         push = heappush
         while heap:
             e = pop(heap)
-            t = e[TIME]
+            # the entry's fields (sim/queue.py), unpacked at once: cheaper than indexing
+            t, _priority, _seq, kind, mid, dst, src, label, msg, data = e
             if t > horizon:
                 push(heap, e)
                 break
-            kind = e[KIND]
             if kind == DELIVER and not impaired and not blocked:  # the hot path, inlined
                 now = self._now
                 if t > now:
                     self._now = now = t
-                dst = e[NODE]
-                rec((now, "deliver", dst, e[PEER], e[ID], e[LABEL], e[DATA]))
-                on_message[dst](e[PEER], e[MSG])
+                rec((now, "deliver", dst, src, mid, label, data))
+                on_message[dst](src, msg)
             elif kind != DEAD:
                 if t > self._now:
                     self._now = t
