@@ -271,7 +271,8 @@ def broadcast_workload(node_cls: Any, nodes: int = 25, latency_ms: float = 100, 
     server_msgs = sum(1 for e in sim.trace.filter("send") if e.node in server and e.peer in server)
     ops = client.next_value
     acked = sorted(client.acked)
-    lost = tuple(v for v in acked if any(final[s] is None or v not in final[s] for s in names))
+    got = {s: f if f is not None else set() for s, f in final.items()}
+    lost = tuple(v for v in acked if any(final[s] is None or v not in got[s] for s in names))
     lat = [probe.visible_at[v] - client.invoked[v] for v in acked if v in probe.visible_at]
     return BroadcastResult(ok=not lost and all(f is not None for f in final.values()),
                            msgs_per_op=round(server_msgs / max(ops, 1), 3), latency_ms=_percentiles(lat),

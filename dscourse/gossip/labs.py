@@ -31,15 +31,15 @@ def arena_figure(n: int = 1024, mode: str = "push", fanout: int = 1, seeds: int 
     ax, grid = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
     if mode.startswith("rumor"):
         k = int(mode[-1])
-        runs = [ep.rumor(n, k, "feedback-counter", seed=s) for s in range(1, seeds + 1)]
-        curves = [np.array(r.informed) / n for r in runs]
+        rumors = [ep.rumor(n, k, "feedback-counter", seed=s) for s in range(1, seeds + 1)]
+        curves = [np.array(r.informed) / n for r in rumors]
         for c in curves:
             ax.plot(c, color="#1f77b4", alpha=0.35, lw=1)
         s = ep.residue_theory(k)
         ax.axhline(1 - s, color="#d62728", ls="--", label=f"theory: 1 − s, s = {s:.3f}")
-        mean_res = float(np.mean([r.residue for r in runs]))
+        mean_res = float(np.mean([r.residue for r in rumors]))
         ax.set_title(f"rumor mongering, feedback + counter k={k}: residue {mean_res:.3f}", fontsize=9)
-        first = runs[0].round_of
+        first = rumors[0].round_of
     else:
         runs = [ep.spread(n, mode, seed=s, fanout=fanout) for s in range(1, seeds + 1)]
         curves = [np.array(r.infected) / n for r in runs]

@@ -180,10 +180,10 @@ def swim_run(n: int = 16, k: int = 3, drop: float = 0.0, crash: str | None = "s1
     sim.run(until=horizon_ms)
     detected = None
     if crash:
-        times = {}
+        times: dict[str, float] = {}
         for e in sim.trace.filter("annotate"):
             if e.data.get("member") == crash and e.data.get("status") == "dead":
-                times.setdefault(e.node, e.time / 1000)
+                times.setdefault(e.node or "", e.time / 1000)
         live = [x for x in names if x != crash]
         if all(x in times for x in live):
             detected = max(times[x] for x in live) - crash_at

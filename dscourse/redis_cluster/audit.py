@@ -27,7 +27,7 @@ class FailEvent:
 
 def fail_events(trace: Trace) -> list[FailEvent]:
     """Every FAIL flag set, in trace order."""
-    return [FailEvent(e.time / 1000, e.node, e.data["view"], e.data.get("by", "?"))
+    return [FailEvent(e.time / 1000, e.node or "", e.data["view"], e.data.get("by", "?"))
             for e in trace.filter("annotate") if e.data.get("flag") == "FAIL"]
 
 
@@ -43,7 +43,7 @@ def _reports_at(trace: Trace, node: str, about: str, t_us: int, window_us: float
         for g in e.data.get("gossip", ()):
             if g["name"] == about:
                 failing = "pfail" in g["flags"] or "fail" in g["flags"]
-                latest[e.peer] = (e.time, failing)
+                latest[e.peer or ""] = (e.time, failing)
     return {s for s, (t, failing) in latest.items() if failing and t >= t_us - window_us}
 
 

@@ -92,8 +92,8 @@ class Cluster:
         self.clients: dict[str, ClusterClient] = {}
         self.sim.run(until=0)
         first = self.nodes[self.masters[0]]
-        for n in self.nodes:
-            first.meet(n)
+        for name in self.nodes:
+            first.meet(name)
 
     def __repr__(self) -> str:
         return f"<redis_cluster.Cluster {len(self.masters)} masters, {len(self.nodes)} nodes, now={self.sim.now} ms>"
