@@ -537,6 +537,9 @@ class ZKServer(Node):
     def _establish(self) -> None:
         """A quorum has the leader's history: commit it, serve, send UPTODATE."""
         self.phase = "broadcast"
+        # servers out of the election report (leader, epoch): the established one, so that a
+        # late joiner sees a quorum agree (``Vote.equals`` compares leader and peerEpoch)
+        self.vote = (self.new_epoch, self.vote[1], self.myid)
         self._deliver_upto(self.last_zxid())
         self.last_committed = self.last_proposed = self.last_zxid()
         self.prep_tree = self.tree.copy()
@@ -708,6 +711,7 @@ class ZKServer(Node):
                 self._deliver_upto(m.p.zxid)
         elif t is NewLeader:
             self.stable["current_epoch"] = epoch_of(m.zxid)
+            self.vote = (epoch_of(m.zxid), self.vote[1], self._leader())
             self._qsend(self._leader(), Ack, zxid=m.zxid)
         elif t is UpToDate:
             self.phase = "broadcast"
