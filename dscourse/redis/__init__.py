@@ -1,10 +1,14 @@
-"""dscourse.redis: a minimal single-node Redis emulator running as a ``dscourse.sim`` node.
+"""dscourse.redis: a single-node Redis emulator running as a ``dscourse.sim`` node.
 
-Strings with virtual-time expiry (``GET``, ``SET`` with ``NX``/``XX``/``PX``/``EX``, ``DEL``,
-``EXISTS``, ``PTTL``, ``PEXPIRE``, ``INCR``, ``INCRBY``) and the persistence modes whose crash
-semantics matter: none, RDB snapshots every T, and AOF with ``appendfsync`` ``always``,
-``everysec`` or ``no``. Chapter 10 uses it for ``INCR`` ids (and shows how a crash repeats
-them); Chapter 9's locks extend it (``SET NX PX``, compare-and-delete).
+Strings with virtual-time expiry (``GET``, ``SET`` with ``NX``/``XX``/``PX``/``EX``/``GET``,
+``SETEX``, ``DEL``, ``EXISTS``, ``PTTL``, ``PEXPIRE``, ``INCR``, ``INCRBY``), hashes (``HSET``,
+``HGET``, ``HINCRBY``, ``HDEL``, ``HEXISTS``, ``HGETALL``, ``HLEN``), pub/sub (``PUBLISH``,
+``SUBSCRIBE``), and ``EVAL``/``EVALSHA``/``SCRIPT LOAD`` running real Lua 5.1 (through
+``lupa``) atomically, with Redis's conversion rules. Persistence modes whose crash semantics
+matter: none, RDB snapshots every T, and AOF with ``appendfsync`` ``always``, ``everysec``
+or ``no``. Chapter 10 uses it for ``INCR`` ids; Chapter 9's locks for ``SET NX PX``, Lua
+compare-and-delete and Redisson's scripts. ``client(sim, "redis")`` is a redis-py-compatible
+client; ``tests/real`` checks the replies and errors against a real ``redis-server``.
 
 To extend it, subclass :class:`RedisServer` and add a method ``_cmd_<name>(self, *args)`` per
 command (``execute`` dispatches on the name and checks the arity); write through ``_write``
@@ -12,7 +16,10 @@ with a ``("set", key, value, expire_at)`` or ``("del", key)`` effect so that per
 crash recovery cover the new command too.
 """
 
-from .messages import Command, Reply
-from .server import APPENDFSYNC, PERSISTENCE, RedisError, RedisServer
+from .client import PubSub, Redis, client, response_error
+from .messages import Command, Published, Reply
+from .server import APPENDFSYNC, PERSISTENCE, RedisServer
+from .values import NoScriptError, RedisError, ResponseError, Status
 
-__all__ = ["APPENDFSYNC", "PERSISTENCE", "Command", "RedisError", "RedisServer", "Reply"]
+__all__ = ["APPENDFSYNC", "PERSISTENCE", "Command", "NoScriptError", "PubSub", "Published", "Redis",
+           "RedisError", "RedisServer", "Reply", "ResponseError", "Status", "client", "response_error"]

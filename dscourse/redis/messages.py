@@ -21,3 +21,11 @@ class Reply:
     req: int
     value: Any = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A message on a channel this node subscribed to (``SUBSCRIBE``): pub/sub delivery."""
+
+    channel: str
+    message: str
