@@ -30,9 +30,31 @@ of a function, method or class (``ds.viz.source``), so a chapter puts the algori
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._lazy import lazy
 from .errors import ConfigError, DscourseError
 from .notebook import setup
+
+if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports); never imported at run time
+    from . import checkers as checkers
+    from . import cli as cli
+    from . import clocks as clocks
+    from . import fundamentals as fundamentals
+    from . import gossip as gossip
+    from . import grading as grading
+    from . import history as history
+    from . import idesign as idesign
+    from . import ids as ids
+    from . import paxos as paxos
+    from . import raft as raft
+    from . import redis as redis
+    from . import redis_cluster as redis_cluster
+    from . import replication as replication
+    from . import sim as sim
+    from . import viz as viz
+    from . import zk as zk
+    from .viz.source import show as show
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "DscourseError", "__version__", "setup"]

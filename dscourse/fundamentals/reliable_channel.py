@@ -12,6 +12,7 @@ data)`` (a callback the application installs) once per payload, in order. Retran
 runs on one timer that stays off while nothing is unacknowledged, so the link falls silent.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dscourse as ds
@@ -34,6 +35,8 @@ class Ack:
 
 class ReliableChannel(ds.sim.Node):
     """Exactly-once, in-order delivery to each peer over lossy, duplicating, reordering links."""
+
+    deliver: Callable[[str, object], None]  # installed by the application: called with (src, data)
 
     def __init__(self, node_id: str, retransmit_ms: float = 10.0) -> None:
         """Set up the channel's state (``retransmit_ms``: how often to resend)."""
