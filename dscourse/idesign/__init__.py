@@ -10,16 +10,23 @@ URLs (:class:`ShortUrlService`) and the one-code-pay User-Agent router (:func:`r
 from .._lazy import lazy
 from . import callgraph, tracing
 from .callgraph import LogLine, call_graph, reconstruct, render_tree
-from .coupon import (ALPHABET, Coupon, CouponCodec, InvalidCode, RedemptionLedger,
-                     forgery_probability, scheme_years)
+from .coupon import ALPHABET, Coupon, CouponCodec, InvalidCode, RedemptionLedger, forgery_probability, scheme_years
 from .onecode import CHANNELS, Route, detect_channel, route
 from .orders import OrderNumber, OrderNumberGenerator, estimate_daily_volume
 from .orders import parse as parse_order_number
 from .permutation import FeistelPermutation
 from .shorturl import BASE62, ShortUrlService, base62_decode, base62_encode, shared_prefix_rate
-from .tracing import (SpanContext, TraceIdGenerator, TraceParent, child_span_id,
-                      new_traceparent, next_sibling, parent_span_id, parse_trace_id,
-                      parse_traceparent)
+from .tracing import (
+    SpanContext,
+    TraceIdGenerator,
+    TraceParent,
+    child_span_id,
+    new_traceparent,
+    next_sibling,
+    parent_span_id,
+    parse_trace_id,
+    parse_traceparent,
+)
 
 __all__ = [
     "ALPHABET", "BASE62", "CHANNELS", "Coupon", "CouponCodec", "FeistelPermutation",

@@ -3,13 +3,14 @@ adjacency. Deterministic: keys are fixed strings, randomness comes from named st
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..viz.display import new_figure
 from ..sim.rng import stream
+from ..viz.display import new_figure
 from .callgraph import call_graph, reconstruct
 from .coupon import ALPHABET, CouponCodec, forgery_probability
 from .shorturl import ShortUrlService, shared_prefix_rate
@@ -142,7 +143,7 @@ def adjacency_figure(scramble: bool = True, start: int = 100_000, count: int = 1
             family="monospace", fontsize=8, va="top")
     ax.set_title("scrambled" if scramble else "plain base 62", fontsize=10)
     many = [svc.encode_id(start + i) for i in range(500)]
-    same = np.array([[a[k] == b[k] for k in range(7)] for a, b in zip(many, many[1:])], dtype=float)
+    same = np.array([[a[k] == b[k] for k in range(7)] for a, b in pairwise(many)], dtype=float)
     bars = bx.bar(range(1, 8), same.mean(axis=0), color="#1f77b4")
     bx.bar_label(bars, fmt="%.2f", fontsize=7)
     bx.set_ylim(0, 1.15)
