@@ -14,7 +14,7 @@
   harnesses of exercises E4.1–E4.4 and the broadcast challenge.
 """
 
-from .._lazy import lazy_submodules
+from .._lazy import lazy
 from . import epidemic
 from .broadcast import TARGETS, BroadcastResult, broadcast_workload
 from .epidemic import (
@@ -35,4 +35,5 @@ __all__ = ["TARGETS", "TOPOLOGIES", "Batched", "BroadcastResult", "Flood", "Rumo
            "batched", "broadcast_workload", "epidemic", "pull_next", "pull_tail_r2", "push_next",
            "push_rounds_theory", "residue_theory", "rumor", "spread", "topology"]
 
-__getattr__ = lazy_submodules(__name__, ("antientropy", "ring", "swim", "labs", "exercises"))
+# labs (widgets, matplotlib), exercises (grading harnesses) and the rest load on first use.
+__getattr__, __dir__ = lazy(__name__, globals(), ("antientropy", "ring", "swim", "labs", "exercises"))
