@@ -471,6 +471,16 @@ class Child:
         """Send one request and return the child's (validated) response."""
         return self._exchange(payload)
 
+    def _how(self) -> str:
+        """`` (killed by signal N)`` or `` (exit code N)`` once the sandbox has ended."""
+        try:
+            code = self.proc.wait(timeout=1) if self.proc is not None else None
+        except subprocess.TimeoutExpired:
+            return ""
+        if code is None:
+            return ""
+        return f" (killed by signal {-code})" if code < 0 else f" (exit code {code})"
+
     def _fail(self, status: str, reason: str) -> ChildError:
         self.kill()
         return ChildError(status, reason)
@@ -552,7 +562,7 @@ class Child:
             except OSError:
                 chunk = b""
             if not chunk:
-                raise self._fail("crashed", "the submission's process exited")
+                raise self._fail("crashed", f"the submission's process exited{self._how()}")
             self.budget.quota[0] -= len(chunk)
             if self.budget.quota[0] < 0:
                 raise self._fail("timeout", f"the submission sent more than {MAX_BYTES >> 20} MiB "
