@@ -25,12 +25,14 @@ class Ensemble(Cluster):
     ``leader()``, ``roles()``, ``zxids()`` and ``check()`` inspect the ensemble. ``server_class``
     swaps in a subclass (a deliberately broken server, or an exercise's answer). ``preset``
     gives servers a history before they start: ``{"zk1": (epoch, count)}`` logs no-op
-    transactions ``epoch:1 .. epoch:count`` with ``currentEpoch = epoch`` (the election sandbox)."""
+    transactions ``epoch:1 .. epoch:count`` with ``currentEpoch = epoch``, and
+    ``(epoch, count, current_epoch)`` a server that accepted a later epoch without logging in
+    it (the election sandbox, exercise E8.1)."""
 
     def __init__(self, servers: int = 3, observers: int = 0, seed: int | None = None,
                  network: Network | None = None, options: ZKOptions | None = None,
                  server_class: type[ZKServer] = ZKServer,
-                 preset: dict[str, tuple[int, int]] | None = None) -> None:
+                 preset: dict[str, tuple[int, ...]] | None = None) -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= 9:
             raise allowed("servers", servers, "an int from 1 to 9 (voting servers)")
         if isinstance(observers, bool) or not isinstance(observers, int) or not 0 <= observers <= 5:
@@ -47,13 +49,18 @@ class Ensemble(Cluster):
             server = server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor)
             self.sim.add_node(server)
             self.nodes[node_id] = server
-        for node_id, (epoch, count) in sorted((preset or {}).items()):
+        for node_id, spec in sorted((preset or {}).items()):
             if node_id not in self.nodes:
                 raise allowed("preset server", node_id, f"one of {', '.join(self.nodes)}")
-            if not (isinstance(epoch, int) and isinstance(count, int) and epoch >= 0 and count >= 0):
-                raise allowed(f"preset[{node_id!r}]", (epoch, count), "(epoch, count) of non-negative ints")
+            ok = isinstance(spec, tuple) and len(spec) in (2, 3) and all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in spec)
+            if not ok or spec[-1] < spec[0]:
+                raise allowed(f"preset[{node_id!r}]", spec, "(epoch, count) or (epoch, count, current_epoch >= epoch) "
+                                                           "of non-negative ints")
+            epoch, count = spec[0], spec[1]
+            current = spec[2] if len(spec) == 3 else epoch
             self.nodes[node_id].stable.update(
-                current_epoch=epoch, accepted_epoch=epoch,
+                current_epoch=current, accepted_epoch=current,
                 log=[Txn(zxid(epoch, c), 0, 0, 0, NoopTxn()) for c in range(1, count + 1)])
         self.history = Recorder(self.sim)
         self.clients: dict[str, KazooClient] = {}

@@ -13,6 +13,8 @@ local function or the batch grader's sandbox proxy.
   one-shot watch triggering (``WatchManager.triggerWatch``).
 * E7.3 ``plan(use_sync) -> list of steps`` -- a two-client schedule whose history has a stale
   read without ``sync`` and is linearizable with it.
+* E8.1 ``better_vote(new, cur) -> bool`` -- FastLeaderElection's vote order
+  (``totalOrderPredicate``), plugged into every server's election.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from . import conformance
 from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
 from .ensemble import ensemble
 from .errors import EXCEPTIONS, ZookeeperError
-from .server import ZKServer
+from .server import ZKOptions, ZKServer
 
 Fn = Callable[..., Any]
 
@@ -293,4 +295,91 @@ def stale_read_trial(plan: Fn, seed: int = 1) -> Trial:
             if verdict.outcome != "ok":
                 return trial.fail(f"plan(True) = {list(steps)}: the history is not linearizable (read {last!r})")
         trial.facts[f"sync={use_sync}"] = (list(steps), last, verdict.outcome)
+    return trial
+
+
+# == E8.1: FastLeaderElection's vote order =========================================================
+def server_with_vote_order(better_vote: Fn) -> type[ZKServer]:
+    """A server whose FastLeaderElection compares votes with ``better_vote``."""
+
+    class StudentVotes(ZKServer):
+        def better_vote(self, new: tuple[int, int, int], cur: tuple[int, int, int]) -> bool:  # type: ignore[override]
+            out = better_vote(list(new), list(cur))
+            if not isinstance(out, bool):
+                raise StudentError(f"better_vote({list(new)}, {list(cur)}) returned {out!r}: expected True or False")
+            return out
+
+    return StudentVotes
+
+
+def vote_order_trial(better_vote: Fn, seed: int = 1, n: int = 300) -> Trial:
+    """``better_vote`` against the order (peerEpoch, zxid, myid) on ``n`` random pairs, many
+    of them ties in the first or the first two components."""
+    from ..sim import stream
+    from .election import total_order
+    from .messages import zxid as make_zxid
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.1")
+    for _ in range(n):
+        a = [int(rng.integers(0, 3)), 0, int(rng.integers(1, 6))]
+        b = [a[0] if rng.random() < 0.5 else int(rng.integers(0, 3)), 0, int(rng.integers(1, 6))]
+        for v in (a, b):
+            v[1] = make_zxid(int(rng.integers(0, v[0] + 1)), int(rng.integers(0, 4)))
+        if rng.random() < 0.3:
+            b[1] = a[1]
+        try:
+            got = better_vote(list(a), list(b))
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        want = total_order(tuple(a), tuple(b))  # type: ignore[arg-type]
+        if got is not want:
+            return trial.fail(f"better_vote({a}, {b}) returned {got!r}; expected {want} "
+                              "(votes are (peerEpoch, zxid, myid), compared in that order)")
+    trial.facts["pairs"] = n
+    return trial
+
+
+def election_trial(better_vote: Fn, seed: int = 1, servers: int = 5) -> Trial:
+    """Servers start with random histories (some with an accepted epoch newer than their last
+    zxid); the elected leader must have the largest vote, every server must follow it within
+    10 s, and again after the leader crashes; ZAB's monitor must stay silent."""
+    from ..sim import stream
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.1-election")
+    preset = {}
+    for i in range(1, servers + 1):
+        epoch = int(rng.integers(1, 3))
+        preset[f"zk{i}"] = (epoch, int(rng.integers(0, 6)), epoch + int(rng.integers(0, 2)))
+    cls = server_with_vote_order(better_vote)
+    try:
+        ens = ensemble(servers=servers, seed=seed, server_class=cls, preset=preset,
+                       options=ZKOptions(tick_ms=200))
+        trial.trace = ens.trace
+
+        def votes(alive: list[str]) -> dict[str, tuple[int, int, int]]:
+            return {s: (ens.nodes[s].current_epoch, ens.nodes[s].last_zxid(), ens.nodes[s].myid) for s in alive}
+
+        for round_ in ("start", "after the leader crashed"):
+            alive = [s for s in sorted(ens.nodes) if ens.up(s)]
+            initial = votes(alive)
+            best = max(initial, key=lambda s: initial[s])
+            leader = ens.run_until_leader(10_000)
+            if leader is None or not ens.settled():
+                return trial.fail(f"{round_}: no leader followed by every live server within 10 s "
+                                  f"(votes {initial})")
+            if leader != best:
+                return trial.fail(f"{round_}: {leader} was elected with vote {initial[leader]}, but {best} "
+                                  f"has the larger vote {initial[best]}")
+            trial.facts[round_] = leader
+            ens.crash(leader)
+    except StudentError as e:
+        return trial.fail(str(e))
+    except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+        trial.error = e
+        return trial
+    for message in ens.check():
+        trial.violate(message)
     return trial

@@ -62,3 +62,24 @@ def test_e7_3_plans() -> None:
     assert not ex.stale_read_trial(lambda s: ["write", "read"], 1).ok              # never fixed
     assert not ex.stale_read_trial(lambda s: ["sync", "read"] if s else ["write", "read"], 1).ok
     assert not ex.stale_read_trial(lambda s: "write read", 1).ok
+
+
+def test_e8_1_vote_order() -> None:
+    def reference(new, cur):
+        return tuple(new) > tuple(cur)
+
+    assert ex.vote_order_trial(reference, 1).ok
+    assert all(ex.election_trial(reference, seed).ok for seed in range(1, 5))
+
+    def zxid_first(new, cur):
+        return (new[1], new[2]) > (cur[1], cur[2])
+
+    def lowest_id_wins(new, cur):
+        return (new[0], new[1], -new[2]) > (cur[0], cur[1], -cur[2])
+
+    def not_a_bool(new, cur):
+        return 1 if tuple(new) > tuple(cur) else 0
+
+    assert "peerEpoch" in ex.vote_order_trial(zxid_first, 1).violations[0]
+    assert any(not ex.election_trial(lowest_id_wins, seed).ok for seed in range(1, 4))
+    assert "True or False" in ex.election_trial(not_a_bool, 1).violations[0]
