@@ -15,8 +15,21 @@ import uuid
 import numpy as np
 
 from dscourse.idesign import CouponCodec, ShortUrlService
-from dscourse.ids import (LEAF, SEATA, TWITTER, FakeClock, ObjectIdGenerator, Snowflake, TimeUUID,
-                          UUIDv7, WallClock, ids_per_second, k_sortedness, page_splits, uuid4)
+from dscourse.ids import (
+    LEAF,
+    SEATA,
+    TWITTER,
+    FakeClock,
+    ObjectIdGenerator,
+    Snowflake,
+    TimeUUID,
+    UUIDv7,
+    WallClock,
+    ids_per_second,
+    k_sortedness,
+    page_splits,
+    uuid4,
+)
 
 
 def throughput(n: int) -> list[tuple[str, float]]:
@@ -43,8 +56,10 @@ def throughput(n: int) -> list[tuple[str, float]]:
         ("uuid v6", ids_per_second(v6.next, n // 4)),
         ("uuid.uuid1() [stdlib]", ids_per_second(uuid.uuid1, n // 4)),
         ("objectid", ids_per_second(oid.next, n // 4)),
-        ("coupon encode (HMAC + Feistel)", ids_per_second(lambda: coupon.encode(10000, next(counter) % 2**30), n // 10)),
-        ("short url encode (Feistel + base62)", ids_per_second(lambda: short.encode_id(next(counter) % 62**7), n // 10)),
+        ("coupon encode (HMAC + Feistel)",
+         ids_per_second(lambda: coupon.encode(10000, next(counter) % 2**30), n // 10)),
+        ("short url encode (Feistel + base62)",
+         ids_per_second(lambda: short.encode_id(next(counter) % 62**7), n // 10)),
     ]
     return rows
 

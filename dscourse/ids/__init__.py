@@ -12,23 +12,45 @@ a worker registry; :func:`cluster` builds any of them in one line (an :class:`Id
 from .._lazy import lazy
 from . import objectid
 from .allocator import Allocator
-from .analysis import (BPlusTree, BPlusTreeStats, birthday_probability, ids_per_second,
-                       inversion_rate, k_sortedness, measured_collision_rate, page_splits)
+from .analysis import (
+    BPlusTree,
+    BPlusTreeStats,
+    birthday_probability,
+    ids_per_second,
+    inversion_rate,
+    k_sortedness,
+    measured_collision_rate,
+    page_splits,
+)
 from .autoincrement import AutoIncrementClient
 from .clock import Clock, FakeClock, NodeClock, WallClock, valid_clock
 from .cluster import KINDS, IdCluster, cluster, duplicates
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
-from .layout import (LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout,
-                     layout)
+from .layout import LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout, layout
 from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
 from .messages import Issued
 from .objectid import ObjectIdGenerator
 from .redis_incr import RedisIncrClient
 from .segment import LeafSegmentAllocator, Segment, TinyidAllocator, leaf_next_step, tinyid_segment
 from .snowflake import POLICIES, Snowflake, Wait
-from .uuids import (NAMESPACE_DNS, NAMESPACE_URL, TimeUUID, UUIDv7, random_bits, timestamp_ms,
-                    uuid1_from, uuid3, uuid4, uuid5, uuid6_from, uuid7_from, uuid8, uuid8_name, version)
+from .uuids import (
+    NAMESPACE_DNS,
+    NAMESPACE_URL,
+    TimeUUID,
+    UUIDv7,
+    random_bits,
+    timestamp_ms,
+    uuid1_from,
+    uuid3,
+    uuid4,
+    uuid5,
+    uuid6_from,
+    uuid7_from,
+    uuid8,
+    uuid8_name,
+    version,
+)
 
 __all__ = [
     "KINDS", "LEAF", "NAMESPACE_DNS", "NAMESPACE_URL", "POLICIES", "PRESETS", "SEATA",

@@ -26,7 +26,7 @@ def positive(what: str, v: object) -> float:
 class Allocator(Caller, ABC):
     """Base class: subclasses implement ``take() -> int | None`` and start loading on None."""
 
-    def __init__(self, id: str, *, sink: list[Issued], demand_interval_ms: float = 1.0,  # noqa: A002
+    def __init__(self, id: str, *, sink: list[Issued], demand_interval_ms: float = 1.0,
                  timeout_ms: float = 50.0, stop_ms: float | None = None) -> None:
         super().__init__(id)
         if not isinstance(sink, list):
@@ -81,7 +81,7 @@ class RoundTripAllocator(Allocator):
     ``received(id)``; a timeout calls ``request()`` again.
     """
 
-    def __init__(self, id: str, **options: Any) -> None:  # noqa: A002
+    def __init__(self, id: str, **options: Any) -> None:
         super().__init__(id, **options)
         self.ready: list[int] = []
         self.in_flight = 0

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ def inversion_rate(ids: Sequence[Any]) -> float:
     """Fraction of adjacent pairs that are out of order (0 sorted, ~0.5 random)."""
     if len(ids) < 2:
         return 0.0
-    return sum(a > b for a, b in zip(ids, ids[1:])) / (len(ids) - 1)
+    return sum(a > b for a, b in pairwise(ids)) / (len(ids) - 1)
 
 
 @dataclass

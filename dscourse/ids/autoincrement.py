@@ -19,7 +19,7 @@ class AutoIncrementClient(RoundTripAllocator):
     """Inserts a row per id into ``dbs`` round-robin; a timeout moves on to the next database
     (the row may then exist twice: harmless, ids stay unique)."""
 
-    def __init__(self, id: str, *, dbs: list[str], sink: list[Issued],  # noqa: A002
+    def __init__(self, id: str, *, dbs: list[str], sink: list[Issued],
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0,
                  stop_ms: float | None = None) -> None:
         super().__init__(id, sink=sink, demand_interval_ms=demand_interval_ms,

@@ -18,6 +18,7 @@ from ..notebook import default_seed
 from ..redis import RedisServer
 from ..sim import Constant, Network, Simulation, reliable
 from ..sim.cluster import Cluster
+from .allocator import Allocator
 from .autoincrement import AutoIncrementClient
 from .db import Database
 from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
@@ -77,28 +78,28 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
     allocator_options.setdefault("timeout_ms", 4 * db_latency_ms + 10)
     sim = Simulation(seed=default_seed(seed), network=network or reliable(Constant(db_latency_ms)))
     sink: list[Issued] = []
+    make: type[Allocator]
+    extra: dict[str, Any]  # make's own options, beside sink and allocator_options
     if kind == "autoincrement":
         servers = [sim.add_node(Database(f"db{i}", auto_increment=(dbs, i + 1))).id
                    for i in range(dbs)]
-        make = lambda n: AutoIncrementClient(n, dbs=servers, sink=sink, **allocator_options)  # noqa: E731
+        make, extra = AutoIncrementClient, {"dbs": servers}
     elif kind == "leaf":
         servers = [sim.add_node(Database("db0", rows={"order": {"step": step}})).id]
-        make = lambda n: LeafSegmentAllocator(n, db="db0", biz="order", sink=sink,  # noqa: E731
-                                              **allocator_options)
+        make, extra = LeafSegmentAllocator, {"db": "db0", "biz": "order"}
     elif kind == "tinyid":
         servers = [sim.add_node(Database(f"db{i}", rows={"order": {"step": step, "delta": dbs,
                                                                   "remainder": i}})).id
                    for i in range(dbs)]
-        make = lambda n: TinyidAllocator(n, dbs=servers, biz="order", sink=sink,  # noqa: E731
-                                         **allocator_options)
+        make, extra = TinyidAllocator, {"dbs": servers, "biz": "order"}
     elif kind == "redis":
         servers = [sim.add_node(RedisServer("redis", persistence=persistence,
                                             appendfsync=appendfsync)).id]
-        make = lambda n: RedisIncrClient(n, sink=sink, **allocator_options)  # noqa: E731
+        make, extra = RedisIncrClient, {}
     else:
         servers = [sim.add_node(WorkerRegistry("registry")).id]
-        make = lambda n: LeafSnowflakeNode(n, sink=sink, **allocator_options)  # noqa: E731
-    names = [sim.add_node(make(f"a{i}")).id for i in range(allocators)]
+        make, extra = LeafSnowflakeNode, {}
+    names = [sim.add_node(make(f"a{i}", sink=sink, **extra, **allocator_options)).id for i in range(allocators)]
     return IdCluster(kind, sim, servers, names, sink)
 
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from ..errors import allowed
 from ..sim import Node
-from .messages import (AllocSegment, CasMaxId, CasResult, DbError, Insert, Inserted, QueryRow,
-                       Row, SegmentRow)
+from .messages import AllocSegment, CasMaxId, CasResult, DbError, Insert, Inserted, QueryRow, Row, SegmentRow
 
 
 def _pos_int(what: str, v: object, minimum: int = 1) -> int:
@@ -35,7 +34,7 @@ class Database(Node):
     ``auto_increment=(increment, offset)`` sets up the auto-increment column.
     """
 
-    def __init__(self, id: str = "db", *, rows: dict[str, dict[str, int]] | None = None,  # noqa: A002
+    def __init__(self, id: str = "db", *, rows: dict[str, dict[str, int]] | None = None,
                  auto_increment: tuple[int, int] = (1, 1)) -> None:
         super().__init__(id)
         inc, off = auto_increment
@@ -82,9 +81,9 @@ class Database(Node):
         if isinstance(msg, AllocSegment):
             step = row["step"] if msg.step is None else msg.step
             row["max_id"] += step
-            return SegmentRow(msg.req, biz, row["max_id"], step)
+            return SegmentRow(msg.req, msg.biz, row["max_id"], step)
         if isinstance(msg, QueryRow):
-            return Row(msg.req, biz, row["max_id"], row["step"], row["version"], row["delta"],
+            return Row(msg.req, msg.biz, row["max_id"], row["step"], row["version"], row["delta"],
                        row["remainder"])
         if isinstance(msg, CasMaxId):
             ok = row["max_id"] == msg.old_max and row["version"] == msg.version

@@ -5,7 +5,9 @@ drill and the segment buffers. Each ``*_figure`` is the static picture; each lab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,22 +64,30 @@ def run_scheme(scheme: str, *, nodes: int = 3, db_latency_ms: float = 2.0, seed:
         return SchemeRun(scheme, list(sink), BYTES[scheme])
     rng = stream(seed, f"ids:{scheme}")
     clocks = [FakeClock(START_MS + int(rng.integers(-3, 4))) for _ in range(nodes)]
+    gens: list[Callable[[], int]]
     if scheme == "snowflake":
         gens = [Snowflake(LEAF, worker=i, clock=c).next_id for i, c in enumerate(clocks)]
     elif scheme == "uuid4":
         gens = [lambda: uuid4(rng).int for _ in clocks]
     elif scheme == "uuid7":
-        gens = [lambda g=UUIDv7(c, stream(seed, f"uuid7:{i}")): g.next().int
-                for i, c in enumerate(clocks)]
+        gens = [partial(_uuid7_int, UUIDv7(c, stream(seed, f"uuid7:{i}"))) for i, c in enumerate(clocks)]
     else:
-        gens = [lambda g=ObjectIdGenerator(c, stream(seed, f"oid:{i}")): int.from_bytes(g.next(), "big")
+        gens = [partial(_objectid_int, ObjectIdGenerator(c, stream(seed, f"oid:{i}")))
                 for i, c in enumerate(clocks)]
     records = []
     for t in range(1, ms + 1):
-        for i, (c, g) in enumerate(zip(clocks, gens)):
+        for i, (c, g) in enumerate(zip(clocks, gens, strict=True)):
             c.advance(1)
             records.append(Issued(f"a{i}", float(t), float(t), g()))
     return SchemeRun(scheme, records, BYTES[scheme])
+
+
+def _uuid7_int(gen: UUIDv7) -> int:
+    return gen.next().int
+
+
+def _objectid_int(gen: ObjectIdGenerator) -> int:
+    return int.from_bytes(gen.next(), "big")
 
 
 def id_lab_figure(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2.0, seed: int = 1) -> Figure:
@@ -93,7 +103,7 @@ def id_lab_figure(scheme: str = "leaf", nodes: int = 3, db_latency_ms: float = 2
     for i in range(nodes):
         pts = [(r.issued_ms, rank[j]) for j, r in enumerate(run.records) if r.node == f"a{i}"]
         if pts:
-            x, y = zip(*pts)
+            x, y = zip(*pts, strict=True)
             ax.scatter(x, y, s=3, color=COLORS[i % len(COLORS)], label=f"a{i}")
     ax.set_xlabel("issued at (virtual ms)")
     ax.set_ylabel("rank of id (0 = smallest)")
@@ -207,7 +217,7 @@ class DrillResult:
     def lead_range(self) -> tuple[float, float]:
         """Smallest and largest (id timestamp - true time): > 0 is borrowed future time,
         < 0 a timestamp that lags behind (an id that does not say when it was made)."""
-        leads = [i - t for t, i in zip(self.true_ms, self.id_ms)]
+        leads = [i - t for t, i in zip(self.true_ms, self.id_ms, strict=True)]
         return (min(leads), max(leads)) if leads else (0.0, 0.0)
 
 
@@ -246,7 +256,7 @@ def rollback_drill(delta_ms: int = 8, *, at_ms: int = 20, ms: int = 60, per_ms: 
 def rollback_figure(delta_ms: int = 8) -> Figure:
     fig = new_figure((8, 2.8))
     axes = fig.subplots(1, 3, sharey=True)
-    for ax, res in zip(axes, rollback_drill(delta_ms)):
+    for ax, res in zip(axes, rollback_drill(delta_ms), strict=True):
         ax.plot([0, 60], [0, 60], color="#c7c7c7", lw=1, ls="--")
         ax.scatter(res.true_ms, res.id_ms, s=4, color="#1f77b4", label="id timestamp")
         if res.errors:

@@ -29,7 +29,7 @@ REPORT_EVERY_MS = 3000
 class WorkerRegistry(Node):
     """Persistent-sequential worker ids per address, and each address's last reported time."""
 
-    def __init__(self, id: str = "registry") -> None:  # noqa: A002
+    def __init__(self, id: str = "registry") -> None:
         super().__init__(id)
         self.stable.setdefault("workers", {})
         self.stable.setdefault("times", {})
@@ -51,7 +51,7 @@ class LeafSnowflakeNode(Allocator):
     report at start-up); ``errors`` counts requests failed by a rollback over 5 ms.
     """
 
-    def __init__(self, id: str, *, sink: list[Issued], registry: str = "registry",  # noqa: A002
+    def __init__(self, id: str, *, sink: list[Issued], registry: str = "registry",
                  layout: Layout = LEAF, epoch_ms: int = 1_700_000_000_000,
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0,
                  stop_ms: float | None = None) -> None:

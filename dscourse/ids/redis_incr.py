@@ -19,7 +19,7 @@ from .messages import Issued
 class RedisIncrClient(RoundTripAllocator):
     """One application instance taking ids with ``INCR key`` (a timeout retries)."""
 
-    def __init__(self, id: str, *, redis: str = "redis", key: str = "id", sink: list[Issued],  # noqa: A002
+    def __init__(self, id: str, *, redis: str = "redis", key: str = "id", sink: list[Issued],
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0,
                  stop_ms: float | None = None) -> None:
         super().__init__(id, sink=sink, demand_interval_ms=demand_interval_ms,

@@ -65,7 +65,9 @@ class LeafSegmentAllocator(Allocator):
     replace Leaf's rules (the exercises plug a student's functions in here).
     """
 
-    def __init__(self, id: str, *, db: str, biz: str, sink: list[Issued],  # noqa: A002
+    prefetch: float  # set in __init__ after validation; typed here because prefetch_rule reads it
+
+    def __init__(self, id: str, *, db: str, biz: str, sink: list[Issued],
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0, prefetch: float = 0.1,
                  adapt: bool = True, segment_duration_ms: float = SEGMENT_DURATION_MS,
                  max_step: int = MAX_STEP, stop_ms: float | None = None,
@@ -161,7 +163,7 @@ class TinyidAllocator(Allocator):
     order; a timeout moves on to the next one). ``loading_percent`` defaults to 20;
     ``segment_rule`` replaces :func:`tinyid_segment` (the exercises plug a student's in)."""
 
-    def __init__(self, id: str, *, dbs: list[str], biz: str, sink: list[Issued],  # noqa: A002
+    def __init__(self, id: str, *, dbs: list[str], biz: str, sink: list[Issued],
                  demand_interval_ms: float = 1.0, timeout_ms: float = 50.0,
                  loading_percent: int = 20, stop_ms: float | None = None,
                  segment_rule: Callable[[int, int, int, int, int], tuple[int, int, int]] | None = None

@@ -131,7 +131,11 @@ class Snowflake:
                 next_ms = self.layout.epoch_ms + (last + 1) * self.layout.unit_ms
                 return Wait(max(1, next_ms - now_ms), "exhausted")
         else:
-            seq = int(self.rng.integers(self.random_start)) if self.random_start else 0
+            if self.random_start:
+                assert self.rng is not None  # __init__ requires a Generator when random_start > 0
+                seq = int(self.rng.integers(self.random_start))
+            else:
+                seq = 0
             self.last_tick = tick
         self.sequence = seq
         return self._make(tick, seq)

@@ -2,11 +2,18 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dscourse as ds
-from dscourse.ids import (BPlusTree, birthday_probability, inversion_rate, k_sortedness,
-                          measured_collision_rate, page_splits)
+from dscourse.ids import (
+    BPlusTree,
+    birthday_probability,
+    inversion_rate,
+    k_sortedness,
+    measured_collision_rate,
+    page_splits,
+)
 
 
 @given(st.lists(st.integers(), max_size=60))

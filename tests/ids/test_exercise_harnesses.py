@@ -57,7 +57,10 @@ def test_snowflake_harness():
         assert ex10.snowflake_trial(next_id, decode, 1, policy=policy).ok
     assert ex10.snowflake_trial(next_id, decode, 2, workers=1024, per_worker=8).ok
     assert not ex10.snowflake_trial(ignores_rollback, decode, 1).ok
-    no_wait = lambda *a: next_id(*a, wait_ok=False)  # noqa: E731
+
+    def no_wait(*a):
+        return next_id(*a, wait_ok=False)
+
     assert "Leaf waits" in ex10.snowflake_trial(no_wait, decode, 1).violations[0]
 
 
@@ -76,7 +79,7 @@ def test_codec_harnesses():
 
     def batch(readings, randoms, monotonic=True):
         out, last, ctr = [], -1, 0
-        for ms, r in zip(readings, randoms):
+        for ms, r in zip(readings, randoms, strict=True):
             if ms > last or not monotonic:
                 ctr, last = r >> 33, ms
             else:
@@ -84,7 +87,9 @@ def test_codec_harnesses():
             out.append(str(uuid7_from(last, ctr >> 30, ((ctr & (2**30 - 1)) << 32) | (r & 0xFFFFFFFF))))
         return out
 
-    fields = lambda a, b, c: str(uuid7_from(a, b, c))  # noqa: E731
+    def fields(a, b, c):
+        return str(uuid7_from(a, b, c))
+
     assert ex10.uuid7_trial(fields, batch, 1).ok
     assert not ex10.uuid7_trial(fields, lambda r, x: batch(r, x, monotonic=False), 1).ok
 
@@ -92,10 +97,13 @@ def test_codec_harnesses():
 @pytest.mark.parametrize("scramble, ok", [(True, True), (False, False)])
 def test_idesign_harnesses(scramble, ok):
     from dscourse.idesign import ShortUrlService
-    from dscourse.idesign.orders import FeistelPermutation, OPAQUE
+    from dscourse.idesign.orders import OPAQUE, FeistelPermutation
 
     perm = FeistelPermutation(OPAQUE, "k")
-    order = (lambda d, b, n, c, k: int(f"{d}{b}{n}{(perm.forward(c, n) if scramble else c):011d}"))
+
+    def order(d, b, n, c, k):
+        return int(f"{d}{b}{n}{(perm.forward(c, n) if scramble else c):011d}")
+
     assert ex11.order_trial(order, 1).ok is ok
     svc = {}
 
@@ -109,12 +117,19 @@ def test_idesign_harnesses(scramble, ok):
 def test_trace_and_coupon_harnesses():
     from dscourse.idesign import CouponCodec, InvalidCode, callgraph, tracing
 
-    tid = lambda ip, ms, seq, pid: tracing.ip_hex(ip) + f"{ms:013d}{seq}{pid}"  # noqa: E731
-    nxt = lambda c: 1000 if c > 9000 else c + 1  # noqa: E731
+    def tid(ip, ms, seq, pid):
+        return tracing.ip_hex(ip) + f"{ms:013d}{seq}{pid}"
+
+    def nxt(c):
+        return 1000 if c > 9000 else c + 1
+
     assert ex11.trace_trial(tid, lambda t: tuple(tracing.parse_trace_id(t)), nxt, 1).ok
     assert not ex11.trace_trial(tid, lambda t: tuple(tracing.parse_trace_id(t)),
                                 lambda c: 1000 if c >= 9000 else c + 1, 1).ok
-    tree = lambda lines: callgraph.reconstruct([callgraph.LogLine(*x) for x in lines])  # noqa: E731
+
+    def tree(lines):
+        return callgraph.reconstruct([callgraph.LogLine(*x) for x in lines])
+
     assert ex11.span_trial(tracing.child_span_id, tracing.next_sibling, tree, 1).ok
     codecs = {}
 
@@ -124,8 +139,15 @@ def test_trace_and_coupon_harnesses():
         except InvalidCode:
             return None
 
-    enc = lambda s, n, key: codecs.setdefault(key, CouponCodec(key)).encode(s, n)  # noqa: E731
+    def enc(s, n, key):
+        return codecs.setdefault(key, CouponCodec(key)).encode(s, n)
+
     assert ex11.coupon_trial(enc, dec, lambda cs, k: [dec(c, k) for c in cs], 1, forge=5000).ok
-    crc = lambda s, n, key: CouponCodec("fixed").encode(s, n)  # noqa: E731  (not keyed)
-    crc_dec = lambda c, key: dec(c, "fixed")  # noqa: E731
+
+    def crc(s, n, key):  # not keyed
+        return CouponCodec("fixed").encode(s, n)
+
+    def crc_dec(c, key):
+        return dec(c, "fixed")
+
     assert not ex11.coupon_trial(crc, crc_dec, lambda cs, k: [crc_dec(c, k) for c in cs], 1).ok

@@ -1,11 +1,22 @@
 """Snowflake: layouts, decode round trips, rollback policies, exhaustion, 1,024 workers."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dscourse as ds
-from dscourse.ids import (LEAF, SEATA, TWITTER, UIDGENERATOR, ClockRollbackError, FakeClock,
-                          Layout, Snowflake, Wait, layout)
+from dscourse.ids import (
+    LEAF,
+    SEATA,
+    TWITTER,
+    UIDGENERATOR,
+    ClockRollbackError,
+    FakeClock,
+    Layout,
+    Snowflake,
+    Wait,
+    layout,
+)
 
 START = 1_700_000_000_000
 # A clock script: ("gen", n), ("adv", ms) or ("back", ms)

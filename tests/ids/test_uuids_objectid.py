@@ -4,12 +4,28 @@ import uuid
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dscourse as ds
-from dscourse.ids import (NAMESPACE_DNS, FakeClock, ObjectIdGenerator, TimeUUID, UUIDv7, objectid,
-                          timestamp_ms, uuid1_from, uuid3, uuid4, uuid5, uuid6_from, uuid7_from,
-                          uuid8, uuid8_name, version)
+from dscourse.ids import (
+    NAMESPACE_DNS,
+    FakeClock,
+    ObjectIdGenerator,
+    TimeUUID,
+    UUIDv7,
+    objectid,
+    timestamp_ms,
+    uuid1_from,
+    uuid3,
+    uuid4,
+    uuid5,
+    uuid6_from,
+    uuid7_from,
+    uuid8,
+    uuid8_name,
+    version,
+)
 
 RFC_TS = 0x1EC9414C232AB00          # Tuesday, February 22, 2022 2:22:22.00 PM GMT-05:00
 RFC_MS = 1_645_557_742_000
