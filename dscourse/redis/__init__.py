@@ -19,7 +19,7 @@ crash recovery cover the new command too.
 from .client import PubSub, Redis, client, response_error
 from .messages import Command, Published, Reply
 from .server import APPENDFSYNC, PERSISTENCE, RedisServer
-from .values import NoScriptError, RedisError, ResponseError, Status
+from .values import DataError, NoScriptError, RedisError, ResponseError, Status
 
-__all__ = ["APPENDFSYNC", "PERSISTENCE", "Command", "NoScriptError", "PubSub", "Published", "Redis",
+__all__ = ["APPENDFSYNC", "PERSISTENCE", "Command", "DataError", "NoScriptError", "PubSub", "Published", "Redis",
            "RedisError", "RedisServer", "Reply", "ResponseError", "Status", "client", "response_error"]

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 from ..errors import allowed
-from .values import NoScriptError, RedisError, ResponseError
+from .values import DataError, NoScriptError, RedisError, ResponseError
 
 # the error codes redis-py strips from the message (redis._parsers.base.EXCEPTION_CLASSES)
 _STRIPPED = ("ERR", "OOM", "WRONGPASS", "EXECABORT", "LOADING", "NOSCRIPT", "READONLY", "NOAUTH",
@@ -51,7 +51,8 @@ class Redis:
         if isinstance(value, str):
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise allowed("argument", value, "bytes, str, int or float (as redis-py accepts)")
+            raise DataError(f"Invalid input of type: '{type(value).__name__}'. "
+                            "Convert to a bytes, string, int or float first.")
         return repr(value)
 
     def decode(self, value: Any) -> Any:
@@ -63,8 +64,9 @@ class Redis:
 
     def execute_command(self, *args: Any) -> Any:
         """Send one command; returns the raw reply (decoded as redis-py would, no callback)."""
+        words = [self.encode(a) for a in args]
         try:
-            value = self._server().execute(*(self.encode(a) for a in args))
+            value = self._server().execute(*words)
         except RedisError as exc:
             raise response_error(str(exc)) from None
         return self.decode(value)
@@ -76,6 +78,8 @@ class Redis:
         """``SET``: True, or None when NX/XX refuses; with ``get=True`` the old value."""
         if keepttl or exat is not None or pxat is not None:
             raise allowed("keepttl/exat/pxat", (keepttl, exat, pxat), "unset (not simulated)")
+        if nx and xx:
+            raise DataError("``nx`` and ``xx`` are mutually exclusive.")
         args: list[Any] = ["SET", name, value]
         if ex is not None:
             args += ["EX", ex]

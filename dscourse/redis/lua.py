@@ -28,44 +28,13 @@ from .values import RedisError, Status
 # Runs once per runtime: the ``redis`` table, a loader naming chunks ``user_script`` as Redis
 # does, and the read-only globals of Redis 7.
 _PRELUDE = r"""
-local dispatch, sha1hex, status, rerr = ...
-local pending = {}
+local call, pcall_, sha1hex = ...
 local getinfo = debug.getinfo
 -- what Redis leaves out of its sandbox (and what would read the host: files, wall clock)
 io, os, debug, dofile, loadfile, require, module, package = nil, nil, nil, nil, nil, nil, nil, nil
-local function fail(message)
-  pending.err = message
-  pending.line = 1
-  for level = 2, 30 do  -- the line of the user's script that called redis.call
-    local info = getinfo(level, 'Sl')
-    if info == nil then break end
-    if info.source == '@user_script' then pending.line = info.currentline break end
-  end
-  error(message, 0)
-end
 redis = {}
-local function run(raise, ...)
-  local n = select('#', ...)
-  if n == 0 then
-    fail('ERR Please specify at least one argument for this redis lib call')
-  end
-  local args = {}
-  for i = 1, n do
-    local a = select(i, ...)
-    local t = type(a)
-    if t == 'number' then a = tostring(a) elseif t ~= 'string' then
-      fail('ERR Lua redis lib command arguments must be strings or integers')
-    end
-    args[i] = a
-  end
-  local reply = dispatch(args, n)
-  if raise and type(reply) == 'table' and reply.err ~= nil then
-    fail(reply.err)
-  end
-  return reply
-end
-redis.call = function(...) return run(true, ...) end
-redis.pcall = function(...) return run(false, ...) end
+redis.call = call     -- Python callables: like Redis's C functions they keep the caller's frame
+redis.pcall = pcall_  -- even in a tail call, so an error names the script's line
 redis.sha1hex = sha1hex
 redis.status_reply = function(s) return {ok = s} end
 redis.error_reply = function(s) return {err = s} end
@@ -76,24 +45,25 @@ redis.log = function() end
 local function load(body)
   return loadstring(body, '@user_script')
 end
-local function take_pending()
-  local e, line = pending.err, pending.line
-  pending.err, pending.line = nil, nil
-  return e, line
+local function line()
+  for level = 1, 40 do
+    local info = getinfo(level, 'Sl')
+    if info == nil then break end
+    if info.source == '@user_script' then return info.currentline end
+  end
+  return 1
 end
 local function run_script(f, keys, argv)
   rawset(_G, 'KEYS', keys)
   rawset(_G, 'ARGV', argv)
   local ok, result = pcall(f)
   if ok then return true, result end
-  local redis_err, line = take_pending()
-  if redis_err ~= nil then return false, redis_err, true, line end
   if type(result) == 'table' and result.err ~= nil then return false, result.err, true, 1 end
   local message = tostring(result)
   return false, message, false, tonumber(string.match(message, '^user_script:(%d+):')) or 1
 end
 setmetatable(_G, {__newindex = function() error('Attempt to modify a readonly table', 2) end})
-return load, run_script
+return load, run_script, line
 """
 
 
@@ -103,8 +73,9 @@ class LuaEngine:
     def __init__(self, execute: Callable[..., Any]) -> None:
         self._execute = execute
         self._lua = lua51.LuaRuntime(unpack_returned_tuples=False)
-        prelude = self._lua.execute(_PRELUDE, self._dispatch, sha1hex, None, None)
-        self._load, self._run = prelude
+        self._pending: tuple[str, int] | None = None
+        prelude = self._lua.execute(_PRELUDE, self._call, self._pcall, sha1hex)
+        self._load, self._run, self._line = prelude
         self.scripts: dict[str, Any] = {}
 
     # -- the script cache ------------------------------------------------------------------
@@ -125,20 +96,44 @@ class LuaEngine:
         fn = self.scripts.get(sha)
         if fn is None:
             raise RedisError("NOSCRIPT No matching script. Please use EVAL.")
+        self._pending = None
         out = self._run(fn, self._lua.table_from(keys), self._lua.table_from(argv))
         ok, value = out[0], out[1]
         if ok:
             return to_reply(value)
+        if self._pending is not None:  # redis.call failed: Redis reports the command's error
+            message, line = self._pending
+            self._pending = None
+            raise RedisError(f"{message} script: {sha}, on @user_script:{line}.")
         where = f"script: {sha}, on @user_script:{int(out[3])}."
         if out[2]:  # an error reply raised by redis.call or error({err=...})
             raise RedisError(f"{value} {where}")
         raise RedisError(f"ERR {value} {where}")
 
     # -- redis.call / redis.pcall ----------------------------------------------------------
-    def _dispatch(self, args: Any, n: int) -> Any:
-        words = [args[i] for i in range(1, int(n) + 1)]
+    def _command(self, args: tuple[Any, ...]) -> list[str]:
+        if not args:
+            raise RedisError("ERR Please specify at least one argument for this redis lib call")
+        words = []
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, (int, float, str, bytes)):
+                raise RedisError("ERR Lua redis lib command arguments must be strings or integers")
+            # Redis formats a Lua number argument with "%.17g" (its luaconf.h)
+            words.append(format(a, ".17g") if isinstance(a, (int, float)) else to_reply(a))
+        return words
+
+    def _call(self, *args: Any) -> Any:
+        """``redis.call``: a command's reply, or the error raised as a Lua error."""
         try:
-            return self._to_lua(self._execute(*words, from_script=True))
+            return self._to_lua(self._execute(*self._command(args), from_script=True))
+        except RedisError as exc:
+            self._pending = (str(exc), int(self._line()))
+            raise
+
+    def _pcall(self, *args: Any) -> Any:
+        """``redis.pcall``: a command's reply, or its error as ``{err=...}``."""
+        try:
+            return self._to_lua(self._execute(*self._command(args), from_script=True))
         except RedisError as exc:
             return self._lua.table(err=str(exc))
 

@@ -29,3 +29,7 @@ class Status(str):
     """A status reply (``+OK``), as opposed to a bulk string: Lua sees it as ``{ok=...}``."""
 
     __slots__ = ()
+
+
+class DataError(RedisError, ValueError):
+    """A call redis-py refuses before sending it (e.g. ``nx`` and ``xx`` together)."""
