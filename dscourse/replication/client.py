@@ -7,8 +7,8 @@ A client runs one operation at a time (a Jepsen *process*) and records ``invoke`
   replies; take the version with the highest timestamp. With ``write_back`` (ABD, Attiya,
   Bar-Noy & Dolev 1995, §3, "read" phase 2) write that version to ``w`` replicas before
   returning it. With ``read_repair`` send the newest version seen to every replica that
-  answered with an older one, also for answers that arrive after the read has returned. A read that times out records ``fail``
-  (a read has no effect).
+  answered with an older one, also for answers that arrive after the read has returned. A read
+  that times out records ``fail`` (a read has no effect).
 * **write** ``put(key, value)``: with ``"abd"`` timestamps first ask ``r`` replicas for
   their highest tag and use ``(max + 1, client id)``; with ``"lww"`` the tag is
   ``(clock(), client id)``. Then send ``Write`` and wait for ``w`` acknowledgements. A
@@ -25,6 +25,7 @@ Operations come from a list, from a seeded random workload (:class:`Workload`), 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +79,7 @@ def newest_and_stale(replies: dict[str, tuple]) -> tuple[tuple, list[str]]:
 class _Pending:
     """The operation in flight: its phase and the replies gathered in that phase."""
 
-    __slots__ = ("op", "f", "key", "value", "phase", "replies", "asked", "best", "timer", "sloppy")
+    __slots__ = ("asked", "best", "f", "key", "op", "phase", "replies", "sloppy", "timer", "value")
 
     def __init__(self, op: int, f: str, key: str, value: str | None) -> None:
         self.op, self.f, self.key, self.value = op, f, key, value
@@ -103,6 +104,8 @@ class KVClient(Node):
     :meth:`on_read_quorum`, using :meth:`write_back` and :meth:`complete`.
     """
 
+    record: Callable[[str, str, Any, float], None]  # the harness's upcall when recorder is None
+
     def __init__(self, node_id: str, ring: Ring | list, config: Config | dict,
                  recorder: Recorder | None = None, workload: Workload | dict | list | tuple = ()) -> None:
         super().__init__(node_id)
@@ -110,10 +113,11 @@ class KVClient(Node):
         self.config = config if isinstance(config, Config) else Config(**config)
         self.recorder = recorder
         if isinstance(workload, dict):
-            workload = Workload(**{k: tuple(v) if isinstance(v, list) else v for k, v in workload.items()})
+            options: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in workload.items()}
+            workload = Workload(**options)
         self.workload = workload if isinstance(workload, Workload) else None
         self.queue: deque[tuple] = deque()
-        if self.workload is None:
+        if not isinstance(workload, Workload):  # a list of operations to run in order
             self.queue.extend(_check_op(op) for op in workload)
         self.generated = 0
         self.next_op = 0

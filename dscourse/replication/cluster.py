@@ -147,20 +147,25 @@ def cluster(mode: str = "cp", *, replicas: int = 5, clients: int = 2, seed: int 
     ids = [f"r{i}" for i in range(replicas)]
     ring = Ring(ids)
     history = Recorder(sim)
-    reps = {i: sim.add_node((replica or Replica)(i, ring, cfg)) for i in ids}
+    reps: dict[str, Replica] = {}
+    for i in ids:
+        reps[i] = (replica or Replica)(i, ring, cfg)
+        sim.add_node(reps[i])
+    cls: dict[str, KVClient] = {}
     if client is None:
-        cls = {f"c{j}": sim.add_node(KVClient(f"c{j}", ring, cfg, history, loads[j]))
-               for j in range(clients)}
+        for j in range(clients):
+            cls[f"c{j}"] = KVClient(f"c{j}", ring, cfg, history, loads[j])
+            sim.add_node(cls[f"c{j}"])
     else:
         fields = dataclasses.asdict(cfg)
-        cls = {}
         for j in range(clients):
             cid = f"c{j}"
 
             def record(kind: str, f: str, value: Any, time: Any = None, cid: str = cid) -> None:
                 _record_from_client(history, cid, kind, f, value)   # the time is the simulation's
 
-            cls[cid] = sim.add_node(client(cid, list(ids), dict(fields), dataclasses.asdict(loads[j]), record))
+            cls[cid] = client(cid, list(ids), dict(fields), dataclasses.asdict(loads[j]), record)
+            sim.add_node(cls[cid])
     keys = sorted({k for wl in loads for k in wl.keys})
     return Cluster(sim, cfg, ring, reps, cls, history, tuple(keys))
 

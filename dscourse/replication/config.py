@@ -88,6 +88,7 @@ def preset(mode: str, replicas: int, **overrides: Any) -> Config:
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise allowed("replicas", replicas, "an int >= 1")
     majority = replicas // 2 + 1
+    base: dict[str, Any]
     if mode == "cp":
         base = dict(n=replicas, r=majority, w=majority, timestamps="abd", write_back=True)
     elif mode == "ap":

@@ -114,7 +114,7 @@ def _check_compare(result: Any, level: int, depth: int) -> tuple[str, tuple[int,
                    "('hashes', [child indices]) or ('entries', [leaf indices])")
     kind, nodes = result[0], result[1]
     target = level + 1 if kind == "hashes" else level
-    if kind == "hashes" and level >= depth or kind == "entries" and level != depth:
+    if (kind == "hashes" and level >= depth) or (kind == "entries" and level != depth):
         raise _Bad(f"merkle_compare returned {kind!r} at level {level} of a depth-{depth} tree")
     if not all(type(i) is int and 0 <= i < 1 << target for i in nodes):
         raise _Bad(f"merkle_compare returned {_text(result)}: indices must be ints of nodes at level {target}")
@@ -226,7 +226,7 @@ def hint_rule_trial(hint_actions: Fn, seed: int, n: int = 80) -> Trial:
             hints = {}
             for _ in range(int(rng.integers(0, 7))):
                 h = int(rng.integers(0, 1000))
-                age = float(window if rng.random() < 0.2 else int(rng.integers(0, 2 * window + 1)))
+                age = float(window if rng.random() < 0.2 else int(rng.integers(0, int(2 * window) + 1)))
                 home, key = f"r{int(rng.integers(5))}", f"k{int(rng.integers(30))}"
                 hints[h] = (home, key, (now - age - 1.0, "c0"), f"c0.{h}", now - age)
             result = hint_actions(dict(hints), now, window)
@@ -279,7 +279,7 @@ def merkle_tree_trial(merkle_tree: Fn, seed: int, n: int = 12) -> Trial:
             leaf = bucket(key, depth)
             for level in range(depth + 1):
                 want = {leaf >> (depth - level)}
-                got = {i for i, (a, b) in enumerate(zip(tree[level], other[level])) if a != b}
+                got = {i for i, (a, b) in enumerate(zip(tree[level], other[level], strict=True)) if a != b}
                 if got != want:
                     raise _Bad(f"with {key!r} {how} (leaf bucket {leaf} of a depth-{depth} tree), the "
                                f"hashes at level {level} changed at nodes {sorted(got)}; expected "

@@ -60,7 +60,7 @@ class MerkleTree:
 
     def differing(self, level: int, indices: tuple[int, ...], hashes: tuple[str, ...]) -> tuple[int, ...]:
         """Which of the given nodes at ``level`` hash differently here."""
-        return tuple(i for i, h in zip(indices, hashes) if self.levels[level][i] != h)
+        return tuple(i for i, h in zip(indices, hashes, strict=True) if self.levels[level][i] != h)
 
 
 def children(indices: tuple[int, ...]) -> tuple[int, ...]:

@@ -20,10 +20,8 @@ from typing import Any
 from ..sim import Node
 from .config import Config
 from .merkle import MerkleTree, bucket, compare_step
-from .messages import (ZERO, Handoff, HandoffAck, Read, ReadReply, Repair, TreeEntries,
-                       TreeHashes, Write, WriteAck)
+from .messages import ZERO, Handoff, HandoffAck, Read, ReadReply, Repair, TreeEntries, TreeHashes, Write, WriteAck
 from .ring import Ring
-
 
 _MESSAGES = {cls.__name__: cls for cls in (Read, Write, Repair)}
 _KNOWN = frozenset({Read, Write, Repair, Handoff, HandoffAck, TreeHashes, TreeEntries})
@@ -114,6 +112,7 @@ class Replica(Node):
             self.set_timer(cfg.handoff_ms, "handoff")
         elif name == "anti_entropy":
             self._start_anti_entropy()
+            assert cfg.anti_entropy_ms is not None  # on_start sets this timer only when it is set
             self.set_timer(cfg.anti_entropy_ms, "anti_entropy")
 
     # -- reads and writes ------------------------------------------------------------------

@@ -135,7 +135,7 @@ def ships_everything(tree, level, indices, hashes):
 
 def descends_everywhere(tree, level, indices, hashes):
     if level == len(tree) - 1:
-        return "entries", [i for i, h in zip(indices, hashes) if tree[level][i] != h]
+        return "entries", [i for i, h in zip(indices, hashes, strict=True) if tree[level][i] != h]
     return "hashes", [c for i in indices for c in (2 * i, 2 * i + 1)]
 
 

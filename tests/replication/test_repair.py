@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dscourse.errors import ConfigError
-from dscourse.replication import Config, Ring, cluster, experiments as ex, merkle, preset
+from dscourse.replication import Config, Ring, cluster, merkle, preset
+from dscourse.replication import experiments as ex
 from dscourse.replication import versions as vv
 
 
