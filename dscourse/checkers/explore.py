@@ -286,7 +286,7 @@ def _named(what: str, preds: Any) -> list[tuple[str, Predicate]]:
             raise allowed(what, preds, "a function sim -> bool, a list of them, or a dict name -> function") from None
     for name, p in items:
         if not callable(p):
-            raise allowed(what, p, "a function sim -> bool")
+            raise allowed(f"{what} {name!r}", p, "a function sim -> bool")
     return [(str(n), p) for n, p in items]
 
 

@@ -171,6 +171,15 @@ def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | N
     return PartitionResult(sub.outcome, ops, longest, tuple(keep[i] for i in sub.stuck))
 
 
+def _marks(model: Model, ops: Sequence[Operation]) -> tuple[list[bool], list[bool]]:
+    """Which operations are read-only and which are unread writes, by the model's hooks (the
+    unread-writes reduction relies on forced reads, so it needs ``read_only`` too)."""
+    read_only = [bool(model.read_only is not None and model.read_only(op.input, op.output))
+                 for op in ops]
+    ids = model.unread(ops) if model.unread is not None and model.read_only is not None else set()
+    return read_only, [i in ids for i in range(len(ops))]
+
+
 def _forced_read(head: _Entry, ops: Sequence[Operation], read_only: list[bool], step: Step,
                  state: Any) -> _Entry | None:
     """The forced-reads reduction: the first enabled read-only operation legal in ``state``.
@@ -215,11 +224,7 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> P
     ops = tuple(ops)
     head = _entries(ops)
     step = model.step
-    read_only = [bool(model.read_only is not None and model.read_only(op.input, op.output))
-                 for op in ops]
-    unread_ids = (model.unread(ops) if model.unread is not None and model.read_only is not None
-                  else set())
-    unread = [i in unread_ids for i in range(len(ops))]
+    read_only, unread = _marks(model, ops)
     call_of: dict[int, _Entry] = {}   # an unread write's call entry, for when its return is reached
     e = head.next
     while e is not None:
