@@ -8,6 +8,7 @@
 * :func:`pipeline` -- ZAB's broadcast pipeline: per-learner queues while one follower's link is
   slow, and each server's last zxid (epoch:counter).
 * :func:`election_sandbox` -- FastLeaderElection with (peerEpoch, zxid, myid) you set.
+* :func:`split_brain` -- quorum and split brain: voters in two data centres, the link cut.
 
 Each is a :class:`dscourse.viz.Lab` (controls + figure); displayed without a kernel it is its
 static figure. Loaded on first use (``ds.zk.labs``).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
 
 from .. import viz
 from ..checkers import linearizability as lin
@@ -235,3 +237,68 @@ def election_sandbox() -> viz.Lab:
     return viz.Lab(election_figure, zk1_epoch=(1, 3, 1), zk1_zxid=(0, 200, 5), zk3_epoch=(1, 3, 1),
                    zk3_zxid=(0, 200, 5), initial={"zk1_zxid": 99, "zk3_zxid": 95},
                    describe=lambda **v: f"election: {v}")
+
+
+# == quorum and split brain =========================================================================
+def split_brain_run(in_a: int = 2, servers: int = 5, seed: int = 2) -> dict[str, Any]:
+    """Put ``in_a`` of ``servers`` voters (the leader among them) in data centre A, the rest in B,
+    cut the link, and try a write on each side; returns who leads and what committed."""
+    ens = ensemble(servers=servers, seed=seed, options=ZKOptions(tick_ms=200))
+    leader = ens.run_until_leader()
+    assert leader is not None, "no leader elected"
+    others = sorted(s for s in ens.nodes if s != leader)
+    side_a = [leader, *others[: max(in_a - 1, 0)]] if in_a else []
+    side_b = [s for s in sorted(ens.nodes) if s not in side_a]
+    clients = {}
+    for name, side in (("A", side_a), ("B", side_b)):
+        if side:
+            c = ens.client(server=side[-1], session_timeout_ms=4000, record=False)
+            c.start()
+            clients[name] = c
+    next(iter(clients.values())).create("/dc", b"before")
+    for c in clients.values():
+        c.sync("/dc")
+    ens.partition(side_a + ([clients["A"].id] if "A" in clients else []),
+                  side_b + ([clients["B"].id] if "B" in clients else []))
+    ens.run(6_000)  # the majority side notices the silent leader and elects a new one
+    for c in clients.values():
+        ens.run_until(lambda c=c: c.connected, 3_000)
+    writes = {name: c.set_async("/dc", f"from {name}".encode()) for name, c in clients.items()}
+    ens.run(3_000)
+    leading = {s: ens.nodes[s].new_epoch for s in ens.nodes
+               if ens.nodes[s].role == "LEADING" and ens.nodes[s].phase == "broadcast"}
+    return {"ens": ens, "A": side_a, "B": side_b, "leading": leading,
+            "writes": {n: ("committed" if r.successful() else type(r.exception).__name__ if r.ready() else "waiting")
+                       for n, r in writes.items()}}
+
+
+def split_brain_figure(in_a: int = 2) -> Figure:
+    run = split_brain_run(in_a)
+    ens = run["ens"]
+    fig = new_figure((7.0, 2.6))
+    ax = fig.add_axes((0.02, 0.05, 0.96, 0.8))
+    ax.axis("off")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 4)
+    n = len(ens.nodes)
+    ax.set_title(f"{n} voters, quorum {n // 2 + 1}: data centre A has {len(run['A'])}, B has {len(run['B'])}; "
+                 "a write on each side, 6 s after the cut", fontsize=9)
+    for x0, name in ((0.3, "A"), (5.3, "B")):
+        ax.add_patch(FancyBboxPatch((x0, 0.3), 4.4, 3.2, boxstyle="round,pad=0.05", fill=False, ec="#888"))
+        ax.text(x0 + 0.1, 3.2, f"data centre {name}", fontsize=8, color="#555")
+        for i, s in enumerate(run[name]):
+            node = ens.nodes[s]
+            lead = s in run["leading"]
+            ax.text(x0 + 0.3 + 1.4 * (i % 3), 2.4 - 0.9 * (i // 3),
+                    f"{s}\n{'LEADING e' + str(run['leading'][s]) if lead else node.role.lower()}",
+                    fontsize=7.5, ha="left", va="center",
+                    bbox={"fc": "#9bd39b" if lead else "#dde8f5", "ec": "#444", "boxstyle": "round"})
+        ax.text(x0 + 0.1, 0.5, f"write from {name}: {run['writes'].get(name, 'no client')}", fontsize=8)
+    return fig
+
+
+def split_brain() -> viz.Lab:
+    """Quorum and split brain: choose how many of five voters sit in data centre A (with the
+    leader), cut the link, and see which side leads and commits."""
+    return viz.Lab(split_brain_figure, in_a=(0, 5, 1), initial={"in_a": 2},
+                   describe=lambda in_a: f"split brain: {in_a} of 5 voters in data centre A")
