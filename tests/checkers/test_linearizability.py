@@ -57,7 +57,7 @@ def histories(draw, max_ops=6):
     durations = [draw(st.integers(0, 10)) for _ in range(n)]
     inputs = [draw(register_input()) for _ in range(n)]
     # a linearization point inside each interval, then outputs computed in that order
-    points = [c + draw(st.integers(0, d)) for c, d in zip(calls, durations)]
+    points = [c + draw(st.integers(0, d)) for c, d in zip(calls, durations, strict=True)]
     state, outputs = model.init, [None] * n
     for i in sorted(range(n), key=lambda i: (points[i], i)):
         inp = inputs[i]
@@ -72,7 +72,8 @@ def histories(draw, max_ops=6):
     for i in range(n):
         out, ret = outputs[i], calls[i] + durations[i]
         if draw(st.integers(0, 5)) == 0:  # corrupt an output
-            out = draw(st.sampled_from(VALUES)) if inputs[i][0] == "read" else (not out if inputs[i][0] == "cas" else out)
+            kind = inputs[i][0]
+            out = draw(st.sampled_from(VALUES)) if kind == "read" else (not out if kind == "cas" else out)
         if draw(st.integers(0, 7)) == 0:  # unfinished: outcome unknown
             out, ret = lin.UNKNOWN, math.inf if draw(st.booleans()) else ret
         ops.append(lin.Operation(client=i, call=float(calls[i]), ret=float(ret), input=inputs[i], output=out))

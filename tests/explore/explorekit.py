@@ -15,7 +15,7 @@ class Note:
 class Sender(ds.sim.Node):
     """Sends Note(0..k-1) to ``b`` at start."""
 
-    def __init__(self, id, k):  # noqa: A002
+    def __init__(self, id, k):
         super().__init__(id)
         self.k = k
 
@@ -27,7 +27,7 @@ class Sender(ds.sim.Node):
 class Collector(ds.sim.Node):
     """Remembers the set of notes received (a duplicate changes nothing)."""
 
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.got = frozenset()
         self.count = 0
@@ -39,7 +39,7 @@ class Collector(ds.sim.Node):
 class Counter(ds.sim.Node):
     """Counts every delivery, duplicates included."""
 
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.count = 0
 
@@ -57,7 +57,7 @@ def fan(seed, k=4, counting=False, network=None):
 class Volatile(ds.sim.Node):
     """Sets a timer at start; its volatile flag is lost on a crash, its stable counter is not."""
 
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.flag = False
 
@@ -79,7 +79,7 @@ def volatile(seed):
 class Racer(ds.sim.Node):
     """``w`` receives Set(x) messages from two writers; the last write wins."""
 
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.value = None
         self.writes = 0
@@ -104,7 +104,7 @@ def racers(seed, network=None):
 class Gossip(ds.sim.Node):
     """Random chatter: timers with random delays, messages to random peers (uses ``rng``)."""
 
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.heard = []
 

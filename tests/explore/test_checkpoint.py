@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hypothesis.strategies as st
+from explorekit import gossip, perturb
 from hypothesis import given
 
 from dscourse.sim.checkpoint import checkpoint, rollback
-
-from explorekit import gossip, perturb
 
 OPS = st.lists(st.sampled_from(["step"] * 6 + ["crash", "recover", "pause", "partition", "heal",
                                                "drop", "dup"]), max_size=40)

@@ -6,11 +6,10 @@ import functools
 import math
 
 import pytest
+from explorekit import fan, racers, volatile
 
 import dscourse as ds
 from dscourse.checkers import explore as ex
-
-from explorekit import fan, racers, volatile
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5])

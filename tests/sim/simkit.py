@@ -12,7 +12,7 @@ class Chatter(ds.sim.Node):
     """Every ``period`` ms sends a numbered message to a random peer (its own rng), ``n_msgs``
     times (only to ``targets`` if given); replies to even-numbered messages."""
 
-    def __init__(self, id: str, n_msgs: int = 6, period: float = 3.0,  # noqa: A002
+    def __init__(self, id: str, n_msgs: int = 6, period: float = 3.0,
                  targets: tuple[str, ...] | None = None) -> None:
         super().__init__(id)
         self.targets = targets

@@ -77,7 +77,7 @@ class Silent(ds.sim.Node):
 class Drawer(ds.sim.Node):
     """Draws from its own stream on every tick and records the values."""
 
-    def __init__(self, id: str) -> None:  # noqa: A002
+    def __init__(self, id: str) -> None:
         super().__init__(id)
         self.draws: list[float] = []
 
@@ -113,7 +113,7 @@ def test_adding_a_node_does_not_perturb_other_nodes_draws_or_links():
 
 def test_per_link_streams_make_a_links_fate_independent_of_other_traffic():
     class Spammer(ds.sim.Node):
-        def __init__(self, id, to, n):  # noqa: A002
+        def __init__(self, id, to, n):
             super().__init__(id)
             self.to, self.n = to, n
 

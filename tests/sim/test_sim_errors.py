@@ -8,10 +8,22 @@ import pytest
 
 import dscourse as ds
 from dscourse.errors import ConfigError
-from dscourse.sim import (Constant, DuplicateNodeError, MessageNotDataError, NegativeDelayError,
-                          NemesisError, Network, Node, NodeCrashedError, NodeStateError,
-                          NotAttachedError, ProbabilityError, Uniform, UnknownNodeError,
-                          UnknownPendingError)
+from dscourse.sim import (
+    Constant,
+    DuplicateNodeError,
+    MessageNotDataError,
+    NegativeDelayError,
+    NemesisError,
+    Network,
+    Node,
+    NodeCrashedError,
+    NodeStateError,
+    NotAttachedError,
+    ProbabilityError,
+    Uniform,
+    UnknownNodeError,
+    UnknownPendingError,
+)
 
 
 class Idle(Node):
@@ -98,7 +110,7 @@ def test_unattached_node():
 
 def test_unknown_ids(sim):
     a = sim.nodes["a"]
-    with pytest.raises(UnknownNodeError, match="'zz'.*expected one of 'a', 'b', 'c'"):
+    with pytest.raises(UnknownNodeError, match=r"'zz'.*expected one of 'a', 'b', 'c'"):
         a.send("zz", 1)
     for action in (lambda: sim.crash("zz"), lambda: sim.recover("zz"),
                    lambda: sim.pause("zz", 1), lambda: sim.partition(["a"], ["zz"]),

@@ -11,7 +11,7 @@ from dscourse.sim import Constant, Node
 class Counter(Node):
     """Counts messages; remembers how it was built; persists a durable total in ``stable``."""
 
-    def __init__(self, id: str, start: int = 0) -> None:  # noqa: A002
+    def __init__(self, id: str, start: int = 0) -> None:
         super().__init__(id)
         self.count = start
         self.log: list[tuple[float, str]] = []
@@ -35,7 +35,7 @@ class Counter(Node):
 class Sender(Node):
     """Sends ``msgs`` as ``(time_ms, dst, msg)`` at the given times (via timers)."""
 
-    def __init__(self, id, plan):  # noqa: A002
+    def __init__(self, id, plan):
         super().__init__(id)
         self.plan = plan
 

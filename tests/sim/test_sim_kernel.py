@@ -7,7 +7,7 @@ from dscourse.sim import Node
 
 
 class Log(Node):
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.log = []
 
@@ -85,7 +85,7 @@ def test_nodes_added_later_start_at_the_current_time_and_broadcast_reaches_all_o
 
 def test_nemesis_actions_run_before_messages_due_at_the_same_time():
     sim = ds.sim.Simulation(seed=1, network=ds.sim.reliable(latency=5))
-    a, b = sim.add_node(Log("a")), sim.add_node(Log("b"))
+    a, _ = sim.add_node(Log("a")), sim.add_node(Log("b"))
     sim.run()
     a.send("b", "x")  # due at 5
     sim.schedule_nemesis([(5, ("crash", "b"))])

@@ -24,7 +24,7 @@ def tolerance(n: int) -> float:
 
 
 class Client(Node):
-    def __init__(self, id, n):  # noqa: A002
+    def __init__(self, id, n):
         super().__init__(id)
         self.n = n
 
@@ -140,7 +140,7 @@ def test_presets_and_is_reply():
 
 def test_receivers_get_private_copies_of_mutable_messages():
     class Mutator(Node):
-        def __init__(self, id):  # noqa: A002
+        def __init__(self, id):
             super().__init__(id)
             self.got = []
 
