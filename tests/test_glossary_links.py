@@ -21,7 +21,8 @@ The rule, exactly:
   entry, must be such a role.
 * A few entries are single everyday English words whose everyday sense is common in every
   chapter (:data:`EVERYDAY`): they are matched only where written with a capital inside a
-  sentence (``Term``, ``Session``), not in their lowercase everyday sense.
+  sentence (``Term``, ``Session``), not in their lowercase everyday sense, and not as the
+  first word of a longer capitalised name (``Leader Append-Only``, ``Trace Context``).
 
 Chapters are every ``book/ch*.ipynb``, so chapters written later are checked too.
 """
@@ -124,7 +125,7 @@ def _pattern(form: str, everyday: bool) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(w) for w in form.split())
     edge_l, edge_r = r"(?<![\w-])", r"(?:s|es)?(?![\w-])"
     if everyday:       # capitalised, and not the first word of a sentence or a line
-        return re.compile(r"(?<![.!?:]\s)(?<!^)" + edge_l + body + edge_r, re.M)
+        return re.compile(r"(?<![.!?:]\s)(?<!^)" + edge_l + body + edge_r + r"(?!\s+[A-Z])", re.M)
     exact = any(c.isupper() for w in form.split() for c in w[1:])
     return re.compile(edge_l + body + edge_r, 0 if exact else re.I)
 
@@ -189,6 +190,7 @@ def test_the_rule_catches_an_unlinked_first_use_and_accepts_a_linked_one():
     assert first_uses(good, entries)["Lamport clock"][2] is True
     assert "Term" not in first_uses(["in terms of the term"], entries)         # everyday sense
     assert first_uses(["Each server has a current Term number."], entries)["Term"][2] is False
+    assert "Term" not in first_uses(["the Term Limit property"], entries)
     code = ["Use `Lamport clock` here, $Lamport clock$, and <b>x</b>."]
     assert first_uses(code, entries) == {}
     nested = ["An {term}`eventually perfect failure detector <Eventually perfect failure detector (◇P)>`,"
