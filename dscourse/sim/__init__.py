@@ -21,7 +21,12 @@ Modules: :mod:`.kernel` (``Simulation``, event loop, controlled scheduling), :mo
 :mod:`.clock` (physical clocks: drift, NTP
 step or slew, monotonic clocks; ``NTP``, ``PhysicalClock``), :mod:`.nemesis` (timed fault
 schedules and random ones), :mod:`.rng` (named streams),
-:mod:`.trace` (``Trace``, ``Event``; the contract in TRACE.md), :mod:`.errors`.
+:mod:`.trace` (``Trace``, ``Event``; the contract in TRACE.md), :mod:`.queue` (the event
+queue's entry layout, kinds and priorities), :mod:`.checkpoint` (``checkpoint``/``rollback``
+for the model checker), :mod:`.errors`.
+
+``Simulation(seed)`` always takes its seed: ``ds.setup(seed=...)`` sets the default of topic
+builders and widgets (``dscourse.notebook.default_seed``), never of the kernel.
 """
 
 from .clock import NTP, PhysicalClock
