@@ -228,6 +228,7 @@ class Simulation(Faults, Clocks):
         return node
 
     def _next_seq(self) -> int:
+        """Take the next queue seq (it also names messages, timers and pending events)."""
         seq = self._seq
         self._seq = seq + 1
         return seq
