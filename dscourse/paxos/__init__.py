@@ -24,8 +24,21 @@ from __future__ import annotations
 from .._lazy import lazy
 from . import harness
 from .backoff import POLICIES, Backoff
-from .basic import (Acceptor, ForgetfulAcceptor, Learner, NoAdoptProposer, PaxosCluster, Proposer,
-                    agreement, chosen, chosen_from_votes, cluster, quorum, simulation, validity)
+from .basic import (
+    Acceptor,
+    ForgetfulAcceptor,
+    Learner,
+    NoAdoptProposer,
+    PaxosCluster,
+    Proposer,
+    agreement,
+    chosen,
+    chosen_from_votes,
+    cluster,
+    quorum,
+    simulation,
+    validity,
+)
 from .livelock import decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .modelcheck import VARIANTS, check
@@ -35,7 +48,8 @@ from .workload import MultiPaxosCluster, prefix_consistent, run
 __all__ = [
     "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Backoff", "Ballot",
     "Client", "ForgetfulAcceptor", "Learner", "MultiPaxosCluster", "Nack", "NoAdoptProposer",
-    "PaxosCluster", "Prepare", "Promise", "Proposer", "Replica", "Vote", "agreement", "check", "chosen", "chosen_from_votes",
+    "PaxosCluster", "Prepare", "Promise", "Proposer", "Replica", "Vote", "agreement", "check", "chosen",
+    "chosen_from_votes",
     "cluster", "debugger", "decision_times", "duel", "harness", "labs", "livelock_meter",
     "prefix_consistent", "quorum", "run", "simulation", "validity",
 ]

@@ -51,7 +51,7 @@ class Acceptor(Node):
     oracle reads).
     """
 
-    def __init__(self, id: str, *, learners: Sequence[str] = (), nack: bool = True,  # noqa: A002
+    def __init__(self, id: str, *, learners: Sequence[str] = (), nack: bool = True,
                  reply_accepted: bool = True) -> None:
         super().__init__(id)
         self.learners = tuple(learners)
@@ -102,7 +102,7 @@ class Acceptor(Node):
 class ForgetfulAcceptor(Acceptor):
     """BROKEN on purpose: keeps its promise in volatile memory, so a restart forgets it."""
 
-    def __init__(self, id: str, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, id: str, **kwargs: Any) -> None:
         super().__init__(id, **kwargs)
         self._promised = ZERO
 
@@ -126,7 +126,7 @@ class Proposer(Node):
     ``proposers`` lists every proposer (for the ``"leader"`` policy's heartbeats).
     """
 
-    def __init__(self, id: str, value: Any, acceptors: Sequence[str], *,  # noqa: A002
+    def __init__(self, id: str, value: Any, acceptors: Sequence[str], *,
                  timeout: float | None = None, backoff: Backoff | str = "none",
                  max_rounds: int | None = None, start_ms: float = 0.0,
                  proposers: Sequence[str] = (), heartbeat_ms: float = 10.0,
@@ -273,7 +273,7 @@ class NoAdoptProposer(Proposer):
 class Learner(Node):
     """Learns a value once a majority of acceptors report ``Accepted`` for one ballot (§2.3)."""
 
-    def __init__(self, id: str, acceptors: Sequence[str]) -> None:  # noqa: A002
+    def __init__(self, id: str, acceptors: Sequence[str]) -> None:
         super().__init__(id)
         self.quorum = quorum(len(acceptors))
         self.acceptors = frozenset(acceptors)
@@ -350,7 +350,7 @@ def simulation(*, acceptors: int = 3, proposers: int = 2, learners: int = 0, see
     sim = Simulation(seed=default_seed(seed), network=network)
     for a in a_ids:
         sim.add_node(acceptor_cls(a, learners=l_ids, nack=nack, reply_accepted=reply_accepted))
-    for i, (p, v) in enumerate(zip(p_ids, values)):
+    for i, (p, v) in enumerate(zip(p_ids, values, strict=True)):
         sim.add_node(proposer_cls(p, v, a_ids, proposers=p_ids, start_ms=i * stagger_ms,
                                   **proposer_kwargs))
     for lid in l_ids:

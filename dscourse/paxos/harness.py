@@ -275,8 +275,8 @@ def acceptor_from(prepare: Callable[[dict, list], Any],
         return out[0], out[1]
 
     def on_message(self: Acceptor, src: str, msg: Any) -> None:
-        ballot = [msg.ballot.round, msg.ballot.node] if isinstance(msg, (Prepare, Accept)) else None
         if isinstance(msg, Prepare):
+            ballot = [msg.ballot.round, msg.ballot.node]
             state, reply = result(prepare(plain_state(self), ballot), "prepare")
             store(self, state)
             if reply is None:
@@ -290,6 +290,7 @@ def acceptor_from(prepare: Callable[[dict, list], Any],
             else:
                 raise allowed("prepare() reply", reply, '["promise", accepted], ["nack", promised] or None')
         elif isinstance(msg, Accept):
+            ballot = [msg.ballot.round, msg.ballot.node]
             before = self.stable.get("max_promised", ZERO)
             state, reply = result(accept(plain_state(self), ballot, msg.value), "accept")
             store(self, state)

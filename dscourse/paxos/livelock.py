@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from ..sim import Network, Simulation, Uniform
 from .backoff import Backoff, as_backoff
-from .basic import chosen, simulation
+from .basic import Proposer, chosen, simulation
 
 HORIZON_MS = 10_000.0
 DEMO_SEED = 3
@@ -52,11 +53,11 @@ def duel_sim(seed: int, backoff: Backoff | str = "none", *, timeout: float = 6.0
 
 
 def duel(seed: int = DEMO_SEED, backoff: Backoff | str = "none", *, horizon_ms: float = HORIZON_MS,
-         **options: float) -> Duel:
+         **options: Any) -> Duel:
     """Run a duel until a value is chosen or ``horizon_ms`` of virtual time pass."""
     sim = duel_sim(seed, backoff, **options)
     done = sim.run_until(lambda: bool(chosen(sim)), horizon_ms)
-    attempts = sum(sim.nodes[p].attempts for p in ("p1", "p2"))
+    attempts = sum(cast(Proposer, sim.nodes[p]).attempts for p in ("p1", "p2"))
     return Duel(seed, as_backoff(backoff).policy, sim.now if done else None, attempts, sim)
 
 

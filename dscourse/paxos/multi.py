@@ -24,8 +24,23 @@ from ..errors import allowed
 from ..history import Recorder
 from ..sim import Node
 from .basic import quorum
-from .messages import (NOOP, ZERO, Ballot, Command, MAccept, MAccepted, MCatchup, MDecide,
-                       MHeartbeat, MNack, MPrepare, MPromise, Reply, Request, Vote)
+from .messages import (
+    NOOP,
+    ZERO,
+    Ballot,
+    Command,
+    MAccept,
+    MAccepted,
+    MCatchup,
+    MDecide,
+    MHeartbeat,
+    MNack,
+    MPrepare,
+    MPromise,
+    Reply,
+    Request,
+    Vote,
+)
 
 
 def apply_command(kv: dict[str, str], op: tuple) -> Any:
@@ -45,7 +60,7 @@ def apply_command(kv: dict[str, str], op: tuple) -> Any:
 class Replica(Node):
     """One Multi-Paxos server (see module docstring). ``replicas`` lists every server id."""
 
-    def __init__(self, id: str, replicas: Sequence[str], *, heartbeat_ms: float = 10.0,  # noqa: A002
+    def __init__(self, id: str, replicas: Sequence[str], *, heartbeat_ms: float = 10.0,
                  election_ms: tuple[float, float] = (40.0, 80.0), batch: int = 64) -> None:
         super().__init__(id)
         if id not in replicas:
@@ -111,6 +126,7 @@ class Replica(Node):
                 self.campaign()
             self._arm_election()
         elif name == "heartbeat" and self.role == "leader":
+            assert self.ballot is not None  # campaign() set it before this replica could lead
             commit = self.commit_index()
             for r in self.others:
                 self.send(r, MHeartbeat(self.ballot, commit))
@@ -169,6 +185,7 @@ class Replica(Node):
     # -- Phase 2 per command ---------------------------------------------------------------
     def propose(self, slot: int, value: Any) -> None:
         """Phase 2a for ``slot``: our own acceptor votes first, then ``MAccept`` to the others."""
+        assert self.ballot is not None  # only a leader proposes, and campaign() set its ballot
         self.proposals[slot] = value
         self.sent_at[slot] = self.now
         self._accept(self.ballot, slot, value)
@@ -222,7 +239,7 @@ class Replica(Node):
             self.annotate(role="follower")
         self.leader = higher.node or None
         self.stable["round"] = max(self.stable["round"], higher.round)
-        for (client, seq), src in list(self.waiting.items()):
+        for (_client, seq), src in list(self.waiting.items()):
             self.send(src, Reply(seq, False, hint=self.leader))
         self.waiting = {}
 
@@ -298,7 +315,7 @@ class Client(Node):
     result when a replica answers. ``stable`` keeps the index of the next operation and of
     the one in flight, so a recovered client retries the same operation."""
 
-    def __init__(self, id: str, replicas: Sequence[str], ops: Sequence[tuple], *,  # noqa: A002
+    def __init__(self, id: str, replicas: Sequence[str], ops: Sequence[tuple], *,
                  timeout_ms: float = 30.0, think_ms: float = 2.0,
                  history: Recorder | None = None) -> None:
         super().__init__(id)
@@ -346,6 +363,7 @@ class Client(Node):
             self.history.ok(self.id, msg.result, self.now)
             self.stable["current"] = None
             self.stable["next"] = seq + 1
+            assert self.timer is not None  # _send_current armed it when it sent this seq
             self.cancel_timer(self.timer)
             self.timer = None
             self.set_timer(self.think_ms, "next")

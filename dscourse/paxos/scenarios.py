@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, partial
 from typing import Any
 
 from ..checkers.explore import ExploreResult, settle
@@ -89,12 +89,12 @@ def _minority_ops(seed: int) -> tuple[tuple[Any, ...], ...]:
     return tuple(ops)
 
 
-@lru_cache(maxsize=None)
+@cache
 def counterexample(variant: str) -> ExploreResult:
     """The model checker's shortest counterexample for a broken variant (computed once per
     process: the forgetful acceptor's search takes several seconds; one restartable acceptor
     suffices, as acceptors are interchangeable)."""
-    return check(variant, **({"restartable": ("a2",)} if variant == "forgetful" else {}))
+    return check(variant, restartable=("a2",)) if variant == "forgetful" else check(variant)
 
 
 def scenario(name: str = "free", seed: int = 0) -> Scenario:

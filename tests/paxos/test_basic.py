@@ -65,7 +65,7 @@ def test_chosen_needs_a_majority_for_one_ballot():
 
 
 class Probe(ds.sim.Node):
-    def __init__(self, id):  # noqa: A002
+    def __init__(self, id):
         super().__init__(id)
         self.got = []
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 import dscourse as ds
 from dscourse.paxos import livelock as L
 from dscourse.paxos import workload as W
-from dscourse.paxos.messages import MAccept, MAccepted
 
 
 @pytest.mark.parametrize("block", range(10))
@@ -38,8 +35,7 @@ class Eager(W.Replica):
 
     def _maybe_lead(self):
         if self.role == "candidate" and len(self.promises) >= self.quorum:
-            for votes in self.promises.values():
-                self.promises = {k: () for k in self.promises}
+            self.promises = {k: () for k in self.promises}
             super()._maybe_lead()
 
 
