@@ -17,9 +17,19 @@ crash recovery cover the new command too.
 """
 
 from .client import PubSub, Redis, client, response_error
-from .messages import Command, Published, Reply
+from .messages import Command, Published, Replicate, Reply
+from .scripts import (
+                      COMPARE_AND_DELETE,
+                      REDISSON_LOCK,
+                      REDISSON_RENEW,
+                      REDISSON_UNLOCK,
+                      REDISSON_UNLOCK_MESSAGE,
+                      SCG_RATE_LIMITER,
+)
 from .server import APPENDFSYNC, PERSISTENCE, RedisServer
 from .values import DataError, NoScriptError, RedisError, ResponseError, Status
 
-__all__ = ["APPENDFSYNC", "PERSISTENCE", "Command", "DataError", "NoScriptError", "PubSub", "Published", "Redis",
-           "RedisError", "RedisServer", "Reply", "ResponseError", "Status", "client", "response_error"]
+__all__ = ["APPENDFSYNC", "COMPARE_AND_DELETE", "PERSISTENCE", "REDISSON_LOCK", "REDISSON_RENEW", "REDISSON_UNLOCK",
+           "REDISSON_UNLOCK_MESSAGE", "SCG_RATE_LIMITER", "Command", "DataError", "NoScriptError", "PubSub",
+           "Published", "Redis", "RedisError", "RedisServer", "Replicate", "Reply", "ResponseError", "Status",
+           "client", "response_error"]

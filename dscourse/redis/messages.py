@@ -29,3 +29,10 @@ class Published:
 
     channel: str
     message: str
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """A write effect streamed from a master to its replica (asynchronous replication)."""
+
+    effect: tuple[Any, ...]

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import allowed
 from ..sim import Node
 from .lua import LuaEngine
-from .messages import Command, Published, Reply
+from .messages import Command, Published, Replicate, Reply
 from .values import RedisError, Status
 
 PERSISTENCE = ("none", "rdb", "aof")
@@ -68,7 +68,8 @@ class RedisServer(Node):
 
     def __init__(self, id: str = "redis", *, persistence: str = "aof",
                  appendfsync: str = "everysec", rdb_every_ms: float = 60_000,
-                 os_flush_ms: float = 30_000) -> None:
+                 os_flush_ms: float = 30_000, replicas: tuple[str, ...] = (),
+                 repl_every_ms: float = 0.0) -> None:
         super().__init__(id)
         if persistence not in PERSISTENCE:
             raise allowed("persistence", persistence, f"one of {', '.join(PERSISTENCE)}")
@@ -79,6 +80,16 @@ class RedisServer(Node):
                 raise allowed(what, v, "a positive number of milliseconds")
         self.persistence, self.appendfsync = persistence, appendfsync
         self.rdb_every_ms, self.os_flush_ms = rdb_every_ms, os_flush_ms
+        # asynchronous replication (Redis docs, "Redis replication"): every write effect is
+        # streamed to the replicas after the client's reply, so a failover can lose it
+        # streamed to the replicas after the client's reply, so a failover can lose it; with
+        # ``repl_every_ms`` > 0 effects wait in the master's output buffer for that long and
+        # die with it in a crash
+        self.replicas = tuple(replicas)
+        if isinstance(repl_every_ms, bool) or not isinstance(repl_every_ms, (int, float)) or not repl_every_ms >= 0:
+            raise allowed("repl_every_ms", repl_every_ms, "a number of ms >= 0")
+        self.repl_every_ms = repl_every_ms
+        self.repl_buffer: list[tuple[Any, ...]] = []
         self.data: dict[str, str | dict[str, str]] = {}
         self.expires: dict[str, float] = {}
         self.aof_buffer: list[tuple[Any, ...]] = []
@@ -105,6 +116,11 @@ class RedisServer(Node):
         if name == "bgsave":
             self.stable["rdb"] = (dict(self.data), dict(self.expires))
             self.set_timer(self.rdb_every_ms, "bgsave")
+        elif name == "replicate":
+            for effect in self.repl_buffer:
+                for replica in self.replicas:
+                    self.send(replica, Replicate(effect))
+            self.repl_buffer = []
         elif name == "fsync":
             self._fsync()
             self.set_timer(1000 if self.appendfsync == "everysec" else self.os_flush_ms, "fsync")
@@ -115,6 +131,9 @@ class RedisServer(Node):
             self.aof_buffer = []
 
     def on_message(self, src: str, msg: Any) -> None:
+        if isinstance(msg, Replicate):
+            self._write(msg.effect)
+            return
         if not isinstance(msg, Command):
             return
         try:
@@ -150,6 +169,15 @@ class RedisServer(Node):
         if effect[0] == "set" and isinstance(effect[2], dict):
             effect = (effect[0], effect[1], dict(effect[2]), effect[3])  # a snapshot for the AOF
         self._apply(effect)
+        if not self.replicas:
+            return
+        if self.repl_every_ms <= 0:
+            for replica in self.replicas:
+                self.send(replica, Replicate(effect))
+            return
+        if not self.repl_buffer:
+            self.set_timer(self.repl_every_ms, "replicate")
+        self.repl_buffer.append(effect)
         if self.persistence == "aof":
             self.aof_buffer.append(effect)
             if self.appendfsync == "always":
@@ -237,6 +265,10 @@ class RedisServer(Node):
             return old if get else None
         self._write(("set", key, str(value), at))
         return old if get else Status("OK")
+
+    def _cmd_setnx(self, key: Any, value: Any) -> int:
+        """``SETNX key value``: 1 if set, 0 if the key exists (no expiry: the naive lock)."""
+        return 0 if self._cmd_set(key, value, "NX") is None else 1
 
     def _cmd_setex(self, key: Any, seconds: Any, value: Any) -> str:
         n = _int_arg(seconds)
