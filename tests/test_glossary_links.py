@@ -13,7 +13,8 @@ The rule, exactly:
 * **Used.** A form occurs where it matches case-insensitively as a whole word (letters,
   digits, ``_`` and ``-`` do not continue it on either side; a plural ``s``/``es`` may follow)
   in the *prose* of a markdown cell: headings, directive and admonition title lines, directive
-  options, fenced code, inline code, math, HTML tags, link targets and link texts, and the
+  options, fenced code, inline code, math, HTML tags, link targets and link texts, quotations
+  of the Chinese guide (a double-quoted span holding Chinese text is quoted, not ours), and the
   text of any role (``{cite}``, ``{term}``...) are blanked before matching. Code cells never
   count, nor does a chapter's closing list of sources (a cell headed Sources or References).
 * **Linked at first use.** For each entry used in a chapter, the earliest occurrence in the
@@ -96,6 +97,7 @@ _BLANKS = [
     re.compile(r"<[^>\n]+>"),                                            # HTML tags
     re.compile(r"!?\[[^\]\n]*\]\([^)\n]*\)"),                            # links and images
     re.compile(r"^\s{0,3}#.*$", re.M),                                   # headings
+    re.compile(r'"[^"\n]*[\u4e00-\u9fff][^"\n]*"'),                      # quotations of the guide
 ]
 
 
@@ -191,6 +193,7 @@ def test_the_rule_catches_an_unlinked_first_use_and_accepts_a_linked_one():
     assert "Term" not in first_uses(["in terms of the term"], entries)         # everyday sense
     assert first_uses(["Each server has a current Term number."], entries)["Term"][2] is False
     assert "Term" not in first_uses(["the Term Limit property"], entries)
+    assert first_uses(['The guide says "用 Lamport clock 排序", wrongly.'], entries) == {}
     code = ["Use `Lamport clock` here, $Lamport clock$, and <b>x</b>."]
     assert first_uses(code, entries) == {}
     nested = ["An {term}`eventually perfect failure detector <Eventually perfect failure detector (◇P)>`,"
