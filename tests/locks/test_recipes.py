@@ -1,6 +1,8 @@
 """The recipes' own semantics: Redisson's RLock (E9.1's properties), compare-and-delete vs DEL,
 Redlock's majority and validity, replication and failover underneath."""
 
+import itertools
+
 import pytest
 
 import dscourse as ds
@@ -33,7 +35,7 @@ def test_rlock_watchdog_renews_every_third_of_the_lease_and_stops_after_unlock(s
     renewals = [t for t, _ in c.audit.renewals]
     h = c.audit.holdings[0]
     assert len(renewals) >= 3 and all(h.start < t <= h.end + 10 for t in renewals)
-    gaps = [b - a for a, b in zip(renewals, renewals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(renewals)]
     assert all(25 <= g <= 40 for g in gaps)  # lease/3 = 30 ms plus a round trip
     assert c.check()["exclusive"] and h.end - h.start >= 400  # held past the 90 ms lease
 
