@@ -3,13 +3,16 @@
 * **Solution text.** Every line between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` in
   ``exercises/source/*.ipynb`` is normalised to its Python tokens (comments, whitespace,
   quotes, brackets, commas and colons dropped: ``(15, ("cut", "p", "b")),`` -> ``15 cut p b``).
-  A line is *non-trivial* when it keeps at least :data:`MIN_TOKENS` tokens, one of them a
+  What must not appear is any two consecutive solution lines (as one token run) of which one
+  is non-trivial, and any non-trivial line of :data:`LONG_LINE` tokens or more: a single
+  short line (``if isinstance(msg, Heartbeat):``) is too common to prove a leak. A line is
+  *non-trivial* when it keeps at least :data:`MIN_TOKENS` tokens, one of them a
   literal (number or string) or a name other than a keyword, and it does not also occur in
   the master outside its solution blocks, in code or in its text's code (a stub's
   ``return []``, or a call the exercise's own text names, gives nothing away).
   Chapters (``book/ch*.ipynb``) and student notebooks (``exercises/*.ipynb``) must not contain
-  any non-trivial solution line's token sequence, contiguous, in any code cell or in any
-  markdown cell's code (inline and fenced), however it is formatted.
+  such a token run, contiguous, in any code cell, a code cell's text output (printed, or source shown with ``ds.show``) or any markdown
+  cell's code (inline and fenced), however it is formatted.
 * **Hidden expected values.** In the hidden test cells (``hidden=True``) of each master, the
   constants compared against (the right-hand side of ``==``/``!=``/``in`` or an argument of
   ``t.equal``/``t.expect``) that are specific (strings of 6+ characters, numbers of 3+ digits,
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MASTERS = sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
 READERS = sorted((ROOT / "book").glob("ch*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
 MIN_TOKENS = 4
+LONG_LINE = 10
 _DROP = {"(", ")", "[", "]", "{", "}", ",", ":", ";"}
 
 
@@ -51,7 +55,7 @@ def tokens(code: str) -> list[str]:
             elif tok.type in (tokenize.NAME, tokenize.NUMBER) or (tok.type == tokenize.OP and tok.string not in _DROP):
                 out.append(tok.string)
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        out.extend(t for t in re.findall(r"\w+|[^\w\s]", code) if t not in _DROP)
+        out.extend(t for t in re.findall(r"\w+|[^\w\s]", code) if t not in _DROP and t not in "'\"")
     return out
 
 
@@ -71,9 +75,11 @@ def _specific(toks: list[str]) -> bool:
 
 
 def solution_lines(master: Path) -> list[tuple[str, tuple[str, ...]]]:
-    """The master's non-trivial solution lines: (line as written, token sequence)."""
+    """The master's give-aways: each pair of consecutive solution lines (blank and comment-only
+    lines skipped) with a non-trivial line among them, and each non-trivial line of
+    :data:`LONG_LINE` tokens or more, as (text, token sequence)."""
     nb = nbformat.read(master, as_version=4)
-    inside: list[str] = []
+    blocks: list[list[str]] = []
     outside: list[str] = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -82,17 +88,28 @@ def solution_lines(master: Path) -> list[tuple[str, tuple[str, ...]]]:
         for line in cell.source.splitlines():
             if "# BEGIN SOLUTION" in line:
                 active = True
+                blocks.append([])
             elif "# END SOLUTION" in line:
                 active = False
+            elif active:
+                if tokens(line):
+                    blocks[-1].append(line)
             else:
-                (inside if active else outside).append(line)
+                outside.append(line)
     public = [tokens(line) for line in outside]
     public += [seq for cell in nb.cells if cell.cell_type == "markdown" for seq in _markdown_code(cell.source)]
+
+    def novel(toks: tuple[str, ...]) -> bool:
+        return _specific(list(toks)) and not any(_contains(seq, toks) for seq in public)
+
     found = []
-    for line in inside:
-        toks = tuple(tokens(line))
-        if _specific(list(toks)) and not any(_contains(seq, toks) for seq in public):
-            found.append((line.strip(), toks))
+    for block in blocks:
+        toks = [tuple(tokens(line)) for line in block]
+        for k, line in enumerate(block):
+            if len(toks[k]) >= LONG_LINE and novel(toks[k]):
+                found.append((line.strip(), toks[k]))
+            if k + 1 < len(block) and (novel(toks[k]) or novel(toks[k + 1])):
+                found.append((line.strip() + " / " + block[k + 1].strip(), toks[k] + toks[k + 1]))
     return found
 
 
@@ -109,6 +126,10 @@ def reader_code(path: Path) -> list[list[str]]:
     for cell in nb.cells:
         if cell.cell_type == "code":
             seqs.append(tokens(cell.source))
+            for out in cell.get("outputs", []):       # printed text and shown source (ds.show)
+                text = out.get("text") or out.get("data", {}).get("text/plain", "")
+                if text:
+                    seqs.append(tokens("".join(text)))
         elif cell.cell_type == "markdown":
             seqs.extend(_markdown_code(cell.source))
     return seqs
@@ -181,7 +202,8 @@ def test_every_master_has_solutions_the_check_can_see():
 def test_a_planted_leak_is_found(tmp_path):
     master = MASTERS[0]
     line, toks = solution_lines(master)[0]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\n" + line.rstrip(",") + "\n")])
+    planted = "\n".join(part.strip() for part in line.split(" / "))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\n" + planted + "\n")])
     path = tmp_path / "leaky.ipynb"
     nbformat.write(nb, path)
     assert any(_contains(seq, toks) for seq in reader_code(path)), line
