@@ -13,8 +13,9 @@
 * ``ds.paxos`` -- Chapter 5: Basic and Multi-Paxos, dueling proposers, model checking.
 * ``ds.raft`` -- Chapter 6: Raft, its safety monitors, a replicated key-value store.
 * ``ds.zk`` -- Chapters 7 and 8: ZooKeeper's data tree, sessions, watches and ZAB.
-* ``ds.redis`` -- a single-node Redis emulator (``INCR`` ids, the locks chapter).
+* ``ds.redis`` -- a single-node Redis emulator with real Lua scripting (``INCR`` ids, the locks chapter).
 * ``ds.redis_cluster`` -- Redis Cluster: hash slots, the cluster bus, failover, MOVED/ASK resharding.
+* ``ds.locks`` -- Chapter 9: distributed locks on Redis (naive, token, Redisson RLock, Redlock) and fencing.
 * ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports);
     from . import history as history
     from . import idesign as idesign
     from . import ids as ids
+    from . import locks as locks
     from . import paxos as paxos
     from . import raft as raft
     from . import redis as redis

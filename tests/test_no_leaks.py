@@ -11,8 +11,9 @@
   the master outside its solution blocks, in code or in its text's code (a stub's
   ``return []``, or a call the exercise's own text names, gives nothing away).
   Chapters (``book/ch*.ipynb``) and student notebooks (``exercises/*.ipynb``) must not contain
-  such a token run, contiguous, in any code cell, a code cell's text output (printed, or source shown with ``ds.show``) or any markdown
-  cell's code (inline and fenced), however it is formatted.
+  such a token run, contiguous, in any code cell, a code cell's text output (printed, or
+  source shown with ``ds.show``) or any markdown cell's code (inline and fenced), however it
+  is formatted.
 * **Hidden expected values.** In the hidden test cells (``hidden=True``) of each master, the
   constants compared against (the right-hand side of ``==``/``!=``/``in`` or an argument of
   ``t.equal``/``t.expect``) that are specific (strings of 6+ characters, numbers of 3+ digits,
