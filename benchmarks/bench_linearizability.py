@@ -15,8 +15,8 @@ Peers, measured in the same run:
   absolute numbers plus the in-run baseline below.
 * **Plain Wing-Gong-Lowe** (Porcupine's algorithm: WGL search with memoization and
   P-compositionality, without this checker's reductions) run by this same Python code with
-  the models' ``read_only``, ``removable`` and ``unread`` hooks removed. The ratio isolates the algorithmic gain; it is not
-  a Go-vs-Python comparison.
+  the models' ``read_only``, ``removable`` and ``unread`` hooks removed. The ratio isolates the
+  algorithmic gain; it is not a Go-vs-Python comparison.
 
 Usage::
 

@@ -64,7 +64,7 @@ def cases(module):
             names, rows = grids[0]
             for row in rows:
                 row = row if isinstance(row, tuple) else (row,)
-                yield f"{name}[{row[0]}]", fn, dict(zip(names.split(","), row))
+                yield f"{name}[{row[0]}]", fn, dict(zip(names.split(","), row, strict=True))
         else:
             yield name, fn, {}
 

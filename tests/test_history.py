@@ -62,7 +62,7 @@ def test_flat_operations_for_a_key_value_model():
     ops = r.operations(flat=True)
     assert [op.input for op in ops] == [("put", "x", "1"), ("get", "x"), ("append", "x", "2")]
     assert ops[2].ret == math.inf and ops[2].output is lin.UNKNOWN
-    assert [op.input for op in r.operations()][0] == ("put", ("x", "1"))
+    assert r.operations()[0].input == ("put", ("x", "1"))
     assert lin.check(ops, lin.kv()).outcome == "ok"
     grouped = r.operations(flat=True, processes=["c1", "c2"])
     assert [(op.client, op.call) for op in grouped] == [("c1", 0.5), ("c2", 0.0), ("c2", 3.0)]
@@ -113,7 +113,7 @@ def test_bad_histories():
         r.invoke(0, "read", None, 2.0)
     with pytest.raises(ValueError, match="process=1 has no operation in flight"):
         r.ok(1, None, 2.0)
-    with pytest.raises(ValueError, match="ok time=0.5"):
+    with pytest.raises(ValueError, match=r"ok time=0\.5"):
         r.ok(0, None, 0.5)
     with pytest.raises(ValueError, match="f=''"):
         r.invoke(3, "", None, 1.0)

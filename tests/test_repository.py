@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from build_book import toc_files  # noqa: E402
+from build_book import toc_files  # noqa: E402 - importable only after the sys.path line above
 
 CURRICULUM = ROOT.parent / "shared" / "curriculum.md"
 SNAPSHOT = ROOT / "tests" / "data" / "curriculum_glossary.tsv"
