@@ -16,29 +16,71 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
 """
 
 from .._lazy import lazy
+from . import exercises, testing
 from .builder import RaftCluster, cluster
 from .figure8 import Figure8, Panel, figure8, figure8_adversary
 from .invariants import INVARIANTS, RaftMonitor
 from .kv import Clerk, KVCluster, KVReply, KVRequest, KVServer, kv_cluster
-from .messages import (AppendEntries, AppendEntriesReply, ApplyMsg, InstallSnapshot,
-                       InstallSnapshotReply, RequestVote, RequestVoteReply, TimeoutNow)
+from .messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    ApplyMsg,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+    TimeoutNow,
+)
 from .mutants import CountingOldTermsRaft, NoElectionRestrictionRaft
 from .node import CANDIDATE, FOLLOWER, LEADER, RaftNode
 from .observer import Observer, Observers
 from .options import RaftOptions
 from .timing import Election, TimingResult, elections, timing_run, timing_sweep
-from . import exercises, testing  # noqa: E402 - submodules exposed as ds.raft.exercises/testing
-
 
 __all__ = [
-    "CANDIDATE", "FOLLOWER", "INVARIANTS", "LEADER", "AppendEntries", "AppendEntriesReply",
-    "ApplyMsg", "Clerk", "Election", "TimingResult", "elections", "figure8_figure",
-    "timing_figure", "timing_run", "timing_sweep", "CountingOldTermsRaft", "Figure8", "InstallSnapshot",
-    "InstallSnapshotReply", "KVCluster", "KVReply", "KVRequest", "KVServer",
-    "NoElectionRestrictionRaft", "Observer", "Observers", "Panel", "RaftCluster",
-    "RaftMonitor", "RaftNode", "RaftOptions", "RequestVote", "RequestVoteReply", "TimeoutNow",
-    "cluster", "exercises", "figure8_adversary", "figure", "figure8", "kv_cluster", "labs", "testing",
-    "visualizer",
+                       "CANDIDATE",
+                       "FOLLOWER",
+                       "INVARIANTS",
+                       "LEADER",
+                       "AppendEntries",
+                       "AppendEntriesReply",
+                       "ApplyMsg",
+                       "Clerk",
+                       "CountingOldTermsRaft",
+                       "Election",
+                       "Figure8",
+                       "InstallSnapshot",
+                       "InstallSnapshotReply",
+                       "KVCluster",
+                       "KVReply",
+                       "KVRequest",
+                       "KVServer",
+                       "NoElectionRestrictionRaft",
+                       "Observer",
+                       "Observers",
+                       "Panel",
+                       "RaftCluster",
+                       "RaftMonitor",
+                       "RaftNode",
+                       "RaftOptions",
+                       "RequestVote",
+                       "RequestVoteReply",
+                       "TimeoutNow",
+                       "TimingResult",
+                       "cluster",
+                       "elections",
+                       "exercises",
+                       "figure",
+                       "figure8",
+                       "figure8_adversary",
+                       "figure8_figure",
+                       "kv_cluster",
+                       "labs",
+                       "testing",
+                       "timing_figure",
+                       "timing_run",
+                       "timing_sweep",
+                       "visualizer",
 ]
 
 # labs (the widget and figures, matplotlib) load on first use.

@@ -34,8 +34,8 @@ class RaftCluster(Cluster):
         watch = self.monitor if observer is None else Observers(self.monitor, observer)
         self.ids = [f"s{i + 1}" for i in range(n)]
         for sid in self.ids:
-            self.nodes[sid] = self.sim.add_node(node_class(sid, self.ids, self.options, watch,
-                                                           **node_kwargs))
+            self.nodes[sid] = node_class(sid, self.ids, self.options, watch, **node_kwargs)
+            self.sim.add_node(self.nodes[sid])
         self.sim.run(until=self.sim.now)
 
     def __repr__(self) -> str:

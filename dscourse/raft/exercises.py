@@ -21,7 +21,7 @@ is only ever called with plain data and its results are checked with exact types
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from ..checkers.trial import Trial
 from ..errors import allowed
@@ -150,7 +150,7 @@ def vote_rule_trial(vote: Fn, seed: int, n: int = 200) -> Trial:
 class _VoteRaft(RaftNode):
     """Raft whose RequestVote receiver is the student's ``vote`` function."""
 
-    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,
                  vote: Fn | None = None) -> None:
         super().__init__(id, servers, options, observer)
         self.vote = vote
@@ -160,6 +160,7 @@ class _VoteRaft(RaftNode):
                  "last_log_term": self.last_term}
         request = {"term": m.term, "candidate": m.candidate, "last_log_index": m.last_log_index,
                    "last_log_term": m.last_log_term}
+        assert self.vote is not None  # the trial always passes the student's function
         term, voted, granted = _check_vote_result(self.vote(state, request))
         if term < self.term:
             _fail(f"vote() lowered the term from {self.term} to {term}", self.now)
@@ -237,7 +238,7 @@ def _check_reply(reply: Any) -> dict:
 class _AppendRaft(RaftNode):
     """Raft whose AppendEntries receiver is the student's ``append_entries`` function."""
 
-    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,
                  append_entries: Fn | None = None) -> None:
         super().__init__(id, servers, options, observer)
         self.append_entries = append_entries
@@ -250,6 +251,7 @@ class _AppendRaft(RaftNode):
         old = list(self.log)
         request = {"prev_log_index": m.prev_log_index, "prev_log_term": m.prev_log_term,
                    "entries": list(m.entries), "leader_commit": m.leader_commit}
+        assert self.append_entries is not None  # the trial always passes the student's function
         r = _check_reply(self.append_entries(list(old), self.commit_index, request))
         new = r["log"]
         k = 0
@@ -325,7 +327,7 @@ def replication_trial(append_entries: Fn, seed: int, scenario: str = "backup") -
             h.one(3000, 5, True)
             h.end()
         else:
-            for i in range(60):
+            for _ in range(60):
                 alive = [j for j in range(5) if h.alive(j)]
                 for j in alive:
                     h.start(j, int(rng.integers(10_000)))
@@ -402,12 +404,13 @@ def reference_advance_commit(term: int, log_terms: list[int], match_index: list[
 class _CommitRaft(RaftNode):
     """Raft whose leader advances its commit index with the student's ``advance_commit``."""
 
-    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,  # noqa: A002
+    def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,
                  advance_commit: Fn | None = None) -> None:
         super().__init__(id, servers, options, observer)
         self.advance_commit = advance_commit
 
     def _advance_commit(self) -> None:
+        assert self.advance_commit is not None  # the trial always passes the student's function
         terms = [t for t, _ in self.log]
         n = self.advance_commit(self.term, terms, list(self.match_index.values()), self.commit_index)
         if not _int(n) or not self.commit_index <= n <= self.last_index:
@@ -531,7 +534,8 @@ def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25
         values = [choice.get(k) for k in ("election_lo", "election_hi", "heartbeat")]
         if not all(type(v) in (int, float) for v in values):
             _fail("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
-        opts = RaftOptions(election_timeout=(values[0], values[1]), heartbeat=values[2])
+        numbers = cast(list[float], values)  # all int or float: checked just above
+        opts = RaftOptions(election_timeout=(numbers[0], numbers[1]), heartbeat=numbers[2])
         avail = elections = splits = 0.0
         for k in range(runs):
             a, e, sp, _ = measure(opts, reliable(UniformInt(lo_lat, hi_lat)), seed * runs + k,

@@ -35,7 +35,7 @@ class RaftMonitor(Observer):
     def __init__(self) -> None:
         self.violations = Violations()
         self.leaders: dict[int, str] = {}                  # term -> leader
-        self.entries: dict[tuple[int, int], tuple[Any, int]] = {}  # (index, term) -> (cmd, prev term)
+        self.entries: dict[tuple[int, int], tuple[Any, int | None]] = {}  # (index, term) -> (cmd, prev term)
         self.committed: dict[int, tuple[int, Any]] = {}    # index -> (term, command)
         self.commit_term: dict[int, int] = {}              # index -> term it was committed in
         self.applied: dict[int, Any] = {}                  # index -> command

@@ -58,7 +58,7 @@ class KVReply:
 class KVServer(RaftNode):
     """A Raft server whose state machine is a dict of strings with client sessions."""
 
-    def __init__(self, id: str, servers: Any, options: RaftOptions | None = None,  # noqa: A002
+    def __init__(self, id: str, servers: Any, options: RaftOptions | None = None,
                  observer: Observer | None = None, read: str = "index",
                  snapshot_every: int | None = None) -> None:
         super().__init__(id, servers, options, observer)
@@ -137,7 +137,7 @@ class Clerk(Node):
     the op, ``value`` the key, or ``(key, value)`` for put and append).
     """
 
-    def __init__(self, id: str, servers: Any, ops: int = 20,  # noqa: A002
+    def __init__(self, id: str, servers: Any, ops: int = 20,
                  keys: tuple[str, ...] = ("a", "b", "c"), timeout: float = 300.0,
                  think: float = 20.0, history: Recorder | None = None) -> None:
         super().__init__(id)
@@ -175,15 +175,18 @@ class Clerk(Node):
         self._send()
 
     def _send(self) -> None:
+        cur = self.current
+        assert cur is not None  # callers send only the request in flight
         if self._timer is not None:
             self.cancel_timer(self._timer)
-        self.send(self.servers[self.target], self.current)
-        self._timer = self.set_timer(self.timeout, "timeout", self.current.seq)
+        self.send(self.servers[self.target], cur)
+        self._timer = self.set_timer(self.timeout, "timeout", cur.seq)
 
     def on_message(self, src: str, msg: Any) -> None:
         cur = self.current
         if type(msg) is not KVReply or cur is None or msg.seq != cur.seq:
             return
+        assert self._timer is not None  # _send armed it for the request in flight
         if not msg.ok:
             hint = msg.leader
             self.target = (self.servers.index(hint) if hint in self.servers and hint != src
@@ -214,9 +217,10 @@ class KVCluster(RaftCluster):
         super().__init__(n, seed, network, options, node_class=server_class, read=read,
                          snapshot_every=snapshot_every)
         self.recorder = Recorder(self.sim)
-        self.clerks = [self.sim.add_node(Clerk(f"c{i + 1}", self.ids, ops, keys,
-                                               history=self.recorder))
-                       for i in range(clients)]
+        self.clerks: list[Clerk] = []
+        for i in range(clients):
+            self.clerks.append(Clerk(f"c{i + 1}", self.ids, ops, keys, history=self.recorder))
+            self.sim.add_node(self.clerks[-1])
         self.sim.run(until=self.sim.now)
 
     def nemesis(self, until: float, kinds: tuple[str, ...] = ("partition", "crash", "pause"),

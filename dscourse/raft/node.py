@@ -23,13 +23,22 @@ Indices are 1-based as in the paper; ``stable["log"][k]`` holds entry ``base_ind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import allowed
 from ..sim import Node
-from .messages import (AppendEntries, AppendEntriesReply, ApplyMsg, Entry, InstallSnapshot,
-                       InstallSnapshotReply, RequestVote, RequestVoteReply, TimeoutNow)
+from .messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    ApplyMsg,
+    Entry,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+    TimeoutNow,
+)
 from .observer import Observer
 from .options import RaftOptions
 
@@ -46,7 +55,7 @@ class RaftNode(Node):
     installed snapshots) in ``on_apply(msg)``.
     """
 
-    def __init__(self, id: str, servers: Sequence[str], options: RaftOptions | None = None,  # noqa: A002
+    def __init__(self, id: str, servers: Sequence[str], options: RaftOptions | None = None,
                  observer: Observer | None = None) -> None:
         super().__init__(id)
         if isinstance(servers, str) or id not in servers:
@@ -81,7 +90,7 @@ class RaftNode(Node):
         self._flush_timer: int | None = None
         self._quorum_timer: int | None = None
         self._reads: list[tuple[int, int, Any]] = []  # (round, read index, token)
-        self._handlers = {
+        self._handlers: dict[type, Callable[[str, Any], None]] = {
             RequestVote: self._on_request_vote, RequestVoteReply: self._on_vote_reply,
             AppendEntries: self._on_append_entries, AppendEntriesReply: self._on_append_reply,
             InstallSnapshot: self._on_install_snapshot,
@@ -526,6 +535,7 @@ class RaftNode(Node):
                                               m.round))
             return
         elif (t := self.term_at(prev)) != m.prev_log_term:  # rule 2: its term differs
+            assert t is not None  # base <= prev <= last_index: the term is known
             first = prev
             while first - 1 > base and self.entry(first - 1)[0] == t:
                 first -= 1

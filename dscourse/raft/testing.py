@@ -104,10 +104,10 @@ class Harness:
         self.ids = [str(i) for i in range(n)]
         self.monitor = _Tester(self)
         self.options = options or HARNESS_OPTIONS
-        self.nodes: list[RaftNode] = [
-            self.sim.add_node(node_class(sid, self.ids, self.options, self.monitor,
-                                         **(node_kwargs or {})))
-            for sid in self.ids]
+        self.nodes: list[RaftNode] = []
+        for sid in self.ids:
+            self.nodes.append(node_class(sid, self.ids, self.options, self.monitor, **(node_kwargs or {})))
+            self.sim.add_node(self.nodes[-1])
         self.connected = [True] * n
         self.logs: list[dict[int, Any]] = [{} for _ in range(n)]
         self.last_applied = [0] * n
