@@ -7,9 +7,11 @@
 * :class:`Audit`, the mutual-exclusion checker (overlapping *believed* ownership, accepted
   stale writes);
 * :func:`cluster`, the lock arena: clients, Redis servers (optionally a replica for failover)
-  and the resource, with ``pause``, ``clock_jump`` and ``failover``.
+  and the resource, with ``pause``, ``clock_jump`` and ``failover``;
+* ``scenarios.arena`` and ``labs.arena_lab``: the chapter's lock arena (loaded on first use).
 """
 
+from .._lazy import lazy
 from .audit import Audit, Holding, WriteRecord
 from .clients import ACQUIRE_FENCED, LockClient, NaiveLock, RedlockClient, RLockClient, TokenLock
 from .cluster import RECIPES, LockCluster, cluster
@@ -19,3 +21,5 @@ from .resource import FencedResource
 __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "LockClient", "LockCluster",
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
+
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios"))
