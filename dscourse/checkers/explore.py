@@ -228,16 +228,22 @@ def choices(sim: Simulation, used: tuple[int, int, int], bounds: Bounds) -> list
 
 def apply(sim: Simulation, choice: Choice) -> None:
     """Perform ``choice`` on ``sim``."""
-    if choice.kind == "fire":
-        sim.fire(choice.target)
-    elif choice.kind == "drop":
-        sim.drop(choice.target)
-    elif choice.kind == "duplicate":
-        sim.duplicate(choice.target)
-    elif choice.kind == "restart":
-        restart(sim, choice.target)
+    kind, target = choice.kind, choice.target
+    if kind not in KINDS:
+        raise allowed("choice kind", kind, f"one of {', '.join(KINDS)}")
+    if kind == "restart":
+        if not isinstance(target, str):
+            raise allowed("restart target", target, "a node id")
+        restart(sim, target)
+        return
+    if not isinstance(target, int):
+        raise allowed(f"{kind} target", target, "a pending event id")
+    if kind == "fire":
+        sim.fire(target)
+    elif kind == "drop":
+        sim.drop(target)
     else:
-        raise allowed("choice kind", choice.kind, f"one of {', '.join(KINDS)}")
+        sim.duplicate(target)
 
 
 def _spend(used: tuple[int, int, int], choice: Choice) -> tuple[int, int, int]:
@@ -367,9 +373,11 @@ def _bfs(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_
     moves: list[Choice | None] = [None]
 
     def path_to(i: int) -> list[Choice]:
-        out = []
+        out: list[Choice] = []
         while i > 0:
-            out.append(moves[i])
+            move = moves[i]
+            assert move is not None  # only the root (index 0) has no move
+            out.append(move)
             i = parents[i]
         return out[::-1]
 

@@ -30,11 +30,19 @@ builders and widgets (``dscourse.notebook.default_seed``), never of the kernel.
 """
 
 from .clock import NTP, PhysicalClock
-from .dist import (Constant, Dist, Exponential, LabrpcLongDelay, LogNormal, Pareto, Uniform,
-                   UniformInt)
-from .errors import (DuplicateNodeError, MessageNotDataError, NegativeDelayError,
-                     NemesisError, NodeCrashedError, NodeStateError, NotAttachedError,
-                     ProbabilityError, UnknownNodeError, UnknownPendingError)
+from .dist import Constant, Dist, Exponential, LabrpcLongDelay, LogNormal, Pareto, Uniform, UniformInt
+from .errors import (
+    DuplicateNodeError,
+    MessageNotDataError,
+    NegativeDelayError,
+    NemesisError,
+    NodeCrashedError,
+    NodeStateError,
+    NotAttachedError,
+    ProbabilityError,
+    UnknownNodeError,
+    UnknownPendingError,
+)
 from .kernel import Pending, Simulation
 from .nemesis import Nemesis, random_schedule
 from .network import LinkModel, Network, is_reply, labrpc_unreliable, lossy, reliable

@@ -79,7 +79,7 @@ class Nemesis:
             if time_us < sim._now:
                 raise NemesisError(f"nemesis entry {i} {self.schedule[i]!r}: time "
                                    f"{time_us / 1000} ms is before now ({sim.now} ms)")
-            ids = [a for kind, a in zip(ACTIONS[name], args) if kind == "id"]
+            ids = [a for kind, a in zip(ACTIONS[name], args, strict=False) if kind == "id"]
             if name == "partition":
                 ids = [n for group in args for n in group]
             for node_id in ids:
@@ -109,7 +109,7 @@ def _parse(i: int, entry: Any) -> tuple[int, str, tuple[Any, ...]]:
         shape = ", ".join([repr(name), *kinds])
         raise NemesisError(f"{where}: {name} takes {len(kinds)} argument(s): expected ({shape})")
     parsed: list[Any] = []
-    for kind, arg in zip(kinds, args):
+    for kind, arg in zip(kinds, args, strict=True):
         try:
             parsed.append(_argument(kind, arg))
         except ValueError as exc:

@@ -61,7 +61,7 @@ class Node:
         self.__dict__["_init_args"] = (args, kwargs)
         return self
 
-    def __init__(self, id: str) -> None:  # noqa: A002 - "id" is the contract's name
+    def __init__(self, id: str) -> None:
         if not isinstance(id, str) or not id:
             raise allowed("node id", id, "a non-empty str")
         d = self.__dict__
