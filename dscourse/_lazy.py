@@ -63,5 +63,5 @@ def lazy_submodules(package: str, names: Iterable[str] | None = None) -> Callabl
     (``names``, or all); it installs the matching ``__dir__`` on the package itself."""
     module = sys.modules[package]
     getattr_, dir_ = lazy(package, vars(module), names)
-    module.__dir__ = dir_  # type: ignore[method-assign]
+    module.__dir__ = dir_  # type: ignore[method-assign]  # PEP 562: a module may set its own __dir__
     return getattr_
