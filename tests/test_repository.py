@@ -131,3 +131,14 @@ def test_bibliography_has_every_cited_key():
         for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text(encoding="utf-8")):
             cited.update(k.strip() for k in group.split(","))
     assert cited <= keys, f"cited but not in references.bib: {sorted(cited - keys)}"
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test files without an ``__init__.py`` by basename: two folders holding a
+    ``test_labs.py`` would make the whole-suite run fail to collect one of them."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists():
+            continue
+        assert path.name not in seen, f"{path.relative_to(ROOT)} and {seen[path.name].relative_to(ROOT)}"
+        seen[path.name] = path
