@@ -73,10 +73,6 @@ class LockClient(Node):
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
-    def rng(self) -> Any:
-        return self._sim.rng(f"lock:{self.id}")
-
-    @property
     def server(self) -> str:
         """The Redis this client talks to (a failover points every client at the new master)."""
         return self.redis[0]

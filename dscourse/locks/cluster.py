@@ -24,6 +24,7 @@ class LockCluster(Cluster):
                  servers: list[str], replica: str | None) -> None:
         super().__init__(sim, nodes)
         self.audit, self.clients, self.servers, self.replica = audit, clients, servers, replica
+        self.fault_at: float | None = None  # when a scenario injected its fault (for figures)
 
     @property
     def resource(self) -> FencedResource:

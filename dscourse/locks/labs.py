@@ -40,8 +40,9 @@ def arena_figure(recipe: str = "token", fault: str = "pause", release: str = "lu
                     stale else 5, color="#ff7f0e" if w.write_id in stale else "#2ca02c", zorder=3)
         else:
             ax.plot(w.applied, y - 0.1, marker="x", markersize=8, color="black", zorder=3)
-    ax.axvline(c.fault_at, color="#9467bd", linestyle="--")
-    ax.text(c.fault_at, len(rows) - 0.45, f" {fault}", color="#9467bd")
+    if c.fault_at is not None:
+        ax.axvline(c.fault_at, color="#9467bd", linestyle="--")
+        ax.text(c.fault_at, len(rows) - 0.45, f" {fault}", color="#9467bd")
     ax.set_yticks(range(len(rows)), list(rows))
     ax.set_xlabel("virtual time (ms)")
     ax.set_ylim(-0.6, len(rows) - 0.3)

@@ -33,7 +33,7 @@ def arena(recipe: str = "token", fault: str = "pause", *, fencing: bool = False,
     c.run(150)
     n = len(c.audit.holdings)
     c.run_until(lambda: len(c.audit.holdings) > n and bool(c.holders()), 500)
-    c.fault_at = c.now  # type: ignore[attr-defined]
+    c.fault_at = c.now
     holder = c.audit.holdings[-1].client if c.audit.holdings else c.clients[0]
     if fault == "pause":
         c.pause(holder, 3 * lease_ms)

@@ -169,6 +169,10 @@ class RedisServer(Node):
         if effect[0] == "set" and isinstance(effect[2], dict):
             effect = (effect[0], effect[1], dict(effect[2]), effect[3])  # a snapshot for the AOF
         self._apply(effect)
+        if self.persistence == "aof":
+            self.aof_buffer.append(effect)
+            if self.appendfsync == "always":
+                self._fsync()
         if not self.replicas:
             return
         if self.repl_every_ms <= 0:
@@ -178,10 +182,6 @@ class RedisServer(Node):
         if not self.repl_buffer:
             self.set_timer(self.repl_every_ms, "replicate")
         self.repl_buffer.append(effect)
-        if self.persistence == "aof":
-            self.aof_buffer.append(effect)
-            if self.appendfsync == "always":
-                self._fsync()
 
     def execute(self, *args: Any, from_script: bool = False) -> Any:
         """Run one command and return its reply value (raises :class:`RedisError`).
