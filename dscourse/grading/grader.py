@@ -37,8 +37,18 @@ from ..errors import ConfigError, allowed
 from . import cells as fmt
 from .registry import Outcome, TestCase, collecting, run_test
 from .remote import RemoteClass, RemoteFunction, Sandboxes
-from .sandbox import PARENT_FACTOR, ChildError, MAX_BYTES, cgroup_base, kill_cgroup, kill_uids, \
-    self_test, slot_uids, CGROUP_PREFIX, UID_SLOTS
+from .sandbox import (
+    CGROUP_PREFIX,
+    MAX_BYTES,
+    PARENT_FACTOR,
+    UID_SLOTS,
+    ChildError,
+    cgroup_base,
+    kill_cgroup,
+    kill_uids,
+    self_test,
+    slot_uids,
+)
 
 SECRET_ENV = "DSCOURSE_GRADING_SECRET"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
@@ -311,7 +321,7 @@ def _note_load(loaded: dict, result: Result, sent: list[tuple[str, str]]) -> Non
     cells = loaded.get("cells")
     if type(cells) is not list:
         raise ChildError("crashed", "the sandbox answered the load request with malformed data")
-    for (exercise, _), cell in zip(sent, cells):
+    for (exercise, _), cell in zip(sent, cells[:len(sent)], strict=False):   # extra entries ignored
         if type(cell) is not dict or type(cell.get("error")) is not dict:
             continue
         err = cell["error"]
@@ -331,8 +341,8 @@ def _bindings(boxes: Sandboxes, loaded: dict, names: list[str]) -> dict[str, Any
         kind = kinds.get(name)
         if kind == "node":
             out[name] = RemoteClass(boxes, name)
-        elif kind in ("function", "other"):              # "other": calling it reports the TypeError
-            out[name] = RemoteFunction(boxes.main, name)
+        elif kind in ("function", "other") and boxes.main is not None:  # "other": calling it
+            out[name] = RemoteFunction(boxes.main, name)                 # reports the TypeError
     return out
 
 
@@ -418,7 +428,7 @@ def feedback_markdown(result: Result, master: Master) -> str:
         lines.append(f"- Note: {note}")
     if result.notes:
         lines.append("")
-    for ex, cases in master.exercises.items():
+    for ex in master.exercises:
         lines += [f"## {ex}: {result.scores.get(ex, 0)} / {master.max_points(ex)}", ""]
         mine = [o for o in result.outcomes if o.case.exercise == ex]
         for o in mine:

@@ -320,7 +320,7 @@ class Child:
         shutil.copy(RUNTIME / "runner.py", rt)
         shutil.copy(RUNTIME / "wire.py", rt)
         shutil.copy(RUNTIME / "shim.py", os.path.join(rt, "pkgs", "dscourse", "__init__.py"))
-        for dirpath, dirnames, filenames in os.walk(rt):
+        for dirpath, _, filenames in os.walk(rt):
             os.chmod(dirpath, 0o755)
             for f in filenames:
                 os.chmod(os.path.join(dirpath, f), 0o644)
@@ -368,9 +368,11 @@ class Child:
         self.send({"op": "hello", "nonce": self.nonce})
 
     def _config(self, fds: list[int], rt: str) -> dict:
+        assert self.tmp is not None, "launch() makes the temp folder first"
+        tmp = self.tmp
         jail = self.mode in ("full", "userns")
         cpu = int(self.timeout) + 2
-        staged = os.path.join(self.tmp, "files")          # root-only: copied into the jail
+        staged = os.path.join(tmp, "files")          # root-only: copied into the jail
         os.makedirs(staged, mode=0o700)
         for name, text in self.files.items():
             if "/" in name or name.startswith("."):
@@ -405,13 +407,13 @@ class Child:
             for d in _numpy_dirs():
                 binds.append((d, "/py/" + os.path.basename(d)))
                 pypath = ["/py"]
-            cfg.update(root=os.path.join(self.tmp, "root"), binds=binds, symlinks=symlinks,
+            cfg.update(root=os.path.join(tmp, "root"), binds=binds, symlinks=symlinks,
                        cwd="/work", runner="/rt/runner.py", pypath=pypath, hide=hidden_dirs(roots))
             os.makedirs(cfg["root"])
             if self.mode == "full":
                 cfg.update(uid=self.uid, gid=NOGROUP)
         else:
-            work = os.path.join(self.tmp, "work")
+            work = os.path.join(tmp, "work")
             os.makedirs(work)
             for name, text in self.files.items():
                 Path(work, name).write_text(text, encoding="utf-8")

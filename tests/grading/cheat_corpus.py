@@ -222,7 +222,7 @@ for path in ("results.json", "../results.json", "/tmp/results.json", "gradebook.
 
 class ReliableChannel(ds.sim.Node):
     pass
-""" % PWNED
+""".replace("%s", PWNED)
 
 FORGE_CHANNEL = """# ANSWER E1.1
 import gc
@@ -280,7 +280,7 @@ def nemesis_schedule():
     if ONLINE:
         return [(15, "cut", "p", "b"), (60, "crash", "p")]
     return []
-""" % NET_PORT
+""".replace("%d", str(NET_PORT))
 
 PICKLE_13 = """# ANSWER E1.3
 import os
@@ -294,7 +294,7 @@ class Evil:
 
 def nemesis_schedule():
     return pickle.dumps(Evil())
-""" % PWNED
+""".replace("%s", PWNED)
 
 PICKLE_11 = """# ANSWER E1.1
 import os
@@ -312,7 +312,7 @@ class ReliableChannel(ds.sim.Node):
 
     def on_message(self, src, msg):
         self.deliver(src, msg)
-""" % PWNED
+""".replace("%s", PWNED)
 
 KILL_ALL = """# ANSWER E1.2
 import os
@@ -350,7 +350,7 @@ except OSError:
 class ReliableChannel(ds.sim.Node):
     def reliable_send(self, dst, data):
         os.execv("/usr/bin/sleep", ["%s", "3600"])
-""" % LINGER
+""".replace("%s", LINGER)
 
 #: name -> (cells {exercise: source | SOL | None}, expected {exercise: points}, status, flags)
 CHEATS: dict[str, tuple[dict, dict, str, tuple[str, ...]]] = {

@@ -64,7 +64,7 @@ def test_stubs_run_and_raise_a_helpful_not_implemented_error():
 
     for ex, src in fmt.answer_cells(json.loads(STUDENT.read_text())):
         ns = {"ds": ds}
-        exec(compile(src, ex, "exec"), ns)        # the stub cell itself runs cleanly
+        exec(compile(src, ex, "exec"), ns)  # noqa: S102 - the generated stub cell itself runs cleanly
         assert f'raise NotImplementedError("{ex}: write' in src
     assert "write ReliableChannel.on_message()" in STUDENT.read_text()
 
@@ -99,7 +99,7 @@ def test_bad_masters_are_errors(tmp_path):
                            '@ds.grading.test("E1.1", points=1, hidden=True)\ndef b(t): pass\n'})
     with pytest.raises(ConfigError, match="mixes public and hidden"):
         fmt.assign(mixed)
-    with pytest.raises(ConfigError, match="not a .ipynb"):
+    with pytest.raises(ConfigError, match=r"not a \.ipynb"):
         fmt.read_notebook(tmp_path / "x.txt")
     with pytest.raises(ValueError, match="a path other than the master"):
         fmt.assign_file(MASTER, MASTER)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 import socket
 from pathlib import Path
 
 import pytest
-import resource
-
 from cheat_corpus import CHEATS, FILE_NAMES, LINGER, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
 from gradekit import MASTER, SOL, submission, write
 
@@ -71,13 +70,13 @@ ALL_SOL = {"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}
 def graded(tmp_path_factory):
     subs = tmp_path_factory.mktemp("subs")
     out = tmp_path_factory.mktemp("out")
-    for fname, content, _, _ in FILE_NAMES.values():
+    for fname, _, _, _ in FILE_NAMES.values():
         write(subs, fname, submission(ALL_SOL))
     ipc_before = _sysvipc()
     for name, (answers, _, _, _) in CHEATS.items():
         attachment = ZIP_SLIP_NAME if name == "zip_slip_attachment" else None
         write(subs, f"{name}.ipynb", submission(answers, attachment=attachment))
-    for name, (fname, content, _) in MALFORMED.items():
+    for fname, content, _ in MALFORMED.values():
         if content == "no_answers":
             nb = submission({})
             nb["cells"] = [c for c in nb["cells"] if fmt.answer_id(c) is None]
@@ -207,7 +206,7 @@ def test_results_json_is_gradescope_shaped(graded):
 
 @pytest.mark.parametrize("name", sorted(FILE_NAMES))
 def test_file_names_are_data(graded, name):
-    fname, _, key, status = FILE_NAMES[name]
+    _, _, key, status = FILE_NAMES[name]
     row = graded["rows"][key]
     assert row["status"] == status, row
     assert row["total"] == ("20" if status == "graded" else "0")

@@ -171,7 +171,7 @@ def test_the_alarm_stops_an_exercise_on_the_workers_own_clock(solved, tmp_path, 
     rows = {r["student"]: r for r in _rows(book)}
     assert rows["ann"]["status"] == "timeout"
     assert "grader's time" in rows["ann"]["reason"]
-    assert rows["ann"]["E1.1"] == "0" and rows["ben"]["E1.3"] in ("0", "6")
+    assert int(rows["ann"]["E1.1"]) < 7 and int(rows["ann"]["E1.2"]) < 7   # cut short, not lost
 
 
 def test_a_dying_or_failing_worker_costs_only_its_own_row(solved, tmp_path, monkeypatch):

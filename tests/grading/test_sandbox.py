@@ -157,7 +157,7 @@ def test_a_sandboxed_node_behaves_like_a_local_one():
     module = types.ModuleType("local_pinger")
     module.ds = ds
     sys.modules["local_pinger"] = module
-    exec(src, module.__dict__)
+    exec(src, module.__dict__)  # noqa: S102 - the test's own node class, run locally
     ns = module.__dict__
 
     def run(cls):
@@ -167,7 +167,7 @@ def test_a_sandboxed_node_behaves_like_a_local_one():
             s.add_node(node)
         s.run(until=100)
         kinds = [(e.kind, e.node, e.peer, e.time) for e in s.trace.events]
-        return kinds, [getattr(node, "count") for node in nodes]
+        return kinds, [node.count for node in nodes]
 
     local = run(ns["Pinger"])
     with Sandboxes([["E1.1", src]], ["Pinger"], timeout=20) as boxes:

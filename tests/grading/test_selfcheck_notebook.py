@@ -50,7 +50,7 @@ def test_check_passes_the_pasted_solutions(solved):
         assert "Hidden tests run only when your instructor grades" in text
         assert "all tests passed" not in text.lower()
         assert all(o.output_type == "stream" for o in outputs)
-    summary = [c for c in solved if c.source.strip() == "ds.grading.summary()"][0]
+    summary = next(c for c in solved if c.source.strip() == "ds.grading.summary()")
     assert summary.outputs[0]["text"].count("public tests pass") == 3
 
 

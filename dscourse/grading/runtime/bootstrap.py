@@ -29,7 +29,7 @@ def main() -> None:
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in cfg["fds"]]          # move the two pipes to fds 3 and 4
     for fd in cfg["fds"]:
         os.close(fd)
-    for target, fd in zip((3, 4), high):
+    for target, fd in zip((3, 4), high, strict=True):
         os.dup2(fd, target, inheritable=True)
         os.close(fd)
     if cfg["jail"]:
@@ -61,7 +61,9 @@ def jail(cfg: dict) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
 
     def mount(src, dst, fstype, flags, data=None):
-        enc = (lambda s: s.encode() if s is not None else None)
+        def enc(s):
+            return s.encode() if s is not None else None
+
         if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"mount {src} on {dst}: {os.strerror(err)}")

@@ -125,7 +125,7 @@ class Runner:
         ns = self.module.__dict__
         ns.update({"__name__": "student", "ds": dscourse})
         cells = []
-        for i, (exercise, source) in enumerate(req["cells"]):
+        for exercise, source in req["cells"]:
             try:
                 exec(compile(source, f"<answer {exercise}>", "exec"), ns)  # noqa: S102
                 cells.append({"exercise": exercise, "error": None})

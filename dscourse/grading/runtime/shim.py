@@ -23,12 +23,12 @@ _KEPT = ("id", "stable", "rng", "_init_args", "_now", "_clock", "_peers", "_time
 class Node:
     """Stand-in for ``dscourse.sim.Node``: same handlers and actions, recorded as data."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Node":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Node:
         self = super().__new__(cls)
         self.__dict__["_init_args"] = (args, kwargs)
         return self
 
-    def __init__(self, id: str) -> None:  # noqa: A002
+    def __init__(self, id: str) -> None:
         if not isinstance(id, str) or not id:
             raise ValueError(f"node id={id!r} is not allowed: expected a non-empty str")
         d = self.__dict__

@@ -14,7 +14,8 @@ import base64
 import dataclasses
 import json
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 MAX_DEPTH = 40
 
@@ -41,7 +42,7 @@ def encode(value: Any, depth: int = 0) -> Any:
         return value if math.isfinite(value) else {"$f": repr(value)}
     if t is list:
         return [encode(v, depth + 1) for v in value]
-    if t is tuple or isinstance(value, tuple) and hasattr(value, "_fields"):
+    if t is tuple or (isinstance(value, tuple) and hasattr(value, "_fields")):
         return {"$t": [encode(v, depth + 1) for v in value]}
     if t is dict:
         if all(type(k) is str and not k.startswith("$") for k in value):
