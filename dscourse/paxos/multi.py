@@ -3,8 +3,9 @@
 Lamport, "Paxos Made Simple" (2001), §3: each log slot is an instance of Paxos; a leader
 runs Phase 1 *once* for all slots from the first one it does not know to be decided
 (``MPrepare(ballot, first)``), fills the gaps the promises reveal with no-ops, and then runs
-only Phase 2 per command (``MAccept`` / ``MAccepted``): 2(n-1) messages per command in
-steady state. Every replica is proposer, acceptor and learner; leaders are elected by
+only Phase 2 per command (``MAccept`` / ``MAccepted``), then tells the others the slot is
+decided (``MDecide``): 3(n-1) messages per command in steady state, 2(n-1) where decisions
+ride on the next ``MAccept`` (Chapter 5 counts them). Every replica is proposer, acceptor and learner; leaders are elected by
 randomized timeouts on the leader's heartbeats (§2.4, and "Paxos Made Live", Chandra,
 Griesemer & Redstone, PODC 2007, §5.1 on master leases and heartbeats).
 
