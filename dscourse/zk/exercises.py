@@ -1,4 +1,4 @@
-"""Trusted harnesses for Chapter 7's exercises E7.1-E7.3.
+"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1, E8.3).
 
 Each exercise asks for one rule of ZooKeeper as a plain function of data; the harness plugs
 it into the library's server (a subclass that calls it where ZooKeeper applies the rule),
@@ -15,6 +15,8 @@ local function or the batch grader's sandbox proxy.
   read without ``sync`` and is linearizable with it.
 * E8.1 ``better_vote(new, cur) -> bool`` -- FastLeaderElection's vote order
   (``totalOrderPredicate``), plugged into every server's election.
+* E8.3 ``sync_decision(peer, zxids, snap_zxid) -> [kind, zxid]`` -- the leader's DIFF / TRUNC /
+  SNAP choice when a learner joins (``LearnerHandler.syncFollower``), plugged into every leader.
 """
 
 from __future__ import annotations
@@ -383,3 +385,256 @@ def election_trial(better_vote: Fn, seed: int = 1, servers: int = 5) -> Trial:
     for message in ens.check():
         trial.violate(message)
     return trial
+
+
+# == E8.3: recovery, the DIFF / TRUNC / SNAP decision ============================================
+SYNC_KINDS = ("DIFF", "TRUNC", "SNAP")
+
+
+def reference_sync_decision(peer: int, zxids: list[int], snap_zxid: int) -> list:
+    """The library's decision (``LearnerHandler.syncFollower``) in the exercise's format."""
+    kind, at = ZKServer.sync_decision(peer, list(zxids), snap_zxid)
+    return [kind, at]
+
+
+def _checked_decision(sync_decision: Fn, peer: int, zxids: list[int], snap_zxid: int) -> tuple[str, int]:
+    out = sync_decision(peer, list(zxids), snap_zxid)  # its exceptions end the trial
+    if not (isinstance(out, (list, tuple)) and len(out) == 2 and out[0] in SYNC_KINDS
+            and isinstance(out[1], int) and not isinstance(out[1], bool) and out[1] >= 0):
+        raise StudentError(f"sync_decision({peer}, {list(zxids)}, {snap_zxid}) returned {out!r}: expected "
+                           "['DIFF', zxid], ['TRUNC', zxid] or ['SNAP', zxid]")
+    return out[0], out[1]
+
+
+def server_with_sync_decision(sync_decision: Fn) -> type[ZKServer]:
+    """A server whose leader synchronizes learners with the student's ``sync_decision``."""
+
+    class StudentSync(ZKServer):
+        def sync_decision(self, peer: int, zxids: list[int], snap_zxid: int) -> tuple[str, int]:  # type: ignore[override]
+            return _checked_decision(sync_decision, peer, zxids, snap_zxid)
+
+    return StudentSync
+
+
+def _zs(zs: Any) -> str:
+    from .messages import zxid_str
+    return "[" + " ".join(zxid_str(z) for z in zs) + "]"
+
+
+def sync_case(rng: Any) -> tuple[int, list[int], int]:
+    """A random (peer, leader's log after its snapshot, snapshot zxid) that ZAB can produce: the
+    leader's history has epochs 1..E; the peer holds a prefix of it, or every transaction up to
+    the end of some epoch plus proposals of that epoch the leader never saw (an old leader's)."""
+    from .messages import zxid as make_zxid
+    epochs = int(rng.integers(1, 5))
+    counts = [int(rng.integers(0, 4)) for _ in range(epochs)]
+    history = [make_zxid(e + 1, c + 1) for e in range(epochs) for c in range(counts[e])]
+    s = int(rng.integers(0, len(history) + 1))
+    snap_zxid = history[s - 1] if s else 0
+    if rng.random() < 0.5:
+        k = int(rng.integers(0, len(history) + 1))
+        peer = history[k - 1] if k else 0
+    else:
+        e = int(rng.integers(1, epochs + 1))
+        peer = make_zxid(e, counts[e - 1] + int(rng.integers(1, 4)))
+    return peer, history[s:], snap_zxid
+
+
+def sync_decision_trial(sync_decision: Fn, seed: int = 1, n: int = 200) -> Trial:
+    """``sync_decision`` against ``LearnerHandler.syncFollower`` on ``n`` random cases (every
+    disagreement is listed, up to 20)."""
+    from ..sim import stream
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.3")
+    wrong = 0
+    for _ in range(n):
+        peer, zxids, snap_zxid = sync_case(rng)
+        want = reference_sync_decision(peer, zxids, snap_zxid)
+        try:
+            got = list(_checked_decision(sync_decision, peer, zxids, snap_zxid))
+        except StudentError as e:
+            return trial.fail(str(e))
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        if got != want:
+            wrong += 1
+            trial.violate(f"sync_decision({peer}, {zxids}, {snap_zxid}) returned {got}; expected {want} "
+                          f"(learner at {_zs([peer])}, leader's log {_zs(zxids)} after its snapshot at "
+                          f"{_zs([snap_zxid])})")
+    trial.facts["cases"] = n
+    trial.facts["wrong"] = wrong
+    return trial
+
+
+def truncation_trial(sync_decision: Fn, seed: int = 1) -> Trial:
+    """An old leader of epoch 1 logged proposals that fewer than a quorum acknowledged (itself
+    and, with five servers, one follower), then crashed with them. The others elect a leader
+    (epoch 2), which commits a few writes (sometimes none; sometimes it snapshots them), then
+    the old servers rejoin: they must drop those proposals (TRUNC, or SNAP when the leader's log
+    no longer reaches back), deliver the new leader's order, and the ensemble must converge."""
+    from ..sim import stream
+    from .messages import zxid as make_zxid
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.3-truncation")
+    servers = 3 if rng.random() < 0.5 else 5
+    common, extra, writes = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(0, 4))
+    options = ZKOptions(tick_ms=200, snap_count=int(rng.choice([2, 1000])))
+    old = ["zk1"] if servers == 3 else ["zk1", "zk2"]
+    preset = {f"zk{i}": (1, common + extra if f"zk{i}" in old else common) for i in range(1, servers + 1)}
+    dropped = {make_zxid(1, c) for c in range(common + 1, common + extra + 1)}
+    trial.facts.update(servers=servers, common=common, extra=extra, writes=writes, snap_count=options.snap_count)
+    try:
+        ens = ensemble(servers=servers, seed=seed, options=options, preset=preset,
+                       server_class=server_with_sync_decision(sync_decision))
+        trial.trace = ens.trace
+        for s in old:
+            ens.crash(s)
+        leader = ens.run_until_leader(20_000)
+        if leader is None:
+            return trial.fail("the servers without the old proposals elected no leader within 20 s")
+        zk = ens.client(server=leader, record=False)
+        zk.start()
+        for i in range(writes):
+            zk.create(f"/w{i}", b"new")
+        for s in old:
+            ens.recover(s)
+        if not ens.sim.run_until(lambda: ens.settled() and all(ens.up(s) for s in ens.nodes), 30_000):
+            trial.violate(f"the old servers {old} did not rejoin and serve within 30 s "
+                          f"(roles {ens.roles()})", ens.now)
+        ens.run(2_000)
+    except StudentError as e:
+        return trial.fail(str(e))
+    except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+        trial.error = e
+        return trial
+    for s in old:
+        kept = sorted(dropped & {p.zxid for p in ens.nodes[s].log})
+        if kept:
+            trial.violate(f"{s} rejoined still holding {_zs(kept)}, proposals no quorum acknowledged "
+                          f"(the new leader never saw them)", ens.now)
+    for message in ens.check():
+        trial.violate(message)
+    if not ens.converged():
+        trial.violate(f"the servers' trees differ after recovery (last applied {ens.zxids()})", ens.now)
+    return trial
+
+
+def recovery_trial(sync_decision: Fn, seed: int = 1) -> Trial:
+    """A crash schedule: three clients write for 3 s while leaders are killed and servers crash
+    every 400 ms (snapshots every 5 transactions, so all three decisions occur); then the
+    ensemble heals and settles. ZAB's monitor must stay silent (nothing a quorum acknowledged is
+    lost, every server delivers a prefix of one order) and the writes must be linearizable."""
+    from . import workload
+
+    trial = Trial(seed)
+    try:
+        r = workload.run(seed, servers=3, options=ZKOptions(tick_ms=200, snap_count=5), duration_ms=3_000,
+                         fault_every_ms=400, settle_ms=10_000, kinds=("kill-leader", "crash"),
+                         server_class=server_with_sync_decision(sync_decision))
+    except StudentError as e:
+        return trial.fail(str(e))
+    except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+        trial.error = e
+        return trial
+    trial.trace = r.ens.trace
+    for message in r.violations:
+        trial.violate(message)
+    trial.facts.update(r.facts)
+    return trial
+
+
+# == E8.4: quorum math ===========================================================================
+def _subsets(servers: list[str]) -> list[list[str]]:
+    return [[s for i, s in enumerate(servers) if mask >> i & 1] for mask in range(1 << len(servers))]
+
+
+def _call_bool(fn: Fn, name: str, *args: Any) -> bool:
+    out = fn(*args)
+    if not isinstance(out, bool):
+        raise StudentError(f"{name}{tuple(args)!r} returned {out!r}: expected True or False")
+    return out
+
+
+def failures_trial(tolerated_failures: Fn, seed: int = 1, up_to: int = 20) -> Trial:
+    """``tolerated_failures(n)`` for n = 1..``up_to``, each checked against the definition by
+    brute force: the largest f such that every set of n - f voters is still a majority."""
+    trial = Trial(seed)
+    for n in range(1, up_to + 1):
+        want = max(f for f in range(n) if 2 * (n - f) > n)
+        try:
+            got = tolerated_failures(n)
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        if got != want or isinstance(got, bool):
+            trial.violate(f"tolerated_failures({n}) returned {got!r}; expected {want} "
+                          f"({n - want} of {n} is a majority, {n - want - 1} is not)")
+    trial.facts["n"] = up_to
+    return trial
+
+
+def random_system(rng: Any, max_groups: int = 3, max_size: int = 3, max_weight: int = 3) -> tuple[list, dict]:
+    """Groups of servers ``s1, s2, ...`` with weights 0..``max_weight`` (zero-weight servers and
+    zero-weight groups are common)."""
+    groups, weights, k = [], {}, 0
+    n_groups = int(rng.integers(1, max_groups + 1))
+    for _ in range(n_groups):
+        group = []
+        silent = n_groups > 1 and rng.random() < 0.3  # a zero-weight group (observers, say)
+        for _ in range(int(rng.integers(1, max_size + 1))):
+            k += 1
+            group.append(f"s{k}")
+            weights[f"s{k}"] = 0 if silent else (int(rng.integers(0, max_weight + 1)) if rng.random() < 0.7 else 1)
+        groups.append(group)
+    return groups, weights
+
+
+def _exhaustive(fn: Fn, name: str, systems: list[tuple[list, dict]], hierarchical: bool, trial: Trial) -> Trial:
+    """Every subset of every system, against the reference; every mismatch listed (up to 20)."""
+    from .quorums import hierarchical_quorum, weighted_quorum
+    checked = 0
+    for groups, weights in systems:
+        servers = [s for g in groups for s in g]
+        for members in _subsets(servers):
+            args = (groups, weights, members) if hierarchical else (weights, members)
+            want = hierarchical_quorum(*args) if hierarchical else weighted_quorum(*args)  # type: ignore[arg-type]
+            try:
+                got = _call_bool(fn, name, *args)
+            except StudentError as e:
+                return trial.fail(str(e))
+            except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+                trial.error = e
+                return trial
+            checked += 1
+            if got != want:
+                trial.violate(f"{name}({', '.join(repr(a) for a in args)}) returned {got}; expected {want}")
+    trial.facts["subsets"] = checked
+    return trial
+
+
+ZK_EXAMPLE = ([["s1", "s2", "s3"], ["s4", "s5", "s6"], ["s7", "s8", "s9"]], {f"s{i}": 1 for i in range(1, 10)})
+
+
+def weighted_trial(weighted_quorum: Fn, seed: int = 1, systems: int = 8) -> Trial:
+    """``weighted_quorum(weights, members)`` on every subset of ``systems`` random weighted
+    systems of up to 6 servers (weights 0..3)."""
+    from ..sim import stream
+    rng = stream(seed, "zk-e8.4-weighted")
+    cases = []
+    for _ in range(systems):
+        groups, weights = random_system(rng, max_groups=1, max_size=6)
+        cases.append((groups, weights))
+    return _exhaustive(weighted_quorum, "weighted_quorum", cases, False, Trial(seed))
+
+
+def hierarchical_trial(hierarchical_quorum: Fn, seed: int = 1, systems: int = 8) -> Trial:
+    """``hierarchical_quorum(groups, weights, members)`` on every subset of ZooKeeper's own
+    example (three groups of three, weight 1) and of ``systems`` random systems of up to three
+    groups of up to three servers, zero-weight servers and groups included."""
+    from ..sim import stream
+    rng = stream(seed, "zk-e8.4-hierarchical")
+    cases = [ZK_EXAMPLE] + [random_system(rng) for _ in range(systems)]
+    return _exhaustive(hierarchical_quorum, "hierarchical_quorum", cases, True, Trial(seed))

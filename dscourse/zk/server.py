@@ -32,6 +32,7 @@ snapshot and both epochs live in ``stable``; the tree is rebuilt from them after
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,23 @@ class ZKServer(Node):
     def better_vote(new: tuple[int, int, int], cur: tuple[int, int, int]) -> bool:
         """FastLeaderElection's vote order: (peer_epoch, zxid, myid), compared in that order."""
         return total_order(new, cur)
+
+    @staticmethod
+    def sync_decision(peer: int, zxids: list[int], snap_zxid: int) -> tuple[str, int]:
+        """How the leader brings a learner whose last zxid is ``peer`` to its history (the
+        transactions ``zxids`` logged after its snapshot at ``snap_zxid``), as
+        ``LearnerHandler.syncFollower`` decides; exercise E8.3 swaps it. Returns ``("DIFF",
+        peer)`` (send what follows ``peer``), ``("TRUNC", z)`` (the learner drops its proposals
+        after ``z``, which the leader lacks, then gets what follows ``z``) or ``("SNAP",
+        snap_zxid)`` (the learner is older than the snapshot: send the snapshot and the log)."""
+        last = zxids[-1] if zxids else snap_zxid
+        if peer > last:
+            return "TRUNC", last
+        if peer == snap_zxid or peer in zxids:
+            return "DIFF", peer
+        if peer > snap_zxid:
+            return "TRUNC", max([z for z in zxids if z < peer], default=snap_zxid)
+        return "SNAP", snap_zxid
 
     # == durable state ======================================================================
     @property
@@ -498,18 +516,14 @@ class ZKServer(Node):
         commit_point = self.last_committed if self.phase == "broadcast" else self.last_zxid()
         base = self.stable.get("snap_zxid", 0)
         zxids = [p.zxid for p in log]
-        if peer > self.last_zxid():
-            self._qsend(sid, Trunc, zxid=self.last_zxid())
-            start = len(log)
-        elif peer == base or peer in zxids:
-            start = 0 if peer == base else zxids.index(peer) + 1
-        elif peer > base:
-            prev = max([z for z in zxids if z < peer], default=base)
-            self._qsend(sid, Trunc, zxid=prev)
-            start = 0 if prev == base else zxids.index(prev) + 1
-        else:
+        kind, at = self.sync_decision(peer, zxids, base)
+        if kind == "TRUNC":
+            self._qsend(sid, Trunc, zxid=at)
+        elif kind == "SNAP":
             self._qsend(sid, Snap, zxid=base, tree=self.stable.get("snap") or DataTree().dump())
-            start = 0
+            at = base
+        # the learner now holds the leader's history up to ``at``: send what follows
+        start = bisect_right(zxids, at)
         self._qsend(sid, Diff, zxid=commit_point)
         for p in log[start:]:
             if p.zxid > commit_point:

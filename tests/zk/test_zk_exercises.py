@@ -83,3 +83,77 @@ def test_e8_1_vote_order() -> None:
     assert "peerEpoch" in ex.vote_order_trial(zxid_first, 1).violations[0]
     assert any(not ex.election_trial(lowest_id_wins, seed).ok for seed in range(1, 4))
     assert "True or False" in ex.election_trial(not_a_bool, 1).violations[0]
+
+
+# == E8.3: DIFF / TRUNC / SNAP =====================================================================
+def _always_diff(peer, zxids, snap):
+    return ["DIFF", peer]
+
+
+def _always_snap(peer, zxids, snap):
+    return ["SNAP", snap]
+
+
+def _trunc_only_when_ahead(peer, zxids, snap):
+    """Truncates only a learner ahead of the leader's last zxid, never one that holds an old
+    epoch's proposals below it (the classic mistake)."""
+    last = zxids[-1] if zxids else snap
+    if peer > last:
+        return ["TRUNC", last]
+    return ["DIFF", peer] if peer >= snap else ["SNAP", snap]
+
+
+def _never_snap(peer, zxids, snap):
+    kind, z = ex.reference_sync_decision(peer, zxids, snap)
+    return ["DIFF", peer] if kind == "SNAP" else [kind, z]
+
+
+def test_e8_3_server_default_is_the_reference_and_covers_all_three_decisions() -> None:
+    from dscourse.sim import stream
+    from dscourse.zk.server import ZKServer
+
+    rng = stream(7, "test")
+    kinds = set()
+    for _ in range(300):
+        peer, zxids, snap = ex.sync_case(rng)
+        kind, z = ZKServer.sync_decision(peer, zxids, snap)
+        kinds.add(kind)
+        # the learner ends on the leader's history: a point of it (or the snapshot), never above peer
+        assert z == snap or z in zxids
+        assert z <= peer or kind == "SNAP"
+    assert kinds == {"DIFF", "TRUNC", "SNAP"}
+
+
+def test_e8_3_reference_passes() -> None:
+    for seed in range(1, 4):
+        assert ex.sync_decision_trial(ex.reference_sync_decision, seed).ok
+    trials = [ex.truncation_trial(ex.reference_sync_decision, seed) for seed in range(1, 11)]
+    assert all(t.ok for t in trials), [t.violations for t in trials if not t.ok]
+    assert {t.facts["servers"] for t in trials} == {3, 5}
+    assert all(ex.recovery_trial(ex.reference_sync_decision, seed).ok for seed in range(1, 21))
+
+
+def test_e8_3_wrong_decisions_are_caught() -> None:
+    for wrong in (_always_diff, _always_snap, _trunc_only_when_ahead, _never_snap):
+        trials = [ex.sync_decision_trial(wrong, seed) for seed in range(1, 4)]
+        assert not any(t.ok for t in trials), wrong.__name__
+        assert "expected" in trials[0].violations[0]
+    # the system runs catch every unsafe answer: the old proposals survive or a learner has a gap
+    for unsafe in (_always_diff, _trunc_only_when_ahead, _never_snap):
+        failed = [s for s in range(1, 11) if not ex.truncation_trial(unsafe, s).ok]
+        assert failed, unsafe.__name__
+    failed = [s for s in range(1, 21) if not ex.recovery_trial(_always_diff, s).ok]
+    assert failed
+    # SNAP for everyone is safe (only wasteful): the crash schedules cannot tell, the cases do
+    assert all(ex.truncation_trial(_always_snap, s).ok for s in range(1, 6))
+
+
+def test_e8_3_bad_shapes_and_errors() -> None:
+    assert "expected ['DIFF'" in ex.sync_decision_trial(lambda p, z, s: "DIFF", 1).violations[0]
+    assert "expected ['DIFF'" in ex.truncation_trial(lambda p, z, s: ["diff", p], 1).violations[0]
+
+    def raises(peer, zxids, snap):
+        raise RuntimeError("boom")
+
+    assert isinstance(ex.sync_decision_trial(raises, 1).error, RuntimeError)
+    assert isinstance(ex.recovery_trial(raises, 1).error, RuntimeError)
