@@ -8,7 +8,8 @@
   stale writes);
 * :func:`cluster`, the lock arena: clients, Redis servers (optionally a replica for failover)
   and the resource, with ``pause``, ``clock_jump`` and ``failover``;
-* ``scenarios.arena`` and ``labs.arena_lab``: the chapter's lock arena (loaded on first use).
+* ``scenarios.arena`` and ``labs.arena_lab``: the chapter's lock arena; ``zk.zk_pause``: the ZooKeeper
+  lock (``ds.zk``'s ``Lock``) under a pause longer than the session timeout (loaded on first use).
 """
 
 from .._lazy import lazy
@@ -22,4 +23,4 @@ __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "L
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk"))

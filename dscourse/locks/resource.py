@@ -40,9 +40,8 @@ class FencedResource(Node):
             return f"token {token} already used by {self.max_client}"
         return ""
 
-    def on_message(self, src: str, msg: Any) -> None:
-        if not isinstance(msg, Write):
-            return
+    def apply(self, msg: Write) -> str:
+        """Apply or reject one write (also for a caller on this host); "" if accepted, else why."""
         reason = self.verdict(msg.client, msg.token)
         if not reason:
             self.value = msg.value
@@ -52,4 +51,9 @@ class FencedResource(Node):
         if self.audit is not None:
             self.audit.applied(msg.write_id, self.now, not reason, reason)
         self.annotate(value=str(msg.value), max_token=self.max_token)
-        self.send(src, WriteResult(msg.req, not reason, reason))
+        return reason
+
+    def on_message(self, src: str, msg: Any) -> None:
+        if isinstance(msg, Write):
+            reason = self.apply(msg)
+            self.send(src, WriteResult(msg.req, not reason, reason))
