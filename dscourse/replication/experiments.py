@@ -40,21 +40,33 @@ class StaleReads:
 
 
 def stale_reads(n: int, r: int, w: int, *, trials: int = 200, seed: int = 1,
-                latency: dsim.Dist | None = None) -> StaleReads:
+                latency: dsim.Dist | None = None, lag_ms: float = 0.0) -> StaleReads:
     """Write ``x``, read it back at once, ``trials`` times, on ``n`` replicas with quorums
     ``r``/``w`` (last-writer-wins, no repair). Latency defaults to long-tailed
-    ``LogNormal(median=2 ms, sigma=1)``."""
+    ``LogNormal(median=2 ms, sigma=1)``.
+
+    With ``lag_ms > 0`` each write reaches ``n - w`` replicas, drawn at random for every
+    trial, only ``lag_ms`` later (replication lag): the write returns after the ``w`` prompt
+    acknowledgements and the read starts before the laggards have it. A read then misses the
+    write exactly when all ``r`` replicas it hears from are laggards, with probability
+    ``C(n-w, r) / C(n, r)``, which is 0 when ``r + w > n`` (Dynamo §4.5; Bailis et al.,
+    "Probabilistically Bounded Staleness", §3)."""
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise allowed("trials", trials, "an int >= 1")
+    if isinstance(lag_ms, bool) or not isinstance(lag_ms, (int, float)) or not 0 <= lag_ms < 1e9:
+        raise allowed("lag_ms", lag_ms, "a replication lag in ms >= 0")
     ops: list[tuple] = []
     for i in range(trials):
         ops += [("put", "x", f"v{i}"), ("get", "x")]
     lat = latency if latency is not None else dsim.LogNormal(2.0, 1.0)
     c = cluster("quorum", replicas=n, clients=1, seed=seed, n=n, r=r, w=w, timeout_ms=500.0,
                 network=dsim.Network(latency=lat), workload=Workload(ops=0))
-    for op in ops:
-        c.clients["c0"].queue.append(op)
-    c.run()
+    if lag_ms:
+        _lagging_writes(c, ops, lat, n - w, float(lag_ms))
+    else:
+        for op in ops:
+            c.clients["c0"].queue.append(op)
+        c.run()
     reads = stale = 0
     written = None
     for op in c.history.ops():
@@ -64,6 +76,22 @@ def stale_reads(n: int, r: int, w: int, *, trials: int = 200, seed: int = 1,
             reads += 1
             stale += op.output != written
     return StaleReads(n, r, w, reads, stale)
+
+
+def _lagging_writes(c: Cluster, ops: list[tuple], lat: dsim.Dist, laggards: int, lag_ms: float) -> None:
+    """Run ``ops`` one at a time on client ``c0``; each write's messages to ``laggards``
+    random replicas take ``lag_ms`` (the other links keep ``lat``)."""
+    client, ids = c.clients["c0"], sorted(c.replicas)
+    pick = c.sim.rng("stale_reads:laggards")
+    slow = dsim.Constant(lag_ms)
+    c.run(until=0.0)
+    for op in ops:
+        late = set(pick.choice(len(ids), size=laggards, replace=False).tolist()) if op[0] == "put" else set()
+        for i, rid in enumerate(ids):
+            c.sim.set_link("c0", rid, latency=slow if i in late else lat)
+        c.submit("c0", op)
+        c.run_until(lambda: client.idle, timeout=1000.0)
+    c.run()
 
 
 def quorum_anomaly(write_back: bool, seed: int = 1, client: Any = None) -> Cluster:

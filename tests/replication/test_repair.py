@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import comb
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -126,3 +128,23 @@ def test_version_vectors():
 def test_bad_input_is_named(bad, match):
     with pytest.raises(ConfigError, match=match):
         bad()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_lagging_replicas_make_non_intersecting_quorums_stale_and_only_those(seed):
+    """With n - w replicas lagging, a read is stale iff all r replicas it hears from lag:
+    probability C(n-w, r)/C(n, r) > 0 when r + w <= n, and exactly 0 when r + w > n."""
+    for n, r, w in [(3, 1, 1), (3, 1, 2), (5, 1, 1), (5, 2, 2), (5, 2, 3), (5, 1, 4)]:
+        res = ex.stale_reads(n, r, w, trials=120, seed=seed, lag_ms=50.0)
+        expected = comb(n - w, r) / comb(n, r) * res.reads
+        assert res.reads == 120
+        assert res.stale > 0, (n, r, w, seed)
+        assert abs(res.stale - expected) <= 4 * (expected * (1 - expected / res.reads)) ** 0.5 + 1, (
+            n, r, w, seed, res.stale, expected)
+    for n, r, w in [(3, 2, 2), (3, 1, 3), (5, 3, 3), (5, 2, 4), (5, 1, 5)]:
+        assert ex.stale_reads(n, r, w, trials=80, seed=seed, lag_ms=50.0).stale == 0, (n, r, w, seed)
+
+
+def test_stale_reads_rejects_a_negative_lag():
+    with pytest.raises(ValueError, match="lag_ms"):
+        ex.stale_reads(3, 1, 1, trials=5, lag_ms=-1.0)
