@@ -235,13 +235,67 @@ def _check_reply(reply: Any) -> dict:
     return reply
 
 
+def reference_conflict_hint(log: list, prev_log_index: int, prev_log_term: int) -> tuple[int, int] | None:
+    """The fast-backtracking hint of a failed consistency check, ``None`` if it succeeds
+    (end of §5.3; the 6.5840 lab's XTerm/XIndex): ``(0, len(log) + 1)`` when the log is too
+    short, else the term of the entry at ``prev_log_index`` and the first index holding it."""
+    if prev_log_index > len(log):
+        return 0, len(log) + 1
+    if prev_log_index == 0 or log[prev_log_index - 1][0] == prev_log_term:
+        return None
+    term, first = log[prev_log_index - 1][0], prev_log_index
+    while first > 1 and log[first - 2][0] == term:
+        first -= 1
+    return term, first
+
+
+def _hint_cases(seed: int, n: int) -> list[tuple[list, dict]]:
+    """Random (log, request) pairs whose consistency check fails: short logs, conflicting
+    terms in long and short runs, the first entry."""
+    rng = stream(seed, "E6.2 hint cases")
+    cases: list[tuple[list, dict]] = []
+    while len(cases) < n:
+        log, term = [], 1
+        for i in range(int(rng.integers(0, 14))):
+            term += int(rng.random() < 0.3) * int(rng.integers(1, 3))
+            log.append((term, f"c{i}"))
+        prev = int(rng.integers(1, len(log) + 4))
+        prev_term = int(rng.integers(1, term + 3))
+        if reference_conflict_hint(log, prev, prev_term) is None:
+            continue
+        cases.append((log, {"prev_log_index": prev, "prev_log_term": prev_term,
+                            "entries": [(prev_term, "x")], "leader_commit": 0}))
+    return cases
+
+
+def hint_rule_trial(append_entries: Fn, seed: int, n: int = 100) -> Trial:
+    """On ``n`` random failed consistency checks: ``success`` False, the log unchanged, and
+    exactly the conflict hint the exercise specifies (:func:`reference_conflict_hint`)."""
+
+    def body(run: _Run) -> None:
+        for log, request in _hint_cases(seed, n):
+            r = _check_reply(append_entries(list(log), 0, dict(request)))
+            want = reference_conflict_hint(log, request["prev_log_index"], request["prev_log_term"])
+            got = (r["conflict_term"], r["conflict_index"])
+            if r["success"] or r["log"] != log or got != want:
+                _fail(f"log terms {[e[0] for e in log]}, prev_log_index={request['prev_log_index']}, "
+                      f"prev_log_term={request['prev_log_term']}: you replied success={r['success']}, "
+                      f"(conflict_term, conflict_index)={got}; the check fails, the log stays, and "
+                      f"the hint is {want}")
+
+    return _judge(seed, body, "Fast backtracking hint (§5.3)")
+
+
 class _AppendRaft(RaftNode):
-    """Raft whose AppendEntries receiver is the student's ``append_entries`` function."""
+    """Raft whose AppendEntries receiver is the student's ``append_entries`` function.
+
+    ``hints`` (when a list) collects ``(time, given, expected)`` for every failed check."""
 
     def __init__(self, id: str, servers: Any, options: Any = None, observer: Any = None,
-                 append_entries: Fn | None = None) -> None:
+                 append_entries: Fn | None = None, hints: list | None = None) -> None:
         super().__init__(id, servers, options, observer)
         self.append_entries = append_entries
+        self.hints = hints
 
     def _on_append_entries(self, src: str, m: AppendEntries) -> None:
         if m.term < self.term:
@@ -272,6 +326,9 @@ class _AppendRaft(RaftNode):
             match = m.prev_log_index + len(m.entries)
             self.send(src, AppendEntriesReply(self.term, True, match, round=m.round))
         else:
+            if self.hints is not None:
+                self.hints.append((self.now, (r["conflict_term"], r["conflict_index"]),
+                                   reference_conflict_hint(old, m.prev_log_index, m.prev_log_term)))
             self.send(src, AppendEntriesReply(self.term, False, m.prev_log_index, r["conflict_term"],
                                               max(r["conflict_index"], 1), m.round))
 
@@ -355,15 +412,19 @@ def _settle(h: Harness, cmd: int) -> None:
     h.end()
 
 
-def backtracking_trial(append_entries: Fn, seed: int, most: int = 2) -> Trial:
+def backtracking_trial(append_entries: Fn, seed: int, most: int = 2, check_hint: bool = True) -> Trial:
     """A leader repairs a follower whose log has one conflicting term of 30 entries: at most
     ``most`` rejected AppendEntries with the conflict hint (fast backtracking, end of §5.3,
-    needs about 1; one entry per round trip needs 30). ``facts["rejections"]`` counts them."""
+    needs about 1; one entry per round trip needs 30). ``facts["rejections"]`` counts them.
+    With ``check_hint``, every rejection must also carry the hint the exercise specifies
+    (:func:`reference_conflict_hint`): a follower that always answers ``(0, 0)`` makes the
+    leader resend its whole log, which is few round trips here but not backtracking."""
 
     def body(run: _Run) -> None:
         opts = RaftOptions(election_timeout=(300, 600), heartbeat=100, noop=False)
+        hints: list = []
         h = Harness(3, seed, options=opts, node_class=_AppendRaft,
-                    node_kwargs={"append_entries": append_entries})
+                    node_kwargs={"append_entries": append_entries, "hints": hints})
         run.watch(h.sim)
         leader1 = h.check_one_leader()
         h.one(1, 3, True)
@@ -386,6 +447,11 @@ def backtracking_trial(append_entries: Fn, seed: int, most: int = 2) -> Trial:
         if len(rejected) > most:
             _fail(f"{len(rejected)} rejected AppendEntries to repair one conflicting term of 30 "
                   f"entries (at most {most} with the conflict hint)", rejected[most].time)
+        wrong = [(at, given, want) for at, given, want in hints if given != want]
+        if check_hint and wrong:
+            at, given, want = wrong[0]
+            _fail(f"{len(wrong)} of {len(hints)} rejections carried a wrong hint; the first, at "
+                  f"{at:.1f} ms, was (conflict_term, conflict_index)={given}, not {want}", at)
 
     return _judge(seed, body, "Fast backtracking (§5.3)")
 

@@ -71,6 +71,14 @@ def append_slow(log, commit_index, r):
     return reply
 
 
+def append_lazy(log, commit_index, r):
+    """Correct, but always answers conflict (0, 0): the leader falls back to resending its log."""
+    reply = append_ok(log, commit_index, r)
+    if not reply["success"]:
+        reply["conflict_term"], reply["conflict_index"] = 0, 0
+    return reply
+
+
 def commit_counting(term, log_terms, match_index, commit_index):
     replicated = sorted([len(log_terms), *match_index], reverse=True)
     return max(commit_index, replicated[len(replicated) // 2])
@@ -118,6 +126,7 @@ def test_reference_answers_pass(seed):
     passed(ex.replication_trial(append_ok, seed, "backup"))
     passed(ex.replication_trial(append_ok, seed, "unreliable"))
     assert passed(ex.backtracking_trial(append_ok, seed)).facts["rejections"] <= 2
+    passed(ex.hint_rule_trial(append_ok, seed))
     passed(ex.commit_rule_trial(ex.reference_advance_commit, seed))
     passed(ex.monitor_trial(monitor_ok, seed))
 
@@ -143,7 +152,29 @@ def test_truncating_follower_fails():
 def test_slow_backtracking_is_measured():
     t = failed(ex.backtracking_trial(append_slow, 1), "Fast backtracking")
     assert t.facts["rejections"] >= 20 and t.trace is not None and t.at is not None
-    assert passed(ex.backtracking_trial(append_slow, 1, most=100)).facts["rejections"] >= 20
+    t = passed(ex.backtracking_trial(append_slow, 1, most=100, check_hint=False))
+    assert t.facts["rejections"] >= 20
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_lazy_hint_fails_fast_backtracking(seed):
+    """Few rejections are not enough: the hint must be the one the exercise specifies."""
+    t = failed(ex.backtracking_trial(append_lazy, seed), "Fast backtracking", "wrong hint", "(0, 0)")
+    assert t.facts["rejections"] <= 2 and t.at is not None
+    failed(ex.hint_rule_trial(append_lazy, seed), "Fast backtracking hint", "(0, 0)")
+    failed(ex.hint_rule_trial(append_slow, seed), "Fast backtracking hint")
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_reference_hint_on_random_failures(seed):
+    """The reference hint names a term the log holds at prev_log_index and its first index."""
+    for log, r in ex._hint_cases(seed, 30):
+        term, index = ex.reference_conflict_hint(log, r["prev_log_index"], r["prev_log_term"])
+        if term == 0:
+            assert r["prev_log_index"] > len(log) and index == len(log) + 1
+        else:
+            assert log[index - 1][0] == term == log[r["prev_log_index"] - 1][0] != r["prev_log_term"]
+            assert index == 1 or log[index - 2][0] != term
 
 
 def test_counting_commit_rule_fails_figure8():
