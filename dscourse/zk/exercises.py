@@ -1,4 +1,4 @@
-"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1, E8.3).
+"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1, E8.3, E8.4).
 
 Each exercise asks for one rule of ZooKeeper as a plain function of data; the harness plugs
 it into the library's server (a subclass that calls it where ZooKeeper applies the rule),
@@ -17,6 +17,9 @@ local function or the batch grader's sandbox proxy.
   (``totalOrderPredicate``), plugged into every server's election.
 * E8.3 ``sync_decision(peer, zxids, snap_zxid) -> [kind, zxid]`` -- the leader's DIFF / TRUNC /
   SNAP choice when a learner joins (``LearnerHandler.syncFollower``), plugged into every leader.
+* E8.4 ``tolerated_failures(n)``, ``weighted_quorum(weights, members)`` and
+  ``hierarchical_quorum(groups, weights, members)`` -- ZooKeeper's quorum verifiers
+  (:mod:`.quorums`), checked on every subset of small systems.
 """
 
 from __future__ import annotations
@@ -569,7 +572,7 @@ def failures_trial(tolerated_failures: Fn, seed: int = 1, up_to: int = 20) -> Tr
         except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
             trial.error = e
             return trial
-        if got != want or isinstance(got, bool):
+        if isinstance(got, bool) or not isinstance(got, int) or got != want:
             trial.violate(f"tolerated_failures({n}) returned {got!r}; expected {want} "
                           f"({n - want} of {n} is a majority, {n - want - 1} is not)")
     trial.facts["n"] = up_to

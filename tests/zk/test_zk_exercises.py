@@ -157,3 +157,67 @@ def test_e8_3_bad_shapes_and_errors() -> None:
 
     assert isinstance(ex.sync_decision_trial(raises, 1).error, RuntimeError)
     assert isinstance(ex.recovery_trial(raises, 1).error, RuntimeError)
+
+
+# == E8.4: quorum math ===========================================================================
+def _ties_count(weights, members):
+    return 2 * sum(weights[s] for s in set(members)) >= sum(weights.values())
+
+
+def _counts_servers(weights, members):
+    return 2 * len(set(members)) > len(weights)
+
+
+def _zero_groups_count(groups, weights, members):
+    agree = sum(1 for g in groups if 2 * sum(weights[s] for s in g if s in members) > sum(weights[s] for s in g))
+    return 2 * agree > len(groups)
+
+
+def _flat_weights(groups, weights, members):
+    return 2 * sum(weights[s] for s in set(members)) > sum(weights.values())
+
+
+def _group_ties_count(groups, weights, members):
+    live = [g for g in groups if sum(weights[s] for s in g)]
+    agree = sum(1 for g in live if 2 * sum(weights[s] for s in g if s in members) >= sum(weights[s] for s in g))
+    return 2 * agree > len(live)
+
+
+def test_e8_4_reference_passes_and_systems_are_exhaustive() -> None:
+    from dscourse.zk import quorums as q
+
+    assert ex.failures_trial(q.tolerated_failures).ok
+    for seed in range(1, 6):
+        w = ex.weighted_trial(q.weighted_quorum, seed)
+        h = ex.hierarchical_trial(q.hierarchical_quorum, seed)
+        assert w.ok and h.ok
+        assert h.facts["subsets"] >= 512  # ZooKeeper's 3x3 example alone has 2^9 subsets
+
+
+def test_e8_4_reference_quorums_intersect() -> None:
+    """Any two quorums of a system share a server with non-zero weight (what makes them safe)."""
+    from dscourse.sim import stream
+    from dscourse.zk import quorums as q
+
+    rng = stream(3, "test")
+    for _ in range(40):
+        groups, weights = ex.random_system(rng)
+        servers = [s for g in groups for s in g]
+        quorums = [set(m) for m in ex._subsets(servers) if q.hierarchical_quorum(groups, weights, m)]
+        for a in quorums:
+            for b in quorums:
+                assert any(weights[s] > 0 for s in a & b), (groups, weights, a, b)
+    assert q.hierarchical_quorum(*ex.ZK_EXAMPLE, ["s1", "s2", "s4", "s5"])
+    assert not q.hierarchical_quorum(*ex.ZK_EXAMPLE, ["s1", "s2", "s3", "s4", "s7"])
+
+
+def test_e8_4_wrong_answers_are_caught() -> None:
+    assert "tolerated_failures(2) returned 1; expected 0" in ex.failures_trial(lambda n: n // 2).violations[0]
+    assert not ex.failures_trial(lambda n: (n - 1) / 2).ok
+    for seed in range(1, 4):
+        for wrong in (_ties_count, _counts_servers):
+            assert not ex.weighted_trial(wrong, seed).ok, (wrong.__name__, seed)
+        for wrong in (_zero_groups_count, _flat_weights, _group_ties_count):
+            assert not ex.hierarchical_trial(wrong, seed).ok, (wrong.__name__, seed)
+    assert "True or False" in ex.weighted_trial(lambda w, m: 1, 1).violations[0]
+    assert len(ex.hierarchical_trial(_flat_weights, 1).violations) > 1  # every mismatch is listed
