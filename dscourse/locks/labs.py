@@ -67,6 +67,7 @@ def arena_summary(recipe: str = "token", fault: str = "pause", release: str = "l
 
 def arena_lab(recipe: str = "token", fault: str = "pause", seed: int = 1) -> Any:
     """The lock arena with controls: recipe, fault, release, watchdog, fencing, seed."""
-    return Lab(arena_figure, recipe=list(RECIPES), fault=list(FAULTS), release=["lua", "del"], watchdog=True,
+    return Lab(arena_figure, recipe=list(RECIPES), fault=[f for f in FAULTS if f != "restart"],
+               release=["lua", "del"], watchdog=True,
                fencing=False, seed=(0, 20, 1), initial={"recipe": recipe, "fault": fault, "seed": seed},
                describe=arena_summary, title="Lock arena")

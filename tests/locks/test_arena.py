@@ -27,3 +27,13 @@ def test_figure_and_summary_are_deterministic():
     assert lab.values["fault"] == "pause" and "stale writes accepted" in lab.summary()
     with pytest.raises(ValueError, match="fault"):
         arena("token", "meteor")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_redlock_restart_without_persistence_gives_two_holders_and_delayed_restart_does_not(seed):
+    fast = arena("redlock", "restart", seed=seed)
+    slow = arena("redlock", "restart", seed=seed, delayed_restart=True)
+    assert fast.overlaps(), f"replay: arena('redlock', 'restart', seed={seed})"
+    assert slow.check()["exclusive"] and slow.check()["grants"] > 3
+    with pytest.raises(ValueError, match="restart only"):
+        arena("token", "restart")
