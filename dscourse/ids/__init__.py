@@ -24,7 +24,7 @@ from .analysis import (
 )
 from .autoincrement import AutoIncrementClient
 from .clock import Clock, FakeClock, NodeClock, WallClock, valid_clock
-from .cluster import KINDS, IdCluster, cluster, duplicates
+from .cluster import KINDS, IdCluster, RedisCrash, cluster, duplicates, redis_crash
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
 from .layout import LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout, layout
@@ -57,11 +57,11 @@ __all__ = [
     "TWITTER", "TWITTER_EPOCH_MS", "UIDGENERATOR", "Allocator", "AutoIncrementClient",
     "BPlusTree", "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError",
     "FakeClock", "IdCluster", "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode",
-    "NodeClock", "ObjectIdGenerator", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID",
+    "NodeClock", "ObjectIdGenerator", "RedisCrash", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID",
     "TinyidAllocator", "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability",
     "cluster", "duplicates", "exercises", "ids_per_second", "inversion_rate", "k_sortedness",
     "labs", "layout", "leaf_next_step", "measured_collision_rate", "objectid", "page_splits",
-    "random_bits", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3", "uuid4", "uuid5",
+    "random_bits", "redis_crash", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3", "uuid4", "uuid5",
     "uuid6_from", "uuid7_from", "uuid8", "uuid8_name", "valid_clock", "version",
 ]
 
