@@ -111,3 +111,17 @@ def test_lab_input_errors():
         l10.run_scheme("snowflakes")
     with pytest.raises(ds.ConfigError, match="unit='h'"):
         l10.designer_layout(41, 10, "h")
+
+
+@pytest.mark.parametrize("latency", [2, 5, 17, 30, 45])
+def test_segment_summary_reports_the_cold_start_apart_from_later_stalls(latency):
+    # one request per ms; the first segment arrives one round trip (2 x latency) after start-up
+    text = l10.segment_summary(db_latency_ms=latency, step=200)
+    assert f"cold start: the first {2 * latency - 1} requests waited up to {2 * latency - 1} ms" in text
+    assert "after it: 0 stall episodes, 0 requests waited, p99 wait 0 ms" in text
+
+
+def test_segment_summary_still_shows_stalls_when_the_round_trip_outlasts_a_segment():
+    text = l10.segment_summary(db_latency_ms=100, step=200)
+    later = int(text.split("after it: ")[1].split(" stall")[0])
+    assert later > 2
