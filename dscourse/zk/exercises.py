@@ -1,4 +1,4 @@
-"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1, E8.3, E8.4).
+"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1-E8.4).
 
 Each exercise asks for one rule of ZooKeeper as a plain function of data; the harness plugs
 it into the library's server (a subclass that calls it where ZooKeeper applies the rule),
@@ -15,6 +15,8 @@ local function or the batch grader's sandbox proxy.
   read without ``sync`` and is linearizable with it.
 * E8.1 ``better_vote(new, cur) -> bool`` -- FastLeaderElection's vote order
   (``totalOrderPredicate``), plugged into every server's election.
+* E8.2 ``commit_ready(outstanding, voters) -> zxids`` and ``route(event, learners) -> packets``
+  -- the leader's quorum-ACK commit rule and who gets PROPOSAL, COMMIT or INFORM.
 * E8.3 ``sync_decision(peer, zxids, snap_zxid) -> [kind, zxid]`` -- the leader's DIFF / TRUNC /
   SNAP choice when a learner joins (``LearnerHandler.syncFollower``), plugged into every leader.
 * E8.4 ``tolerated_failures(n)``, ``weighted_quorum(weights, members)`` and
@@ -603,7 +605,7 @@ def _exhaustive(fn: Fn, name: str, systems: list[tuple[list, dict]], hierarchica
         servers = [s for g in groups for s in g]
         for members in _subsets(servers):
             args = (groups, weights, members) if hierarchical else (weights, members)
-            want = hierarchical_quorum(*args) if hierarchical else weighted_quorum(*args)  # type: ignore[arg-type]
+            want = hierarchical_quorum(*args) if hierarchical else weighted_quorum(*args)
             try:
                 got = _call_bool(fn, name, *args)
             except StudentError as e:
@@ -641,3 +643,121 @@ def hierarchical_trial(hierarchical_quorum: Fn, seed: int = 1, systems: int = 8)
     rng = stream(seed, "zk-e8.4-hierarchical")
     cases = [ZK_EXAMPLE] + [random_system(rng) for _ in range(systems)]
     return _exhaustive(hierarchical_quorum, "hierarchical_quorum", cases, True, Trial(seed))
+
+
+# == E8.2: broadcast, quorum ACK, COMMIT and INFORM ===============================================
+PACKETS = ("PROPOSAL", "COMMIT", "INFORM")
+
+
+def reference_commit_ready(outstanding: list, voters: list[int]) -> list[int]:
+    """The library's rule in the exercise's format: the longest prefix (in zxid order) of
+    proposals each ACKed by a majority of the voters."""
+    ready = []
+    for z, acks in sorted(outstanding):
+        if 2 * len(set(acks) & set(voters)) <= len(voters):
+            break
+        ready.append(z)
+    return ready
+
+
+def reference_route(event: str, learners: list) -> list[list]:
+    return [list(x) for x in ZKServer.route(event, [tuple(x) for x in learners])]
+
+
+def server_with_broadcast(commit_ready: Fn, route: Fn, problems: list[str]) -> type[ZKServer]:
+    """A server whose leader commits with ``commit_ready`` and addresses packets with ``route``;
+    a commit without a quorum of voters, or out of zxid order, is appended to ``problems``."""
+    from .messages import zxid_str
+
+    class StudentBroadcast(ZKServer):
+        def commit_ready(self, outstanding: list[tuple[int, list[int]]]) -> list[int]:
+            voters = sorted(self.voters)
+            out = commit_ready([[z, list(a)] for z, a in outstanding], voters)
+            known = [z for z, _ in outstanding]
+            if not isinstance(out, (list, tuple)) or not all(isinstance(z, int) and z in known for z in out):
+                raise StudentError(f"commit_ready(...) returned {out!r}: expected a list of outstanding zxids")
+            acks = dict(outstanding)
+            for z in out[:1]:
+                if z != known[0]:
+                    problems.append(f"{self.id} committed {zxid_str(z)} before {zxid_str(known[0])}")
+                if 2 * len(set(acks[z]) & set(voters)) <= len(voters):
+                    problems.append(f"{self.id} committed {zxid_str(z)} with ACKs from {sorted(acks[z])}: not a "
+                                    f"majority of the voters {voters}")
+            return list(out)
+
+        def route(self, event: str, learners: list[tuple[int, str]]) -> list[tuple[int, str]]:  # type: ignore[override]
+            out = route(event, [list(x) for x in learners])
+            sids = {sid for sid, _ in learners}
+            if not isinstance(out, (list, tuple)) or not all(
+                    isinstance(x, (list, tuple)) and len(x) == 2 and x[0] in sids and x[1] in PACKETS for x in out):
+                raise StudentError(f"route({event!r}, {[list(x) for x in learners]}) returned {out!r}: expected "
+                                   "[[sid, 'PROPOSAL' | 'COMMIT' | 'INFORM'], ...] for learners in the list")
+            want = "PROPOSAL" if event == "propose" else None
+            return [(x[0], x[1]) for x in out if (x[1] == "PROPOSAL") == (want == "PROPOSAL")]
+
+    return StudentBroadcast
+
+
+def broadcast_rules_trial(commit_ready: Fn, route: Fn, seed: int = 1, n: int = 100) -> Trial:
+    """Both rules against ZooKeeper's on ``n`` random leader states (every mismatch listed)."""
+    from ..sim import stream
+    from .messages import zxid as make_zxid
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.2")
+    for _ in range(n):
+        voters = list(range(1, int(rng.integers(1, 8)) + 1))
+        observers = list(range(len(voters) + 1, len(voters) + 1 + int(rng.integers(0, 4))))
+        outstanding = [[make_zxid(2, c), sorted({1} | {v for v in voters if rng.random() < 0.5})]
+                       for c in range(1, int(rng.integers(0, 5)) + 1)]
+        learners = [[s, "observer" if s in observers else "follower"]
+                    for s in voters[1:] + observers if rng.random() < 0.8]
+        event = "propose" if rng.random() < 0.5 else "commit"
+        try:
+            got_c = commit_ready([list(x) for x in outstanding], list(voters))
+            got_r = route(event, [list(x) for x in learners])
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        want_c = reference_commit_ready(outstanding, voters)
+        if not isinstance(got_c, (list, tuple)) or list(got_c) != want_c:
+            trial.violate(f"commit_ready({outstanding}, {voters}) returned {got_c!r}; expected {want_c}")
+        want_r = reference_route(event, learners)
+        norm = sorted(list(x) for x in got_r) if isinstance(got_r, (list, tuple)) and all(
+            isinstance(x, (list, tuple)) for x in got_r) else got_r
+        if norm != sorted(want_r):
+            trial.violate(f"route({event!r}, {learners}) returned {got_r!r}; expected {want_r}")
+    trial.facts["states"] = n
+    return trial
+
+
+def broadcast_trial(commit_ready: Fn, route: Fn, seed: int = 1) -> Trial:
+    """Three or four voters and 0-2 observers (by seed); clients write for 3 s while leaders are killed
+    and servers crash; then heal and settle. Every commit must have a quorum of voters' ACKs in
+    zxid order (observers never count), every server (observers too) must deliver a prefix of
+    one total order, and all must converge."""
+    from ..sim import stream
+    from . import workload
+
+    trial = Trial(seed)
+    rng = stream(seed, "zk-e8.2-ensemble")
+    servers, observers = int(rng.integers(3, 5)), int(rng.integers(0, 3))
+    problems: list[str] = []
+    try:
+        r = workload.run(seed, servers=servers, observers=observers, options=ZKOptions(tick_ms=200), duration_ms=3_000,
+                         fault_every_ms=400, settle_ms=10_000, kinds=("kill-leader", "crash"),
+                         server_class=server_with_broadcast(commit_ready, route, problems))
+    except StudentError as e:
+        return trial.fail(str(e))
+    except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+        trial.error = e
+        return trial
+    trial.trace = r.ens.trace
+    for message in problems + r.violations:
+        trial.violate(message)
+    behind = [s for s in r.ens.nodes if r.ens.up(s) and r.ens.nodes[s].applied < max(
+        x.applied for x in r.ens.nodes.values())]
+    if behind:
+        trial.violate(f"after settling, {behind} have not delivered everything (last applied {r.ens.zxids()})")
+    trial.facts.update(r.facts, servers=servers, observers=observers)
+    return trial

@@ -596,11 +596,34 @@ class ZKServer(Node):
         if self.monitor is not None:
             self.monitor.propose(self.id, self.new_epoch, p, self.now)
         self.outstanding[z] = {self.myid}
-        for sid, h in sorted(self.handlers.items()):
-            if not h.observer and h.state in ("sync", "active"):
-                self._qsend(sid, Proposal, p=p)
-                h.queue.append(z)
+        for sid, _packet in self.route("propose", self._learners()):
+            self._qsend(sid, Proposal, p=p)
+            self.handlers[sid].queue.append(z)
         self._try_commit()
+
+    def _learners(self) -> list[tuple[int, str]]:
+        """The learners in the broadcast (synchronizing or active), as (sid, role)."""
+        return [(sid, "observer" if h.observer else "follower") for sid, h in sorted(self.handlers.items())
+                if h.state in ("sync", "active")]
+
+    def commit_ready(self, outstanding: list[tuple[int, list[int]]]) -> list[int]:
+        """The outstanding proposals ``(zxid, ackers)`` (in zxid order) to commit now: a prefix,
+        each with a quorum of voters' ACKs (ZAB, DSN 2011, §III "Broadcast"); exercise E8.2 swaps it."""
+        ready = []
+        for z, acks in outstanding:
+            if not self._quorum(set(acks)):
+                break
+            ready.append(z)
+        return ready
+
+    @staticmethod
+    def route(event: str, learners: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Who gets what (ZooKeeper Internals, "Active Messaging"; ``Leader.commitAndActivate``):
+        on "propose" a PROPOSAL to each follower; on "commit" a COMMIT to each follower and an
+        INFORM (the whole proposal) to each observer. Exercise E8.2 swaps it."""
+        if event == "propose":
+            return [(sid, "PROPOSAL") for sid, role in learners if role == "follower"]
+        return [(sid, "INFORM" if role == "observer" else "COMMIT") for sid, role in learners]
 
     def _on_ack(self, h: _Handler, sid: int, z: int) -> None:
         while h.queue and h.queue[0] <= z:
@@ -614,20 +637,20 @@ class ZKServer(Node):
     def _try_commit(self) -> None:
         """Commit outstanding proposals in zxid order while each has a quorum of ACKs."""
         while self.outstanding:
-            z = min(self.outstanding)
-            if not self._quorum(self.outstanding[z]):
+            ready = self.commit_ready([(z, sorted(acks)) for z, acks in sorted(self.outstanding.items())])
+            if not ready:
                 return
+            z = ready[0]
             del self.outstanding[z]
             self.last_committed = z
             if self.monitor is not None:
                 self.monitor.quorum_acked(z, self.now)
             p = next(p for p in reversed(self.log) if p.zxid == z)
-            for sid, h in sorted(self.handlers.items()):
-                if h.state in ("sync", "active"):
-                    if h.observer:
-                        self._qsend(sid, Inform, p=p)
-                    else:
-                        self._qsend(sid, Commit, zxid=z)
+            for sid, packet in self.route("commit", self._learners()):
+                if packet == "INFORM":
+                    self._qsend(sid, Inform, p=p)
+                else:
+                    self._qsend(sid, Commit, zxid=z)
             self._deliver_upto(z)
             for entry in [s for s in self.pending_syncs if s[0] <= z]:
                 self.pending_syncs.remove(entry)

@@ -221,3 +221,60 @@ def test_e8_4_wrong_answers_are_caught() -> None:
             assert not ex.hierarchical_trial(wrong, seed).ok, (wrong.__name__, seed)
     assert "True or False" in ex.weighted_trial(lambda w, m: 1, 1).violations[0]
     assert len(ex.hierarchical_trial(_flat_weights, 1).violations) > 1  # every mismatch is listed
+
+
+# == E8.2: quorum ACK, COMMIT, INFORM ===========================================================
+def _half_is_enough(outstanding, voters):
+    ready = []
+    for z, acks in sorted(outstanding):
+        if 2 * len(set(acks) & set(voters)) < len(voters):
+            break
+        ready.append(z)
+    return ready
+
+
+def _eager(outstanding, voters):
+    return [z for z, _ in sorted(outstanding)]
+
+
+def _skips_ahead(outstanding, voters):
+    return [z for z, acks in sorted(outstanding) if 2 * len(set(acks) & set(voters)) > len(voters)]
+
+
+def _commit_to_observers(event, learners):
+    if event == "propose":
+        return [[s, "PROPOSAL"] for s, role in learners if role == "follower"]
+    return [[s, "COMMIT"] for s, _ in learners]
+
+
+def _propose_to_observers(event, learners):
+    return [[s, "PROPOSAL"] for s, _ in learners] if event == "propose" else ex.reference_route(event, learners)
+
+
+def test_e8_2_server_default_matches_the_reference_rules() -> None:
+    from dscourse.zk.server import ZKServer
+
+    assert ZKServer.route("commit", [(2, "follower"), (4, "observer")]) == [(2, "COMMIT"), (4, "INFORM")]
+    assert ZKServer.route("propose", [(2, "follower"), (4, "observer")]) == [(2, "PROPOSAL")]
+    assert ex.reference_commit_ready([[3, [1, 2]], [2, [1, 2, 3]], [4, [1]]], [1, 2, 3]) == [2, 3]
+    assert ex.reference_commit_ready([[2, [1, 2]]], [1, 2, 3, 4]) == []
+
+
+def test_e8_2_reference_passes() -> None:
+    assert all(ex.broadcast_rules_trial(ex.reference_commit_ready, ex.reference_route, s).ok for s in range(1, 4))
+    trials = [ex.broadcast_trial(ex.reference_commit_ready, ex.reference_route, s) for s in range(1, 13)]
+    assert all(t.ok for t in trials), [t.violations for t in trials if not t.ok]
+    assert {t.facts["observers"] for t in trials} == {0, 1, 2}
+    assert {t.facts["servers"] for t in trials} == {3, 4}
+
+
+def test_e8_2_wrong_rules_are_caught() -> None:
+    ref_c, ref_r = ex.reference_commit_ready, ex.reference_route
+    for c, r in ((_half_is_enough, ref_r), (_eager, ref_r), (_skips_ahead, ref_r),
+                 (ref_c, _commit_to_observers), (ref_c, _propose_to_observers)):
+        assert not any(ex.broadcast_rules_trial(c, r, s).ok for s in range(1, 4)), (c.__name__, r.__name__)
+    # the unsafe ones break the ensemble too: a commit without a voter quorum, or observers left behind
+    for c, r in ((_half_is_enough, ref_r), (_eager, ref_r), (ref_c, _commit_to_observers)):
+        assert any(not ex.broadcast_trial(c, r, s).ok for s in range(1, 11)), (c.__name__, r.__name__)
+    assert "not a majority" in ex.broadcast_trial(_eager, ref_r, 1).violations[0]
+    assert "expected [[sid" in ex.broadcast_trial(ref_c, lambda event, learners: [[99, "COMMIT"]], 1).violations[0]
