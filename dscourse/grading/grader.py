@@ -41,13 +41,10 @@ from .sandbox import (
     CGROUP_PREFIX,
     MAX_BYTES,
     PARENT_FACTOR,
-    UID_SLOTS,
     ChildError,
     cgroup_base,
     kill_cgroup,
-    kill_uids,
     self_test,
-    slot_uids,
 )
 
 SECRET_ENV = "DSCOURSE_GRADING_SECRET"
@@ -530,16 +527,16 @@ def submissions(folder: Path) -> list[Path]:
                   if (p.is_file() or p.is_symlink()) and not p.name.startswith("."))
 
 
-def _sweep(slot: int) -> None:
-    """Kill whatever a dead or killed worker's sandboxes left: their cgroups and their uids."""
+def _sweep(worker: int) -> None:
+    """Kill whatever the dead or killed worker with pid ``worker`` left: its sandboxes'
+    cgroups (named by it). Without cgroups, its sandboxes die with it through their
+    parent-death signals (see docs/grading.md for the one escape)."""
     base = cgroup_base()
     if base is not None:
-        prefix = f"{CGROUP_PREFIX}s{slot % UID_SLOTS}-"
+        prefix = f"{CGROUP_PREFIX}{os.getpid()}-{worker}-"
         for entry in os.listdir(base):
             if entry.startswith(prefix):
                 kill_cgroup(os.path.join(base, entry))
-    if os.geteuid() == 0:
-        kill_uids(slot_uids(slot))
 
 
 def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, isolation: str,
@@ -594,7 +591,7 @@ def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, is
                 proc.kill()
                 proc.join(5)
             if proc.exitcode != 0:
-                _sweep(slot)
+                _sweep(proc.pid)
             recv.close()
             del running[slot]
             free.append(slot)

@@ -166,6 +166,23 @@ def slot_uids(slot: int) -> range:
     return range(start, start + UID_SLOT_SPAN)
 
 
+def batch_processes(uids: range | set[int], supervisor: int) -> list[int]:
+    """Live processes of ``uids`` in sandboxes started by workers of ``supervisor`` (every one,
+    when cgroups are not used: then they cannot be told apart)."""
+    if cgroup_base() is None:
+        return processes_of(uids)
+    mark = f"/{CGROUP_PREFIX}{supervisor}-".encode()
+    out = []
+    for pid in processes_of(uids):
+        try:
+            with open(f"/proc/{pid}/cgroup", "rb") as fh:
+                if mark in fh.read():
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
 def processes_of(uids: range | set[int]) -> list[int]:
     """Host pids of live (not zombie) processes whose real uid is in ``uids``."""
     pids = []
@@ -339,7 +356,9 @@ class Child:
         join = None
         base = cgroup_base() if self.mode != "none" else None
         if base is not None:
-            path = os.path.join(base, f"{CGROUP_PREFIX}s{self.slot % UID_SLOTS}-{self.nonce[:12]}")
+            # named by the supervising and the grading process, so a dead worker's sandboxes
+            # can be found (and those of another batch running at the same time never touched)
+            path = os.path.join(base, f"{CGROUP_PREFIX}{os.getppid()}-{os.getpid()}-{self.nonce[:12]}")
             try:
                 os.mkdir(path)
                 self.cgroup = path

@@ -39,9 +39,10 @@ def _lingering() -> list[int]:
 
 
 def _sandbox_processes() -> list[int]:
-    """Host processes running as any sandbox uid."""
-    return sandbox.processes_of(range(sandbox.UID_BASE, sandbox.UID_BASE
-                                      + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN))
+    """Host processes running as any sandbox uid, in this batch's sandboxes (other batches may
+    run on the same machine)."""
+    return sandbox.batch_processes(range(sandbox.UID_BASE, sandbox.UID_BASE
+                                         + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN), os.getpid())
 
 
 def _settled(wait: float = 10.0) -> list[int]:

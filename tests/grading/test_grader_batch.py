@@ -139,8 +139,10 @@ def test_every_master_scores_full_marks_and_its_stubs_zero(master, tmp_path):
 
 
 def _sandbox_processes() -> list[int]:
-    return sandbox.processes_of(range(sandbox.UID_BASE,
-                                      sandbox.UID_BASE + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN))
+    import os
+
+    return sandbox.batch_processes(range(sandbox.UID_BASE, sandbox.UID_BASE
+                                         + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN), os.getpid())
 
 
 @pytest.fixture
