@@ -136,14 +136,19 @@ def redis_crash(persistence: str, appendfsync: str = "everysec", *, crash_ms: fl
         raise allowed("crash_ms", crash_ms, "a time in ms > 0")
     c = cluster("redis", allocators=allocators, seed=seed, persistence=persistence,
                 appendfsync=appendfsync, demand_interval_ms=demand_interval_ms)
-    redis = c.sim.nodes["redis"]
+
+    def counter() -> int:
+        redis = c.sim.nodes["redis"]
+        assert isinstance(redis, RedisServer)
+        return int(redis.execute("GET", "id") or 0)
+
     c.run(until=crash_ms)
-    before = int(redis.execute("GET", "id") or 0)
+    before = counter()
     c.crash("redis")
     c.run(until=crash_ms + down_ms)
     c.recover("redis")
     c.run(until=crash_ms + down_ms)
-    after = int(c.sim.nodes["redis"].execute("GET", "id") or 0)
+    after = counter()
     c.run(until=crash_ms + down_ms + (crash_ms if after_ms is None else after_ms))
     return RedisCrash(persistence, appendfsync, before, after, len(c.issued), len(c.duplicates()))
 
