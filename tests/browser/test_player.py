@@ -189,10 +189,14 @@ def test_single_views_scrub_without_errors(show, view):
 
 def python_fold(events, n):
     """What the state table must show after the first ``n`` events (the JavaScript fold's spec):
-    status, annotated role and term, and each node's pending timers with their due time
-    (rounded half up to 0.01 ms, as JavaScript's Math.round)."""
-    status, ann, timers = {}, {}, {}
+    status, annotated role and term, each node's pending timers with their due time (rounded
+    half up to 0.01 ms, as JavaScript's Math.round), and the messages it sent and received."""
+    status, ann, timers, sent, recv = {}, {}, {}, {}, {}
     for e in events[:n]:
+        if e.kind == "send":
+            sent[e.node] = sent.get(e.node, 0) + 1
+        elif e.kind == "deliver":
+            recv[e.node] = recv.get(e.node, 0) + 1
         if e.kind in ("crash", "pause"):
             status[e.node] = e.kind + "ed"
             if e.kind == "crash":
@@ -209,7 +213,8 @@ def python_fold(events, n):
     return {node: (status.get(node, "up"), str(ann.get(node, {}).get("role", "")),
                    str(ann.get(node, {}).get("term", "")),
                    sorted(f"{name} in {math.floor((at - now) / 10 + 0.5) / 100:g} ms"
-                          for nd, name, at in timers.values() if nd == node))
+                          for nd, name, at in timers.values() if nd == node),
+                   str(sent.get(node, 0)), str(recv.get(node, 0)))
             for node in {e.node for e in events if e.node}}
 
 
@@ -227,12 +232,12 @@ def test_the_state_table_is_the_fold_of_the_trace_at_every_cursor(show, seed):
             const head = Array.from(r.closest('table').querySelectorAll('th')).map(h => h.innerText.trim());
             const at = name => cells[head.indexOf(name)] || '';
             return [r.dataset.node, [at('status'), at('role'), at('term'),
-                    at('timers') ? at('timers').split('; ').sort() : []]];
+                    at('timers') ? at('timers').split('; ').sort() : [], at('sent'), at('recv')]];
         }))""")
         expected = python_fold(events, n)
         for node, row in shown.items():
             want = expected[node]
-            assert [row[0], row[1], row[2], row[3]] == [want[0], want[1], want[2], want[3]], (n, node)
+            assert list(row) == list(want), (n, node)
     assert errors == []
 
 

@@ -80,6 +80,8 @@
     init.timers.forEach(function (t) { self.timers[t[0]] = { node: t[1], name: t[2], set: t[3], at: t[4] }; });
     this.flying = {};
     init.flying.forEach(function (f) { self.flying[f[0]] = f[6]; });
+    this.sent = {};          // messages each node sent / received inside the player's window
+    this.recv = {};
     this.t = model.d.t0;
   }
   State.prototype.apply = function (model, r) {
@@ -107,9 +109,11 @@
       delete this.timers[r[4]];
     } else if (k === "send") {
       this.flying[r[4]] = 1;
+      this.sent[node] = (this.sent[node] || 0) + 1;
     } else if (k === "duplicate") {
       this.flying[r[4]] = (this.flying[r[4]] || 0) + 1;
     } else if (k === "deliver" || k === "drop") {
+      if (k === "deliver") this.recv[node] = (this.recv[node] || 0) + 1;
       if (this.flying[r[4]] !== undefined && --this.flying[r[4]] <= 0) delete this.flying[r[4]];
     }
     this.n += 1;
@@ -124,6 +128,8 @@
     c.cut = this.cut.slice();
     c.timers = Object.assign({}, this.timers);
     c.flying = Object.assign({}, this.flying);
+    c.sent = Object.assign({}, this.sent);
+    c.recv = Object.assign({}, this.recv);
     return c;
   };
 
@@ -438,7 +444,7 @@
       Object.keys(cur.state[n] || {}).forEach(function (f) { if (f !== "role" && fields.indexOf(f) < 0) fields.push(f); });
     });
     fields.sort();
-    var head = h("tr", {}, ["node", "status", "role"].concat(fields).concat(["timers"]).map(function (f) {
+    var head = h("tr", {}, ["node", "status", "sent", "recv", "role"].concat(fields).concat(["timers"]).map(function (f) {
       return h("th", { text: f });
     }));
     var rows = d.nodes.map(function (n) {
@@ -448,6 +454,7 @@
         if (tm.node === n && tm.at !== null) timers.push(tm.name + " in " + ms(tm.at - cur.t) + " ms");
       }
       return h("tr", { "data-node": n }, [h("td", { text: n }), h("td", { text: cur.down[n] ? cur.down[n] + "ed" : "up" }),
+        h("td", { text: String(cur.sent[n] || 0) }), h("td", { text: String(cur.recv[n] || 0) }),
         h("td", { text: st.role === undefined ? "" : fmt(st.role) })].concat(fields.map(function (f) {
           return h("td", { text: fmt(st[f]) });
         })).concat([h("td", { "class": "dsp-timers", text: timers.join("; ") })]));
