@@ -177,11 +177,17 @@ def recovering(recover: Callable[[int, list], Any]) -> type[Replica]:
             return tokens[value]
 
         plain = [[[slot, b.round, b.node, token(v)] for slot, b, v in votes] for votes in promises]
+        # the answer's domain: slots first..top, top the highest slot any promise reports (a
+        # slot beyond it would make the leader fill an unbounded gap with no-ops)
+        top = max([first - 1, *(slot for votes in promises for slot, _, _ in votes)])
         out: dict[int, Any] = {}
         for pair in recover(first, plain):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise allowed("recover() entry", pair, "a pair [slot, token or None]")
             slot, tok = pair
-            if type(slot) is not int or slot < first or not (tok is None or type(tok) is int):
-                raise allowed("recover() entry", pair, f"[slot >= {first}, token or None]")
+            if type(slot) is not int or not first <= slot <= top or not (tok is None or type(tok) is int):
+                raise allowed("recover() entry", pair,
+                              f"[slot in {first}..{top} (the slots the promises report), token or None]")
             if tok is not None and not 0 <= tok < len(values):
                 raise allowed("recover() token", tok, "a token from the votes, or None")
             out[slot] = NOOP if tok is None else values[tok]

@@ -587,6 +587,7 @@ def monitor_trial(safety_violations: Fn, seed: int) -> Trial:
 
 # -- E6.4: timing ----------------------------------------------------------------------------
 TIMING_PROPERTIES = ("availability", "split votes")
+TIMING_DOMAIN_MS = (1.0, 10_000.0)  # bounds on every E6.4 value, in ms
 
 
 def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25),
@@ -609,6 +610,13 @@ def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25
         if not all(type(v) in (int, float) for v in values):
             _fail("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
         numbers = cast(list[float], values)  # all int or float: checked just above
+        # the answer's domain (a 1e-7 ms heartbeat would flood the grader with events)
+        lo, hi, beat = numbers
+        if not (TIMING_DOMAIN_MS[0] <= beat <= TIMING_DOMAIN_MS[1]
+                and TIMING_DOMAIN_MS[0] <= lo <= hi <= TIMING_DOMAIN_MS[1]):
+            _fail("the chosen timing is outside the answer's domain: heartbeat and "
+                  f"election_lo <= election_hi, each between {TIMING_DOMAIN_MS[0]:g} and "
+                  f"{TIMING_DOMAIN_MS[1]:g} ms")
         opts = RaftOptions(election_timeout=(numbers[0], numbers[1]), heartbeat=numbers[2])
         avail = elections = splits = 0.0
         for k in range(runs):

@@ -146,3 +146,18 @@ def test_acceptor_replies_are_validated():
     t = failed(H.acceptor_random_trial(lambda s, b: [{"promised": b}, None], accept_ok, 1),
                "unusable answer")
     assert "state" in t.violations[0]
+
+
+def test_recover_outside_the_reported_slots_is_refused_not_run():
+    """A slot beyond the promises' highest would make the leader fill an unbounded gap: the
+    harness refuses it as an unusable answer (issue 12, unbounded work in the grader)."""
+    def far(first, promises):
+        return [[first + 10**12, None]]
+
+    def not_a_pair(first, promises):
+        return [first]
+
+    for answer in (far, not_a_pair):
+        trial = H.recovery_trial(answer, [1, 2])
+        assert not trial.ok
+        assert "recover() entry" in " ".join(trial.violations) or "recover() entry" in str(trial.error)

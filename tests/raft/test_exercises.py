@@ -219,3 +219,15 @@ def test_timing_properties_are_judged_one_by_one():
     failed(ex.timing_trial(tight, 1, properties=("split votes",)), "Split votes")
     with pytest.raises(ValueError, match="properties"):
         ex.timing_trial(slow, 1, properties=("speed",))
+
+
+@pytest.mark.parametrize("choice", [
+    {"election_lo": 150, "election_hi": 300, "heartbeat": 1e-7},
+    {"election_lo": 300, "election_hi": 150, "heartbeat": 50},
+    {"election_lo": 150, "election_hi": 1e9, "heartbeat": 50},
+])
+def test_timing_outside_the_domain_fails_without_running(choice):
+    trial = ex.timing_trial(lambda latency: dict(choice), seed=1)
+    assert not trial.ok
+    assert "outside the answer's domain" in " ".join(trial.violations)
+    assert "elections" not in trial.facts       # refused before any simulation ran
