@@ -182,9 +182,9 @@ class _Probe(Node):
 
     def on_timer(self, name: str, payload: Any) -> None:
         n = len(self.servers)
-        settled = self.now > self.workload_end and self.expected is not None
+        expected = self.expected if self.now > self.workload_end else None
         for s in self.servers:
-            if settled and len(self.seen[s]) >= self.expected():
+            if expected is not None and len(self.seen[s]) >= expected():
                 continue        # holds every value ever sent: nothing new to see until the final read
             got = self.read(s)
             if not got:

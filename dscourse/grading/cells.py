@@ -205,7 +205,7 @@ def assign(master: dict) -> dict:
     if not answers:
         raise ConfigError("the master has no answer cells ('# ANSWER E1.1' first lines)")
     hidden = {tc.index for tc in test_cells(master) if tc.hidden}
-    cells = []
+    cells: list[dict] = []
     for i, cell in enumerate(master["cells"]):
         if i in hidden:
             continue

@@ -95,7 +95,7 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
         return deliver
 
     def body() -> None:
-        nodes = {n: make_node(ReliableChannel, n, upcalls={"deliver": deliverer(n)},
+        nodes: dict[str, Any] = {n: make_node(ReliableChannel, n, upcalls={"deliver": deliverer(n)},
                               methods=("reliable_send",)) for n in ("a", "b")}
         for n in nodes.values():
             s.add_node(n)
@@ -157,13 +157,16 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
     s = dsim.Simulation(seed=seed, network=dsim.Network(latency=dsim.Pareto(1.0, 1.1)))
     trial.trace = s.trace
     bound = 1 + math.ceil(math.log2((period_ms + max_delay_ms) / initial_timeout_ms))
-    state = {p: {q: {"susp": False, "since": None, "t_before": None, "false_after_gst": 0,
-                     "restores": 0, "heard": 0.0} for q in ids if q != p} for p in ids}
+    # per observer p, per peer q: what p last showed about q (mixed values, hence Any)
+    state: dict[str, dict[str, dict[str, Any]]] = {
+        p: {q: {"susp": False, "since": None, "t_before": None, "false_after_gst": 0, "restores": 0,
+                "heard": 0.0} for q in ids if q != p} for p in ids}
 
     def observe(p: str, node: Any) -> None:
         now = s.now
-        suspected = getattr(node, "suspected", None)
-        timeout = getattr(node, "timeout", None)
+        # exact types checked below (type(), not isinstance: subclasses could lie)
+        suspected: Any = getattr(node, "suspected", None)
+        timeout: Any = getattr(node, "timeout", None)
         if type(suspected) not in (set, frozenset) or not all(type(q) is str for q in suspected):
             trial.violate(f"{p}.suspected must be a set of node ids, got {type(suspected).__name__}")
             return
@@ -225,7 +228,7 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
                     for b in ids:
                         if a != b:
                             s.set_link(a, b, latency=dsim.Uniform(1, max_delay_ms))
-            elif edge == crash_at:
+            elif edge == crash_at and victim is not None:
                 s.crash(victim)
         _judge_fd(trial, state, victim, crash_at, bound, period_ms, max_delay_ms,
                   initial_timeout_ms, gst_ms, end_ms)

@@ -169,8 +169,9 @@ def _raise_student_error(resp: dict, where: str) -> None:
         return
     if type(err) is not dict:
         raise StudentError("Error", "the sandbox reported a malformed error")
-    kind = err.get("type") if type(err.get("type")) is str else "Error"
-    msg = err.get("msg") if type(err.get("msg")) is str else ""
+    kind, msg = err.get("type"), err.get("msg")
+    kind = kind if type(kind) is str else "Error"
+    msg = msg if type(msg) is str else ""
     raise StudentError(kind[:80], msg[:400], f" (in {where})", err.get("not_implemented") is True)
 
 

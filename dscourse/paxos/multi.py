@@ -5,8 +5,8 @@ runs Phase 1 *once* for all slots from the first one it does not know to be deci
 (``MPrepare(ballot, first)``), fills the gaps the promises reveal with no-ops, and then runs
 only Phase 2 per command (``MAccept`` / ``MAccepted``), then tells the others the slot is
 decided (``MDecide``): 3(n-1) messages per command in steady state, 2(n-1) where decisions
-ride on the next ``MAccept`` (Chapter 5 counts them). Every replica is proposer, acceptor and learner; leaders are elected by
-randomized timeouts on the leader's heartbeats (§2.4, and "Paxos Made Live", Chandra,
+ride on the next ``MAccept`` (Chapter 5 counts them). Every replica is proposer, acceptor and
+learner; leaders are elected by randomized timeouts on the leader's heartbeats (§2.4, and "Paxos Made Live", Chandra,
 Griesemer & Redstone, PODC 2007, §5.1 on master leases and heartbeats).
 
 Durable state (``stable``), written before any reply: ``promised`` (one ballot for all

@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 import types
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "pkgs")]
@@ -72,7 +73,7 @@ class Runner:
         self.module = types.ModuleType("student")
         self.module.__dict__["__builtins__"] = __builtins__
         sys.modules["student"] = self.module
-        self.objects: dict[int, object] = {}
+        self.objects: dict[int, Any] = {}   # handle -> the student's object (any class)
         self.upcalls: dict[int, list[str]] = {}
 
     # -- plumbing ------------------------------------------------------------------------------
