@@ -33,6 +33,8 @@ NOTEBOOKS = $(sort $(wildcard book/*.ipynb exercises/*.ipynb))
 
 test: $(VENV)/.dev-stamp
 	$(BIN)/lint-imports
+	$(BIN)/ruff check dscourse tests benchmarks
+	$(BIN)/mypy dscourse
 	$(PY) -m pytest -n $(JOBS) --dist loadfile --ignore=tests/browser tests
 	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 	$(PY) tests/build_book.py   # builds the book once, then runs tests/browser against it

@@ -3,9 +3,10 @@
 In a student's notebook: test cells declare tests with :func:`test`; ``check("E1.1")`` runs
 the public ones on the notebook's definitions; ``summary()`` ends every chapter notebook.
 For instructors: ``dscourse assign`` and ``dscourse grade`` (see ``docs/grading.md``).
-Each chapter's harnesses live beside its topic: ``ds.grading.ch01`` (Chapter 1),
-``ds.replication.exercises`` (3), ``ds.paxos.harness`` (5), ``ds.raft.exercises`` (6),
-``ds.ids.exercises`` (10) and ``ds.idesign.exercises`` (11).
+Each chapter's harnesses live beside its topic, in ``<topic>.exercises`` (``ds.clocks``,
+``ds.replication`` for E3.3, ``ds.gossip``, ``ds.raft``, ``ds.zk``, ``ds.ids``, ``ds.idesign``)
+or ``ds.paxos.harness``; the few that build student *nodes* for the sandbox live here, in
+``ds.grading.ch01`` (Chapter 1) and ``ds.grading.ch03`` (E3.2).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import pytest
 
 import dscourse as ds
 from dscourse.grading import cells as fmt
+from dscourse.grading import ch03 as E32
 from dscourse.grading.registry import collecting, run_test
-from dscourse.replication import exercises as ex
 
 MASTER = Path(__file__).resolve().parents[2] / "exercises" / "source" / "ch03.ipynb"
 NB = json.loads(MASTER.read_text())
@@ -50,21 +50,21 @@ def no_write_back(abd: type) -> type:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 2**31 + 7])
 def test_reference_abd_passes_every_property(abd, seed):
-    t = ex.abd_partition_trial(abd, seed, clients=5, keys=("x", "y"), start=10.0 + seed % 40)
+    t = E32.abd_partition_trial(abd, seed, clients=5, keys=("x", "y"), start=10.0 + seed % 40)
     assert t.ok, t.violations
     assert t.trace is not None and len(t.trace) > 100
 
 
 def test_slow_write_scenario_separates_abd_from_plain_quorums(abd, no_write_back):
-    assert ex.abd_slow_write_trial(abd).ok
-    t = ex.abd_slow_write_trial(no_write_back)
+    assert E32.abd_slow_write_trial(abd).ok
+    t = E32.abd_slow_write_trial(no_write_back)
     assert not t.ok and "['new', 'old']" in t.violations[0] and "Linearizability" in t.violations[0]
     assert t.trace is not None
 
 
 def test_unknown_property_is_a_config_error(abd):
     with pytest.raises(ValueError, match="properties"):
-        ex.abd_partition_trial(abd, 1, properties=("fast",))
+        E32.abd_partition_trial(abd, 1, properties=("fast",))
 
 
 def test_public_e32_cells_hold_no_sandbox_plumbing():
