@@ -37,6 +37,7 @@ from . import conformance
 from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
 from .ensemble import ensemble
 from .errors import EXCEPTIONS, ZookeeperError
+from .experiments import lagging_reader
 from .server import ZKOptions, ZKServer
 
 Fn = Callable[..., Any]
@@ -238,20 +239,7 @@ def run_plan(steps: Any, seed: int = 1, lag_ms: float = 200.0) -> tuple[Recorder
     1 s pass. Returns the history and the last value read."""
     if not isinstance(steps, (list, tuple)) or not all(s in STEPS for s in steps):
         raise StudentError(f"plan returned {steps!r}: expected a list of steps from {', '.join(STEPS)}")
-    ens = ensemble(servers=3, seed=seed)
-    leader = ens.run_until_leader()
-    assert leader is not None, "no leader elected"
-    lagging = sorted(s for s in ens.nodes if s != leader)[0]
-    writer = ens.client(server=leader, record=False)
-    reader = ens.client(server=lagging, record=False)
-    writer.start()
-    reader.start()
-    history = Recorder(ens.sim)
-    history.invoke("writer", "put", ("/x", "0"))
-    writer.create("/x", b"0")
-    history.ok("writer", None)
-    reader.sync("/x")
-    ens.sim.slow_link(leader, lagging, lag_ms)
+    ens, _, writer, reader, history = lagging_reader(seed, lag_ms)
     n, reading, last = 0, False, None
     for step in steps:
         ens.run(1)

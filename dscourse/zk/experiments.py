@@ -35,10 +35,10 @@ class StaleRead:
         return self.verdict.outcome == "ok"
 
 
-def stale_read(seed: int = 1, use_sync: bool = False, lag_ms: float = 200.0) -> StaleRead:
-    """A writer on the leader sets ``/x`` from "0" to "1"; once it is acknowledged, a reader on a
-    follower whose link from the leader is slowed by ``lag_ms`` reads ``/x`` (after ``sync``
-    when ``use_sync``). The history (one write, one read) goes to the linearizability checker."""
+def lagging_reader(seed: int, lag_ms: float) -> tuple[Ensemble, str, Any, Any, Recorder]:
+    """The stale-read stage: three servers; a writer on the leader has created ``/x`` = "0"
+    (recorded); a reader on a follower has synced; then the leader's link to that follower is
+    slowed by ``lag_ms``. Returns ``(ens, lagging, writer, reader, history)``."""
     ens = ensemble(servers=3, seed=seed)
     leader = ens.run_until_leader()
     assert leader is not None, "no leader elected"
@@ -53,6 +53,14 @@ def stale_read(seed: int = 1, use_sync: bool = False, lag_ms: float = 200.0) -> 
     history.ok("writer", None)
     reader.sync("/x")
     ens.sim.slow_link(leader, lagging, lag_ms)
+    return ens, lagging, writer, reader, history
+
+
+def stale_read(seed: int = 1, use_sync: bool = False, lag_ms: float = 200.0) -> StaleRead:
+    """A writer on the leader sets ``/x`` from "0" to "1"; once it is acknowledged, a reader on a
+    follower whose link from the leader is slowed by ``lag_ms`` reads ``/x`` (after ``sync``
+    when ``use_sync``). The history (one write, one read) goes to the linearizability checker."""
+    ens, lagging, writer, reader, history = lagging_reader(seed, lag_ms)
     history.invoke("writer", "put", ("/x", "1"))
     writer.set("/x", b"1")
     history.ok("writer", None)
@@ -67,4 +75,4 @@ def stale_read(seed: int = 1, use_sync: bool = False, lag_ms: float = 200.0) -> 
     return StaleRead(ens, history, value, verdict, lagging, use_sync)
 
 
-__all__ = ["StaleRead", "stale_read"]
+__all__ = ["StaleRead", "lagging_reader", "stale_read"]

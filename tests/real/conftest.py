@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+import realservers
 
 JARS = Path(os.environ.get("DSCOURSE_ZK_JARS", "/usr/share/java"))
 NEEDED = ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-nop", "netty-handler", "netty-common",
@@ -29,14 +30,8 @@ HOW = ("set up a real ZooKeeper to run them: `apt-get install zookeeper` (Debian
        "`pip install kazoo`; CI sets DSCOURSE_REAL_SERVERS=1 to make them mandatory")
 
 
-def required() -> bool:
-    return os.environ.get("DSCOURSE_REAL_SERVERS") == "1"
-
-
-def unavailable(reason: str) -> None:
-    if required():
-        pytest.fail(f"DSCOURSE_REAL_SERVERS=1 but {reason}", pytrace=False)
-    pytest.skip(f"no real ZooKeeper ({reason}): {HOW}")
+def unavailable(reason: str) -> NoReturn:
+    realservers.unavailable("ZooKeeper", reason, HOW)
 
 
 def classpath() -> str | None:
@@ -44,12 +39,6 @@ def classpath() -> str | None:
     if not all(j.exists() for j in jars):
         return None
     return os.pathsep.join(str(j) for j in jars)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +55,7 @@ def zk_hosts(tmp_path_factory: pytest.TempPathFactory):
     from kazoo.client import KazooClient
 
     work = tmp_path_factory.mktemp("zookeeper")
-    port = free_port()
+    port = realservers.free_port()
     (work / "data").mkdir()
     cfg = work / "zoo.cfg"
     cfg.write_text(f"tickTime=2000\ndataDir={work / 'data'}\nclientPort={port}\n"

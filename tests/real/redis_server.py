@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
+from typing import NoReturn
 
 import pytest
+import realservers
 
 HOW = ("install a real Redis to run them: `apt-get install redis-server` (Debian/Ubuntu); "
        "CI sets DSCOURSE_REAL_SERVERS=1 to make them mandatory")
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("DSCOURSE_REAL_SERVERS") == "1":
-        pytest.fail(f"DSCOURSE_REAL_SERVERS=1 but {reason}", pytrace=False)
-    pytest.skip(f"no real Redis ({reason}): {HOW}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def unavailable(reason: str) -> NoReturn:
+    realservers.unavailable("Redis", reason, HOW)
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +37,7 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory):
     if exe is None:
         unavailable("no redis-server on PATH")
     work = tmp_path_factory.mktemp("redis")
-    port = free_port()
+    port = realservers.free_port()
     log = open(work / "server.log", "w")
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(work), "--daemonize", "no", "--protected-mode", "yes"],
