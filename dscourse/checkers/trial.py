@@ -6,6 +6,7 @@ turns the first violation into feedback and keeps the seed and the trace for the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,3 +43,13 @@ class Trial:
         """Record a violation and return the trial, so a harness can ``return trial.fail(...)``."""
         self.violate(message)
         return self
+
+
+def judged(trial: Trial, body: Callable[[], None], violation: type[Exception]) -> Trial:
+    """Run ``body`` for ``trial``: a ``violation`` raised inside ends the trial as a violated
+    property (the exception's message); anything else propagates to the caller."""
+    try:
+        body()
+    except violation as exc:
+        return trial.fail(str(exc))
+    return trial

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged
 from ..sim.rng import stream
 from . import audit
 from .cluster import cluster
@@ -68,11 +68,7 @@ def rules_node(on_ping_timeout: Fn, on_gossip: Fn, should_fail: Fn) -> type[Clus
 
 
 def _run(trial: Trial, body: Callable[[], None]) -> Trial:
-    try:
-        body()
-    except _Bad as exc:
-        return trial.fail(str(exc))
-    return trial
+    return judged(trial, body, _Bad)
 
 
 def crash_trial(on_ping_timeout: Fn, on_gossip: Fn, should_fail: Fn, seed: int) -> Trial:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged
 from ..sim.rng import stream
 from . import experiments as ex
 from .client import KVClient, newest_and_stale
@@ -47,11 +47,7 @@ def _text(x: Any, limit: int = 240) -> str:
 
 
 def _run(trial: Trial, body: Callable[[], None]) -> Trial:
-    try:
-        body()
-    except _Bad as exc:
-        return trial.fail(str(exc))
-    return trial
+    return judged(trial, body, _Bad)
 
 
 # -- the reference rules (used to judge answers case by case) ---------------------------------
