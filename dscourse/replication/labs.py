@@ -218,14 +218,16 @@ def cap_switchboard(mode: str = "cp", *, seed: int | None = None, **settings: An
 
 
 @lru_cache(maxsize=256)
-def _stale(n: int, r: int, w: int, trials: int, seed: int) -> ex.StaleReads:
-    return ex.stale_reads(n, r, w, trials=trials, seed=seed)
+def _stale(n: int, r: int, w: int, trials: int, seed: int, lag_ms: float = 0.0) -> ex.StaleReads:
+    return ex.stale_reads(n, r, w, trials=trials, seed=seed, lag_ms=lag_ms)
 
 
-def quorum_figure(n: int, r: int, w: int, *, trials: int = 150, seed: int = 1) -> Figure:
+def quorum_figure(n: int, r: int, w: int, *, trials: int = 150, seed: int = 1, lag_ms: float = 50.0) -> Figure:
     """Left: N replicas, a write quorum and the read quorum that overlaps it least.
-    Right: the simulated stale fraction for every (R, W) at this N; the current cell outlined,
-    the cells with R + W > N (quorums always intersect) to the upper right of the line."""
+    Right: the simulated stale fraction for every (R, W) at this N, with the N - W replicas
+    outside each write's quorum getting it ``lag_ms`` late (:func:`~.experiments.stale_reads`);
+    the current cell outlined, the cells with R + W > N (quorums always intersect) to the upper
+    right of the line."""
     r, w = min(r, n), min(w, n)
     fig = new_figure((8.0, 3.3))
     ax = fig.add_axes((0.0, 0.2, 0.4, 0.75))
@@ -249,7 +251,7 @@ def quorum_figure(n: int, r: int, w: int, *, trials: int = 150, seed: int = 1) -
              f"they always share {overlap} or more replica{'s' if overlap != 1 else ''}",
              ha="center", va="bottom", fontsize=8)
     hm = fig.add_axes((0.5, 0.17, 0.38, 0.72))
-    grid = 100 * np.array([[_stale(n, rr, ww, trials, seed).fraction for ww in range(1, n + 1)]
+    grid = 100 * np.array([[_stale(n, rr, ww, trials, seed, lag_ms).fraction for ww in range(1, n + 1)]
                            for rr in range(1, n + 1)])
     top = max(10.0, float(grid.max()))
     im = hm.imshow(grid, origin="lower", cmap="Reds", vmin=0, vmax=top,
@@ -272,29 +274,34 @@ def quorum_figure(n: int, r: int, w: int, *, trials: int = 150, seed: int = 1) -
     hm.set_xlim(xs[0], xs[-1])
     hm.set_xlabel("W", fontsize=8)
     hm.set_ylabel("R", fontsize=8)
-    hm.set_title(f"stale read-after-write, % (N={n})", fontsize=8.5)
+    hm.set_title(f"stale read-after-write, % (N={n}, lag {lag_ms:g} ms)", fontsize=8.5)
     fig.colorbar(im, ax=hm, fraction=0.05).ax.tick_params(labelsize=7)
     return fig
 
 
-def _quorum_text(n: int, r: int, w: int, trials: int = 150, seed: int = 1) -> str:
+def _quorum_text(n: int, r: int, w: int, trials: int = 150, seed: int = 1, lag_ms: float = 50.0) -> str:
     r, w = min(r, n), min(w, n)
-    res = _stale(n, r, w, trials, seed)
+    res = _stale(n, r, w, trials, seed, lag_ms)
     rule = ("R+W>N: every read quorum meets every write quorum" if r + w > n
             else "R+W<=N: a read quorum can miss the last write quorum")
     return (f"N={n}, R={r}, W={w}: {rule}; simulated stale reads {res.stale}/{res.reads} "
-            f"({100 * res.fraction:.1f}%); reads need {r} and writes {w} of the {n} replicas")
+            f"({100 * res.fraction:.1f}%, replicas outside the write quorum {lag_ms:g} ms late); "
+            f"reads need {r} and writes {w} of the {n} replicas")
 
 
-def quorum_calculator(n: int = 3, r: int = 1, w: int = 1, *, trials: int = 150, seed: int = 1) -> Lab:
-    """The quorum calculator: sliders for N, R and W (R and W are capped at N)."""
+def quorum_calculator(n: int = 3, r: int = 1, w: int = 1, *, lag_ms: float = 50.0, trials: int = 150,
+                      seed: int = 1) -> Lab:
+    """The quorum calculator: sliders for N, R and W (R and W are capped at N) and the lag of
+    the replicas outside each write quorum (0 to 100 ms)."""
     for name, v in (("n", n), ("r", r), ("w", w)):
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 7:
             raise allowed(name, v, "an int from 1 to 7")
-    return Lab(lambda n, r, w: quorum_figure(n, r, w, trials=trials, seed=seed),
-               describe=lambda n, r, w: _quorum_text(n, r, w, trials, seed),
-               initial=dict(n=n, r=r, w=w), title="quorum calculator",
-               n=(1, 7, 1), r=(1, 7, 1), w=(1, 7, 1))
+    if isinstance(lag_ms, bool) or not isinstance(lag_ms, (int, float)) or not 0 <= lag_ms <= 100:
+        raise allowed("lag_ms", lag_ms, "a number of ms from 0 to 100")
+    return Lab(lambda n, r, w, lag_ms: quorum_figure(n, r, w, trials=trials, seed=seed, lag_ms=lag_ms),
+               describe=lambda n, r, w, lag_ms: _quorum_text(n, r, w, trials, seed, lag_ms),
+               initial=dict(n=n, r=r, w=w, lag_ms=lag_ms), title="quorum calculator",
+               n=(1, 7, 1), r=(1, 7, 1), w=(1, 7, 1), lag_ms=(0, 100, 10))
 
 
 # ---- the repair race ---------------------------------------------------------------------------

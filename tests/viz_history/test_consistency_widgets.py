@@ -90,21 +90,26 @@ def test_quorum_calculator():
     lab.set(r=2, w=2)
     assert "R+W>N" in lab.summary() and "stale reads 0/" in lab.summary()
     ring, heat, _colorbar = lab.figure().axes
-    assert heat.get_title() == "stale read-after-write, % (N=3)"
+    assert heat.get_title() == "stale read-after-write, % (N=3, lag 50 ms)"
     assert (heat.get_xlabel(), heat.get_ylabel()) == ("W", "R")
     grid = heat.images[0].get_array()
     assert grid.shape == (3, 3) and len(heat.texts) == 9
     for r in range(1, 4):
         for w in range(1, 4):
-            assert grid[r - 1, w - 1] == pytest.approx(100 * cv._stale(3, r, w, 150, 1).fraction)
+            assert grid[r - 1, w - 1] == pytest.approx(100 * cv._stale(3, r, w, 150, 1, 50.0).fraction)
             if r + w > 3:
                 assert grid[r - 1, w - 1] == 0                 # quorums intersect: never stale
-    assert grid[0, 0] > 0                                      # R = W = 1 misses the write
+            else:                                              # lagging replicas: visibly stale
+                assert grid[r - 1, w - 1] > 0
+    lab.set(lag_ms=0)
+    assert "0 ms late" in lab.summary()
     assert [t.get_text() for t in ring.texts] == ["r0", "r1", "r2"]
     assert len(ring.patches) == 3 + 2 + 2                      # replicas, W ring, R ring
     assert "W=2" in lab.figure().texts[0].get_text() and "share 1 or more" in lab.figure().texts[0].get_text()
     with pytest.raises(ConfigError, match="n"):
         cv.quorum_calculator(9, 1, 1)
+    with pytest.raises(ConfigError, match="lag_ms"):
+        cv.quorum_calculator(3, 1, 1, lag_ms=500)
 
 
 def test_repair_race_lab_text_tells_the_story():
