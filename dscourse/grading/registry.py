@@ -196,17 +196,24 @@ def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = No
         return Outcome(case, "failed", exc.message, exc.seed, exc.trace, exc.at)
     except StudentError as exc:
         if exc.not_implemented:
-            return Outcome(case, "not_implemented", "not implemented yet (a stub still raises "
-                                                    "NotImplementedError)")
+            return Outcome(case, "not_implemented", _stub_message(exc.message, secret))
         return Outcome(case, "failed", f"your code raised {exc}{exc.where}")
-    except NotImplementedError:
-        return Outcome(case, "not_implemented", "not implemented yet (a stub still raises "
-                                                "NotImplementedError)")
+    except NotImplementedError as exc:
+        return Outcome(case, "not_implemented", _stub_message(str(exc), secret))
     except AssertionError as exc:
         return Outcome(case, "failed", str(exc) or "an assertion failed")
     except Exception as exc:  # noqa: BLE001 - the student's code may raise anything
         return Outcome(case, "failed", f"your code raised {type(exc).__name__}: {exc}{_where(exc)}")
     return Outcome(case, "passed")
+
+
+def _stub_message(said: str, secret: bytes | None) -> str:
+    """What a not-implemented outcome reports: in the student's own kernel (no secret), the
+    stub's message, which names what to write; in the grader, a fixed text (a student's
+    exception message never reaches feedback there, so it cannot carry hidden inputs out)."""
+    if secret is None and said:
+        return f"not implemented yet: {said[:300]}"
+    return "not implemented yet (a stub still raises NotImplementedError)"
 
 
 def _where(exc: BaseException) -> str:

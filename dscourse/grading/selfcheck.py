@@ -58,10 +58,11 @@ def check(exercise: str) -> None:
     max_points = sum(c.points for c in cases)
     _RESULTS[exercise] = CheckResult(exercise, passed, len(cases), points, max_points, implemented)
     if not implemented:
-        names = sorted({n for c in cases for n in c.names})
-        print(f"{exercise} is not implemented yet: write {', '.join(names)} in the answer cell "
-              "(replace the lines that raise NotImplementedError), run that cell, then run this "
-              "check again.")
+        said = sorted({o.message.removeprefix("not implemented yet: ").removeprefix(f"{exercise}: ")
+                       for o in outcomes if o.message.startswith("not implemented yet: ")})
+        todo = "; ".join(said) if said else "write " + ", ".join(sorted({n for c in cases for n in c.names}))
+        print(f"{exercise} is not implemented yet: {todo}. Replace the lines that raise "
+              "NotImplementedError in the answer cell, run that cell, then run this check again.")
         return
     print(f"{exercise}: {passed} of {len(cases)} public tests passed "
           f"({points} of {max_points} public points).")

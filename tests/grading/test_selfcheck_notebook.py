@@ -40,6 +40,8 @@ def test_committed_stub_notebook_says_not_implemented_without_errors():
     texts = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
     for ex in ("E1.1", "E1.2", "E1.3"):
         assert any(t.startswith(f"{ex} is not implemented yet") for t in texts), ex
+    # the stub's own message says what to write (the method, not just the class)
+    assert any(t.startswith("E1.1 is not implemented yet: write ReliableChannel.") for t in texts), texts
     assert any("not implemented" in t and "Exercise" in t for t in texts)   # the summary table
 
 
