@@ -6,6 +6,8 @@ import pkgutil
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -39,8 +41,22 @@ def _fresh(code: str) -> str:
 
 
 PACKAGES = sorted(m.name for m in pkgutil.iter_modules(ds.__path__) if not m.name.startswith("_"))
-TOPICS = ["fundamentals", "clocks", "replication", "gossip", "paxos", "raft", "zk", "redis", "redis_cluster", "ids",
-          "idesign"]
+ROOT = Path(__file__).resolve().parents[1]
+_CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+#: the topic packages, as the import-linter "topics" contract lists them
+TOPICS = [m.removeprefix("dscourse.") for c in _CONTRACTS if c["id"] == "topics" for m in c["modules"]]
+#: the packages below the topics (and above them: grading, cli), which are not topics
+NOT_TOPICS = {"sim", "checkers", "history", "viz", "grading", "cli", "errors", "notebook"}
+
+
+def test_every_topic_package_joins_the_import_contracts():
+    """A new topic must be added to pyproject.toml's contracts, or its layering goes unchecked."""
+    topics = {m.name for m in pkgutil.iter_modules(ds.__path__) if m.ispkg and not m.name.startswith("_")}
+    assert topics - NOT_TOPICS == set(TOPICS)
+    for contract in _CONTRACTS:
+        listed = contract.get("source_modules") or contract.get("modules") or []
+        if contract["id"] == "labs":
+            assert {m.removeprefix("dscourse.") for m in listed} == set(TOPICS)
 
 
 def test_dir_lists_every_package_right_after_import_without_importing_it():
