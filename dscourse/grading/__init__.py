@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from .._lazy import lazy
 from .registry import TestFailure, test
-from .selfcheck import check, summary
+from .selfcheck import check, replay, summary
 
-__all__ = ["TestFailure", "check", "summary", "test"]
+__all__ = ["TestFailure", "check", "replay", "summary", "test"]
 
 __getattr__, __dir__ = lazy(__name__, globals())  # submodules (ds.grading.ch01, ...) load on first use

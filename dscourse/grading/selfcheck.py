@@ -33,6 +33,7 @@ class CheckResult:
 
 
 _RESULTS: dict[str, CheckResult] = {}
+_FAILING: dict[str, Outcome] = {}   # exercise -> the failing outcome (with its trace) of its last check
 
 
 def _namespace() -> dict[str, Any]:
@@ -74,8 +75,25 @@ def check(exercise: str) -> None:
     print("Hidden tests run only when your instructor grades the notebook, with other seeds: "
           "passing the public tests does not guarantee full marks.")
     failing = next((o for o in outcomes if o.status == "failed" and o.trace is not None), None)
+    _FAILING.pop(exercise, None)
     if failing is not None:
+        _FAILING[exercise] = failing
+        print(f"Replay the failing run (seed {failing.seed}) step by step: "
+              f"ds.grading.replay({exercise!r})")
         _diagram(failing)
+
+
+def replay(exercise: str, view: str = "both") -> Any:
+    """The trace player (:func:`dscourse.viz.replay`) of the run in which ``exercise``'s last
+    :func:`check` found a failure, so a student can step through it event by event."""
+    if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise):
+        raise allowed("exercise", exercise, "an id like 'E1.1'")
+    if exercise not in _FAILING:
+        raise allowed("exercise", exercise, "an exercise whose last check(...) in this notebook found a "
+                      f"failing run with a trace (now: {', '.join(sorted(_FAILING)) or 'none'})")
+    from .. import viz
+
+    return viz.replay(_FAILING[exercise].trace, view=view)
 
 
 def _diagram(outcome: Outcome) -> None:
