@@ -35,7 +35,7 @@ def test_a_failing_check_prints_the_replay_line_and_replay_plays_that_run(monkey
 
 
 def test_replay_without_a_failing_check_says_what_is_allowed():
-    with pytest.raises(ConfigError, match="E9.8"):
+    with pytest.raises(ConfigError, match=r"E9\.8"):
         ds.grading.replay("E9.8")
     with pytest.raises(ConfigError, match="an id like"):
         ds.grading.replay("nine")
