@@ -82,10 +82,4 @@ def zk_hosts(tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.3)
         yield hosts
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        realservers.stop(proc, log)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import NoReturn
+import subprocess
+from typing import IO, NoReturn
 
 import pytest
 
@@ -26,3 +27,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen, log: IO[str]) -> None:
+    """Stop a server this session started, by its process id (terminate, then kill)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()

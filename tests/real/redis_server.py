@@ -56,10 +56,4 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.1)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        realservers.stop(proc, log)
