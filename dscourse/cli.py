@@ -1,4 +1,5 @@
-"""The ``dscourse`` console script: ``assign`` and ``grade`` for instructors, ``execute`` for authors."""
+"""The ``dscourse`` console script: ``assign``, ``grade`` and ``autograder`` for instructors,
+``execute`` for authors."""
 
 from __future__ import annotations
 
@@ -64,13 +65,23 @@ def _grade(args: argparse.Namespace) -> int:
                  "an unprivileged user") + " (see docs/grading.md)", file=sys.stderr)
     results = grade_all(args.master, args.submissions, args.output, results=args.results,
                         secret=args.secret, timeout=args.timeout, jobs=args.jobs,
-                        isolation=args.isolation, progress=not args.quiet)
+                        isolation=args.isolation, progress=not args.quiet,
+                        public_only=args.public_only)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"graded {len(results)} submission(s) into {args.output} (isolation {mode}): "
           f"{summary or 'none'}")
+    return 0
+
+
+def _autograder(args: argparse.Namespace) -> int:
+    from .grading.autograder import build
+
+    out = build(args.master, args.output, secret=args.secret, timeout=args.timeout,
+                isolation=args.isolation, public_only=args.public_only, pip=args.pip)
+    print(f"wrote {out}: upload it as the Gradescope autograder (docs/grading.md, section 2)")
     return 0
 
 
@@ -105,7 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--isolation", default="auto", choices=("auto", "full", "userns", "none"),
                    help="sandbox strength (default: the strongest this machine allows)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--public-only", action="store_true",
+                   help="grade with a notebook that has no hidden tests (refused otherwise)")
     g.set_defaults(func=_grade)
+
+    b = sub.add_parser("autograder", help="write a Gradescope autograder bundle for a master notebook")
+    b.add_argument("master", help="master notebook with the hidden tests")
+    b.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default autograder.zip)")
+    b.add_argument("--secret", default=None,
+                   help="instructor secret for hidden seeds, stored in the bundle "
+                        "(default: $DSCOURSE_GRADING_SECRET)")
+    b.add_argument("--timeout", type=float, default=30.0, help="seconds per sandbox (default 30)")
+    b.add_argument("--isolation", default="auto", choices=("auto", "full", "userns", "none"),
+                   help="sandbox strength on Gradescope (default: the strongest it allows)")
+    b.add_argument("--public-only", action="store_true",
+                   help="allow a notebook without hidden tests")
+    b.add_argument("--pip", default=None,
+                   help="install this requirement (e.g. 'dscourse==0.1.0') instead of the bundled source")
+    b.set_defaults(func=_autograder)
     return parser
 
 

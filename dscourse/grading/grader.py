@@ -179,6 +179,16 @@ def load_master(path: str | Path) -> Master:
     return Master(set_id, exercises)
 
 
+def check_master(master: Master, public_only: bool = False) -> None:
+    """Refuse a master without hidden tests (most likely the *student* notebook given as the
+    master by mistake) unless the instructor says so with ``public_only``."""
+    if public_only or any(c.hidden for cases in master.exercises.values() for c in cases):
+        return
+    raise ConfigError(f"this notebook ({master.exercise_set}) has no hidden tests: is it the "
+                      "student notebook? Give the master from exercises/source/, or pass "
+                      "--public-only to grade with the public tests alone")
+
+
 # ---- one submission ----------------------------------------------------------------------------------
 
 
@@ -393,19 +403,23 @@ def write_gradebook(path: Path, rows: list[dict[str, str]], master: Master) -> N
 
 
 def results_json(result: Result, master: Master) -> dict[str, Any]:
-    """Gradescope's autograder ``results.json`` (hidden tests: pass/fail only, after publishing)."""
+    """Gradescope's ``results.json`` (its autograder specification): the total, the student's
+    feedback as the top-level output, one entry per test. Hidden tests carry their title and
+    score only, visible once the instructor publishes grades (``after_published``)."""
     tests = []
-    for o in result.outcomes:
+    for number, o in enumerate(result.outcomes, 1):
         tests.append({
             "name": f"{o.case.exercise} {o.case.title}",
+            "number": f"{o.case.exercise}.{number}",
             "score": o.score, "max_score": o.case.points,
             "status": "passed" if o.status == "passed" else "failed",
             "output": "" if o.case.hidden else _public_message(o),
             "visibility": "after_published" if o.case.hidden else "visible",
         })
-    output = [f"Status: {result.status}" + (f" ({result.reason})" if result.reason else ""), *result.notes]
-    return {"score": result.total, "output": "\n".join(output), "tests": tests,
-            "extra_data": {"status": result.status, "max": master.total_max}}
+    return {"score": result.total, "output": feedback_markdown(result, master), "output_format": "md",
+            "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"status": result.status, "max": master.total_max,
+                           "flags": sorted(result.flags)}}
 
 
 def _public_message(o: Outcome) -> str:
@@ -604,8 +618,9 @@ def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, is
 def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path, *,
               results: str | Path | None = None, secret: str | None = None,
               timeout: float = 30.0, jobs: int | None = None, isolation: str = "auto",
-              progress: bool = True) -> list[Result]:
-    """Grade every submission in ``folder`` into ``gradebook`` (see the module docstring)."""
+              progress: bool = True, public_only: bool = False) -> list[Result]:
+    """Grade every submission in ``folder`` into ``gradebook`` (see the module docstring);
+    a master without hidden tests is refused unless ``public_only``."""
     key = resolve_secret(secret)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
         raise allowed("timeout", timeout, "seconds in (0, 3600]")
@@ -616,6 +631,7 @@ def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path
         raise allowed("gradebook", str(gradebook), "a file in an existing folder")
     master_path = str(Path(master_path).resolve())
     master = _cached_master(master_path)
+    check_master(master, public_only)
     paths = submissions(Path(folder))
     self_test(isolation)
     bar = _Progress(len(paths), progress)
