@@ -1,4 +1,5 @@
-"""E3.2 and E3.4 grading: the ABD harness judges each property, and E3.4 gives one point per
+"""E3.2 and E3.4 grading: the multi-writer ABD harnesses judge each property and catch each
+wrong answer (no write-back, clock timestamps, no writer id), and E3.4 gives one point per
 scenario (one hidden test each), as the exercise promises."""
 
 from __future__ import annotations
@@ -40,26 +41,70 @@ def abd() -> type:
 
 
 @pytest.fixture(scope="module")
-def no_write_back(abd: type) -> type:
+def wrong(abd: type) -> dict[str, type]:
+    """Three wrong answers, one per trap: no read write-back, clock timestamps, no writer id."""
     class NoWriteBack(abd):  # type: ignore[misc, valid-type]
-        def on_read_quorum(self, key, ts, value):
-            self.complete(value)
+        def on_query_quorum(self, f, key, value, ts, newest):
+            if f == "get":
+                self.complete(newest)
+            else:
+                self.store((ts[0] + 1, self.id), value)
 
-    return NoWriteBack
+    class ClockTags(abd):  # type: ignore[misc, valid-type]
+        def begin(self, f, key, value):
+            if f == "get":
+                self.query()
+            else:
+                self.store((self.clock(), self.id), value)
+
+    class NoWriterId(abd):  # type: ignore[misc, valid-type]
+        def on_query_quorum(self, f, key, value, ts, newest):
+            self.store(ts if f == "get" else (ts[0] + 1, ""), newest if f == "get" else value)
+
+    return {"no write-back": NoWriteBack, "clock tags": ClockTags, "no writer id": NoWriterId}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 2**31 + 7])
-def test_reference_abd_passes_every_property(abd, seed):
-    t = E32.abd_partition_trial(abd, seed, clients=5, keys=("x", "y"), start=10.0 + seed % 40)
-    assert t.ok, t.violations
-    assert t.trace is not None and len(t.trace) > 100
-
-
-def test_slow_write_scenario_separates_abd_from_plain_quorums(abd, no_write_back):
+def test_slow_write_scenario_separates_abd_from_plain_quorums(abd, wrong):
     assert E32.abd_slow_write_trial(abd).ok
-    t = E32.abd_slow_write_trial(no_write_back)
+    t = E32.abd_slow_write_trial(wrong["no write-back"])
     assert not t.ok and "['new', 'old']" in t.violations[0] and "Linearizability" in t.violations[0]
     assert t.trace is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 17, 2**31 + 7])
+def test_skewed_clocks_catch_clock_timestamps(abd, wrong, seed):
+    assert E32.abd_skew_trial(abd, seed).ok
+    assert E32.abd_skew_trial(abd, seed, writes=6, skew_ms=300.0, fastest_first=False).ok
+    t = E32.abd_skew_trial(wrong["clock tags"], seed)
+    assert not t.ok and "returned 'v1', but the last completed put wrote 'v2'" in t.violations[0]
+    assert E32.abd_skew_trial(wrong["no write-back"], seed).ok   # each scenario tests one idea
+
+
+def test_two_writers_catch_a_missing_writer_id(abd, wrong):
+    assert E32.abd_tie_trial(abd).ok
+    t = E32.abd_tie_trial(wrong["no writer id"])
+    assert not t.ok and "under one tag" in t.violations[0]
+    assert E32.abd_tie_trial(wrong["clock tags"]).ok
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_partitions_with_skew_catch_clock_timestamps(wrong, seed):
+    t = E32.abd_partition_trial(wrong["clock tags"], seed, clients=5, keys=("x", "y"),
+                                skew_ms=200.0, properties=("linearizable",))
+    assert not t.ok and "not linearizable" in t.violations[0]
+
+
+def test_expect_all_lists_every_failing_run(wrong):
+    from dscourse.grading.registry import Context, TestCase, TestFailure
+
+    t = Context(TestCase("E3.2", "x", 1, False, lambda: None, ()))
+    trials = [E32.abd_skew_trial(wrong["clock tags"], seed) for seed in (1, 2, 3)]
+    with pytest.raises(TestFailure) as info:
+        E32.expect_all(t, trials)
+    n = sum(len(tr.violations) for tr in trials)
+    assert info.value.message.startswith(f"{n} problem(s) in 3 of 3 run(s)")
+    assert all(f"seed {s}:" in info.value.message for s in (1, 2, 3))
+    assert info.value.seed == 1 and info.value.trace is trials[0].trace
 
 
 def test_unknown_property_is_a_config_error(abd):
@@ -79,6 +124,14 @@ def test_e32_master_tests_pass_on_the_reference(abd):
     for case in _tests("E3.2", hidden=False) + _tests("E3.2", hidden=True):
         outcome = run_test(case, {"ABDClient": abd}, secret=b"k", salt="s")
         assert outcome.status == "passed", (case.name, outcome.message)
+
+
+@pytest.mark.parametrize("trap", ["no write-back", "clock tags", "no writer id"])
+def test_each_wrong_answer_loses_public_points(wrong, trap):
+    """Every trap costs points in the public tests already, so a student can find it."""
+    cases = _tests("E3.2", hidden=False)
+    lost = [c.name for c in cases if run_test(c, {"ABDClient": wrong[trap]}).status != "passed"]
+    assert lost, trap
 
 
 # -- E3.4 --------------------------------------------------------------------------------------
