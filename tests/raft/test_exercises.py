@@ -7,39 +7,68 @@ import pytest
 from dscourse.raft import exercises as ex
 
 
-def vote_ok(state, request):
-    return ex.reference_vote(state, request)
+def _recent(state):
+    c = state["leader_contact"]
+    return c is not None and c < state["election_timeout_min"]
+
+
+def _up_to_date(state, request):
+    logs = state["log_terms"]
+    return (request["last_log_term"], request["last_log_index"]) >= (logs[-1] if logs else 0, len(logs))
+
+
+def vote_ok(state, request, sticky=True, restrict=True, remember=True):
+    """A correct answer (the keyword flags switch one rule off, for the wrong answers)."""
+    term, voted = state["term"], state["voted_for"]
+    fresh = not restrict or _up_to_date(state, request)
+    if request["prevote"]:
+        granted = request["term"] > term and not (sticky and _recent(state)) and fresh
+        return {"term": term, "voted_for": voted}, granted
+    if sticky and _recent(state):
+        return {"term": term, "voted_for": voted}, False
+    if request["term"] > term:
+        term, voted = request["term"], None
+    granted = request["term"] == term and voted in (None, request["candidate"]) and fresh
+    if granted and remember:
+        voted = request["candidate"]
+    return {"term": term, "voted_for": voted}, granted
 
 
 def vote_ignores_logs(state, request):
     """Forgets the election restriction."""
-    term, voted = state["term"], state["voted_for"]
-    if request["term"] > term:
-        term, voted = request["term"], None
-    granted = request["term"] == term and voted in (None, request["candidate"])
-    return {"term": term, "voted_for": request["candidate"] if granted else voted}, granted
+    return vote_ok(state, request, restrict=False)
 
 
 def vote_forgets(state, request):
     """Never records its vote: may vote twice in a term."""
-    result, granted = ex.reference_vote(state, request)
-    if request["term"] == state["term"]:
-        granted = (state["last_log_term"], state["last_log_index"]) <= (
-            request["last_log_term"], request["last_log_index"])
-    return {"term": result["term"], "voted_for": None}, granted
+    return vote_ok(state, request, remember=False)
+
+
+def vote_not_sticky(state, request):
+    """Plain Figure 2 plus PreVote: no leader stickiness for real votes."""
+    if request["prevote"]:
+        return vote_ok(state, request)
+    return vote_ok(state, request, sticky=False)
+
+
+def vote_prevote_adopts_term(state, request):
+    """Treats a pre-vote like a vote: adopts the term and records the vote."""
+    return vote_ok(dict(state), dict(request, prevote=False))
+
+
+def _hint(log, prev, prev_term):
+    i = min(prev, len(log))
+    while i > 0 and log[i - 1][0] > prev_term:
+        i -= 1
+    return i, (log[i - 1][0] if i else 0)
 
 
 def append_ok(log, commit_index, r):
     prev, entries = r["prev_log_index"], r["entries"]
-    if prev > len(log):
-        return {"success": False, "log": log, "commit_index": commit_index, "conflict_term": 0,
-                "conflict_index": len(log) + 1}
-    if prev and log[prev - 1][0] != r["prev_log_term"]:
-        t, first = log[prev - 1][0], prev
-        while first > 1 and log[first - 2][0] == t:
-            first -= 1
-        return {"success": False, "log": log, "commit_index": commit_index, "conflict_term": t,
-                "conflict_index": first}
+    if prev > len(log) or (prev and log[prev - 1][0] != r["prev_log_term"]):
+        index, term = _hint(log, prev, r["prev_log_term"])
+        return {"success": False, "log": log, "commit_index": commit_index, "hint_index": index,
+                "hint_term": term}
     log = list(log)
     for k, e in enumerate(entries):
         if prev + k < len(log):
@@ -50,8 +79,23 @@ def append_ok(log, commit_index, r):
         break
     if r["leader_commit"] > commit_index:
         commit_index = max(commit_index, min(r["leader_commit"], prev + len(entries)))
-    return {"success": True, "log": log, "commit_index": commit_index, "conflict_term": 0,
-            "conflict_index": 0}
+    return {"success": True, "log": log, "commit_index": commit_index, "hint_index": 0,
+            "hint_term": 0}
+
+
+def append_raft_hint(log, commit_index, r):
+    """The library's own hint (conflict term and its first index) in the hint's fields."""
+    reply = append_ok(log, commit_index, r)
+    prev = r["prev_log_index"]
+    if not reply["success"]:
+        if prev > len(log):
+            reply["hint_index"], reply["hint_term"] = len(log) + 1, 0
+        else:
+            t, first = log[prev - 1][0], prev
+            while first > 1 and log[first - 2][0] == t:
+                first -= 1
+            reply["hint_index"], reply["hint_term"] = first, t
+    return reply
 
 
 def append_truncates(log, commit_index, r):
@@ -67,7 +111,7 @@ def append_slow(log, commit_index, r):
     """Correct, but gives the leader no hint: one entry back per round trip."""
     reply = append_ok(log, commit_index, r)
     if not reply["success"]:
-        reply["conflict_term"], reply["conflict_index"] = 0, r["prev_log_index"]
+        reply["hint_index"], reply["hint_term"] = r["prev_log_index"] - 1, r["prev_log_term"]
     return reply
 
 
@@ -75,7 +119,7 @@ def append_lazy(log, commit_index, r):
     """Correct, but always answers conflict (0, 0): the leader falls back to resending its log."""
     reply = append_ok(log, commit_index, r)
     if not reply["success"]:
-        reply["conflict_term"], reply["conflict_index"] = 0, 0
+        reply["hint_index"], reply["hint_term"] = 0, 0
     return reply
 
 
@@ -131,11 +175,32 @@ def test_reference_answers_pass(seed):
     passed(ex.monitor_trial(monitor_ok, seed))
 
 
-@pytest.mark.parametrize("vote", [vote_ignores_logs, vote_forgets])
+@pytest.mark.parametrize("vote", [vote_ignores_logs, vote_forgets, vote_not_sticky,
+                                  vote_prevote_adopts_term])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_wrong_votes_fail(vote, seed):
-    t = failed(ex.vote_rule_trial(vote, seed), "RequestVote receiver rules", "Figure 2 gives")
+    t = failed(ex.vote_rule_trial(vote, seed), "RequestVote receiver rules", "expected")
     assert t.seed == seed
+
+
+def test_rule_failures_are_all_listed():
+    """A wrong answer hears about every rule it breaks, with a count and an example each."""
+    def two_mistakes(state, request):
+        return vote_ok(state, request, sticky=False, restrict=False)
+
+    t = failed(ex.vote_rule_trial(two_mistakes, 1), "stale log", "heard from recently")
+    assert t.violations[0].count("e.g.") >= 3
+
+
+def test_prevote_that_changes_state_fails_in_the_cluster():
+    failed(ex.election_trial(vote_prevote_adopts_term, 1), "PreVote", "changes nothing")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_stickiness_keeps_the_leader(seed):
+    t = passed(ex.disruption_trial(vote_ok, seed))
+    assert len(t.trace) > 100
+    failed(ex.disruption_trial(vote_not_sticky, seed), "Leader stickiness")
 
 
 def test_forgotten_vote_fails_the_crash_trial():
@@ -150,7 +215,7 @@ def test_truncating_follower_fails():
 
 
 def test_slow_backtracking_is_measured():
-    t = failed(ex.backtracking_trial(append_slow, 1), "Fast backtracking")
+    t = failed(ex.backtracking_trial(append_slow, 1), "Backtracking")
     assert t.facts["rejections"] >= 20 and t.trace is not None and t.at is not None
     t = passed(ex.backtracking_trial(append_slow, 1, most=100, check_hint=False))
     assert t.facts["rejections"] >= 20
@@ -159,22 +224,30 @@ def test_slow_backtracking_is_measured():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_lazy_hint_fails_fast_backtracking(seed):
     """Few rejections are not enough: the hint must be the one the exercise specifies."""
-    t = failed(ex.backtracking_trial(append_lazy, seed), "Fast backtracking", "wrong hint", "(0, 0)")
+    t = failed(ex.backtracking_trial(append_lazy, seed), "Backtracking", "wrong hint", "(0, 0)")
     assert t.facts["rejections"] <= 2 and t.at is not None
-    failed(ex.hint_rule_trial(append_lazy, seed), "Fast backtracking hint", "(0, 0)")
-    failed(ex.hint_rule_trial(append_slow, seed), "Fast backtracking hint")
+    failed(ex.hint_rule_trial(append_lazy, seed), "Rejection hint", "(0, 0)")
+    failed(ex.hint_rule_trial(append_slow, seed), "Rejection hint")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_librarys_own_hint_is_not_the_answer(seed):
+    """Transcribing the chapter's receiver (conflict term and first index) fails the hint
+    tests, though the cluster still converges with it."""
+    failed(ex.hint_rule_trial(append_raft_hint, seed), "Rejection hint")
+    failed(ex.backtracking_trial(append_raft_hint, seed), "wrong hint")
 
 
 @pytest.mark.parametrize("seed", range(1, 21))
-def test_reference_hint_on_random_failures(seed):
-    """The reference hint names a term the log holds at prev_log_index and its first index."""
+def test_hint_on_random_failures(seed):
+    """The hint is at or before prev_log_index and within the log, its term is the log's
+    there and at most prev_log_term, and every later index up to prev has a larger term."""
     for log, r in ex._hint_cases(seed, 30):
-        term, index = ex.reference_conflict_hint(log, r["prev_log_index"], r["prev_log_term"])
-        if term == 0:
-            assert r["prev_log_index"] > len(log) and index == len(log) + 1
-        else:
-            assert log[index - 1][0] == term == log[r["prev_log_index"] - 1][0] != r["prev_log_term"]
-            assert index == 1 or log[index - 2][0] != term
+        prev, prev_term = r["prev_log_index"], r["prev_log_term"]
+        index, term = ex._hint_of(log, prev, prev_term)
+        assert 0 <= index <= min(prev, len(log))
+        assert (index == 0 and term == 0) or (log[index - 1][0] == term <= prev_term)
+        assert all(log[i - 1][0] > prev_term for i in range(index + 1, min(prev, len(log)) + 1))
 
 
 def test_counting_commit_rule_fails_figure8():
