@@ -35,6 +35,7 @@ from typing import Any
 
 from ..errors import ConfigError, allowed
 from . import cells as fmt
+from . import rules
 from .registry import Outcome, TestCase, collecting, run_test
 from .remote import RemoteClass, RemoteFunction, Sandboxes
 from .sandbox import (
@@ -144,6 +145,7 @@ class Master:
 
     exercise_set: str
     exercises: dict[str, list[TestCase]]
+    protocol: frozenset[str] = frozenset()   # exercises whose answer defines a ds.sim.Node (rules.py)
 
     def max_points(self, exercise: str) -> int:
         return sum(c.points for c in self.exercises[exercise])
@@ -162,8 +164,11 @@ def load_master(path: str | Path) -> Master:
     import dscourse as ds
 
     exercises: dict[str, list[TestCase]] = {}
-    for ex, _ in fmt.answer_cells(nb):
+    protocol: set[str] = set()
+    for ex, src in fmt.answer_cells(nb):
         exercises.setdefault(ex, [])
+        if rules.is_protocol(src):
+            protocol.add(ex)
     for tc in fmt.test_cells(nb):
         with collecting() as cases:
             exec(compile(tc.source, f"<master test cell {tc.index}>", "exec"), {"ds": ds})  # noqa: S102
@@ -176,7 +181,7 @@ def load_master(path: str | Path) -> Master:
     for ex, cases in exercises.items():
         if not cases:
             raise ConfigError(f"exercise {ex} has an answer cell but no tests")
-    return Master(set_id, exercises)
+    return Master(set_id, exercises, frozenset(protocol))
 
 
 def check_master(master: Master, public_only: bool = False) -> None:
@@ -257,17 +262,74 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
         return result
     salt = submission_salt(student, cells)
     quota = [MAX_BYTES]
+    _note_syntax(cells, result)
     for exercise, cases in master.exercises.items():
         ordered = sorted(cases, key=lambda c: c.hidden)      # public first: see _grade_exercise
+        forbid = None
+        if exercise in master.protocol:
+            if _breaks_rules(exercise, ordered, cells, result):
+                continue
+            forbid = {"modules": sorted(rules.FORBIDDEN_MODULES),
+                      "cells": [i for i, (ex, _) in enumerate(cells) if ex == exercise]}
         _grade_exercise(exercise, ordered, cells, secret, result, timeout, isolation, slot,
-                        salt, quota)
+                        salt, quota, forbid)
         result.scores[exercise] = sum(o.score for o in result.outcomes if o.case.exercise == exercise)
     return result
 
 
+def _note_syntax(cells: list[tuple[str, str]], result: Result) -> None:
+    """Syntax errors, found by the parent itself (``ast.parse``, nothing runs): a flag and the
+    row's reason, so the instructor sees them in the gradebook, not only in the feedback."""
+    for exercise, src in cells:
+        found = rules.syntax_error(src)
+        if found is None:
+            continue
+        line, msg = found
+        _add(result.flags, f"syntax-error:{exercise}", 4)
+        if not result.reason:
+            result.reason = f"{exercise}: syntax error on line {line} of the answer cell ({printable(msg, 80)})"
+
+
+def _breaks_rules(exercise: str, cases: list[TestCase], cells: list[tuple[str, str]],
+                  result: Result) -> bool:
+    """The randomness and time rules (:mod:`.rules`), checked on the source before anything
+    runs: a protocol answer that uses ``random``, ``time``, threads, ... is ``invalid`` for
+    this exercise (every test fails with the line that breaks the rule); True if so."""
+    found = [b for ex, src in cells if ex == exercise for b in rules.breaches(src)]
+    if not found:
+        return False
+    first = found[0]
+    message = "invalid: " + first.message(exercise)
+    result.worsen("invalid", f"{exercise}: line {first.line} uses {first.name}, which a protocol "
+                             "answer may not use")
+    for b in found:
+        _add(result.flags, f"forbidden:{exercise}:{b.name}", 4)
+    _add(result.notes, message)
+    result.outcomes.extend(Outcome(c, "failed", message) for c in cases)
+    result.scores[exercise] = 0
+    return True
+
+
+def _refused_at_run_time(exercise: str, boxes: Sandboxes, result: Result) -> None:
+    """What the sandbox refused (an import hidden from the source check): the exercise is
+    ``invalid`` and scores 0, as if the check had found it."""
+    names = sorted(boxes.refused)
+    if not names:
+        return
+    message = (f"invalid: the answer of {exercise} tried to use {', '.join(names)} while it ran, "
+               "which a protocol answer may not use (its runs must replay from their seed)")
+    result.worsen("invalid", f"{exercise}: used {', '.join(names)} at run time (refused in the sandbox)")
+    for name in names:
+        _add(result.flags, f"forbidden:{exercise}:{name}", 4)
+    _add(result.notes, message)
+    result.outcomes[:] = [o if o.case.exercise != exercise else Outcome(o.case, "failed", message)
+                          for o in result.outcomes]
+
+
 def _grade_exercise(exercise: str, cases: list[TestCase], cells: list[tuple[str, str]],
                     secret: bytes, result: Result, timeout: float, isolation: str, slot: int,
-                    salt: str = "", quota: list[int] | None = None) -> None:
+                    salt: str = "", quota: list[int] | None = None,
+                    forbid: dict | None = None) -> None:
     """Run ``cases`` in fresh sandboxes: a crash costs the test it happened in (then new
     sandboxes, at most twice); a timeout, or a crash while loading, costs every remaining test.
 
@@ -282,7 +344,7 @@ def _grade_exercise(exercise: str, cases: list[TestCase], cells: list[tuple[str,
         with alarm(exercise_limit(timeout)):
             while pending:
                 boxes = Sandboxes(cells, names, timeout=timeout, isolation=isolation, slot=slot,
-                                  quota=quota)
+                                  quota=quota, forbid=forbid)
                 opened.append(boxes)
                 loaded = False
                 try:
@@ -314,6 +376,9 @@ def _grade_exercise(exercise: str, cases: list[TestCase], cells: list[tuple[str,
     finally:
         for boxes in opened:
             boxes.close()
+    if forbid is not None:
+        for boxes in opened:
+            _refused_at_run_time(exercise, boxes, result)
 
 
 def _child_message(exc: ChildError) -> str:
@@ -440,8 +505,10 @@ def feedback_markdown(result: Result, master: Master) -> str:
     if result.notes:
         lines.append("")
     for ex in master.exercises:
-        lines += [f"## {ex}: {result.scores.get(ex, 0)} / {master.max_points(ex)}", ""]
         mine = [o for o in result.outcomes if o.case.exercise == ex]
+        if not mine:                  # not graded at all (an invalid file): no empty heading
+            continue
+        lines += [f"## {ex}: {result.scores.get(ex, 0)} / {master.max_points(ex)}", ""]
         for o in mine:
             if not o.case.hidden:
                 mark = "passed" if o.status == "passed" else "failed"

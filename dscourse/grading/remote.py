@@ -51,8 +51,10 @@ class Sandboxes:
     PER_NODE = True
 
     def __init__(self, cells: list[tuple[str, str]], names: list[str], *, timeout: float,
-                 isolation: str = "auto", slot: int = 0, quota: list[int] | None = None) -> None:
+                 isolation: str = "auto", slot: int = 0, quota: list[int] | None = None,
+                 forbid: dict | None = None) -> None:
         self.per_node = type(self).PER_NODE
+        self.forbid = forbid          # {"modules": [...], "cells": [own cell indices]}: rules.py
         self.cells = cells
         self.names = names
         self.isolation = isolation
@@ -76,7 +78,10 @@ class Sandboxes:
                       files={"answers.json": json.dumps(self.cells)}, budget=self.budget)
         self.children.append(child)
         child.launch()
-        child.send({"op": "load", "cells": self.cells, "names": self.names})
+        request: dict[str, Any] = {"op": "load", "cells": self.cells, "names": self.names}
+        if self.forbid is not None:
+            request["forbid"] = self.forbid
+        child.send(request)
         return child
 
     def start(self) -> dict:
@@ -124,6 +129,13 @@ class Sandboxes:
         out: set[str] = set()
         for child in self.children:
             out |= child.blocked
+        return out
+
+    @property
+    def refused(self) -> set[str]:
+        out: set[str] = set()
+        for child in self.children:
+            out |= child.refused
         return out
 
     def close(self) -> None:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import allowed
+from .rules import REFUSABLE
 
 RUNTIME = Path(__file__).with_name("runtime")
 ISOLATIONS = ("auto", "full", "userns", "none")
@@ -305,6 +306,7 @@ class Child:
         self.uid: int | None = None
         self._buf = bytearray()
         self.blocked: set[str] = set()
+        self.refused: set[str] = set()      # forbidden modules the answer tried (rules.py)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Child:
@@ -549,6 +551,11 @@ class Child:
             for name in blocked[:MAX_BLOCKED]:
                 if len(self.blocked) < MAX_BLOCKED and type(name) is str and MODULE_NAME.fullmatch(name):
                     self.blocked.add(name)
+        refused = resp.get("refused")
+        if type(refused) is list:
+            for name in refused[:MAX_BLOCKED]:
+                if type(name) is str and name in REFUSABLE:
+                    self.refused.add(name)
         return resp
 
     def _wait(self, fd: int, write: bool = False, free: float | None = None) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import allowed
+from . import rules
+from .cells import ANSWER
 from .registry import EXERCISE_ID, Outcome, registered, run_test
 
 MARK = {"passed": "✓", "failed": "✗", "not_implemented": "·", "error": "✗"}
@@ -51,6 +53,9 @@ def check(exercise: str) -> None:
               "(they define the tests), then run this check again.")
         return
     ns = _namespace()
+    if not _answer_cell_ok(exercise, ns):
+        _RESULTS[exercise] = CheckResult(exercise, 0, len(cases), 0, sum(c.points for c in cases), True)
+        return
     bindings = {name: ns[name] for c in cases for name in c.names if name in ns}
     outcomes = [run_test(c, bindings) for c in cases]
     implemented = not all(o.status == "not_implemented" for o in outcomes)
@@ -81,6 +86,70 @@ def check(exercise: str) -> None:
         print(f"Replay the failing run (seed {failing.seed}) step by step: "
               f"ds.grading.replay({exercise!r})")
         _diagram(failing)
+
+
+def _answer_source(exercise: str, ns: dict[str, Any]) -> str | None:
+    """The answer cell of ``exercise`` as it was last run in this kernel (IPython's ``In``)."""
+    history = ns.get("In")
+    if type(history) is not list:
+        return None
+    for src in reversed(history):
+        if type(src) is str:
+            m = ANSWER.match(src.split("\n", 1)[0])
+            if m and m.group(1) == exercise:
+                return src
+    return None
+
+
+def _cell_error(src: str, ns: dict[str, Any]) -> str | None:
+    """``"ValueError: ... (line 3)"`` if the last error IPython showed was raised by this cell's
+    code (not a stub's NotImplementedError), else None."""
+    exc = getattr(sys, "last_value", None)
+    if exc is None or isinstance(exc, NotImplementedError):
+        return None
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        names = {ip.compile.get_code_name(src, ip.transform_cell(src), n)
+                 for n, old in enumerate(ns.get("In", [])) if old == src} if ip is not None else set()
+    except Exception:  # noqa: BLE001 - no IPython, or another IPython: say nothing rather than guess
+        return None
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in names:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None:
+        return None
+    return f"{type(exc).__name__}: {str(exc)[:200]} (line {line})"
+
+
+def _answer_cell_ok(exercise: str, ns: dict[str, Any]) -> bool:
+    """Say why the answer cell cannot be checked, if it cannot: it does not parse, it raised
+    when it ran, or (a protocol node) it uses randomness or time outside the simulation."""
+    src = _answer_source(exercise, ns)
+    if src is None:
+        return True
+    fix = "Fix it, run the cell again, then run this check again."
+    found = rules.syntax_error(src)
+    if found is not None:
+        print(f"{exercise}: the answer cell failed to run: SyntaxError on line {found[0]} "
+              f"({found[1]}), so the tests would check an older definition. {fix}")
+        return False
+    error = _cell_error(src, ns)
+    if error is not None:
+        print(f"{exercise}: the answer cell failed to run: {error}. {fix}")
+        return False
+    if rules.is_protocol(src):
+        broken = rules.breaches(src)
+        if broken:
+            for b in broken:
+                print(f"{exercise} is invalid: {b.message(exercise)}.")
+            print("The grader gives an answer that breaks this rule 0 points for the exercise "
+                  "(every failure must replay from its seed). " + fix)
+            return False
+    return True
 
 
 def replay(exercise: str, view: str = "both") -> Any:

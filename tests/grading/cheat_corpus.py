@@ -181,7 +181,7 @@ class ReliableChannel(ds.sim.Node):
 
 FORK_LINGER = """# ANSWER E1.2
 import os
-import time
+import select
 
 for _ in range(3):
     try:
@@ -191,7 +191,7 @@ for _ in range(3):
                 try:
                     os.execv("/usr/bin/sleep", ["dscourse-cheat-linger", "3600"])
                 finally:
-                    time.sleep(3600)
+                    select.select([], [], [], 3600)
             os._exit(0)
     except OSError:
         pass
@@ -463,8 +463,7 @@ PREWRITE_AND_STOP = """# ANSWER E1.1
 import gc
 import json
 import os
-import threading
-import time
+import select
 
 
 class ReliableChannel(ds.sim.Node):
@@ -472,15 +471,15 @@ class ReliableChannel(ds.sim.Node):
         runner = next(o for o in gc.get_objects() if type(o).__name__ == "Runner")
         seq = runner.seq
         timers = [["timer", j, 0.01, "t", None] for j in range(1, 2001)]
-
-        def pump():                      # answers ahead: 2000 timers, then tiny replies
+        # answers ahead from a forked process (a protocol answer may not start threads, and
+        # the attack needs none): 2000 timers, then tiny replies
+        if os.fork() == 0:
             first = {"n": runner.nonce, "i": seq + 1, "actions": timers}
             os.write(4, (json.dumps(first) + "\\n").encode())
             for k in range(2, 100000):
                 os.write(4, ('{"n": "%s", "i": %d}\\n' % (runner.nonce, seq + k)).encode())
-
-        threading.Thread(target=pump, daemon=True).start()
-        time.sleep(3600)                 # and never read the request pipe again
+            os._exit(0)
+        select.select([], [], [], 3600)  # and never read the request pipe again
 """
 
 #: class 3, a reply nested 100,000 deep, sent while the E1.1 sandbox loads (outside any test)
@@ -516,11 +515,11 @@ SURVIVORS = """# ANSWER E1.2
 import atexit
 import ctypes
 import os
-import time
+import select
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl(1, 0, 0, 0, 0)
-atexit.register(time.sleep, 3600)             # the runner itself never exits either
+atexit.register(select.select, [], [], [], 3600)   # the runner itself never exits either
 _libc.shmget(0x5eed, 4096, 0o1666)
 _libc.msgget(0x5eed, 0o1666)
 _libc.semget(0x5eed, 1, 0o1666)
@@ -537,7 +536,7 @@ for _ in range(40):
             except OSError:
                 pass
             while True:
-                time.sleep(60)
+                select.select([], [], [], 60)
     except OSError:
         break
 """

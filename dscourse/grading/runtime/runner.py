@@ -27,6 +27,48 @@ MAX_LINE = 8 << 20
 BLOCKED: set[str] = set()
 MAX_BLOCKED = 4
 ALLOWED_DS = {"dscourse", "dscourse.sim", "dscourse.grading"}
+FORBID: set[str] = set()      # modules a protocol exercise may not import (rules.FORBIDDEN_MODULES)
+REFUSED: set[str] = set()     # what the exercise's own code asked for anyway (reported)
+COUNTING = [False]            # whether a refusal now counts: the exercise's own cells and calls
+
+
+class _RefuseNondeterminism(importlib.abc.MetaPathFinder):
+    """In a protocol exercise's sandbox, refuse the modules that would make a run depend on
+    the machine (random, time, threads, sockets, ...): the parent's AST check finds the
+    plain imports; this stops the hidden ones (``__import__("ran" + "dom")``)."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top not in FORBID:
+            return None
+        _refuse(top)
+        raise ImportError(f"{top} is not available to a protocol answer: its runs must replay "
+                          "from their seed (use self.rng and self.now)")
+
+
+def _refuse(name: str) -> None:
+    if COUNTING[0] and len(REFUSED) < MAX_BLOCKED:
+        REFUSED.add(name)
+
+
+def _refusing(name: str):
+    def refused(*args, **kwargs):
+        _refuse(name)
+        raise PermissionError(f"{name} is not available to a protocol answer: use self.rng")
+    return refused
+
+
+def forbid(modules: list) -> None:
+    """Refuse ``modules`` from now on: drop them from the module cache (so importing them
+    again asks the finder) and take ``os.urandom`` and ``os.getrandom`` away."""
+    FORBID.update(m for m in modules if type(m) is str)
+    for name in list(sys.modules):
+        if name.split(".")[0] in FORBID:
+            del sys.modules[name]
+    sys.meta_path.insert(0, _RefuseNondeterminism())
+    for attr in ("urandom", "getrandom"):
+        if hasattr(os, attr):
+            setattr(os, attr, _refusing(f"os.{attr}"))
 
 
 class _BlockLibrary(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -79,7 +121,7 @@ class Runner:
     # -- plumbing ------------------------------------------------------------------------------
     def respond(self, payload: dict) -> None:
         self.seq += 1
-        payload = dict(payload, n=self.nonce, i=self.seq, blocked=sorted(BLOCKED))
+        payload = dict(payload, n=self.nonce, i=self.seq, blocked=sorted(BLOCKED), refused=sorted(REFUSED))
         data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         view = memoryview(data)
         while view:
@@ -125,13 +167,20 @@ class Runner:
         import dscourse
         ns = self.module.__dict__
         ns.update({"__name__": "student", "ds": dscourse})
+        rules = req.get("forbid")
+        own = set()
+        if type(rules) is dict:
+            forbid(rules.get("modules", []))
+            own = set(rules.get("cells", []))
         cells = []
-        for exercise, source in req["cells"]:
+        for index, (exercise, source) in enumerate(req["cells"]):
+            COUNTING[0] = index in own
             try:
                 exec(compile(source, f"<answer {exercise}>", "exec"), ns)  # noqa: S102
                 cells.append({"exercise": exercise, "error": None})
             except BaseException as exc:  # noqa: BLE001 - SystemExit included
                 cells.append({"exercise": exercise, "error": self.error(exc)})
+        COUNTING[0] = bool(FORBID)      # from now on the exercise's own code runs (handlers, calls)
         dscourse._ACTIONS.clear()
         names = {}
         for name in req["names"]:
@@ -228,7 +277,7 @@ def main() -> None:
     sys.path.extend(p for p in sys.argv[1:] if os.path.isdir(p))   # numpy's folder, if given
     sys.meta_path.insert(0, _BlockLibrary())
     try:
-        import numpy  # noqa: F401 - every node needs it for its random stream: import it once, early
+        import numpy.random  # noqa: F401 - every node needs it for its random stream: import it once, early
     except ImportError:  # pragma: no cover - numpy is a dependency of the library
         pass
     lines = _read_lines()
