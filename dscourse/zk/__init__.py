@@ -6,6 +6,9 @@ kazoo-compatible client, FastLeaderElection and ZAB (Chapters 7 and 8).
 * :class:`KazooClient` -- kazoo's API (``create``, ``get``, ``set``, ``delete``, ``exists``,
   ``get_children``, ``ensure_path``, ``sync``, ``transaction``, ``Lock``, ``Election``), with
   kazoo's :class:`ZnodeStat`, :class:`WatchedEvent` and exception names.
+* ACLs with kazoo's names (:mod:`.security`): :class:`ACL`, :class:`Id`, :class:`Permissions`,
+  :func:`make_digest_acl`, :func:`make_acl`, ``OPEN_ACL_UNSAFE``, ``CREATOR_ALL_ACL``,
+  ``READ_ACL_UNSAFE``; :class:`NoAuthError`, :class:`InvalidACLError`, :class:`AuthFailedError`.
 * :func:`connect` -- a real ``kazoo`` client to a real server, for the same recipes.
 * :class:`ZKServer`, :class:`ZKOptions`, :class:`ZabMonitor`, :func:`total_order` -- the server,
   its settings, the safety monitor, FastLeaderElection's vote order.
@@ -34,12 +37,15 @@ from .datatree import DataTree, ZnodeStat
 from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
 from .ensemble import Ensemble, ensemble
 from .errors import (
+    AuthFailedError,
     BadArgumentsError,
     BadVersionError,
     ConnectionClosedError,
     ConnectionLoss,
+    InvalidACLError,
     KazooTimeoutError,
     LockTimeout,
+    NoAuthError,
     NoChildrenForEphemeralsError,
     NodeExistsError,
     NoNodeError,
@@ -52,6 +58,19 @@ from .errors import (
 from .invariants import ZabMonitor
 from .messages import counter_of, epoch_of, zxid, zxid_str
 from .recipes import Lock
+from .security import (
+    ACL,
+    ANYONE_ID_UNSAFE,
+    AUTH_IDS,
+    CREATOR_ALL_ACL,
+    OPEN_ACL_UNSAFE,
+    READ_ACL_UNSAFE,
+    Id,
+    Permissions,
+    make_acl,
+    make_digest_acl,
+    make_digest_acl_credential,
+)
 from .server import ZKOptions, ZKServer
 
 
@@ -81,13 +100,62 @@ def connect(hosts: str = "127.0.0.1:2181", timeout: float = 10.0, **kwargs: Any)
 
 
 __all__ = [
-    "FOLLOWING", "LEADING", "LOOKING", "OBSERVING", "AsyncResult", "BadArgumentsError", "BadVersionError",
-    "ClientNode", "ConnectionClosedError", "ConnectionLoss", "DataTree", "Election", "Ensemble", "EventType",
-    "KazooClient", "KazooState", "KazooTimeoutError", "KeeperState", "Lock", "LockTimeout",
-    "NoChildrenForEphemeralsError", "NoNodeError", "NodeExistsError", "NotEmptyError", "RolledBackError",
-    "RuntimeInconsistency", "SessionExpiredError", "TransactionRequest", "WatchedEvent", "ZKOptions",
-    "ZKServer", "ZabMonitor", "ZnodeStat", "ZookeeperError", "connect", "counter_of", "ensemble",
-    "epoch_of", "normpath", "total_order", "zxid", "zxid_str",
+    "ACL",
+    "ANYONE_ID_UNSAFE",
+    "AUTH_IDS",
+    "CREATOR_ALL_ACL",
+    "FOLLOWING",
+    "LEADING",
+    "LOOKING",
+    "OBSERVING",
+    "OPEN_ACL_UNSAFE",
+    "READ_ACL_UNSAFE",
+    "AsyncResult",
+    "AuthFailedError",
+    "BadArgumentsError",
+    "BadVersionError",
+    "ClientNode",
+    "ConnectionClosedError",
+    "ConnectionLoss",
+    "DataTree",
+    "Election",
+    "Ensemble",
+    "EventType",
+    "Id",
+    "InvalidACLError",
+    "KazooClient",
+    "KazooState",
+    "KazooTimeoutError",
+    "KeeperState",
+    "Lock",
+    "LockTimeout",
+    "NoAuthError",
+    "NoChildrenForEphemeralsError",
+    "NoNodeError",
+    "NodeExistsError",
+    "NotEmptyError",
+    "Permissions",
+    "RolledBackError",
+    "RuntimeInconsistency",
+    "SessionExpiredError",
+    "TransactionRequest",
+    "WatchedEvent",
+    "ZKOptions",
+    "ZKServer",
+    "ZabMonitor",
+    "ZnodeStat",
+    "ZookeeperError",
+    "connect",
+    "counter_of",
+    "ensemble",
+    "epoch_of",
+    "make_acl",
+    "make_digest_acl",
+    "make_digest_acl_credential",
+    "normpath",
+    "total_order",
+    "zxid",
+    "zxid_str",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises", "workload", "experiments", "mutants",

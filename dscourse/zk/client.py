@@ -14,6 +14,9 @@ the session timeout without a word (kazoo's SUSPENDED), fails in-flight requests
 it has seen (a server that is behind refuses it: single system image), re-registers its
 watches (``SetWatches``), and learns that its session expired only from a server (LOST).
 Watches are one-shot: each registered function is called once with a :class:`WatchedEvent`.
+ACLs as kazoo has them (:mod:`.security`): ``create(acl=...)``, ``get_acls``, ``set_acls`` and
+``add_auth``, whose credentials the client sends again on every new connection (ZooKeeper
+authenticates connections, not sessions).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import Any, NamedTuple
 
 from ..errors import allowed
 from ..sim import Node
+from .acl import OPEN
 from .datatree import ZnodeStat
 from .errors import (
     EXCEPTIONS,
+    AuthFailedError,
     ConnectionClosedError,
     ConnectionLoss,
     KazooTimeoutError,
@@ -44,6 +49,7 @@ from .messages import (
     PingReply,
     WatcherEvent,
 )
+from .security import ACL, Id
 
 
 class KazooState:
@@ -58,6 +64,7 @@ class KeeperState:
     CONNECTED = "CONNECTED"
     CONNECTING = "CONNECTING"
     EXPIRED_SESSION = "EXPIRED_SESSION"
+    AUTH_FAILED = "AUTH_FAILED"
     CLOSED = "CLOSED"
 
 
@@ -154,9 +161,11 @@ class AsyncResult:
 class ClientNode(Node):
     """The client's connection to the ensemble, as a simulated process (see module docstring)."""
 
-    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int) -> None:
+    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int, ip: str = "127.0.0.1") -> None:
         super().__init__(id)
         self.servers = servers
+        self.ip = ip
+        self.auth_data: list[tuple[str, str]] = []  # (scheme, credential), sent on every connection
         self.requested_timeout = timeout_ms
         self.timeout_ms = timeout_ms
         self.session = 0
@@ -200,7 +209,8 @@ class ClientNode(Node):
         self.server = self.servers[self.rotation % len(self.servers)]
         self.rotation += 1
         self.attempt += 1
-        self.send(self.server, ConnectRequest(self.session, self.requested_timeout, self.last_zxid, self.attempt))
+        self.send(self.server, ConnectRequest(self.session, self.requested_timeout, self.last_zxid, self.attempt,
+                                              self.ip))
         self.last_send = self.now
         self.set_timer(max(self.requested_timeout / len(self.servers), 100), "connect_timeout", self.attempt)
 
@@ -235,6 +245,20 @@ class ClientNode(Node):
             self.session = 0
             self.keeper = KeeperState.CONNECTING
             self._connect_next()
+
+    def _auth_failed(self) -> None:
+        """kazoo's AUTH_FAILED: the server closed the connection and kazoo stops connecting, so the
+        client ends CLOSED (later calls raise :class:`ConnectionClosedError`, as on a real server)."""
+        self.started = False
+        self.keeper = KeeperState.CLOSED
+        for _, (_, result, _) in sorted(self.pending.items()):
+            result.set_exception(AuthFailedError())
+        for _, result, _ in self.outbox:
+            result.set_exception(AuthFailedError())
+        self.pending.clear()
+        self.outbox.clear()
+        self.server = None
+        self._set_state(KazooState.LOST)
 
     def on_timer(self, name: str, payload: Any) -> None:
         if not self.started:
@@ -273,6 +297,8 @@ class ClientNode(Node):
             self.seq_in = self.seq_out = 0
             self.keeper = KeeperState.CONNECTED
             self._set_state(KazooState.CONNECTED)
+            for scheme, credential in self.auth_data:  # kazoo authenticates each new connection
+                self._send(("auth", scheme, credential), AsyncResult(self))
             if reconnect and (self.data_watchers or self.child_watchers):
                 self._send(("setWatches", self.last_zxid, tuple(sorted(self.data_watchers)),
                             tuple(sorted(self.child_watchers))), AsyncResult(self))
@@ -323,6 +349,14 @@ class ClientNode(Node):
         kind = op[0]
         if kind == "setWatches":
             return result.set(True)
+        if kind == "auth":
+            if reply.err:
+                result.set_exception(AuthFailedError())
+                return self._auth_failed()
+            return result.set(True)
+        if kind == "getACL" and not reply.err:
+            acl, stat = reply.result
+            return result.set(([ACL(p, Id(s, i)) for p, s, i in acl], stat))
         if kind == "multi":
             if reply.err:
                 return result.set([EXCEPTIONS[c]() for c in reply.result])
@@ -377,6 +411,26 @@ def _check_bytes(value: Any) -> None:
         raise TypeError("Invalid type for 'value' (must be a byte string)")
 
 
+def _wire_acl(acl: Any) -> tuple:
+    """kazoo's check (a list or tuple of ACLs), then plain ``(perms, scheme, id)`` entries."""
+    if isinstance(acl, ACL) or not isinstance(acl, (tuple, list)):
+        raise TypeError("Invalid type for 'acl' (acl must be a tuple/list of ACL's")
+    out = []
+    for a in acl:
+        try:
+            out.append((int(a.perms), str(a.id.scheme), str(a.id.id)))
+        except AttributeError:
+            raise TypeError(f"acl entry {a!r} is not an ACL: expected ACL(perms, Id(scheme, id))") from None
+    return tuple(out)
+
+
+def _create_op(path: str, value: bytes, acl: Any, ephemeral: bool, sequence: bool) -> tuple:
+    """The create request; an ACL other than the open default travels as a sixth element."""
+    op: tuple = ("create", normpath(path, sequence), value, bool(ephemeral), bool(sequence))
+    wire = OPEN if acl is None else _wire_acl(acl)
+    return (*op, wire) if wire != OPEN else op
+
+
 def _check_version(version: Any) -> None:
     if isinstance(version, bool) or not isinstance(version, int):
         raise TypeError("Invalid type for 'version' (int expected)")
@@ -397,7 +451,8 @@ class TransactionRequest:
     def create(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
                sequence: bool = False) -> None:
         _check_bytes(value)
-        self.operations.append(("create", normpath(path, sequence), value, bool(ephemeral), bool(sequence)))
+        acl = acl or self.client.default_acl
+        self.operations.append(_create_op(path, value, acl, ephemeral, sequence))
 
     def delete(self, path: str, version: int = -1) -> None:
         _check_version(version)
@@ -432,10 +487,14 @@ class TransactionRequest:
 class KazooClient:
     """The kazoo API over a :class:`ClientNode` (built by ``Ensemble.client``)."""
 
-    def __init__(self, node: ClientNode, sim: Any, recorder: Any = None) -> None:
+    def __init__(self, node: ClientNode, sim: Any, recorder: Any = None, default_acl: Any = None,
+                 auth_data: Any = None) -> None:
         self._node = node
         self._sim = sim
         self._recorder = recorder
+        self.default_acl = default_acl
+        for scheme, credential in auth_data or ():
+            node.auth_data.append((scheme, credential))
         node.driver = self._drive
 
     def __repr__(self) -> str:
@@ -533,7 +592,7 @@ class KazooClient:
     def create_async(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
                      sequence: bool = False, makepath: bool = False) -> AsyncResult:
         _check_bytes(value)
-        return self._node.submit(("create", normpath(path, sequence), value, bool(ephemeral), bool(sequence)))
+        return self._node.submit(_create_op(path, value, acl or self.default_acl, ephemeral, sequence))
 
     def create(self, path: str, value: bytes = b"", acl: Any = None, ephemeral: bool = False,
                sequence: bool = False, makepath: bool = False, include_data: bool = False) -> str:
@@ -546,7 +605,7 @@ class KazooClient:
             if not makepath:
                 raise
         parent = normpath(path, sequence).rstrip("/").rsplit("/", 1)[0] or "/"
-        self.ensure_path(parent)
+        self.ensure_path(parent, acl)
         return self.create_async(path, value, acl, ephemeral, sequence).get()
 
     def ensure_path(self, path: str, acl: Any = None) -> bool | str:
@@ -561,7 +620,7 @@ class KazooClient:
         for part in parts:
             current += "/" + part
             try:
-                result = self.create_async(current).get()
+                result = self.create_async(current, acl=acl).get()
             except NodeExistsError:
                 result = True
         return result
@@ -617,6 +676,39 @@ class KazooClient:
         except NoNodeError:
             pass
         return None
+
+    # -- access control ----------------------------------------------------------------------------
+    def get_acls_async(self, path: str) -> AsyncResult:
+        return self._node.submit(("getACL", normpath(path)))
+
+    def get_acls(self, path: str) -> tuple[list[ACL], ZnodeStat]:
+        """``(acl, stat)``; needs READ or ADMIN on the node, and without ADMIN digest ids come
+        back as ``user:x`` (ZOOKEEPER-1392)."""
+        return self.get_acls_async(path).get()
+
+    def set_acls_async(self, path: str, acls: Any, version: int = -1) -> AsyncResult:
+        wire = _wire_acl(acls)
+        _check_version(version)
+        return self._node.submit(("setACL", normpath(path), wire, version))
+
+    def set_acls(self, path: str, acls: Any, version: int = -1) -> ZnodeStat:
+        """Replace the node's ACL (needs ADMIN) if ``version`` is -1 or its ``aversion``; the
+        new stat. Children keep their own ACLs: ACLs are not recursive."""
+        return self.set_acls_async(path, acls, version).get()
+
+    def add_auth_async(self, scheme: str, credential: str) -> AsyncResult:
+        if not isinstance(scheme, str):
+            raise TypeError("Invalid type for 'scheme' (string expected)")
+        if not isinstance(credential, str):
+            raise TypeError("Invalid type for 'credential' (string expected)")
+        if (scheme, credential) not in self._node.auth_data:
+            self._node.auth_data.append((scheme, credential))
+        return self._node.submit(("auth", scheme, credential))
+
+    def add_auth(self, scheme: str, credential: str) -> bool:
+        """Authenticate this connection (``digest``, ``user:password``): True. An unknown scheme
+        raises :class:`AuthFailedError` and leaves the client failed, as kazoo does."""
+        return self.add_auth_async(scheme, credential).get()
 
     def sync_async(self, path: str) -> AsyncResult:
         return self._node.submit(("sync", normpath(path)))

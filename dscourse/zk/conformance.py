@@ -798,6 +798,263 @@ def lock_recipe_contenders(t: Ctx) -> None:
     other.release()
 
 
+# -- ACLs ----------------------------------------------------------------------------------------
+# Programmer's Guide, "ZooKeeper access control using ACLs"; PrepRequestProcessor.fixupACL and
+# the checkACL calls of PrepRequestProcessor and FinalRequestProcessor (ZooKeeper 3.8).
+def _acl(scheme: str, id: str, perms: int) -> Any:
+    from .security import ACL, Id
+    return ACL(perms, Id(scheme, id))
+
+
+def _alice(perms: int = 31) -> Any:
+    from .security import make_digest_acl_credential
+    return _acl("digest", make_digest_acl_credential("alice", "secret"), perms)
+
+
+def _tx(zk: Any, *ops: tuple) -> Any:
+    tx = zk.transaction()
+    for name, *args in ops:
+        getattr(tx, name)(*args)
+    return tx.commit()
+
+
+@case
+def acl_default_is_open(t: Ctx) -> None:
+    t.zk.create(t.p("a"))
+    t.do("acl", t.zk.get_acls, t.p("a"))
+    t.see("root", t.zk.get_acls("/")[0])
+
+
+@case
+def acl_config_node_read_only(t: Ctx) -> None:
+    t.do("config", t.zk.get_acls, "/zookeeper/config")
+    t.do("quota", t.zk.get_acls, "/zookeeper/quota")
+
+
+@case
+def acl_digest_denies_others(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"x", acl=[_alice()])
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("exists", t.zk.exists, t.p("a"))
+    t.do("children", t.zk.get_children, t.p("a"))
+    t.do("set", t.zk.set, t.p("a"), b"y")
+    t.do("get_acls", t.zk.get_acls, t.p("a"))
+    t.do("set_acls", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 31)])
+    t.do("create child", t.zk.create, t.p("a/c"))
+    t.do("delete missing child", t.zk.delete, t.p("a/nope"))
+
+
+@case
+def acl_digest_after_add_auth(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"x", acl=[_alice()])
+    t.do("auth", t.zk.add_auth, "digest", "alice:secret")
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("set", t.zk.set, t.p("a"), b"y")
+    t.do("get_acls", t.zk.get_acls, t.p("a"))
+    t.do("create child", t.zk.create, t.p("a/c"))
+    t.do("other", t.client().get, t.p("a"))
+
+
+@case
+def acl_wrong_password(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"x", acl=[_alice()])
+    t.do("auth", t.zk.add_auth, "digest", "alice:guess")
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("auth right", t.zk.add_auth, "digest", "alice:secret")
+    t.do("get again", t.zk.get, t.p("a"))
+
+
+@case
+def acl_read_only_node(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"r", acl=[_acl("world", "anyone", 1)])
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("set", t.zk.set, t.p("a"), b"w")
+    t.do("set bad version", t.zk.set, t.p("a"), b"w", version=7)
+    t.do("create child", t.zk.create, t.p("a/c"))
+    t.do("get_acls", t.zk.get_acls, t.p("a"))
+    t.do("delete", t.zk.delete, t.p("a"))
+
+
+@case
+def acl_digest_redacted_without_admin(t: Ctx) -> None:
+    t.zk.create(t.p("a"), acl=[_acl("world", "anyone", 1), _alice()])
+    t.do("without admin", t.zk.get_acls, t.p("a"))
+    t.zk.add_auth("digest", "alice:secret")
+    t.do("with admin", t.zk.get_acls, t.p("a"))
+
+
+@case
+def acl_create_needs_create_on_parent(t: Ctx) -> None:
+    owner = t.client()
+    owner.add_auth("digest", "alice:secret")
+    owner.create(t.p("a"), acl=[_acl("world", "anyone", 31 & ~4), _alice()])
+    owner.create(t.p("a/x"))
+    t.do("create", t.zk.create, t.p("a/y"))
+    t.do("create existing", t.zk.create, t.p("a/x"))
+    t.do("owner creates", owner.create, t.p("a/y"))
+
+
+@case
+def acl_delete_needs_delete_on_parent(t: Ctx) -> None:
+    t.zk.create(t.p("keep"), acl=[_acl("world", "anyone", 31 & ~8)])
+    t.zk.create(t.p("keep/open"))
+    t.do("delete open child", t.zk.delete, t.p("keep/open"))
+    t.zk.create(t.p("free"))
+    t.zk.create(t.p("free/locked"), acl=[_acl("world", "anyone", 1)])
+    t.do("delete locked child", t.zk.delete, t.p("free/locked"))
+
+
+@case
+def acl_not_recursive(t: Ctx) -> None:
+    owner = t.client()
+    owner.add_auth("digest", "alice:secret")
+    owner.create(t.p("a"), acl=[_alice()])
+    owner.create(t.p("a/b"), b"open")
+    t.do("list parent", t.zk.get_children, t.p("a"))
+    t.do("read child", t.zk.get, t.p("a/b"))
+    t.do("write child", t.zk.set, t.p("a/b"), b"mine")
+    owner.set_acls(t.p("a"), [_acl("world", "anyone", 1)])
+    t.do("child acl after parent change", t.zk.get_acls, t.p("a/b"))
+
+
+@case
+def acl_set_acls_versions(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"d")
+    t.do("bad version", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 3)], version=5)
+    t.do("v0", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 31)], version=0)
+    t.do("v0 again", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 31)], version=0)
+    t.do("any version", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 27)])
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("missing", t.zk.set_acls, t.p("nope"), [_acl("world", "anyone", 31)])
+
+
+@case
+def acl_set_acls_needs_admin(t: Ctx) -> None:
+    t.zk.create(t.p("a"), acl=[_acl("world", "anyone", 31 & ~16)])
+    t.do("set_acls", t.zk.set_acls, t.p("a"), [_acl("world", "anyone", 31)])
+    t.do("set", t.zk.set, t.p("a"), b"still writable")
+    t.do("get_acls", t.zk.get_acls, t.p("a"))
+
+
+@case
+def acl_auth_scheme_is_the_creator(t: Ctx) -> None:
+    from .security import CREATOR_ALL_ACL
+    t.do("unauthenticated", t.zk.create, t.p("a"), acl=CREATOR_ALL_ACL)
+    t.zk.add_auth("digest", "alice:secret")
+    t.do("authenticated", t.zk.create, t.p("a"), acl=CREATOR_ALL_ACL)
+    t.do("acl", t.zk.get_acls, t.p("a"))
+    t.do("other", t.client().get, t.p("a"))
+
+
+@case
+def acl_invalid_acls(t: Ctx) -> None:
+    for label, entry in (("world bob", ("world", "bob")), ("digest without hash", ("digest", "alice")),
+                         ("digest empty hash", ("digest", "alice:")), ("unknown scheme", ("kerberos", "x")),
+                         ("bad ip", ("ip", "300.1.2.3")), ("bad mask", ("ip", "10.0.0.0/33")),
+                         ("auth unauthenticated", ("auth", "alice"))):
+        t.do(label, t.zk.create, t.p(label.replace(" ", "_")), acl=[_acl(entry[0], entry[1], 31)])
+    t.do("before missing parent", t.zk.create, t.p("nope/a"), acl=[_acl("world", "bob", 31)])
+    t.zk.create(t.p("a"))
+    t.do("set_acls empty", t.zk.set_acls, t.p("a"), [])
+    t.do("set_acls invalid", t.zk.set_acls, t.p("a"), [_acl("digest", "x", 31)])
+
+
+@case
+def acl_empty_list_means_open(t: Ctx) -> None:
+    t.do("create", t.zk.create, t.p("a"), acl=[])
+    t.do("acl", t.zk.get_acls, t.p("a"))
+
+
+@case
+def acl_duplicates_removed(t: Ctx) -> None:
+    t.zk.create(t.p("a"), acl=[_alice(), _alice(), _acl("world", "anyone", 1), _alice()])
+    t.zk.add_auth("digest", "alice:secret")
+    t.do("acl", t.zk.get_acls, t.p("a"))
+
+
+@case
+def acl_ip_scheme(t: Ctx) -> None:
+    for label, pattern in (("exact", "127.0.0.1"), ("local net", "127.0.0.0/8"), ("other net", "10.0.0.0/8"),
+                           ("other host", "127.0.0.2"), ("any", "0.0.0.0/0")):
+        name = t.p(label.replace(" ", "_"))
+        t.zk.create(name, b"ip", acl=[_acl("ip", pattern, 1)])
+        t.do(label, t.zk.get, name)
+    t.do("add ip auth", t.zk.add_auth, "ip", "10.1.2.3")
+    t.do("still other net", t.zk.get, t.p("other_net"))
+
+
+@case
+def acl_no_permissions(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"x", acl=[_acl("world", "anyone", 0)])
+    t.do("get", t.zk.get, t.p("a"))
+    t.do("exists", t.zk.exists, t.p("a"))
+    t.do("get_acls", t.zk.get_acls, t.p("a"))
+    t.do("delete", t.zk.delete, t.p("a"))
+
+
+@case
+def acl_in_transactions(t: Ctx) -> None:
+    t.zk.create(t.p("r"), acl=[_acl("world", "anyone", 0)])
+    t.zk.create(t.p("a"))
+    t.do("check unreadable", _tx, t.zk, ("check", t.p("r"), 0))
+    t.do("create under it", _tx, t.zk, ("create", t.p("b")), ("create", t.p("r/x")))
+    t.do("create with acl", _tx, t.zk, ("create", t.p("c"), b"v", [_alice()]), ("set_data", t.p("a"), b"1"))
+    t.do("acl", t.zk.get_acls, t.p("c"))
+    t.do("set inside", _tx, t.zk, ("set_data", t.p("c"), b"2"))
+
+
+@case
+def acl_ensure_path_with_acl(t: Ctx) -> None:
+    from .security import CREATOR_ALL_ACL
+    t.zk.add_auth("digest", "alice:secret")
+    t.do("ensure", t.zk.ensure_path, t.p("x/y"), CREATOR_ALL_ACL)
+    t.do("x", t.zk.get_acls, t.p("x"))
+    t.do("y", t.zk.get_acls, t.p("x/y"))
+    t.do("other lists x", t.client().get_children, t.p("x"))
+
+
+@case
+def acl_ephemeral_goes_with_its_session(t: Ctx) -> None:
+    other = t.client()
+    other.create(t.p("e"), acl=[_acl("world", "anyone", 1)], ephemeral=True)
+    t.do("delete", t.zk.delete, t.p("e"))
+    t.backend.close_client(other)
+    t.zk.sync(t.p("e"))
+    t.do("after close", t.zk.exists, t.p("e"))
+
+
+@case
+def acl_set_acls_keeps_data_and_mzxid(t: Ctx) -> None:
+    t.zk.create(t.p("a"), b"data")
+    before = t.zk.exists(t.p("a"))
+    t.zk.set_acls(t.p("a"), [_acl("world", "anyone", 31), _alice(16)])
+    after = t.zk.exists(t.p("a"))
+    t.see("before", before)
+    t.see("after", after)
+    t.do("get", t.zk.get, t.p("a"))
+
+
+@case
+def acl_no_watch_on_set_acls(t: Ctx) -> None:
+    t.zk.create(t.p("a"))
+    events, fn = _events(t)
+    t.zk.get(t.p("a"), watch=fn)
+    t.client().set_acls(t.p("a"), [_acl("world", "anyone", 31)])
+    t.settle()
+    t.see("events", events)
+
+
+@case
+def acl_unknown_auth_scheme_fails_the_client(t: Ctx) -> None:
+    other = t.client()
+    states: list[str] = []
+    other.add_listener(states.append)
+    t.do("auth", other.add_auth, "kerberos", "alice")
+    t.settle()
+    t.do("next call", other.exists, t.base)
+    t.see("lost", "LOST" in states)
+
+
 class SimBackend:
     """The cases' view of a simulated ensemble: clients spread over the servers."""
 

@@ -19,6 +19,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .acl import OPEN, READ_ONLY
 from .errors import (
     BadArgumentsError,
     BadVersionError,
@@ -93,6 +94,7 @@ class CreateTxn:
     data: bytes
     ephemeral_owner: int
     parent_cversion: int
+    acl: tuple = OPEN  # (perms, scheme, id) entries, as fixed up by the leader (:mod:`.acl`)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ class DeleteTxn:
 class SetDataTxn:
     path: str
     data: bytes
+    version: int
+
+
+@dataclass(frozen=True)
+class SetACLTxn:
+    """``SetACLTxn``: the node's new ACL and ACL version (``aversion``); data and mzxid stay."""
+
+    path: str
+    acl: tuple
     version: int
 
 
@@ -145,11 +156,12 @@ class NoopTxn:
 class Znode:
     """One node of the tree: data, stat fields and child names."""
 
-    __slots__ = ("aversion", "children", "ctime", "cversion", "czxid", "data", "ephemeral_owner",
+    __slots__ = ("acl", "aversion", "children", "ctime", "cversion", "czxid", "data", "ephemeral_owner",
                  "mtime", "mzxid", "pzxid", "seq", "version")
 
-    def __init__(self, data: bytes, zxid: int, time: int, owner: int = 0) -> None:
+    def __init__(self, data: bytes, zxid: int, time: int, owner: int = 0, acl: tuple = OPEN) -> None:
         self.data = data
+        self.acl = acl
         self.czxid = self.mzxid = self.pzxid = zxid
         self.ctime = self.mtime = time
         self.version = self.cversion = self.aversion = 0
@@ -163,7 +175,8 @@ class Znode:
 
     def dump(self) -> tuple:
         return (self.data, self.czxid, self.mzxid, self.pzxid, self.ctime, self.mtime, self.version,
-                self.cversion, self.aversion, self.ephemeral_owner, tuple(sorted(self.children)), self.seq)
+                self.cversion, self.aversion, self.ephemeral_owner, tuple(sorted(self.children)), self.seq,
+                self.acl)
 
     @classmethod
     def load(cls, row: tuple) -> Znode:
@@ -172,6 +185,7 @@ class Znode:
          z.ephemeral_owner) = row[1:10]
         z.children = set(row[10])
         z.seq = row[11]
+        z.acl = tuple(tuple(e) for e in row[12]) if len(row) > 12 else OPEN
         return z
 
 
@@ -208,6 +222,8 @@ class DataTree:
             self.nodes[path] = Znode(b"", 0, 0)
         for path in SPECIAL[1:]:
             self.nodes[parent_of(path)].children.add(path.rsplit("/", 1)[1])
+        config = self.nodes["/zookeeper/config"]  # ``DataTree.addConfigNode``: world-readable, aversion -1
+        config.acl, config.aversion = READ_ONLY, -1
         self.ephemerals: dict[int, set[str]] = {}
         self.sessions: dict[int, int] = {}  # session id -> timeout (ms), as committed
         self.last_zxid = 0
@@ -220,6 +236,10 @@ class DataTree:
     def exists(self, path: str) -> ZnodeStat | None:
         z = self.nodes.get(path)
         return None if z is None else z.stat()
+
+    def get_acl(self, path: str) -> tuple[tuple, ZnodeStat]:
+        z = self._node(path)
+        return z.acl, z.stat()
 
     def children(self, path: str) -> list[str]:
         return sorted(self._node(path).children)
@@ -269,7 +289,7 @@ class DataTree:
         t = type(txn)
         if t is CreateTxn:
             parent = self.nodes[parent_of(txn.path)]
-            self.nodes[txn.path] = Znode(txn.data, zxid, time, txn.ephemeral_owner)
+            self.nodes[txn.path] = Znode(txn.data, zxid, time, txn.ephemeral_owner, txn.acl)
             parent.children.add(txn.path.rsplit("/", 1)[1])
             parent.cversion = txn.parent_cversion
             parent.seq += 1
@@ -288,6 +308,10 @@ class DataTree:
             return z.stat()
         if t is CheckVersionTxn:
             return True
+        if t is SetACLTxn:
+            z = self.nodes[txn.path]
+            z.acl, z.aversion = txn.acl, txn.version
+            return z.stat()
         if t is MultiTxn:
             return [self._apply(zxid, time, sub, triggers) for sub in txn.txns]
         if t is ErrorTxn:
@@ -320,7 +344,7 @@ class DataTree:
 
 
 # -- the leader's request processor (``PrepRequestProcessor.pRequest2Txn``) --------------------
-WRITES = ("create", "delete", "setData", "check", "multi", "createSession", "closeSession")
+WRITES = ("create", "delete", "setData", "setACL", "check", "multi", "createSession", "closeSession")
 
 
 def prep(tree: DataTree, op: tuple, session: int) -> Any:
@@ -329,7 +353,7 @@ def prep(tree: DataTree, op: tuple, session: int) -> Any:
     leader then proposes an :class:`ErrorTxn` so the reply keeps the client's order."""
     kind = op[0]
     if kind == "create":
-        _, path, data, ephemeral, sequential = op
+        _, path, data, ephemeral, sequential = op[:5]  # op[5], the ACL, is the server's (:mod:`.acl`)
         validate_path(path, sequential)
         if path == "/":
             raise NodeExistsError(path)
@@ -366,6 +390,15 @@ def prep(tree: DataTree, op: tuple, session: int) -> Any:
         if version != -1 and version != z.version:
             raise BadVersionError(path)
         return SetDataTxn(path, data, z.version + 1)
+    if kind == "setACL":  # ``op[2]`` is the ACL as fixed up by :func:`.acl.authorize`
+        _, path, acl, version = op
+        validate_path(path)
+        z = tree.nodes.get(path)
+        if z is None:
+            raise NoNodeError(path)
+        if version != -1 and version != z.aversion:
+            raise BadVersionError(path)
+        return SetACLTxn(path, tuple(acl), z.aversion + 1)
     if kind == "check":
         _, path, version = op
         validate_path(path)

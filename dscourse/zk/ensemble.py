@@ -71,9 +71,12 @@ class Ensemble(Cluster):
 
     # -- clients -------------------------------------------------------------------------------
     def client(self, server: str | None = None, session_timeout_ms: int = 10_000,
-               record: bool = True) -> KazooClient:
+               record: bool = True, *, ip: str = "127.0.0.1", auth_data: Any = None,
+               default_acl: Any = None) -> KazooClient:
         """A new client (not started) that connects to ``server`` first (default: chosen by the
-        client's own random stream, like kazoo's shuffled host list)."""
+        client's own random stream, like kazoo's shuffled host list). ``ip`` is the address the
+        servers see (its ``ip`` ACL identity); ``auth_data`` (``[(scheme, credential)]``) and
+        ``default_acl`` are kazoo's constructor arguments."""
         if server is not None and server not in self.nodes:
             raise allowed("server", server, f"one of {', '.join(self.nodes)} or None")
         if isinstance(session_timeout_ms, bool) or not isinstance(session_timeout_ms, int) or session_timeout_ms < 1:
@@ -85,9 +88,12 @@ class Ensemble(Cluster):
         if server is not None:
             order.remove(server)
             order.insert(0, server)
-        node = ClientNode(cid, tuple(order), session_timeout_ms)
+        from .acl import ipv4
+        if not isinstance(ip, str) or ipv4(ip) is None:
+            raise allowed("ip", ip, "a dotted IPv4 address such as '10.0.0.5'")
+        node = ClientNode(cid, tuple(order), session_timeout_ms, ip)
         self.sim.add_node(node)
-        zk = KazooClient(node, self.sim, self.history if record else None)
+        zk = KazooClient(node, self.sim, self.history if record else None, default_acl, auth_data)
         self.clients[cid] = zk
         return zk
 

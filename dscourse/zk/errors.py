@@ -45,6 +45,12 @@ class NoNodeError(ZookeeperError):
     code = -101
 
 
+class NoAuthError(ZookeeperError):
+    """The node's ACL does not grant this connection the permission the operation needs."""
+
+    code = -102
+
+
 class BadVersionError(ZookeeperError):
     code = -103
 
@@ -65,6 +71,21 @@ class SessionExpiredError(ZookeeperError):
     code = -112
 
 
+class InvalidACLError(ZookeeperError):
+    """An ACL given to create or set_acls is empty after ``auth`` expansion, or names an id its
+    scheme does not accept (``world`` other than ``anyone``, ``digest`` without one colon, a bad
+    ``ip`` pattern, an unknown scheme)."""
+
+    code = -114
+
+
+class AuthFailedError(ZookeeperError):
+    """``add_auth`` with a scheme the server has no provider for: the server closes the
+    connection and the client stays failed (kazoo's AUTH_FAILED)."""
+
+    code = -115
+
+
 class KazooTimeoutError(DscourseError):
     """``start()`` could not connect in time (kazoo's ``handler.timeout_exception``)."""
 
@@ -80,6 +101,6 @@ class ConnectionClosedError(SessionExpiredError):
 # code -> class, for replies that carry an error code.
 EXCEPTIONS: dict[int, type[ZookeeperError]] = {
     cls.code: cls for cls in (RolledBackError, RuntimeInconsistency, ConnectionLoss, BadArgumentsError,
-                              NoNodeError, BadVersionError, NoChildrenForEphemeralsError, NodeExistsError,
-                              NotEmptyError, SessionExpiredError)
+                              NoNodeError, NoAuthError, BadVersionError, NoChildrenForEphemeralsError,
+                              NodeExistsError, NotEmptyError, SessionExpiredError, InvalidACLError, AuthFailedError)
 }

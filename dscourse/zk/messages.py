@@ -161,13 +161,15 @@ class Ping:
 
 @dataclass(frozen=True)
 class Request:
-    """A write (or a sync) a learner forwards to the leader."""
+    """A write (or a sync) a learner forwards to the leader, with the identities its
+    connection authenticated as (``QuorumPacket.authinfo``): the leader checks ACLs."""
 
     conn: int
     seq: int
     session: int
     cxid: int
     op: tuple
+    auth: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class ConnectRequest:
     timeout_ms: int
     last_zxid: int
     attempt: int
+    ip: str = "127.0.0.1"  # the address the server sees (its ``ip`` ACL identity)
 
 
 @dataclass(frozen=True)

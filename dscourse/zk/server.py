@@ -22,6 +22,10 @@ ZooKeeper Internals, "Leader Activation" and "Active Messaging"):
   followers and INFORM (the whole proposal) to observers. Exhausting the 32-bit counter forces
   a new election.
 
+ACLs (:mod:`.acl`): each client connection has the identities it authenticated as (its ``ip``
+and any ``addauth``); the serving server checks reads, the leader checks writes (forwarded
+with the identities) before :func:`.datatree.prep`.
+
 Reads are answered from the local tree, after the session's earlier writes (per-client FIFO
 order, ``CommitProcessor``). ``sync`` goes to the leader and returns behind every commit
 outstanding when the leader saw it. Sessions are tracked by the leader: learners relay the
@@ -34,13 +38,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..sim import Node
-from .datatree import DataTree, ErrorTxn, MultiTxn, prep, prep_multi
+from . import acl as acls
+from .datatree import SPECIAL, CreateTxn, DataTree, ErrorTxn, MultiTxn, prep, prep_multi, validate_path
 from .election import FOLLOWING, LEADING, LOOKING, OBSERVING, Election, total_order
-from .errors import ZookeeperError
+from .errors import AuthFailedError, NoAuthError, ZookeeperError
 from .messages import (
     Ack,
     AckEpoch,
@@ -74,7 +80,7 @@ from .messages import (
     zxid,
 )
 
-READS = ("getData", "exists", "getChildren", "setWatches")
+READS = ("getData", "exists", "getChildren", "getACL", "setWatches", "auth")
 MAX_COUNTER = 0xFFFFFFFF
 
 
@@ -174,7 +180,8 @@ class ZKServer(Node):
         self.local: dict[int, str] = {}
         self.queues: dict[int, deque] = {}
         self.waiting: dict[int, int | None] = {}
-        self.pending_connects: dict[int, tuple[str, int]] = {}
+        self.pending_connects: dict[int, tuple[str, int, str]] = {}
+        self.auth: dict[int, list[tuple[str, str]]] = {}  # session -> its connection's identities
         self.touched: set[int] = set()
         self.cseq_in: dict[int, int] = {}
         self.cseq_out: dict[int, int] = {}
@@ -184,6 +191,28 @@ class ZKServer(Node):
     def prep_request(self, tree: DataTree, op: tuple, session: int) -> Any:
         """Turn a write into a transaction (``PrepRequestProcessor``); exercise E7.1 swaps it."""
         return prep(tree, op, session)
+
+    def permitted(self, kind: str, path: str, acl_of: Mapping[str, Any], ids: Sequence[Sequence[str]]) -> bool:
+        """May a connection with identities ``ids`` do ``kind`` on ``path``? (``checkACL`` and the
+        node each operation checks, :func:`.acl.permitted`); exercise E7.4 swaps it."""
+        return acls.permitted(kind, path, acl_of, ids)
+
+    def digest(self, credential: str) -> str:
+        """The digest identity of ``user:password`` (``generateDigest``); exercise E7.4 swaps it."""
+        return acls.generate_digest(credential)
+
+    def _prep_checked(self, tree: DataTree, op: tuple, session: int, ids: tuple) -> Any:
+        """The request check with ACLs first, in ``PrepRequestProcessor``'s order."""
+        if op[0] in ("create", "delete", "setData", "check", "setACL"):
+            validate_path(op[1], op[0] == "create" and op[4])
+            fixed = acls.authorize(tree.nodes, op, ids, self.permitted, SPECIAL)
+            if op[0] == "setACL":
+                return prep(tree, (op[0], op[1], fixed, op[3]), session)
+            txn = self.prep_request(tree, op[:5] if op[0] == "create" else op, session)
+            if fixed is not None and fixed != acls.OPEN and isinstance(txn, CreateTxn):
+                txn = CreateTxn(txn.path, txn.data, txn.ephemeral_owner, txn.parent_cversion, fixed)
+            return txn
+        return self.prep_request(tree, op, session)
 
     @staticmethod
     def better_vote(new: tuple[int, int, int], cur: tuple[int, int, int]) -> bool:
@@ -567,7 +596,7 @@ class ZKServer(Node):
                 h.state = "active"
                 self._qsend(s, UpToDate)
 
-    def _propose(self, session: int, cxid: int, op: tuple, origin: int) -> None:
+    def _propose(self, session: int, cxid: int, op: tuple, origin: int, ids: tuple = ()) -> None:
         """The leader's pipeline: prep the request, number it, log it, send PROPOSAL."""
         if op[0] == "sync":
             if not self.outstanding:
@@ -582,10 +611,13 @@ class ZKServer(Node):
         time = int(self.now)
         assert self.prep_tree is not None, "the leader preps against its tree once established"
         try:
+            def one(tree: DataTree, o: tuple, s: int) -> Any:
+                return self._prep_checked(tree, o, s, ids)
+
             if op[0] == "multi":
-                txn = prep_multi(self.prep_tree, op[1], session, z, time, self.prep_request)
+                txn = prep_multi(self.prep_tree, op[1], session, z, time, one)
             else:
-                txn = self.prep_request(self.prep_tree, op, session)
+                txn = one(self.prep_tree, op, session)
         except ZookeeperError as e:
             txn = ErrorTxn(e.code)
         if not isinstance(txn, ErrorTxn):
@@ -796,7 +828,7 @@ class ZKServer(Node):
                 for s in msg.sessions:
                     self._touch(s)
             elif t is Request and self.phase == "broadcast":
-                self._propose(msg.session, msg.cxid, msg.op, sid)
+                self._propose(msg.session, msg.cxid, msg.op, sid, msg.auth)
             elif t is Revalidate and self.phase == "broadcast":
                 valid = msg.session in self.tracker and msg.session not in self.closing
                 if valid:
@@ -834,12 +866,12 @@ class ZKServer(Node):
         if m.session == 0:
             self.stable["sessions_made"] += 1
             session = (self.myid << 56) | (self.stable["boot"] << 32) | self.stable["sessions_made"]
-            self.pending_connects[session] = (src, m.attempt)
+            self.pending_connects[session] = (src, m.attempt, m.ip)
             self.queues[session] = deque()
             self.waiting[session] = -2
             self._submit(session, -2, ("createSession", session, timeout))
         else:
-            self.pending_connects[m.session] = (src, m.attempt)
+            self.pending_connects[m.session] = (src, m.attempt, m.ip)
             if self.role == LEADING:
                 self._revalidated(m.session, m.session in self.tracker and m.session not in self.closing)
             else:
@@ -849,7 +881,7 @@ class ZKServer(Node):
         entry = self.pending_connects.pop(session, None)
         if entry is None:
             return
-        client, attempt = entry
+        client, attempt, ip = entry
         timeout = self.tree.sessions.get(session, 0)
         if not valid:
             self.send(client, ConnectResponse(session, 0, True, attempt))
@@ -861,14 +893,16 @@ class ZKServer(Node):
         self.queues[session] = deque()  # a new connection: what the old one asked is void
         self.waiting[session] = None
         self.cseq_in[session] = self.cseq_out[session] = 0
+        self.auth[session] = [("ip", ip)]  # a new connection: authenticate again (kazoo re-sends its auth)
         self._touch(session)
         self.send(client, ConnectResponse(session, timeout, False, attempt))
 
     def _submit(self, session: int, cxid: int, op: tuple) -> None:
+        ids = tuple(self.auth.get(session, ()))
         if self.role == LEADING:
-            self._propose(session, cxid, op, self.myid)
+            self._propose(session, cxid, op, self.myid, ids)
         else:
-            self._qsend(self._leader(), Request, session=session, cxid=cxid, op=op)
+            self._qsend(self._leader(), Request, session=session, cxid=cxid, op=op, auth=ids)
 
     def _from_client(self, m: Any) -> bool:
         """Check the client stream; on a gap, close the connection (the client reconnects)."""
@@ -933,6 +967,7 @@ class ZKServer(Node):
         self.waiting.pop(session, None)
         self.cseq_in.pop(session, None)
         self.cseq_out.pop(session, None)
+        self.auth.pop(session, None)
         for table in (self.data_watches, self.child_watches):
             for sessions in table.values():
                 sessions.discard(session)
@@ -953,8 +988,10 @@ class ZKServer(Node):
         err, result = 0, None  # type: tuple[int, Any]
         if kind == "setWatches":
             self._set_watches(session, *op[1:])
+        elif kind == "auth":
+            return self._authenticate(session, xid, op[1], op[2])
         else:
-            watch = op[2]
+            watch = len(op) > 2 and op[2]
             node = tree.nodes.get(path)
             if kind == "exists":
                 result = None if node is None else node.stat()
@@ -962,6 +999,11 @@ class ZKServer(Node):
                     self.data_watches.setdefault(path, set()).add(session)
             elif node is None:
                 err = -101
+            elif kind != "exists" and not self._may(session, kind, path):
+                err = NoAuthError.code
+            elif kind == "getACL":
+                acl = node.acl if self._may(session, "setACL", path) else acls.redact(node.acl)
+                result = (acl, node.stat())
             elif kind == "getData":
                 result = (node.data, node.stat())
                 if watch:
@@ -971,6 +1013,21 @@ class ZKServer(Node):
                 if watch:
                     self.child_watches.setdefault(path, set()).add(session)
         self._csend(session, ClientReply, xid=xid, zxid=self.applied, err=err, result=result)
+
+    def _may(self, session: int, kind: str, path: str) -> bool:
+        ids = [list(i) for i in self.auth.get(session, ())]
+        return self.permitted(kind, path, acls.lineage(self.tree.nodes, path), ids)
+
+    def _authenticate(self, session: int, xid: int, scheme: str, credential: str) -> None:
+        """``addauth`` (``ServerCnxn.addAuthInfo`` via the scheme's provider). An unknown scheme
+        fails and the server closes the connection (the client is left AUTH_FAILED)."""
+        if scheme == "digest":
+            self.auth[session].append(("digest", self.digest(credential)))
+        elif scheme != "ip":  # ``ip`` re-adds the address the connection already has
+            self._csend(session, ClientReply, xid=xid, zxid=self.applied, err=AuthFailedError.code, result=None)
+            self._forget(session)
+            return
+        self._csend(session, ClientReply, xid=xid, zxid=self.applied, err=0, result=True)
 
     def _set_watches(self, session: int, rel: int, data: tuple, children: tuple) -> None:
         """``SetWatches`` after a reconnect: fire what changed since ``rel``, re-arm the rest."""
