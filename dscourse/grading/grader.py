@@ -35,8 +35,8 @@ from typing import Any
 
 from ..errors import ConfigError, allowed
 from . import cells as fmt
-from . import rules
-from .registry import Outcome, TestCase, collecting, run_test
+from . import rules, shrink
+from .registry import Outcome, StudentError, TestCase, collecting, run_test
 from .remote import RemoteClass, RemoteFunction, Sandboxes
 from .sandbox import (
     CGROUP_PREFIX,
@@ -54,6 +54,7 @@ STATUS_ORDER = ("graded", "crashed", "timeout", "invalid")
 WORKER_MEMORY = 3 << 30      # address space a grading worker may add to what it inherits
 EXERCISE_SLACK = 15.0        # seconds beyond PARENT_FACTOR x timeout before the alarm rings
 MAX_NOTES = 12
+MAX_SVG = 2 << 20            # bytes of one counterexample diagram
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
 
@@ -208,6 +209,8 @@ class Result:
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    #: shrunk counterexamples of failing public tests, as plain data (see :func:`_counterexample`)
+    counterexamples: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -245,7 +248,8 @@ def submission_salt(student: str, cells: list[tuple[str, str]]) -> str:
 
 
 def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: float = 30.0,
-                     isolation: str = "auto", slot: int = 0) -> Result:
+                     isolation: str = "auto", slot: int = 0,
+                     shrink_cpu: float = shrink.SHRINK_CPU) -> Result:
     """Grade one submission file; never raises for anything the submission does."""
     student = row_key(path.name)
     result = Result(student, "graded", scores={ex: 0 for ex in master.exercises})
@@ -262,6 +266,7 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
         return result
     salt = submission_salt(student, cells)
     quota = [MAX_BYTES]
+    shrinking = shrink.Budget(shrink_cpu)
     _note_syntax(cells, result)
     for exercise, cases in master.exercises.items():
         ordered = sorted(cases, key=lambda c: c.hidden)      # public first: see _grade_exercise
@@ -274,7 +279,64 @@ def grade_submission(path: Path, master: Master, secret: bytes, *, timeout: floa
         _grade_exercise(exercise, ordered, cells, secret, result, timeout, isolation, slot,
                         salt, quota, forbid)
         result.scores[exercise] = sum(o.score for o in result.outcomes if o.case.exercise == exercise)
+        _shrink_failures(exercise, cells, result, timeout, isolation, slot, quota, forbid, shrinking)
     return result
+
+
+def _shrink_failures(exercise: str, cells: list[tuple[str, str]], result: Result, timeout: float,
+                     isolation: str, slot: int, quota: list[int], forbid: dict | None,
+                     budget: shrink.Budget) -> None:
+    """Shrink each failing public protocol test of ``exercise`` (:mod:`.shrink`) in fresh
+    sandboxes that have seen no hidden input, within the submission's CPU budget. Scores are
+    already final: whatever happens here (a sandbox dies, the time runs out) only means a
+    less useful counterexample."""
+    failing = [o for o in result.outcomes if o.case.exercise == exercise and not o.case.hidden
+               and o.status == "failed" and o.seed is not None and o.trace is not None]
+    if not failing or budget.left <= 0 or result.status == "invalid":
+        return
+    names = sorted({n for o in failing for n in o.case.names})
+    try:
+        with alarm(exercise_limit(timeout)), Sandboxes(cells, names, timeout=timeout, isolation=isolation,
+                                                      slot=slot, quota=quota, forbid=forbid) as boxes:
+            bindings = _bindings(boxes, boxes.start(), names)
+            for o in failing:
+                cx = shrink.shrink(o.case, bindings, o, budget, reraise=(ChildError,))
+                if cx is not None:
+                    result.counterexamples.append(_counterexample(cx))
+    except (ChildError, StudentError, Overtime):
+        return
+
+
+def _counterexample(cx: shrink.Counterexample) -> dict[str, Any]:
+    """A counterexample as plain data, with its space-time diagram rendered here (the trace
+    stays in the grading worker): SVG text, or "" if it cannot be drawn."""
+    return {"exercise": cx.exercise, "test": cx.test, "seed": cx.seed, "original": list(cx.original),
+            "keep": list(cx.keep), "message": cx.message, "at": cx.at, "lines": cx.lines(),
+            "replay": cx.replay_line, "svg": _svg(cx)}
+
+
+def _svg(cx: shrink.Counterexample) -> str:
+    if cx.trace is None or not len(cx.trace):
+        return ""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .. import viz
+
+        end = (cx.at if cx.at is not None else 0.0) + 10.0
+        window = (max(0.0, end - 310.0), end) if cx.at is not None else None
+        fig = viz.spacetime(cx.trace, window=window,
+                            title=f"{cx.exercise} {cx.test}, seed {cx.seed}: the shrunk failing run")
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        plt.close(fig)
+    except Exception:  # noqa: BLE001 - a diagram is a courtesy; the text says what failed
+        return ""
+    text = buf.getvalue()
+    return text if len(text) < MAX_SVG else ""
 
 
 def _note_syntax(cells: list[tuple[str, str]], result: Result) -> None:
@@ -478,7 +540,7 @@ def results_json(result: Result, master: Master) -> dict[str, Any]:
             "number": f"{o.case.exercise}.{number}",
             "score": o.score, "max_score": o.case.points,
             "status": "passed" if o.status == "passed" else "failed",
-            "output": "" if o.case.hidden else _public_message(o),
+            "output": "" if o.case.hidden else _public_message(o, result),
             "visibility": "after_published" if o.case.hidden else "visible",
         })
     return {"score": result.total, "output": feedback_markdown(result, master), "output_format": "md",
@@ -487,11 +549,25 @@ def results_json(result: Result, master: Master) -> dict[str, Any]:
                            "flags": sorted(result.flags)}}
 
 
-def _public_message(o: Outcome) -> str:
+def _public_message(o: Outcome, result: Result | None = None) -> str:
+    """A public test's message: the property that failed, the seed and, for a protocol run,
+    its shrunk counterexample and the line that replays it."""
     if o.status == "passed":
         return "passed"
     seed = f" (seed {o.seed})" if o.seed is not None else ""
-    return f"{o.message}{seed}"
+    cx = _counterexample_of(result, o) if result is not None else None
+    more = "".join("\n" + line for line in cx["lines"]) if cx else ""
+    return f"{o.message}{seed}{more}"
+
+
+def _counterexample_of(result: Result, o: Outcome) -> dict[str, Any] | None:
+    return next((cx for cx in result.counterexamples
+                 if cx["exercise"] == o.case.exercise and cx["test"] == o.case.name), None)
+
+
+def diagram_name(cx: dict[str, Any]) -> str:
+    """The file name of a counterexample's diagram beside ``feedback.md``."""
+    return f"{cx['exercise']}-{cx['test']}.svg"
 
 
 def feedback_markdown(result: Result, master: Master) -> str:
@@ -514,7 +590,17 @@ def feedback_markdown(result: Result, master: Master) -> str:
                 mark = "passed" if o.status == "passed" else "failed"
                 lines.append(f"- {mark}: {o.case.title} ({o.score}/{o.case.points})")
                 if o.status != "passed":
-                    lines.append(f"  - {_public_message(o)}")
+                    seed = f" (seed {o.seed})" if o.seed is not None else ""
+                    lines.append(f"  - {o.message}{seed}")
+                    cx = _counterexample_of(result, o)
+                    if cx is not None:
+                        head, *schedule, replay = cx["lines"]
+                        lines.append(f"  - {head}")
+                        lines += ["", "    ```", *(f"    {x.strip()}" for x in schedule), "    ```", ""]
+                        lines.append(f"  - {replay}")
+                        if cx["svg"]:
+                            lines.append(f"  - space-time diagram of the shrunk run: "
+                                         f"![{diagram_name(cx)}]({diagram_name(cx)})")
         hidden = [o for o in mine if o.case.hidden]
         if hidden:
             ok = sum(o.status == "passed" for o in hidden)
@@ -533,6 +619,9 @@ def write_results(result: Result, master: Master, results_dir: Path) -> None:
     (folder / "results.json").write_text(json.dumps(results_json(result, master), indent=1,
                                                     sort_keys=True) + "\n", encoding="utf-8")
     (folder / "feedback.md").write_text(feedback_markdown(result, master), encoding="utf-8")
+    for cx in result.counterexamples:
+        if cx["svg"]:
+            (folder / diagram_name(cx)).write_text(cx["svg"], encoding="utf-8")
 
 
 # ---- the batch ----------------------------------------------------------------------------------------
@@ -550,7 +639,8 @@ def resolve_secret(secret: str | None) -> bytes:
 def _pack(r: Result) -> dict:
     outcomes = [(o.case.exercise, o.case.name, o.status, o.message, o.seed) for o in r.outcomes]
     return {"student": r.student, "status": r.status, "reason": r.reason, "scores": r.scores,
-            "notes": r.notes, "flags": r.flags, "outcomes": outcomes}
+            "notes": r.notes, "flags": r.flags, "outcomes": outcomes,
+            "counterexamples": r.counterexamples}
 
 
 def _restore(data: dict, master: Master) -> Result:
@@ -558,7 +648,7 @@ def _restore(data: dict, master: Master) -> Result:
     outcomes = [Outcome(cases[(ex, name)], status, message, seed)
                 for ex, name, status, message, seed in data["outcomes"]]
     return Result(data["student"], data["status"], data["reason"], data["scores"], outcomes,
-                  data["notes"], data["flags"])
+                  data["notes"], data["flags"], data.get("counterexamples", []))
 
 
 def _address_space() -> int:

@@ -178,9 +178,11 @@ MISSING = object()
 
 
 def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = None,
-             reraise: tuple[type[BaseException], ...] = (), salt: str = "") -> Outcome:
+             reraise: tuple[type[BaseException], ...] = (), salt: str = "",
+             context: Context | None = None) -> Outcome:
     """Run ``case`` with the student's definitions in ``bindings``; never raises for student
-    faults (exceptions in ``reraise``, e.g. a dead sandbox, propagate)."""
+    faults (exceptions in ``reraise``, e.g. a dead sandbox, propagate). ``context`` replaces
+    the test's usual context (:class:`.shrink.Focused` reruns one seed)."""
     args = []
     for name in case.names:
         value = bindings.get(name, MISSING)
@@ -189,7 +191,7 @@ def run_test(case: TestCase, bindings: dict[str, Any], secret: bytes | None = No
                                                     f"answer cell of {case.exercise} and run that cell")
         args.append(value)
     try:
-        case.func(Context(case, secret, salt), *args)
+        case.func(context if context is not None else Context(case, secret, salt), *args)
     except reraise:
         raise
     except TestFailure as exc:

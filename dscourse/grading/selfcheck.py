@@ -152,17 +152,43 @@ def _answer_cell_ok(exercise: str, ns: dict[str, Any]) -> bool:
     return True
 
 
-def replay(exercise: str, view: str = "both") -> Any:
-    """The trace player (:func:`dscourse.viz.replay`) of the run in which ``exercise``'s last
-    :func:`check` found a failure, so a student can step through it event by event."""
+def replay(exercise: str, view: str = "both", *, test: str | None = None, seed: int | None = None,
+           keep: list[int] | None = None) -> Any:
+    """The trace player (:func:`dscourse.viz.replay`) of a failing run of ``exercise``.
+
+    Without ``seed``: the run in which the last :func:`check` found a failure. With ``seed``
+    (the line the grader's feedback prints): public test ``test`` is run again on that seed,
+    with only the nemesis actions numbered in ``keep`` (all of them if None), and that run
+    is shown: the shrunk counterexample, replayed in your own kernel."""
     if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise):
         raise allowed("exercise", exercise, "an id like 'E1.1'")
-    if exercise not in _FAILING:
-        raise allowed("exercise", exercise, "an exercise whose last check(...) in this notebook found a "
-                      f"failing run with a trace (now: {', '.join(sorted(_FAILING)) or 'none'})")
     from .. import viz
 
-    return viz.replay(_FAILING[exercise].trace, view=view)
+    if seed is None:
+        if exercise not in _FAILING:
+            raise allowed("exercise", exercise, "an exercise whose last check(...) in this notebook found "
+                          f"a failing run with a trace (now: {', '.join(sorted(_FAILING)) or 'none'})")
+        return viz.replay(_FAILING[exercise].trace, view=view)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise allowed("seed", seed, "an int (the seed the feedback names)")
+    if keep is not None and (not isinstance(keep, (list, tuple))
+                             or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in keep)):
+        raise allowed("keep", keep, "a list of nemesis action numbers (ints >= 0), or None for all")
+    cases = {c.name: c for c in registered(exercise) if not c.hidden}
+    if test not in cases:
+        raise allowed("test", test, f"one of the public tests of {exercise} loaded here "
+                      f"({', '.join(sorted(cases)) or 'none: run the test cells first'})")
+    from .shrink import rerun
+
+    ns = _namespace()
+    case = cases[test]
+    bindings = {name: ns[name] for name in case.names if name in ns}
+    outcome, _ = rerun(case, bindings, seed, None if keep is None else frozenset(keep))
+    if outcome.trace is None:
+        raise allowed("seed", seed, f"a seed on which {test} fails with a trace here (it "
+                      f"{'passes' if outcome.status == 'passed' else 'has no trace'} with your "
+                      "current definitions)")
+    return viz.replay(outcome.trace, view=view)
 
 
 def _diagram(outcome: Outcome) -> None:
