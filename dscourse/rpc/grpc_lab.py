@@ -115,7 +115,7 @@ class DemoClient:
     def __init__(self, port: int, retries: bool = True) -> None:
         import grpc
 
-        options = [("grpc.enable_retries", 1 if retries else 0)]
+        options: list[tuple[str, Any]] = [("grpc.enable_retries", 1 if retries else 0)]
         if retries:
             options.append(("grpc.service_config", json.dumps(RETRY_CONFIG)))
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=options)
