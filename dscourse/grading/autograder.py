@@ -36,7 +36,6 @@ from .grader import (
     STUDENT_ID,
     Master,
     Result,
-    _Progress,
     _supervise,
     check_master,
     load_master,
@@ -44,6 +43,7 @@ from .grader import (
     results_json,
     seed_digest,
 )
+from .report import Progress
 from .sandbox import ISOLATIONS, detect
 
 ROOT_ENV = "DSCOURSE_AUTOGRADER_ROOT"
@@ -220,7 +220,7 @@ def run(root: str | Path) -> dict[str, Any]:
             shutil.copyfile(found, copy)
             os.chmod(copy, 0o644)
             result = _supervise([copy], master, key, float(config["timeout"]), isolation, 1,
-                                _Progress(1, False))[0]
+                                Progress(1, False))[0]
         except (ConfigError, OSError) as exc:
             result = _invalid(student, master, str(exc))
     data = results_json(result, master)

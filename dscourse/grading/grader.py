@@ -24,7 +24,6 @@ import os
 import re
 import resource
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from . import cells as fmt
 from . import rules, shrink
 from .registry import Outcome, StudentError, TestCase, collecting, run_test
 from .remote import RemoteClass, RemoteFunction, Sandboxes
+from .report import Progress, class_summary_html, feedback_html
 from .sandbox import (
     CGROUP_PREFIX,
     MAX_BYTES,
@@ -619,12 +619,18 @@ def write_results(result: Result, master: Master, results_dir: Path) -> None:
     (folder / "results.json").write_text(json.dumps(results_json(result, master), indent=1,
                                                     sort_keys=True) + "\n", encoding="utf-8")
     (folder / "feedback.md").write_text(feedback_markdown(result, master), encoding="utf-8")
+    (folder / "feedback.html").write_text(feedback_html(result, master), encoding="utf-8")
     for cx in result.counterexamples:
         if cx["svg"]:
             (folder / diagram_name(cx)).write_text(cx["svg"], encoding="utf-8")
 
 
 # ---- the batch ----------------------------------------------------------------------------------------
+
+
+def summary_path(gradebook: str | Path) -> Path:
+    """The class summary page beside the gradebook: ``grades.csv`` -> ``grades.summary.html``."""
+    return Path(gradebook).with_suffix(".summary.html")
 
 
 def resolve_secret(secret: str | None) -> bytes:
@@ -711,7 +717,7 @@ def _sweep(worker: int) -> None:
 
 
 def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, isolation: str,
-               jobs: int, bar: _Progress) -> list[Result]:
+               jobs: int, bar: Progress) -> list[Result]:
     """Grade ``paths`` in at most ``jobs`` worker processes, one per submission; a worker
     that dies, or outlives :func:`submission_limit`, is killed with its sandboxes and its
     submission still gets a row."""
@@ -733,6 +739,7 @@ def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, is
                                                    isolation, slot), daemon=True)
             proc.start()
             send.close()
+            bar.start(row_key(path.name))
             running[slot] = (proc, recv, path, time.monotonic() + limit)
         soonest = min(deadline for _, _, _, deadline in running.values())
         waitables = [w for proc, recv, _, _ in running.values() for w in (recv, proc.sentinel)]
@@ -768,7 +775,7 @@ def _supervise(paths: list[Path], master: Master, key: bytes, timeout: float, is
             free.append(slot)
             free.sort()
             done.append(result)
-            bar.tick()
+            bar.tick(row_key(path.name), result, master.total_max)
     return done
 
 
@@ -791,33 +798,14 @@ def grade_all(master_path: str | Path, folder: str | Path, gradebook: str | Path
     check_master(master, public_only)
     paths = submissions(Path(folder))
     self_test(isolation)
-    bar = _Progress(len(paths), progress)
+    bar = Progress(len(paths), progress)
     done = _supervise(paths, master, key, float(timeout), isolation, min(jobs, max(1, len(paths))), bar)
     bar.close()
     done.sort(key=lambda r: r.student)
     digest = seed_digest(key)
     write_gradebook(Path(gradebook), [row(r, master, digest) for r in done], master)
+    summary_path(gradebook).write_text(class_summary_html(done, master), encoding="utf-8")
     if results is not None:
         for r in done:
             write_results(r, master, Path(results))
     return done
-
-
-class _Progress:
-    """A one-line progress bar on stderr."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.n, self.enabled = total, 0, enabled and total > 0
-
-    def tick(self) -> None:
-        self.n += 1
-        if self.enabled:
-            width = 30
-            filled = width * self.n // self.total
-            sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {self.n}/{self.total}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()

@@ -158,7 +158,8 @@ def test_attacks_leave_nothing_behind(graded):
     assert _lingering() == [], "a submission's process outlived its sandbox"
     assert graded["left"] == [], "processes of a sandbox uid outlived grading"
     assert graded["ipc_after"] == graded["ipc_before"], "a SysV IPC object was created on the host"
-    assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "results"]
+    assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "gradebook.summary.html",
+                                                               "results"]
 
 
 def test_import_of_the_reference_is_reported(graded):

@@ -123,6 +123,10 @@ def test_a_wrong_raft_submission_gets_a_shrunk_counterexample_that_still_fails(g
     # the schedule kept is no longer than the one drawn, and the run still fails with it
     feedback = (res / "wrong" / "feedback.md").read_text()
     assert "shrunk from" in feedback and "](E6.1-election_safety.svg)" in feedback
+    page = (res / "wrong" / "feedback.html").read_text()
+    assert "data:image/svg+xml;base64," in page and "counterexample: seed" in page
+    summary = (res.parent / "g.summary.html").read_text()
+    assert "Election Safety" in summary
     svg = (res / "wrong" / "E6.1-election_safety.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     line = next(x for x in output.splitlines() if x.startswith("counterexample"))
