@@ -1,4 +1,4 @@
-"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.3, E8.1-E8.4).
+"""Trusted harnesses for the exercises of Chapters 7 and 8 (E7.1-E7.4, E8.1-E8.4).
 
 Each exercise asks for one rule of ZooKeeper as a plain function of data; the harness plugs
 it into the library's server (a subclass that calls it where ZooKeeper applies the rule),
@@ -13,6 +13,9 @@ local function or the batch grader's sandbox proxy.
   one-shot watch triggering (``WatchManager.triggerWatch``).
 * E7.3 ``plan(use_sync) -> list of steps`` -- a two-client schedule whose history has a stale
   read without ``sync`` and is linearizable with it.
+* E7.4 ``digest_id(credential) -> str`` and ``permitted(kind, path, acls, ids) -> bool`` -- the
+  digest provider's identity and ``checkACL`` with the node each operation checks, plugged into
+  every server (the ``acl_`` conformance cases), plus a random table of permission questions.
 * E8.1 ``better_vote(new, cur) -> bool`` -- FastLeaderElection's vote order
   (``totalOrderPredicate``), plugged into every server's election.
 * E8.2 ``commit_ready(outstanding, voters) -> zxids`` and ``route(event, learners) -> packets``
@@ -34,6 +37,7 @@ from ..checkers import linearizability as lin
 from ..checkers.trial import Trial
 from ..history import Recorder
 from . import conformance
+from . import acl
 from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
 from .ensemble import ensemble
 from .errors import EXCEPTIONS, ZookeeperError
@@ -45,6 +49,7 @@ Fn = Callable[..., Any]
 # The cases each exercise is graded on (all of them for E7.1; the watch cases for E7.2).
 DATA_CASES = tuple(n for n in conformance.CASES if not n.startswith(("watch_", "acl_")) and "expir" not in n)
 WATCH_CASES = tuple(n for n in conformance.CASES if n.startswith("watch_"))
+ACL_CASES = tuple(n for n in conformance.CASES if n.startswith("acl_"))
 
 
 class StudentError(Exception):
@@ -120,7 +125,7 @@ def server_with_check(check_write: Fn) -> type[ZKServer]:
 
     class StudentPrep(ZKServer):
         def prep_request(self, tree: DataTree, op: tuple, session: int) -> Any:
-            if op[0] in ("createSession", "closeSession"):
+            if op[0] in ("createSession", "closeSession", "setACL"):
                 return prep(tree, op, session)
             plain = [x.decode("latin-1") if isinstance(x, bytes) else x for x in op]
             result = check_write(plain_nodes(tree), plain, session)  # its exceptions end the trial
@@ -134,10 +139,22 @@ def _sent(backend: Any, label: str) -> int:
 
 
 def _compare(server_class: type[ZKServer], names: tuple[str, ...], seed: int, trial: Trial,
-             count: str | None = None) -> None:
+             count: str | None = None, keep_going: bool = False) -> None:
     """Run each case on the reference server and on ``server_class``; the first difference in
-    the observations (or in the number of ``count`` messages the servers sent) is a violation."""
+    the observations (or in the number of ``count`` messages the servers sent) is a violation.
+    With ``keep_going`` every case runs and each failing case is listed."""
     for name in names:
+        if keep_going and trial.error is None:
+            one = Trial(seed)
+            _compare(server_class, (name,), seed, one, count)
+            for v in one.violations:
+                trial.violate(v, one.at)
+            if one.error is not None:
+                trial.error, trial.trace = one.error, one.trace
+            elif one.violations and trial.trace is None:
+                trial.trace = one.trace
+            trial.facts.update(one.facts)
+            continue
         base = f"/case/{name}"
         reference = conformance.SimBackend(seed)
         expected = json.loads(json.dumps(conformance.run_case(name, reference, base)))
@@ -225,6 +242,116 @@ def watch_trial(fire_watches: Fn, seed: int = 1, names: tuple[str, ...] | None =
     """E7.2: the watch conformance cases with the student's trigger rule."""
     trial = Trial(seed)
     _compare(server_with_watches(fire_watches), names or WATCH_CASES, seed, trial, count="WatcherEvent")
+    return trial
+
+
+# == E7.4: ACLs ==================================================================================
+def server_with_acl(digest_id: Fn, permitted: Fn) -> type[ZKServer]:
+    """A server that authenticates digests with ``digest_id`` and decides permissions with
+    ``permitted`` (reads on the serving server, writes at the leader)."""
+
+    class StudentACL(ZKServer):
+        def permitted(self, kind: str, path: str, acl_of: Any, ids: Any) -> bool:
+            plain = {p: [list(e) for e in entries] for p, entries in acl_of.items()}
+            out = permitted(kind, path, plain, [list(i) for i in ids])  # its exceptions end the trial
+            if not isinstance(out, bool):
+                raise StudentError(f"permitted({kind!r}, {path!r}, ...) returned {out!r}: expected True or False")
+            return out
+
+        def digest(self, credential: str) -> str:
+            out = digest_id(credential)
+            if not isinstance(out, str):
+                raise StudentError(f"digest_id({credential!r}) returned {out!r}: expected a str 'user:hash'")
+            return out
+
+    return StudentACL
+
+
+def acl_trial(digest_id: Fn, permitted: Fn, seed: int = 1, names: tuple[str, ...] | None = None) -> Trial:
+    """E7.4: the ``acl_`` conformance cases (default: all) with the student's two functions;
+    every failing case is listed."""
+    trial = Trial(seed)
+    _compare(server_with_acl(digest_id, permitted), names or ACL_CASES, seed, trial, keep_going=True)
+    return trial
+
+
+CREDENTIALS = ("alice:secret", "bob:", "carol:pa:ss:word", "dave:p\u00e4ss", ":nobody", "super:adminsecret")
+
+
+def digest_trial(digest_id: Fn, seed: int = 1, count: int = 20) -> Trial:
+    """``digest_id`` on fixed credentials (colons in the password, an empty password or user,
+    non-ASCII) and ``count`` random ones; every wrong answer is listed."""
+    from ..sim import stream
+    rng = stream(seed, "zk-e7.4-digest")
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789:!-_\u00e9"
+    credentials = list(CREDENTIALS)
+    for _ in range(count):
+        user = "".join(alphabet[int(i)] for i in rng.integers(0, 36, int(rng.integers(1, 8))))
+        password = "".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), int(rng.integers(0, 12))))
+        credentials.append(f"{user}:{password}")
+    trial = Trial(seed)
+    for credential in credentials:
+        want = acl.generate_digest(credential)
+        try:
+            got = digest_id(credential)
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        if got != want:
+            trial.violate(f"digest_id({credential!r}) returned {got!r}, expected {want!r}")
+    return trial
+
+
+def random_question(rng: Any) -> tuple[str, str, dict[str, list[list[Any]]], list[list[str]]]:
+    """A random permission question: an operation on ``/a/b`` (or ``/a/b/c``), the ACLs of the
+    node and its ancestors, and a caller's identities."""
+    ips = ["127.0.0.1", "10.0.0.7", "10.1.2.3", "192.168.1.20"]
+    patterns = ["127.0.0.1", "10.0.0.0/8", "10.0.0.0/24", "192.168.0.0/16", "0.0.0.0/0", "10.1.2.3/32"]
+    users = [acl.generate_digest(c) for c in ("alice:secret", "bob:pw", "carol:x")]
+    path = "/a/b" if rng.random() < 0.5 else "/a/b/c"
+
+    def entry() -> list[Any]:
+        perms = int(rng.integers(0, 32))
+        pick = rng.random()
+        if pick < 0.3:
+            return [perms, "world", "anyone"]
+        if pick < 0.65:
+            return [perms, "digest", users[int(rng.integers(0, 3))]]
+        return [perms, "ip", patterns[int(rng.integers(0, len(patterns)))]]
+
+    acls = {}
+    p = path
+    while True:
+        acls[p] = [entry() for _ in range(int(rng.integers(1, 3)))]
+        if p == "/":
+            break
+        p = acl.parent_of(p)
+    ids = [["ip", ips[int(rng.integers(0, len(ips)))]]]
+    ids += [["digest", users[int(i)]] for i in sorted(set(rng.integers(0, 3, int(rng.integers(0, 3))).tolist()))]
+    kind = sorted(acl.NEEDS)[int(rng.integers(0, len(acl.NEEDS)))]
+    return kind, path, acls, ids
+
+
+def permission_trial(permitted: Fn, seed: int = 1, questions: int = 300) -> Trial:
+    """``permitted`` on ``questions`` random questions (:func:`random_question`) against
+    ZooKeeper's rule; the first disagreements are listed."""
+    from ..sim import stream
+    rng = stream(seed, "zk-e7.4-permitted")
+    trial = Trial(seed)
+    wrong = 0
+    for _ in range(questions):
+        kind, path, acls, ids = random_question(rng)
+        want = acl.permitted(kind, path, acls, ids)
+        try:
+            got = permitted(kind, path, json.loads(json.dumps(acls)), json.loads(json.dumps(ids)))
+        except Exception as e:  # noqa: BLE001 - the student's function raised: the trial's error
+            trial.error = e
+            return trial
+        if got is not want:
+            wrong += 1
+            trial.violate(f"permitted({kind!r}, {path!r}, {acls}, {ids}) returned {got!r}, expected {want!r}")
+    trial.facts["wrong"] = wrong
+    trial.facts["questions"] = questions
     return trial
 
 

@@ -1,4 +1,4 @@
-"""The E7.1-E7.3 harnesses accept the reference answers and reject typical wrong ones."""
+"""The E7.1-E7.4 harnesses accept the reference answers and reject typical wrong ones."""
 
 from __future__ import annotations
 
@@ -278,3 +278,57 @@ def test_e8_2_wrong_rules_are_caught() -> None:
         assert any(not ex.broadcast_trial(c, r, s).ok for s in range(1, 11)), (c.__name__, r.__name__)
     assert "not a majority" in ex.broadcast_trial(_eager, ref_r, 1).violations[0]
     assert "expected [[sid" in ex.broadcast_trial(ref_c, lambda event, learners: [[99, "COMMIT"]], 1).violations[0]
+
+
+def _node_not_parent(kind, path, acls, ids):
+    """The usual slip: check the node itself for create and delete too."""
+    from dscourse.zk import acl
+    node = path if path in acls else acl.parent_of(path)
+    return acl.check(acls[node], acl.NEEDS[kind][1], ids)
+
+
+def _inherited(kind, path, acls, ids):
+    """Another slip: every ancestor's ACL must allow it too (ACLs treated as recursive)."""
+    from dscourse.zk import acl
+    return all(acl.check(a, acl.NEEDS[kind][1], ids) for a in acls.values())
+
+
+def test_e7_4_reference_passes_every_acl_case_and_random_questions() -> None:
+    from dscourse.zk import acl
+    trial = ex.acl_trial(acl.generate_digest, acl.permitted, 2)
+    assert trial.ok and len(trial.facts) == len(ex.ACL_CASES) >= 20
+    assert ex.digest_trial(acl.generate_digest, 3).ok
+    questions = ex.permission_trial(acl.permitted, 4)
+    assert questions.ok and questions.facts["questions"] == 300
+
+
+def test_e7_4_catches_the_usual_mistakes_and_lists_every_failing_case() -> None:
+    import base64
+    import hashlib
+
+    from dscourse.zk import acl
+    for wrong in (_node_not_parent, _inherited):
+        cases = ex.acl_trial(acl.generate_digest, wrong, 1)
+        assert not cases.ok and len(cases.violations) >= 2, wrong.__name__
+        assert all(v.startswith("case acl_") for v in cases.violations)
+        assert not ex.permission_trial(wrong, 1).ok
+    assert "acl_create_needs_create_on_parent" in " ".join(ex.acl_trial(acl.generate_digest, _node_not_parent, 1).violations)
+    assert "acl_not_recursive" in " ".join(ex.acl_trial(acl.generate_digest, _inherited, 1).violations)
+
+    def password_only(credential):
+        user, _, password = credential.partition(":")
+        return user + ":" + base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
+
+    def last_colon(credential):
+        user = credential.rsplit(":", 1)[0]
+        return user + ":" + base64.b64encode(hashlib.sha1(credential.encode()).digest()).decode()
+
+    assert len(ex.digest_trial(password_only, 1).violations) > 5
+    assert ex.digest_trial(last_colon, 1).violations  # "carol:pa:ss:word" has more colons
+    logged_out = ex.acl_trial(password_only, acl.permitted, 1)
+    assert any("acl_digest_after_add_auth" in v for v in logged_out.violations)
+
+    def not_bool(kind, path, acls, ids):
+        return 1
+
+    assert not ex.acl_trial(acl.generate_digest, not_bool, 1, ("acl_read_only_node",)).ok
