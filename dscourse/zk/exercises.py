@@ -36,8 +36,7 @@ from typing import Any
 from ..checkers import linearizability as lin
 from ..checkers.trial import Trial
 from ..history import Recorder
-from . import conformance
-from . import acl
+from . import acl, conformance
 from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
 from .ensemble import ensemble
 from .errors import EXCEPTIONS, ZookeeperError

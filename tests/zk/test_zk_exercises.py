@@ -312,7 +312,8 @@ def test_e7_4_catches_the_usual_mistakes_and_lists_every_failing_case() -> None:
         assert not cases.ok and len(cases.violations) >= 2, wrong.__name__
         assert all(v.startswith("case acl_") for v in cases.violations)
         assert not ex.permission_trial(wrong, 1).ok
-    assert "acl_create_needs_create_on_parent" in " ".join(ex.acl_trial(acl.generate_digest, _node_not_parent, 1).violations)
+    found = " ".join(ex.acl_trial(acl.generate_digest, _node_not_parent, 1).violations)
+    assert "acl_create_needs_create_on_parent" in found
     assert "acl_not_recursive" in " ".join(ex.acl_trial(acl.generate_digest, _inherited, 1).violations)
 
     def password_only(credential):
