@@ -6,6 +6,8 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
 * :func:`cluster` -- ``ds.raft.cluster(n=5, seed=1)``, a ready cluster with its monitor;
   :func:`kv_cluster` -- the replicated key-value store with clerks recording one history
   (a ``dscourse.history.Recorder``).
+* :mod:`.demos` -- the election restriction, CheckQuorum and lease reads, each a short
+  seeded scenario (:class:`~dscourse.raft.demos.LeaseRaft` adds leader leases).
 * :mod:`.exercises` -- Chapter 6's harnesses; each returns a ``checkers.trial.Trial``.
 * :class:`RaftMonitor` -- Election Safety, Leader Append-Only, Log Matching, Leader
   Completeness, State Machine Safety, checked at every state change.
@@ -16,7 +18,7 @@ key-value store, the 6.5840 test harness (``dscourse.raft.testing``), and the ch
 """
 
 from .._lazy import lazy
-from . import exercises, testing
+from . import demos, exercises, testing
 from .builder import RaftCluster, cluster
 from .figure8 import Figure8, Panel, figure8, figure8_adversary
 from .invariants import INVARIANTS, RaftMonitor
@@ -35,7 +37,7 @@ from .mutants import CountingOldTermsRaft, NoElectionRestrictionRaft
 from .node import CANDIDATE, FOLLOWER, LEADER, RaftNode
 from .observer import Observer, Observers
 from .options import RaftOptions
-from .timing import Election, TimingResult, elections, timing_run, timing_sweep
+from .timing import Election, TimingResult, elections, timing_run, timing_sweep, timing_table
 
 __all__ = [
                        "CANDIDATE",
@@ -68,6 +70,7 @@ __all__ = [
                        "TimeoutNow",
                        "TimingResult",
                        "cluster",
+                       "demos",
                        "elections",
                        "exercises",
                        "figure",
@@ -80,6 +83,7 @@ __all__ = [
                        "timing_figure",
                        "timing_run",
                        "timing_sweep",
+                       "timing_table",
                        "visualizer",
 ]
 

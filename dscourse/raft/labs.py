@@ -199,7 +199,10 @@ def timing_figure(results: list[Any]) -> Figure:
         im = ax.imshow(grid, cmap=cmap, vmin=0, vmax=1, origin="lower", aspect="auto")
         for i, row in enumerate(grid):
             for j, v in enumerate(row):
-                if not math.isnan(v):
+                if math.isnan(v):  # not run: broadcast >= the timeout (see timing_sweep)
+                    ax.text(j, i, "b ≥ T\nnot run", ha="center", va="center", fontsize=6,
+                            color="0.45")
+                else:
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
         ax.set_xticks(range(len(ts)), [f"{t:g}" for t in ts], fontsize=7)
         ax.set_yticks(range(len(bs)), [f"{b:g}" for b in bs], fontsize=7)

@@ -8,6 +8,8 @@ broadcast times (the chapter's heat map).
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +21,14 @@ from .options import RaftOptions
 
 @dataclass(frozen=True)
 class TimingResult:
-    """One configuration, averaged over runs.
+    """One configuration, over ``runs`` seeded runs.
 
-    ``availability`` -- the fraction of sampled instants (every 5 ms) at which a live leader
-    holds the highest term among live servers; ``split_vote_rate`` -- the fraction of
-    elections (terms in which someone campaigned) that ended without a leader;
-    ``election_ms`` -- mean time from a leader's crash to the next leader.
+    ``availability`` -- the mean over runs of the fraction of sampled instants (every 5 ms)
+    at which a live leader holds the highest term among live servers, and
+    ``availability_sd`` its standard deviation across runs; ``split_vote_rate`` -- the
+    fraction of all the runs' ``elections`` (terms in which someone campaigned) that ended
+    without a leader, and ``split_vote_ci`` its 95% Wilson interval; ``election_ms`` -- mean
+    time from a leader's crash to the next leader.
     """
 
     election_timeout: float
@@ -32,6 +36,27 @@ class TimingResult:
     availability: float
     split_vote_rate: float
     election_ms: float
+    runs: int = 1
+    availability_sd: float = 0.0
+    elections: int = 0
+    split_vote_ci: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def availability_ci(self) -> float:
+        """Half-width of a normal 95% interval for the mean availability."""
+        return 1.96 * self.availability_sd / math.sqrt(self.runs)
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default); ``(0, 1)`` for ``n = 0``."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: no rounding past p
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return min(lo, p), max(hi, p)
 
 
 def timing_run(election_timeout: float, broadcast: float, seed: int, n: int = 5,
@@ -111,19 +136,41 @@ def elections(trace: Any) -> dict[int, Election]:
 def timing_sweep(timeouts: tuple[float, ...] = (10, 25, 50, 100, 200),
                  broadcasts: tuple[float, ...] = (1, 5, 10, 20), runs: int = 3,
                  seed: int = 0, duration: float = 4000.0) -> list[TimingResult]:
-    """Every (timeout, broadcast) pair with ``broadcast < timeout``, ``runs`` seeds each."""
+    """Every (timeout, broadcast) pair with ``broadcast < timeout``, ``runs`` seeds each
+    (seeds ``seed`` to ``seed + runs - 1``). Pairs with ``broadcast >= timeout`` are not run:
+    there a follower can time out before a heartbeat could even arrive, the regime the rule
+    broadcastTime << electionTimeout excludes."""
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise allowed("runs", runs, "an int >= 1")
     results = []
     for b in broadcasts:
         for t in timeouts:
             if b >= t:
                 continue
-            avail, elections, splits, times = 0.0, 0, 0, []
+            avail: list[float] = []
+            elections, splits, times = 0, 0, []
             for r in range(runs):
                 a, e, s, ts = timing_run(t, b, seed + r, duration=duration)
-                avail += a
+                avail.append(a)
                 elections += e
                 splits += s
                 times += ts
-            results.append(TimingResult(t, b, avail / runs, splits / max(elections, 1),
-                                        sum(times) / len(times) if times else float("inf")))
+            results.append(TimingResult(
+                t, b, statistics.fmean(avail), splits / max(elections, 1),
+                sum(times) / len(times) if times else float("inf"), runs,
+                statistics.stdev(avail) if runs > 1 else 0.0, elections,
+                wilson(splits, elections)))
     return results
+
+
+def timing_table(results: list[TimingResult]) -> str:
+    """The sweep as text, one row per cell: mean availability ± the half-width of its 95%
+    interval (and the standard deviation across runs), the split-vote rate with its 95%
+    Wilson interval and the number of elections it rests on."""
+    lines = [f"{'T':>4} {'b':>3}  {'availability ± 95% CI (sd)':<27} {'split-vote rate [95% CI]':<25} elections"]
+    for r in sorted(results, key=lambda r: (r.broadcast, r.election_timeout)):
+        lo, hi = r.split_vote_ci
+        lines.append(f"{r.election_timeout:>4g} {r.broadcast:>3g}  "
+                     f"{r.availability:.3f} ± {r.availability_ci:.3f} ({r.availability_sd:.3f})"
+                     f"{'':<5} {r.split_vote_rate:.2f} [{lo:.2f}, {hi:.2f}]{'':<11} {r.elections:>4}")
+    return "\n".join(lines)
