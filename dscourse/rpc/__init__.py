@@ -11,7 +11,8 @@
   Broadcast, Available), :class:`ZookeeperRegistry`, :class:`ConditionRouter`,
   :class:`Monitor`, codecs (:mod:`.codec`), the transport's :class:`ConsumerNode` and
   :class:`ProviderNode`;
-* :mod:`.grpc_lab` (the demo service over real gRPC) and :mod:`.labs` load on first use.
+* :mod:`.grpc_lab` (the demo service over real gRPC), :mod:`.measure` (codec costs),
+  :mod:`.experiments`, :mod:`.labs` and :mod:`.exercises` (E12.1-E12.4 harnesses) load on first use.
 """
 
 from .._lazy import lazy
@@ -74,4 +75,4 @@ __all__ = [
     "provider_url",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "grpc_lab", "measure"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "grpc_lab", "measure", "experiments", "exercises"))
