@@ -23,4 +23,4 @@ __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "L
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "exercises"))

@@ -327,15 +327,19 @@ class RedlockClient(LockClient):
             self.acks.add(server)
         if self.answers < len(self.redis):
             return
-        # step 3-4: a majority, and validity = TTL - elapsed - drift must remain
-        elapsed = self.clock() - self.started
-        drift = self.lease_ms * self.drift_factor + 2
-        self.validity = self.lease_ms - elapsed - drift
-        if len(self.acks) >= self.quorum and self.validity > 0:
+        validity = self.decide(len(self.acks), len(self.redis), self.clock() - self.started)
+        self.validity = validity if validity is not None else 0.0
+        if validity is not None:
             self.granted(None)
         else:  # step 5: unlock every instance, even those that seemed to refuse
             self.unlock_all()
             self.denied()
+
+    def decide(self, acks: int, n: int, elapsed: float) -> float | None:
+        """Steps 3-4: the lock's validity (ms) if ``acks`` of ``n`` instances are a majority and
+        validity = TTL - elapsed - drift (TTL x drift_factor + 2 ms) remains; else None."""
+        validity = self.lease_ms - elapsed - (self.lease_ms * self.drift_factor + 2)
+        return validity if acks >= n // 2 + 1 and validity > 0 else None
 
     def unlock_all(self) -> None:
         for server in self.redis:

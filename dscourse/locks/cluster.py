@@ -75,13 +75,16 @@ class LockCluster(Cluster):
 def cluster(recipe: str = "token", *, clients: int = 3, seed: int = 0, fencing: bool = False,
             servers: int | None = None, replica: bool = False, replication_lag_ms: float = 5.0,
             lease_ms: float = 100.0, work_ms: float = 30.0, think_ms: float = 20.0,
-            latency: tuple[float, float] = (1.0, 3.0), **options: Any) -> LockCluster:
+            latency: tuple[float, float] = (1.0, 3.0), client: type | None = None,
+            resource: type | None = None, server: type | None = None, **options: Any) -> LockCluster:
     """Build the lock arena: ``clients`` running ``recipe`` (naive, token, rlock, redlock).
 
     ``servers`` defaults to 5 for Redlock and 1 otherwise; ``replica=True`` adds an
     asynchronous replica of the (single) master for :meth:`LockCluster.failover`; ``fencing``
     makes the resource reject stale tokens. Other ``options`` go to the client class
-    (``release="del"``, ``watchdog=False``, ``depth=2``, ``rounds=5``, ...).
+    (``release="del"``, ``watchdog=False``, ``depth=2``, ``rounds=5``, ...). ``client`` (a
+    subclass of the recipe's class), ``resource`` (of :class:`FencedResource`) and ``server`` (of
+    :class:`~dscourse.redis.RedisServer`) replace the library's classes.
     """
     if recipe not in RECIPES:
         raise allowed("recipe", recipe, f"one of {', '.join(RECIPES)}")
@@ -98,13 +101,13 @@ def cluster(recipe: str = "token", *, clients: int = 3, seed: int = 0, fencing: 
     server_ids = [f"redis{i}" if n > 1 else "redis" for i in range(n)]
     replica_id = "replica" if replica else None
     for sid in server_ids:
-        nodes[sid] = sim.add_node(RedisServer(sid, persistence="none", repl_every_ms=replication_lag_ms,
+        nodes[sid] = sim.add_node((server or RedisServer)(sid, persistence="none", repl_every_ms=replication_lag_ms,
                                               replicas=(replica_id,) if replica_id else ()))
     if replica_id:
         nodes[replica_id] = sim.add_node(RedisServer(replica_id, persistence="none"))
-    nodes["storage"] = sim.add_node(FencedResource("storage", audit=audit, fencing=fencing))
+    nodes["storage"] = sim.add_node((resource or FencedResource)("storage", audit=audit, fencing=fencing))
     names = [f"c{i}" for i in range(clients)]
-    cls = RECIPES[recipe]
+    cls = client or RECIPES[recipe]
     for name in names:
         nodes[name] = sim.add_node(cls(name, redis=tuple(server_ids), audit=audit, lease_ms=lease_ms,
                                        work_ms=work_ms, think_ms=think_ms, **options))

@@ -23,8 +23,14 @@ FAULTS = ("none", "pause", "clock_jump", "failover", "restart")
 
 def arena(recipe: str = "token", fault: str = "pause", *, fencing: bool = False, release: str = "lua",
           watchdog: bool = True, seed: int = 1, lease_ms: float = 100.0, work_ms: float = 30.0,
-          clients: int = 3, ms: float = 700.0, delayed_restart: bool = False) -> LockCluster:
-    """Run one arena scenario (module docstring); returns the cluster with its audit."""
+          clients: int = 3, ms: float = 700.0, delayed_restart: bool = False,
+          restart_delay_ms: float | None = None, client: type | None = None,
+          resource: type | None = None) -> LockCluster:
+    """Run one arena scenario (module docstring); returns the cluster with its audit.
+
+    ``restart_delay_ms`` keeps the restarted instance down that long (``delayed_restart=True``
+    means one TTL + 1 ms); ``client`` and ``resource`` replace the recipe's client class and
+    the resource's class (the exercise harnesses plug a student's rule in this way)."""
     if fault not in FAULTS:
         raise allowed("fault", fault, f"one of {', '.join(FAULTS)}")
     if fault == "restart" and recipe != "redlock":
@@ -35,7 +41,8 @@ def arena(recipe: str = "token", fault: str = "pause", *, fencing: bool = False,
     if recipe == "rlock":
         options["watchdog"] = watchdog
     c = cluster(recipe, clients=clients, seed=seed, fencing=fencing, lease_ms=lease_ms, work_ms=work_ms,
-                replica=fault == "failover", replication_lag_ms=40.0, **options)
+                replica=fault == "failover", replication_lag_ms=40.0, client=client, resource=resource,
+                **options)
     c.run(150)
     n = len(c.audit.holdings)
     c.run_until(lambda: len(c.audit.holdings) > n and bool(c.holders()), 500)
@@ -53,8 +60,9 @@ def arena(recipe: str = "token", fault: str = "pause", *, fencing: bool = False,
         held = sorted(node.acks)  # type: ignore[attr-defined]
         hit = held[: max(1, len(held) - (len(c.servers) - quorum))]
         c.sim.crash(hit[0])
-        if delayed_restart:
-            c.sim.schedule_nemesis([(c.now + lease_ms + 1, ("recover", hit[0]))])
+        delay = lease_ms + 1 if delayed_restart and restart_delay_ms is None else restart_delay_ms
+        if delay:
+            c.sim.schedule_nemesis([(c.now + delay, ("recover", hit[0]))])
         else:
             c.sim.recover(hit[0])
         for server in hit[1:]:
