@@ -2,7 +2,9 @@
 
 Submodules (each imported on first use, so ``ds.checkers.explore`` needs no import first):
 :mod:`.linearizability` (the Wing-Gong/Lowe search over a history), :mod:`.models` (the
-operations and sequential models it judges), :mod:`.histories` (generated test histories),
+operations and sequential models it judges), :mod:`.sequential` (sequential consistency:
+one order of all operations that keeps each client's program order), :mod:`.histories`
+(generated test histories),
 :mod:`.invariants` (monitors of safety properties), :mod:`.explore` (a small explicit-state
 model checker) and :mod:`.trial` (one seeded run of a property check, what every exercise
 harness returns).
