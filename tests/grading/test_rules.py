@@ -65,6 +65,9 @@ def test_protocol_answers_are_those_that_define_a_node():
 
 
 EVADE = "try:\n    _r = __import__('ran' + 'dom')\nexcept ImportError:\n    pass\n"
+EVADE_IMPORTLIB = ("import importlib\ntry:\n    importlib.import_module('ti' + 'me')\n"
+                   "except ImportError:\n    pass\n")
+LIBRARY = "import statistics\n_middle = statistics.median([3, 1, 2])\n"   # statistics imports random
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +78,8 @@ def batch(tmp_path_factory):
     write(subs, "cat.ipynb", submission({"E1.2": "# ANSWER E1.2\nclass Broken(:\n    pass\n",
                                          "E1.3": SOL}))
     write(subs, "dan.ipynb", b"not a notebook")
+    write(subs, "eve.ipynb", submission({"E1.1": (SOL, LIBRARY)}))
+    write(subs, "fay.ipynb", submission({"E1.1": (SOL, EVADE_IMPORTLIB)}))
     out = tmp_path_factory.mktemp("out")
     grader.grade_all(MASTER, subs, out / "g.csv", results=out / "res", secret="k", jobs=2,
                      progress=False, timeout=20)
@@ -103,6 +108,13 @@ def test_the_sandbox_refuses_an_import_hidden_from_the_source_check(batch):
     assert row["status"] == "invalid" and "refused in the sandbox" in row["reason"]
     assert "forbidden:E1.1:random" in row["flags"]
     assert row["E1.1"] == "0" and row["E1.3"] == "6"
+
+
+def test_importlib_is_refused_too_but_a_library_may_import_what_it_needs(batch):
+    rows, _ = batch
+    assert rows["fay"]["status"] == "invalid" and "forbidden:E1.1:time" in rows["fay"]["flags"]
+    assert rows["eve"]["status"] == "graded" and rows["eve"]["E1.1"] == "7", rows["eve"]
+    assert rows["eve"]["flags"] == ""
 
 
 def test_a_syntax_error_reaches_the_gradebook_row(batch):

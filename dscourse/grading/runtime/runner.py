@@ -32,14 +32,29 @@ REFUSED: set[str] = set()     # what the exercise's own code asked for anyway (r
 COUNTING = [False]            # whether a refusal now counts: the exercise's own cells and calls
 
 
+def _from_answer(depth: int = 2) -> bool:
+    """Whether the code asking (an import, a call) is the student's own: the first frame above
+    ours that is not the import machinery comes from an answer cell. A library importing what
+    it needs (``statistics`` imports ``random``) is left alone."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith("<frozen importlib") or name.endswith(("importlib/__init__.py",
+                                                                         "importlib\\__init__.py"))):
+            return name.startswith("<answer")
+        frame = frame.f_back
+    return False
+
+
 class _RefuseNondeterminism(importlib.abc.MetaPathFinder):
     """In a protocol exercise's sandbox, refuse the modules that would make a run depend on
-    the machine (random, time, threads, sockets, ...): the parent's AST check finds the
-    plain imports; this stops the hidden ones (``__import__("ran" + "dom")``)."""
+    the machine (random, time, threads, sockets, ...) to the answer's own code: the parent's
+    AST check finds the plain imports; this stops the hidden ones (``__import__("ran" +
+    "dom")``, ``importlib.import_module(name)``)."""
 
     def find_spec(self, name, path=None, target=None):
         top = name.split(".")[0]
-        if top not in FORBID:
+        if top not in FORBID or not _from_answer():
             return None
         _refuse(top)
         raise ImportError(f"{top} is not available to a protocol answer: its runs must replay "
@@ -51,16 +66,18 @@ def _refuse(name: str) -> None:
         REFUSED.add(name)
 
 
-def _refusing(name: str):
+def _refusing(name: str, real):
     def refused(*args, **kwargs):
+        if not _from_answer():
+            return real(*args, **kwargs)
         _refuse(name)
         raise PermissionError(f"{name} is not available to a protocol answer: use self.rng")
     return refused
 
 
 def forbid(modules: list) -> None:
-    """Refuse ``modules`` from now on: drop them from the module cache (so importing them
-    again asks the finder) and take ``os.urandom`` and ``os.getrandom`` away."""
+    """Refuse ``modules`` to the answer's code from now on: drop them from the module cache (so
+    importing them again asks the finder) and guard ``os.urandom`` and ``os.getrandom``."""
     FORBID.update(m for m in modules if type(m) is str)
     for name in list(sys.modules):
         if name.split(".")[0] in FORBID:
@@ -68,7 +85,7 @@ def forbid(modules: list) -> None:
     sys.meta_path.insert(0, _RefuseNondeterminism())
     for attr in ("urandom", "getrandom"):
         if hasattr(os, attr):
-            setattr(os, attr, _refusing(f"os.{attr}"))
+            setattr(os, attr, _refusing(f"os.{attr}", getattr(os, attr)))
 
 
 class _BlockLibrary(importlib.abc.MetaPathFinder, importlib.abc.Loader):
