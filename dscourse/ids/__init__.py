@@ -5,7 +5,7 @@ with configurable :class:`Layout` (presets ``TWITTER``, ``LEAF``, ``SEATA``,
 ``UIDGENERATOR``) and rollback policies; UUID v1/v3/v4/v5/v6/v7/v8 (RFC 9562); MongoDB
 ObjectId. Simulated services on ``dscourse.sim``: :class:`Database`, auto-increment clients,
 Leaf double-buffer and Tinyid segment allocators, Redis ``INCR`` clients, Leaf-snowflake with
-a worker registry; :func:`cluster` builds any of them in one line (an :class:`IdCluster`). Analysis:
+worker ids from ZooKeeper (``ds.zk``); :func:`cluster` builds any of them in one line (an :class:`IdCluster`). Analysis:
 :func:`k_sortedness`, :class:`BPlusTree` page splits, :func:`birthday_probability`.
 """
 
@@ -28,7 +28,7 @@ from .cluster import KINDS, IdCluster, RedisCrash, cluster, duplicates, redis_cr
 from .db import Database
 from .errors import ClockRollbackError, ExhaustedError
 from .layout import LEAF, PRESETS, SEATA, TWITTER, TWITTER_EPOCH_MS, UIDGENERATOR, Layout, layout
-from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
+from .leaf_snowflake import LeafSnowflakeNode, ZooKeeperConnector
 from .messages import Issued
 from .objectid import ObjectIdGenerator
 from .redis_incr import RedisIncrClient
@@ -58,7 +58,7 @@ __all__ = [
     "BPlusTree", "BPlusTreeStats", "Clock", "ClockRollbackError", "Database", "ExhaustedError",
     "FakeClock", "IdCluster", "Issued", "Layout", "LeafSegmentAllocator", "LeafSnowflakeNode",
     "NodeClock", "ObjectIdGenerator", "RedisCrash", "RedisIncrClient", "Segment", "Snowflake", "TimeUUID",
-    "TinyidAllocator", "UUIDv7", "Wait", "WallClock", "WorkerRegistry", "birthday_probability",
+    "TinyidAllocator", "UUIDv7", "Wait", "WallClock", "ZooKeeperConnector", "birthday_probability",
     "cluster", "duplicates", "exercises", "ids_per_second", "inversion_rate", "k_sortedness",
     "labs", "layout", "leaf_next_step", "measured_collision_rate", "objectid", "page_splits",
     "random_bits", "redis_crash", "timestamp_ms", "tinyid_segment", "uuid1_from", "uuid3", "uuid4", "uuid5",

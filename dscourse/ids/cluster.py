@@ -5,7 +5,8 @@
 them. Kinds: ``"autoincrement"``
 (``dbs`` masters with increment/offset), ``"leaf"`` (one database), ``"tinyid"`` (``dbs``
 databases with delta = dbs and remainders 0..dbs-1), ``"redis"`` (``INCR`` on one Redis with
-``persistence``/``appendfsync``) and ``"leaf-snowflake"`` (a worker registry).
+``persistence``/``appendfsync``) and ``"leaf-snowflake"`` (worker ids from a ``ds.zk``
+ZooKeeper ensemble of ``zk_servers`` servers in the same simulation, ``c.ensemble``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import zk
 from ..errors import allowed
 from ..notebook import default_seed
 from ..redis import RedisServer
@@ -22,7 +24,7 @@ from ..sim.cluster import Cluster
 from .allocator import Allocator
 from .autoincrement import AutoIncrementClient
 from .db import Database
-from .leaf_snowflake import LeafSnowflakeNode, WorkerRegistry
+from .leaf_snowflake import LeafSnowflakeNode, ZooKeeperConnector
 from .messages import Issued
 from .redis_incr import RedisIncrClient
 from .segment import LeafSegmentAllocator, TinyidAllocator
@@ -35,8 +37,9 @@ class IdCluster(Cluster):
     ``allocators`` (ids), every id handed out so far (``issued``, in order) and the checks."""
 
     def __init__(self, kind: str, sim: Simulation, servers: list[str], allocators: list[str],
-                 issued: list[Issued]) -> None:
+                 issued: list[Issued], ensemble: Any = None) -> None:
         super().__init__(sim, sim.nodes)
+        self.ensemble = ensemble  # the ZooKeeper ensemble of "leaf-snowflake", else None
         self.kind = kind
         self.servers = servers
         self.allocators = allocators
@@ -62,13 +65,15 @@ class IdCluster(Cluster):
 
 def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = None,
             step: int = 1000, db_latency_ms: float = 1.0, network: Network | None = None,
-            persistence: str = "aof", appendfsync: str = "everysec",
-            **allocator_options: Any) -> IdCluster:
+            persistence: str = "aof", appendfsync: str = "everysec", zk_servers: int = 3,
+            provision: bool = True, **allocator_options: Any) -> IdCluster:
     """Build an :class:`IdCluster` of ``kind`` with ``allocators`` allocator nodes ``a0, a1, ...``.
 
-    Server nodes are ``db0, db1, ...`` (or ``redis``, ``registry``); links from allocators to
-    them have latency ``db_latency_ms`` each way. Extra keywords go to every allocator
-    (``timeout_ms`` defaults to four one-way latencies plus 10 ms).
+    Server nodes are ``db0, db1, ...`` (or ``redis``, or ZooKeeper's ``zk1 .. zkN``); links
+    between nodes have latency ``db_latency_ms`` each way. Extra keywords go to every allocator
+    (``timeout_ms`` defaults to four one-way latencies plus 10 ms). For ``"leaf-snowflake"``
+    the ensemble elects a leader before the Leaf servers start and, with ``provision``, an
+    operator creates ``/snowflake/leaf/forever`` (see :mod:`.leaf_snowflake` for why).
     """
     if kind not in KINDS:
         raise allowed("kind", kind, f"one of {', '.join(KINDS)}")
@@ -98,10 +103,18 @@ def cluster(kind: str, *, allocators: int = 3, dbs: int = 2, seed: int | None = 
                                             appendfsync=appendfsync)).id]
         make, extra = RedisIncrClient, {}
     else:
-        servers = [sim.add_node(WorkerRegistry("registry")).id]
-        make, extra = LeafSnowflakeNode, {}
+        ens = zk.ensemble(zk_servers, sim=sim)
+        if ens.run_until_leader() is None:
+            raise RuntimeError("the ZooKeeper ensemble elected no leader in 60 s")
+        if provision:
+            admin = ens.client(record=False)
+            admin.start()
+            admin.ensure_path("/snowflake/leaf/forever")
+            admin.stop()
+        servers = list(ens.nodes)
+        make, extra = LeafSnowflakeNode, {"connector": ZooKeeperConnector(ens)}
     names = [sim.add_node(make(f"a{i}", sink=sink, **extra, **allocator_options)).id for i in range(allocators)]
-    return IdCluster(kind, sim, servers, names, sink)
+    return IdCluster(kind, sim, servers, names, sink, ens if kind == "leaf-snowflake" else None)
 
 
 @dataclass(frozen=True)

@@ -91,28 +91,3 @@ class Inserted:
 class DbError:
     req: int
     reason: str
-
-
-@dataclass(frozen=True)
-class RegisterWorker:
-    """Leaf-snowflake start-up: find or create ``/forever/<addr>-<seq>`` for this address."""
-
-    req: int
-    addr: str
-
-
-@dataclass(frozen=True)
-class WorkerAssigned:
-    """The worker id (the node's sequence number) and the last timestamp it reported."""
-
-    req: int
-    worker: int
-    last_reported_ms: int | None
-
-
-@dataclass(frozen=True)
-class ReportTime:
-    """Leaf-snowflake reports its clock every 3 s so that a restart can detect rollback."""
-
-    addr: str
-    ms: int

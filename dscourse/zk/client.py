@@ -545,6 +545,26 @@ class KazooClient:
             node.close()
             raise KazooTimeoutError("Connection time-out")
 
+    def start_async(self) -> AsyncResult:
+        """Begin connecting without driving the simulation, for a protocol node that uses the
+        client (kazoo's ``start_async``): the result is set (True) once connected; requests
+        made meanwhile wait for the connection."""
+        node = self._node
+        result = AsyncResult(node)
+        if node.keeper == KeeperState.CONNECTED:
+            result.set(True)
+            return result
+
+        def connected(state: str) -> None:
+            if state == KazooState.CONNECTED:
+                node.listeners.remove(connected)
+                result.set(True)
+
+        node.listeners.append(connected)
+        if not node.started:
+            node.begin()
+        return result
+
     def stop(self) -> None:
         """Close the session (its ephemeral nodes go) and the connection."""
         node = self._node

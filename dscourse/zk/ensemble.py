@@ -27,22 +27,44 @@ class Ensemble(Cluster):
     gives servers a history before they start: ``{"zk1": (epoch, count)}`` logs no-op
     transactions ``epoch:1 .. epoch:count`` with ``currentEpoch = epoch``, and
     ``(epoch, count, current_epoch)`` a server that accepted a later epoch without logging in
-    it (the election sandbox, exercise E8.1)."""
+    it (the election sandbox, exercise E8.1).
+
+    ``sim`` joins an existing :class:`~dscourse.sim.Simulation` instead of making one (other
+    topics run ZooKeeper beside their own nodes: Leaf-snowflake's worker ids, the RPC
+    registry); its seed and network are then the simulation's, the servers are named
+    ``<prefix>1 ..`` and the clients ``<prefix>-c1 ..`` so that they cannot collide with the
+    simulation's other nodes."""
 
     def __init__(self, servers: int = 3, observers: int = 0, seed: int | None = None,
                  network: Network | None = None, options: ZKOptions | None = None,
                  server_class: type[ZKServer] = ZKServer,
-                 preset: dict[str, tuple[int, ...]] | None = None) -> None:
+                 preset: dict[str, tuple[int, ...]] | None = None, *, sim: Simulation | None = None,
+                 prefix: str = "zk") -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= 9:
             raise allowed("servers", servers, "an int from 1 to 9 (voting servers)")
         if isinstance(observers, bool) or not isinstance(observers, int) or not 0 <= observers <= 5:
             raise allowed("observers", observers, "an int from 0 to 5")
+        if not isinstance(prefix, str) or not prefix.isidentifier():
+            raise allowed("prefix", prefix, "a name such as 'zk' (letters, digits, _)")
         self.nodes: dict[str, ZKServer] = {}
-        super().__init__(Simulation(default_seed(seed), network=network), self.nodes)
+        if sim is None:
+            sim = Simulation(default_seed(seed), network=network)
+            self.client_prefix = "c"
+        else:
+            if not isinstance(sim, Simulation):
+                raise allowed("sim", sim, "a ds.sim.Simulation (or None for a new one)")
+            if seed is not None or network is not None:
+                raise allowed("seed/network", (seed, network), "None when joining a simulation (it has its own)")
+            self.client_prefix = f"{prefix}-c"
+        super().__init__(sim, self.nodes)
         self.options = options or ZKOptions()
         self.monitor = ZabMonitor()
         n = servers + observers
-        self.ids = {i: f"zk{i}" for i in range(1, n + 1)}
+        self.ids = {i: f"{prefix}{i}" for i in range(1, n + 1)}
+        taken = [node_id for node_id in self.ids.values() if node_id in sim.nodes]
+        if taken:
+            raise allowed("prefix", prefix, f"one whose server names are free ({', '.join(taken)} "
+                                            "already in the simulation)")
         voters = tuple(range(1, servers + 1))
         obs = tuple(range(servers + 1, n + 1))
         for i, node_id in self.ids.items():
@@ -81,7 +103,7 @@ class Ensemble(Cluster):
             raise allowed("server", server, f"one of {', '.join(self.nodes)} or None")
         if isinstance(session_timeout_ms, bool) or not isinstance(session_timeout_ms, int) or session_timeout_ms < 1:
             raise allowed("session_timeout_ms", session_timeout_ms, "a positive int (ms)")
-        cid = f"c{len(self.clients) + 1}"
+        cid = f"{self.client_prefix}{len(self.clients) + 1}"
         rng = self.sim.rng(f"zk-client:{cid}")
         order = [self.ids[i] for i in sorted(self.ids)]
         order = [order[int(j)] for j in rng.permutation(len(order))]

@@ -2,6 +2,8 @@
 step rule; Tinyid's multi-DB disjointness; multi-master auto-increment; Redis INCR durability;
 Leaf-snowflake worker ids and start-up clock check."""
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,12 +35,14 @@ def test_never_a_duplicate_under_db_outages_loss_duplication_and_retries(seed, k
 
 @pytest.mark.parametrize("kind, servers", [
     ("autoincrement", ["db0", "db1"]), ("leaf", ["db0"]), ("tinyid", ["db0", "db1"]),
-    ("redis", ["redis"]), ("leaf-snowflake", ["registry"])])
+    ("redis", ["redis"]), ("leaf-snowflake", ["zk1", "zk2", "zk3"])])
 def test_the_builder_returns_one_cluster_shape(kind, servers):
     c = cluster(kind, allocators=2, seed=5)
     assert isinstance(c, Cluster) and c.kind == kind
     assert c.servers == servers and c.allocators == ["a0", "a1"]
-    assert sorted(c.nodes) == sorted(servers + c.allocators)
+    clients = sorted(n for n in c.nodes if n.startswith("zk-c"))  # ZooKeeper connections
+    assert sorted(c.nodes) == sorted(servers + c.allocators + clients)
+    assert (c.ensemble is not None) == (kind == "leaf-snowflake")
     assert c.run(until=300) is c and c.now == 300
     assert len(c.issued) > 0 and c.ids() == [r.id for r in c.issued]
     assert c.duplicates() == duplicates(c.issued) == []
@@ -127,16 +131,88 @@ def test_redis_incr_repeats_ids_after_a_crash_unless_fsync_always(persistence, a
     assert bool(c.duplicates()) == repeats
 
 
-def test_leaf_snowflake_registry_and_start_up_clock_check():
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_leaf_snowflake_worker_ids_are_persistent_sequential_znodes(seed):
+    c = cluster("leaf-snowflake", allocators=3, seed=seed)
+    c.run(until=c.now + 5000)
+    admin = c.ensemble.client()
+    admin.start()
+    children = sorted(admin.get_children("/snowflake/leaf/forever"))
+    assert sorted(k.split("-")[0] for k in children) == ["a0:8080", "a1:8080", "a2:8080"]
+    for key in children:
+        data, stat = admin.get("/snowflake/leaf/forever/" + key)
+        node = c.nodes[key.split(":")[0]]
+        assert node.gen.worker == int(key[-10:]) and stat.ephemeralOwner == 0
+        assert json.loads(data)["timestamp"] > 0 and stat.version >= 1  # reported every 3 s
+        assert node.stable["workerID.properties"] == node.gen.worker  # the local cache file
+    assert sorted(c.nodes[a].gen.worker for a in c.allocators) == [0, 1, 2] and c.duplicates() == []
+
+
+def test_leaf_snowflake_restart_reuses_its_worker_id():
+    c = cluster("leaf-snowflake", allocators=2, seed=2)
+    c.run(until=4000)
+    before = c.nodes["a1"].gen.worker
+    c.crash("a1")
+    c.run(until=5000)
+    c.recover("a1")
+    c.run(until=6000)
+    a1 = c.nodes["a1"]
+    assert a1.status == "serving" and a1.started_from == "zookeeper" and a1.gen.worker == before
+    assert c.duplicates() == []
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_leaf_snowflake_start_up_check_is_swallowed_by_the_cache_fallback(seed):
+    """Leaf throws CheckLastTimeException inside the try whose catch reads the cached worker id:
+    a restart with a clock behind its last report starts anyway and repeats ids; the design's
+    "refuse" does not start."""
+    outcomes = {}
+    for mode in ("cache", "refuse"):
+        c = cluster("leaf-snowflake", allocators=3, seed=seed, on_check_failure=mode)
+        c.run(until=4000)
+        c.crash("a1")
+        c.sim.clock_jump("a1", -4000)  # behind the last report (at most 3 s old)
+        c.recover("a1")
+        c.run(until=8000)
+        outcomes[mode] = (c.nodes["a1"].status, c.nodes["a1"].started_from, len(c.duplicates()))
+    assert outcomes["cache"][:2] == ("serving", "cache") and outcomes["cache"][2] > 0
+    assert outcomes["refuse"] == ("refused", None, 0)
+
+
+def test_leaf_snowflake_zookeeper_down_uses_the_cache_or_fails():
+    c = cluster("leaf-snowflake", allocators=2, seed=1, zk_timeout_ms=2000)
+    c.run(until=3000)
+    worker = c.nodes["a0"].gen.worker
+    c.crash("a0")
+    for server in c.servers:
+        c.crash(server)
+    c.recover("a0")
+    c.run(until=4000)
+    assert c.nodes["a0"].status == "registering"  # waiting for ZooKeeper
+    c.run(until=6000)
+    assert c.nodes["a0"].status == "serving" and c.nodes["a0"].started_from == "cache"
+    assert c.nodes["a0"].gen.worker == worker
+    fresh = cluster("leaf-snowflake", allocators=1, seed=1, zk_timeout_ms=2000)
+    for server in fresh.servers:
+        fresh.crash(server)
+    fresh.crash("a0")
+    fresh.recover("a0")
+    fresh.run(until=fresh.now + 3000)
+    assert fresh.nodes["a0"].status == "failed" and fresh.issued == []
+
+
+def test_leaf_snowflake_first_start_race_takes_worker_zero():
+    """On an empty ZooKeeper Leaf's first-start branch keeps workerID = 0 whatever sequence
+    number its node got: servers starting together share worker 0 and repeat ids."""
+    c = cluster("leaf-snowflake", allocators=3, seed=1, provision=False)
+    c.run(until=c.now + 2000)
+    assert [c.nodes[a].gen.worker for a in c.allocators] == [0, 0, 0]
+    assert len(c.duplicates()) > 0
+
+
+def test_leaf_snowflake_run_time_rollback():
     c = cluster("leaf-snowflake", allocators=3, seed=1)
     c.run(until=4000)
-    workers = {c.nodes[f"a{i}"].gen.worker for i in range(3)}
-    assert workers == {0, 1, 2} and c.duplicates() == []
-    c.crash("a1")
-    c.sim.clock_jump("a1", -2000)  # it reported a later time before the crash
-    c.recover("a1")
-    c.run(until=4200)
-    assert c.nodes["a1"].status == "refused"
     c.sim.clock_jump("a2", -3)  # a small runtime rollback: Leaf waits 2 x 3 ms
     c.run(until=4400)
     assert c.nodes["a2"].errors == 0 and c.nodes["a2"].waited_rollbacks == 1
@@ -144,6 +220,15 @@ def test_leaf_snowflake_registry_and_start_up_clock_check():
     c.run(until=4600)
     assert c.nodes["a0"].errors > 0
     assert c.duplicates() == []
+
+
+def test_leaf_snowflake_bad_options():
+    c = cluster("leaf-snowflake", allocators=1, seed=1)
+    conn = c.nodes["a0"].connector
+    with pytest.raises(ValueError, match="on_check_failure='ignore'"):
+        ds.ids.LeafSnowflakeNode("b0", sink=[], connector=conn, on_check_failure="ignore")
+    with pytest.raises(ValueError, match="node id"):
+        ds.ids.LeafSnowflakeNode("b-0", sink=[], connector=conn)
 
 
 @pytest.mark.parametrize("call, match", [
