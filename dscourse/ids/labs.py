@@ -59,12 +59,14 @@ def run_scheme(scheme: str, *, nodes: int = 3, db_latency_ms: float = 2.0, seed:
     if scheme not in SCHEMES:
         raise allowed("scheme", scheme, f"one of {', '.join(SCHEMES)}")
     if scheme in SIM_SCHEMES:
-        c = cluster(scheme, allocators=nodes, dbs=2, seed=seed, step=100, db_latency_ms=db_latency_ms, stop_ms=ms)
-        start = c.now  # Leaf-snowflake's servers start once ZooKeeper has a leader
-        for name in c.allocators:
-            c.nodes[name].stop_ms = start + ms  # type: ignore[attr-defined]
-        c.run(until=start + ms + 50 * db_latency_ms + 50)
-        records = [r._replace(requested_ms=r.requested_ms - start, issued_ms=r.issued_ms - start) for r in c.issued]
+        built = cluster(scheme, allocators=nodes, dbs=2, seed=seed, step=100, db_latency_ms=db_latency_ms,
+                        stop_ms=ms)
+        start = built.now  # Leaf-snowflake's servers start once ZooKeeper has a leader
+        for name in built.allocators:
+            built.nodes[name].stop_ms = start + ms  # type: ignore[attr-defined]
+        built.run(until=start + ms + 50 * db_latency_ms + 50)
+        records = [r._replace(requested_ms=r.requested_ms - start, issued_ms=r.issued_ms - start)
+                   for r in built.issued]
         return SchemeRun(scheme, records, BYTES[scheme])
     rng = stream(seed, f"ids:{scheme}")
     clocks = [FakeClock(START_MS + int(rng.integers(-3, 4))) for _ in range(nodes)]
