@@ -1,38 +1,56 @@
-"""Benchmark: the linearizability checker on histories recorded from Chapter 3's stores.
+"""Benchmark: the linearizability checker against Porcupine, on the same histories in the same run.
 
-Histories: ``dscourse.replication`` clusters with 5 replicas and 5, 10 or 50 concurrent
-clients, each client running 40 operations on 4 keys (half reads), with a majority/minority
-partition from 50 to 200 ms. Mode CP (majority quorums + ABD: linearizable histories, with
-timed-out writes of unknown outcome) and mode AP (any replica + LWW: illegal histories, which
-the search must refute exhaustively). Reported: checked operations per second.
+Histories:
 
-Peers, measured in the same run:
+* **Porcupine's published test histories** (its ``test_data``): 102 Jepsen etcd logs checked as
+  a compare-and-set register, and the six MIT 6.5840 key-value logs (1, 10 and 50 clients,
+  ``ok`` and ``bad``), read as Porcupine's own test parser reads them (``porcupine/logs.py``).
+* **Histories recorded from Chapter 3's stores** (``dscourse.replication``): 5 replicas, 5 to
+  100 concurrent clients, each running 40 operations on 4 keys (half reads), a
+  majority/minority partition from 50 to 200 ms. Mode CP (majority quorums + ABD:
+  linearizable, with timed-out writes of unknown outcome) and mode AP (any replica + LWW:
+  illegal).
 
-* **Porcupine** (Athalye's Go checker, the reference the issue names) needs a Go toolchain.
-  If ``go`` is on the PATH *and* a Porcupine checkout is given with ``--porcupine DIR``, the
-  script exports the histories as JSON and times Porcupine's ``CheckOperations`` on them.
-  On this project's machine there is no Go toolchain: the script says so and reports
-  absolute numbers plus the in-run baseline below.
-* **Plain Wing-Gong-Lowe** (Porcupine's algorithm: WGL search with memoization and
-  P-compositionality, without this checker's reductions) run by this same Python code with
-  the models' ``read_only``, ``removable`` and ``unread`` hooks removed. The ratio isolates the
-  algorithmic gain; it is not a Go-vs-Python comparison.
+Both checkers judge every history: ours (``dscourse.checkers.linearizability.check`` with
+``explain=False``: the verdict alone, as Porcupine's ``CheckOperations`` gives it; CPU time
+of this process) and **Porcupine** (Athalye's Go checker, ``CheckOperations`` with its
+key-value model and a compare-and-set register model, timed inside the Go program
+``benchmarks/porcupine/main.go``, wall time with ``GOMAXPROCS=1`` by default, so both use one
+core). The histories go to Porcupine as JSON exported by
+``dscourse.checkers.linearizability_json``. Verdicts must agree; a disagreement stops the run.
+
+Porcupine needs Go (``go`` on the PATH) and a copy of its source and test data in
+``benchmarks/porcupine/.cache`` (see ``benchmarks/README.md``). Without them the script runs
+our checker alone and says what is missing.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_linearizability.py              # all sizes, 3 seeds, best of 3
-    .venv/bin/python benchmarks/bench_linearizability.py --seeds 1 --baseline-timeout 20
+    .venv/bin/python benchmarks/bench_linearizability.py
+    .venv/bin/python benchmarks/bench_linearizability.py --repeat 3 --clients 5 10 50 100
+    .venv/bin/python benchmarks/bench_linearizability.py --quiet      # totals and slow ones only
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from dscourse.checkers import linearizability as lin
+from dscourse.checkers import linearizability_json as lj
 from dscourse.replication import cluster, majority_minority
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "porcupine"))
+import logs  # noqa: E402  (benchmarks/porcupine/logs.py)
+
+MODELS = {"cas_register": lin.cas_register, "kv": lin.kv}
 
 
 def record(mode: str, clients: int, seed: int) -> list[lin.Operation]:
@@ -44,65 +62,104 @@ def record(mode: str, clients: int, seed: int) -> list[lin.Operation]:
     return c.operations()
 
 
-def timed(ops: list[lin.Operation], model: lin.Model, timeout: float | None,
-          repeat: int) -> tuple[str, float]:
-    """Best of ``repeat`` runs (one run when it hits the timeout)."""
+def ours(ops: list[lin.Operation], model: lin.Model, repeat: int, timeout: float | None) -> tuple[str, float]:
+    """Best CPU time of ``repeat`` runs (one run when it hits the timeout)."""
     best, outcome = float("inf"), ""
     for _ in range(repeat):
-        start = time.perf_counter()
-        outcome = lin.check(ops, model, timeout=timeout).outcome
-        best = min(best, time.perf_counter() - start)
+        start = time.process_time()
+        outcome = lin.check(ops, model, timeout=timeout, explain=False).outcome
+        best = min(best, time.process_time() - start)
         if outcome == "unknown":
             break
     return outcome, best
 
 
+def porcupine_missing() -> str | None:
+    if shutil.which("go") is None:
+        return "no Go toolchain (`go` is not on the PATH; Debian: apt-get install golang-go)"
+    if not (logs.CACHE / "checker.go").exists():
+        return f"no copy of Porcupine's source in {logs.CACHE} (see benchmarks/README.md)"
+    return None
+
+
+def build_porcupine() -> Path:
+    binary = logs.CACHE / "porcupinebench"
+    env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off")
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=HERE / "porcupine", env=env, check=True)
+    return binary
+
+
+def run_porcupine(binary: Path, files: list[Path], repeat: int, procs: int,
+                  timeout: float) -> dict[str, tuple[str, float]]:
+    env = dict(os.environ, GOMAXPROCS=str(procs))
+    out = subprocess.run([str(binary), "-repeat", str(repeat), "-timeout", f"{timeout}s", *map(str, files)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return {Path(r["file"]).stem: (r["verdict"], r["seconds"]) for r in rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--clients", type=int, nargs="*", default=[5, 10, 50])
-    parser.add_argument("--baseline-timeout", type=float, default=60.0,
-                        help="seconds allowed to the plain WGL baseline per history")
-    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs per history")
-    parser.add_argument("--porcupine", default=None, help="a Porcupine checkout (needs go)")
+    parser.add_argument("--seeds", type=int, default=1, help="recorded histories per mode and size")
+    parser.add_argument("--clients", type=int, nargs="*", default=[5, 10, 50, 100])
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs per history")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds allowed to each checker per history")
+    parser.add_argument("--go-procs", type=int, default=1,
+                        help="GOMAXPROCS for Porcupine (it checks partitions in parallel)")
+    parser.add_argument("--quiet", action="store_true", help="print only histories over 0.1 s and the totals")
     args = parser.parse_args()
 
-    go = shutil.which("go")
-    if go is None or args.porcupine is None:
-        why = "no Go toolchain on this machine" if go is None else "no --porcupine checkout given"
-        print(f"Porcupine (Go) could not be run here: {why}. Reporting absolute numbers and the "
-              "in-run plain-WGL baseline instead.\n")
+    missing = porcupine_missing()
+    histories: list[tuple[str, str, str, list[lin.Operation]]] = []   # (set, name, model, ops)
+    if missing is None:
+        expected = logs.expected()
+        histories += [("porcupine", name, model, ops) for name, model, ops in logs.published()]
     else:
-        print("Porcupine comparison: export with Recorder.to_jsonl and run the Go harness "
-              "(not wired up in this script yet).\n")
-
-    fast = lin.kv()
-    plain = dataclasses.replace(fast, read_only=None, removable=None, unread=None)
-    print(f"{'mode':<4} {'clients':>7} {'ops':>6} {'verdict':>8} {'dscourse ops/s':>15} "
-          f"{'plain WGL ops/s':>16} {'speed-up':>9}")
+        expected = {}
+        print(f"Porcupine is not run: {missing}.\nOur checker runs alone on our own histories.\n")
     for mode in ("cp", "ap"):
         for clients in args.clients:
-            n_ops = t_fast = t_plain = 0.0
-            verdicts, plain_timeouts = set(), 0
             for seed in range(1, args.seeds + 1):
-                ops = record(mode, clients, seed)
-                outcome, dt = timed(ops, fast, None, args.repeat)
-                base, bt = timed(ops, plain, args.baseline_timeout, args.repeat)
-                if base == "unknown":
-                    plain_timeouts += 1
-                elif base != outcome:
-                    raise SystemExit(f"verdicts differ on {mode}/{clients}/{seed}: {outcome} vs {base}")
-                verdicts.add(outcome)
-                n_ops += len(ops)
-                t_fast += dt
-                t_plain += bt
-            plain_rate = n_ops / t_plain
-            plain_text = (f"<{plain_rate:,.0f}" if plain_timeouts else f"{plain_rate:,.0f}")
-            speed = (f">{t_plain / t_fast:,.0f}x" if plain_timeouts else f"{t_plain / t_fast:,.1f}x")
-            print(f"{mode:<4} {clients:>7} {int(n_ops):>6} {'/'.join(sorted(verdicts)):>8} "
-                  f"{n_ops / t_fast:>15,.0f} {plain_text:>16} {speed:>9}"
-                  + (f"   ({plain_timeouts} baseline timeouts at {args.baseline_timeout:g} s)"
-                     if plain_timeouts else ""))
+                histories.append(("ours", f"{mode}_c{clients:03d}_s{seed}", "kv", record(mode, clients, seed)))
+
+    peer: dict[str, tuple[str, float]] = {}
+    if missing is None:
+        binary = build_porcupine()
+        with tempfile.TemporaryDirectory() as tmp:
+            files = []
+            for _, name, model, ops in histories:
+                path = Path(tmp) / f"{name}.json"
+                path.write_text(lj.dumps(ops, MODELS[model]()))
+                files.append(path)
+            peer = run_porcupine(binary, files, args.repeat, args.go_procs, args.timeout)
+
+    print(f"{'history':<16} {'ops':>5} {'ours':>8} {'ours s':>8} {'Porcupine':>9} {'Porc. s':>8} {'ratio':>7}")
+    totals: dict[str, list[float]] = {}
+    disagreements = []
+    for group, name, model, ops in histories:
+        outcome, dt = ours(ops, MODELS[model](), args.repeat, args.timeout)
+        p_outcome, p_dt = peer.get(name, ("-", float("nan")))
+        if name in expected and outcome != ("ok" if expected[name] else "illegal"):
+            disagreements.append(f"{name}: ours {outcome}, Porcupine's test expects {expected[name]}")
+        if name in peer and outcome != p_outcome:
+            disagreements.append(f"{name}: ours {outcome}, Porcupine {p_outcome}")
+        t = totals.setdefault(group, [0.0, 0.0, 0, 0])
+        t[0] += dt
+        t[1] += p_dt if name in peer else 0.0
+        t[2] += 1
+        t[3] += outcome == "unknown"
+        if not args.quiet or dt > 0.1 or outcome != p_outcome:
+            ratio = f"{dt / p_dt:.2f}" if name in peer and p_dt > 0 else "-"
+            print(f"{name:<16} {len(ops):>5} {outcome:>8} {dt:>8.3f} {p_outcome:>9} {p_dt:>8.3f} {ratio:>7}",
+                  flush=True)
+    print()
+    for group, (t_ours, t_peer, n, unknown) in totals.items():
+        line = f"total {group:<10} {n:>3} histories: ours {t_ours:.2f} s CPU ({unknown} unknown)"
+        if peer:
+            line += f", Porcupine {t_peer:.2f} s; ours / Porcupine = {t_ours / t_peer:.2f}"
+        print(line)
+    if disagreements:
+        raise SystemExit("verdicts disagree:\n" + "\n".join(disagreements))
 
 
 if __name__ == "__main__":

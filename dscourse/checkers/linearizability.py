@@ -36,6 +36,7 @@ models live in :mod:`.models`; generated test histories in :mod:`.histories`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,12 +68,15 @@ class PartitionResult:
     prefix found, as indices into ``operations`` in linearization order (all of them when the
     partition is linearizable); ``stuck`` lists the operations whose return was reached
     before they could be linearized at the deepest point of the search (the first illegal
-    point, for pictures)."""
+    point, for pictures). ``core``, in an illegal partition checked with ``explain``, names
+    operations that cannot be linearized together, minimal by removal
+    (:func:`.linearizability_core.illegal_core`): the explanation of the verdict."""
 
     outcome: str
     operations: tuple[Operation, ...]
     longest: tuple[int, ...]
     stuck: tuple[int, ...] = ()
+    core: tuple[int, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -156,28 +160,33 @@ class _Timeout(Exception):
     pass
 
 
-def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
+def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | None,
+                     budget: int | None = None) -> PartitionResult:
     """Search one partition, leaving out the operations ``model.removable`` names (the
     removable-writes reduction: they are linearized last); indices in the result refer to ``ops``."""
     ops = tuple(ops)
     drop = model.removable(ops) if model.removable is not None else set()
     if not drop:
-        return _search(model, ops, deadline)
+        return _search(model, ops, deadline, budget)
     keep = [i for i in range(len(ops)) if i not in drop]
-    sub = _search(model, [ops[i] for i in keep], deadline)
+    sub = _search(model, [ops[i] for i in keep], deadline, budget)
     longest = tuple(keep[i] for i in sub.longest)
     if sub.outcome == "ok":
         longest += tuple(sorted(drop))
     return PartitionResult(sub.outcome, ops, longest, tuple(keep[i] for i in sub.stuck))
 
 
-def _marks(model: Model, ops: Sequence[Operation]) -> tuple[list[bool], list[bool]]:
-    """Which operations are read-only and which are unread writes, by the model's hooks (the
-    unread-writes reduction relies on forced reads, so it needs ``read_only`` too)."""
+def _marks(model: Model, ops: Sequence[Operation]) -> tuple[list[bool], list[bool], list[bool]]:
+    """Which operations are read-only, which are unread writes and which overwrite the whole
+    state, by the model's hooks (the unread-writes reduction relies on forced reads, so it
+    needs ``read_only`` too)."""
     read_only = [bool(model.read_only is not None and model.read_only(op.input, op.output))
                  for op in ops]
     ids = model.unread(ops) if model.unread is not None and model.read_only is not None else set()
-    return read_only, [i in ids for i in range(len(ops))]
+    over = model.overwrites
+    overwrite = [not read_only[i] if over is None else bool(over(op.input, op.output))
+                 for i, op in enumerate(ops)]
+    return read_only, [i in ids for i in range(len(ops))], overwrite
 
 
 def _forced_read(head: _Entry, ops: Sequence[Operation], read_only: list[bool], step: Step,
@@ -196,6 +205,47 @@ def _forced_read(head: _Entry, ops: Sequence[Operation], read_only: list[bool], 
                 return e
         e = e.next
     return None
+
+
+def _dead_read(head: _Entry, ops: Sequence[Operation], watch: list[bool], reachable: Any, state: Any,
+               linearized: int, rescuers: dict[int, int], by_ret: Sequence[int]) -> int:
+    """Early illegality: a read no continuation can make legal, or -1.
+
+    A read is dead when ``reachable`` says its output cannot follow ``state`` by operations
+    that do not overwrite the state, and every overwriting operation that could set a state
+    it can follow (its ``rescuers``, a bitset: called before the read returns) is linearized
+    already. The reads looked at: the enabled ones, and the unlinearized one that returns
+    first (``by_ret``: the watched reads by return time), which may not be enabled yet.
+    """
+    for i in by_ret:
+        if not linearized >> i & 1:
+            op = ops[i]
+            if not rescuers[i] & ~linearized and not reachable(state, op.input, op.output):
+                return i
+            break
+    e = head.next
+    while e is not None and e.is_call:
+        i = e.op
+        if watch[i] and not rescuers[i] & ~linearized:
+            op = ops[i]
+            if not reachable(state, op.input, op.output):
+                return i
+        e = e.next
+    return -1
+
+
+def _rescuers(ops: Sequence[Operation], step: Step, reachable: Any, init: Any, watch: list[bool],
+              overwrite: list[bool]) -> dict[int, int]:
+    """For each watched read, the overwriting operations (as a bitset) called before it returns
+    after which it is reachable. An overwriting operation sets the same state whatever came
+    before, so this is computed once, from ``init``."""
+    sets = [(j, ops[j].call, step(init, ops[j].input, ops[j].output)) for j in range(len(ops)) if overwrite[j]]
+    out = {}
+    for i, op in enumerate(ops):
+        if watch[i]:
+            out[i] = sum(1 << j for j, call, (ok, after) in sets
+                         if ok and call <= op.ret and reachable(after, op.input, op.output))
+    return out
 
 
 def _place_unread_writes(head: _Entry, ops: Sequence[Operation], unread: list[bool], step: Step,
@@ -218,19 +268,27 @@ def _place_unread_writes(head: _Entry, ops: Sequence[Operation], unread: list[bo
     return tuple(placed), state, linearized
 
 
-def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> PartitionResult:
+def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
+            budget: int | None = None) -> PartitionResult:
     """Wing & Gong's search with Lowe's cache over one partition (Porcupine's ``checkSingle``),
     with the forced-reads and unread-writes reductions."""
     ops = tuple(ops)
     head = _entries(ops)
     step = model.step
-    read_only, unread = _marks(model, ops)
+    read_only, unread, overwrite = _marks(model, ops)
     call_of: dict[int, _Entry] = {}   # an unread write's call entry, for when its return is reached
     e = head.next
     while e is not None:
         if e.is_call and unread[e.op]:
             call_of[e.op] = e
         e = e.next
+
+    reachable = model.reachable
+    watch = [reachable is not None and read_only[i] and ops[i].output is not UNKNOWN
+             for i in range(len(ops))]
+    rescuers = _rescuers(ops, step, reachable, model.init, watch, overwrite) if reachable is not None else {}
+    by_ret = sorted((i for i in range(len(ops)) if watch[i]), key=lambda i: ops[i].ret)
+    early = any(watch)
 
     state = model.init
     linearized = 0                    # bitset of the linearized operations
@@ -277,10 +335,20 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> P
     steps = 0
     while head.next is not None:
         steps += 1
+        if budget is not None and steps > budget:
+            raise _Timeout(longest, len(cache))
         if deadline is not None and not steps & 0x3FF and time.monotonic() > deadline:
-            raise _Timeout
+            raise _Timeout(longest, len(cache))
         if fresh:
             fresh = False
+            dead = _dead_read(head, ops, watch, reachable, state, linearized, rescuers, by_ret) if early else -1
+            if dead >= 0:
+                if linearized.bit_count() == len(longest) > stuck_depth:
+                    stuck, stuck_depth = (dead,), len(longest)
+                entry = backtrack()
+                if entry is None:
+                    return PartitionResult("illegal", ops, longest, stuck)
+                continue
             read = _forced_read(head, ops, read_only, step, state)
             if read is not None:
                 if linearize(read, state, linearized | 1 << read.op, forced=True):
@@ -296,7 +364,7 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> P
         if entry.is_call:
             if not (read_only[i] or unread[i]):   # reads are illegal here; unread writes wait
                 placed, before, bits = (_place_unread_writes(head, ops, unread, step, state, linearized)
-                                        if call_of else ((), state, linearized))
+                                        if call_of and overwrite[i] else ((), state, linearized))
                 op = ops[i]
                 ok, new_state = step(before, op.input, op.output)
                 if ok and linearize(entry, new_state, bits | 1 << i, placed=placed):
@@ -321,9 +389,12 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None) -> P
 
 
 def check(
-    operations: Iterable[Operation], model: Model, timeout: float | None = None
+    operations: Iterable[Operation], model: Model, timeout: float | None = None, *, explain: bool = True
 ) -> CheckResult:
     """Check that ``operations`` are linearizable with respect to ``model``.
+
+    With ``explain`` (the default), each illegal partition also names its ``core``: a set of
+    operations that cannot be linearized together and is minimal by removal.
 
     ``timeout`` (seconds of real time, ``None`` for no limit) bounds the search; when it cuts
     the search short the outcome is ``"unknown"``, never a guess. This is the library's one
@@ -348,6 +419,11 @@ def check(
             unknown = True
             results.append(PartitionResult("unknown", tuple(part), ()))
             deadline = time.monotonic()  # no time left for the other partitions either
+    if explain:
+        from .linearizability_core import illegal_core
+
+        results = [dataclasses.replace(r, core=illegal_core(model, r.operations, r.stuck))
+                   if r.outcome == "illegal" else r for r in results]
     if any(r.outcome == "illegal" for r in results):
         outcome = "illegal"
     elif unknown:

@@ -85,10 +85,17 @@ class Model:
       result's linearization (writes of unknown outcome whose value nobody read).
     * ``unread(ops)``: indices of *unread writes*: operations that overwrite the whole state,
       are legal in any state, and whose resulting state no operation of ``ops`` observes.
-      The search places them only just before another operation that is not read-only, or
-      when they return. Used only together with ``read_only``, and only where every
-      operation that is not read-only overwrites the whole state (as :func:`unread_writes`
-      checks: no append, no cas).
+      The search places them only just before an operation that ``overwrites`` the whole
+      state (every operation that is not read-only when ``overwrites`` is ``None``), or when
+      they return. Used only together with ``read_only``; :func:`unread_writes` names none
+      in a history with a cas.
+    * ``overwrites(input, output)``: the operation replaces the whole state (a write, a put).
+    * ``reachable(state, input, output)``: for a read-only operation, ``False`` when no run
+      of operations that do not overwrite the state leads from ``state`` to one where the
+      operation is legal (a get returning ``"ab"`` once the value is ``"abc"``). The search
+      abandons a configuration as soon as an enabled read is unreachable and no
+      overwriting operation could still come before it ("early illegality").
+    * ``name``: the model's name in exported histories (:mod:`.linearizability_json`).
     """
 
     init: Any
@@ -98,6 +105,9 @@ class Model:
     read_only: Callable[[Any, Any], bool] | None = None
     removable: Callable[[Sequence[Operation]], set[int]] | None = None
     unread: Callable[[Sequence[Operation]], set[int]] | None = None
+    overwrites: Callable[[Any, Any], bool] | None = None
+    reachable: Callable[[Any, Any, Any], bool] | None = None
+    name: str = ""
 
     def render(self, op: Operation) -> str:
         if self.describe is not None:
@@ -116,52 +126,81 @@ def is_read_or_failed_cas(inp: Any, out: Any) -> bool:
     return is_read(inp, out) or (type(inp) is tuple and inp[:1] == ("cas",) and out is False)
 
 
-def _observed_values(ops: Sequence[Operation]) -> set[Any] | None:
-    """The values reads returned, or ``None`` if an append or cas makes states depend on history."""
-    observed = set()
+def _observed(ops: Sequence[Operation]) -> tuple[list[Any], bool] | None:
+    """The outputs reads returned and whether the history appends, or ``None`` when a cas
+    (which reads the state it changes) makes states depend on history."""
+    observed: list[Any] = []
+    appends = False
     for op in ops:
         kind = op.input[0] if type(op.input) is tuple and op.input else None
-        if kind in ("append", "cas"):
+        if kind == "cas":
             return None
+        appends = appends or kind == "append"
         if kind in ("read", "get") and op.output is not UNKNOWN:
-            observed.add(op.output)
-    return observed
+            observed.append(op.output)
+    return observed, appends
 
 
-def _writes(ops: Sequence[Operation], observed: set[Any]) -> set[int]:
+def _writes(ops: Sequence[Operation]) -> set[int]:
+    """Writes (put, append) whose value no read can have seen.
+
+    Without append, a read returns exactly one written value, so a write is unread when no
+    read returned its value. With append, a state is a put's value followed by appended
+    values, so a write is unread when its value is a non-empty string that is a substring of
+    no read's output: no read can sit between it and the next put (or the end).
+    """
+    seen = _observed(ops)
+    if seen is None:
+        return set()
+    observed, appends = seen
+    kinds = (("write",), ("put",), ("append",))
+    if not appends:
+        values = set(observed)
+        return {i for i, op in enumerate(ops)
+                if type(op.input) is tuple and op.input[:1] in kinds and op.input[-1] not in values}
+    if not all(type(v) is str for v in observed):
+        return set()
     return {i for i, op in enumerate(ops)
-            if type(op.input) is tuple and op.input[:1] in (("write",), ("put",))
-            and op.input[-1] not in observed}
+            if type(op.input) is tuple and op.input[:1] in kinds and type(op.input[-1]) is str
+            and op.input[-1] and not any(op.input[-1] in v for v in observed)}
 
 
 def unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
-    """Writes with unknown outcome and no return whose value no read returned (``removable``).
+    """Writes with unknown outcome and no return whose value no read can have seen
+    (``removable``; see :func:`_writes`).
 
-    Such a write ``w(v)`` can be dropped from the search when every other state-changing
-    operation overwrites the whole state (no append, no cas): if the others are
-    linearizable, ``w`` can go last (any output is allowed for it, and it precedes nothing);
-    if a linearization places ``w`` earlier, no read sits between ``w`` and the next write
-    (it would have returned ``v``), so removing ``w`` changes nothing else.
+    Such a write ``w`` can be dropped from the search when no cas reads the state: if the
+    others are linearizable, ``w`` can go last (any output is allowed for it, and it precedes
+    nothing); if a linearization places ``w`` earlier, no read sits between ``w`` and the
+    next put (it would have seen ``w``'s value), so removing ``w`` changes what no read sees.
     """
-    observed = _observed_values(ops)
-    if observed is None:
-        return set()
-    return {i for i in _writes(ops, observed)
-            if ops[i].ret == math.inf and ops[i].output is UNKNOWN}
+    return {i for i in _writes(ops) if ops[i].ret == math.inf and ops[i].output is UNKNOWN}
 
 
 def unread_writes(ops: Sequence[Operation]) -> set[int]:
-    """Completed writes whose value no read returned, in a history without append or cas
-    (``unread``).
+    """Completed writes (put, append) whose value no read can have seen, in a history without
+    cas (``unread``; see :func:`_writes`).
 
-    Nobody can observe the state such a write leaves, so in some linearization it is
-    immediately followed by another write (or ends the history): placing every enabled one
-    just before the next write the search places, or when it returns, loses nothing.
+    Nobody can observe the states such a write leaves before the next put, so in some
+    linearization it comes just before a put (or ends the history): placing every enabled
+    one just before the next put the search places, or when it returns, loses nothing.
     """
-    observed = _observed_values(ops)
-    if observed is None:
-        return set()
-    return {i for i in _writes(ops, observed) if ops[i].ret != math.inf}
+    return {i for i in _writes(ops) if ops[i].ret != math.inf}
+
+
+def overwrites(inp: Any, out: Any) -> bool:
+    """``("write", v)`` or ``("put", k, v)``: replaces the whole state (``overwrites`` hook)."""
+    return type(inp) is tuple and inp[:1] in (("write",), ("put",))
+
+
+def read_equals(state: Any, inp: Any, out: Any) -> bool:
+    """``reachable`` for a register: only a write changes its value."""
+    return out is UNKNOWN or out == state
+
+
+def read_extends(state: Any, inp: Any, out: Any) -> bool:
+    """``reachable`` for a key-value store: appends only extend a key's value."""
+    return out is UNKNOWN or (type(out) is str and type(state) is str and out.startswith(state))
 
 
 def _bad_input(model: str, value: Any, allowed_forms: str) -> ConfigError:
@@ -185,7 +224,8 @@ def register(init: Any = None) -> Model:
         return f"read() -> {out!r}" if inp[0] == "read" else f"write({inp[1]!r})"
 
     return Model(init=init, step=step, describe=describe, read_only=is_read,
-                 removable=unread_unknown_writes, unread=unread_writes)
+                 removable=unread_unknown_writes, unread=unread_writes, overwrites=overwrites,
+                 reachable=read_equals, name="register")
 
 
 def cas_register(init: Any = None) -> Model:
@@ -208,7 +248,8 @@ def cas_register(init: Any = None) -> Model:
         return base.render(Operation(0, 0, 0, inp, out))
 
     return Model(init=init, step=step, describe=describe, read_only=is_read_or_failed_cas,
-                 removable=unread_unknown_writes, unread=unread_writes)
+                 removable=unread_unknown_writes, unread=unread_writes, overwrites=overwrites,
+                 name="cas_register")
 
 
 def _kv_key(inp: Any) -> Any:
@@ -246,4 +287,5 @@ def kv() -> Model:
         return f"{inp[0]}({inp[1]!r}, {inp[2]!r})"
 
     return Model(init="", step=step, partition=_partition_by_key, describe=describe, read_only=is_read,
-                 removable=unread_unknown_writes, unread=unread_writes)
+                 removable=unread_unknown_writes, unread=unread_writes, overwrites=overwrites, reachable=read_extends,
+                 name="kv")

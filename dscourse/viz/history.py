@@ -4,7 +4,9 @@ One panel per partition of the model (one key of a key-value store), one lane pe
 each operation a bar from its call to its return (an operation whose outcome is unknown
 runs off the right edge, hatched). The checker's longest linearization is drawn as a line
 through one linearization point per operation, numbered in order; in an illegal partition
-the operation at which the search got stuck, the first illegal point, is red. This is the
+the operation at which the search got stuck, the first illegal point, is red, and the
+operations of the verdict's explanation (the partition's ``core``: operations that cannot be
+linearized together) are outlined in thick dark red. This is the
 picture Porcupine's HTML visualizer draws (Athalye, "Porcupine", 2017-) for Lowe's and
 Wing & Gong's search.
 """
@@ -26,6 +28,7 @@ from .display import new_figure
 OK_FILL = "#a6d96a"
 OTHER_FILL = "#d9d9d9"
 STUCK_FILL = "#d62728"
+CORE_EDGE = "#67001f"
 UNKNOWN_FILL = "#fdd49e"
 MAX_PANELS = 4
 
@@ -139,6 +142,7 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
     lane = {c: k for k, c in enumerate(lanes)}
     rank = {i: k for k, i in enumerate(part.longest)}
     stuck = set(part.stuck)
+    core = set(getattr(part, "core", ()))
     width = t_max * 1.06
     ms_per_char = width / 120          # about 120 label characters fit across the axes
     for i, op in enumerate(ops):
@@ -154,9 +158,10 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
         # an operation with an unknown outcome may take effect any time later: a thin
         # hatched strip under its lane, so that it does not hide the client's later bars
         top, height = (y + 0.12, 0.2) if open_ended else (y - 0.3, 0.6)
+        edge, lw = (CORE_EDGE, 2.2) if i in core else ("#333333", 1.4) if i in stuck else ("#777777", 0.6)
         bar = Rectangle((op.call, top), max(end - op.call, t_max * 0.004), height, facecolor=fill,
-                        edgecolor="#333333" if i in stuck else "#777777", linewidth=1.4 if i in stuck else 0.6,
-                        hatch="///" if open_ended else None, gid=f"op-{i}")
+                        edgecolor=edge, linewidth=lw, hatch="///" if open_ended else None,
+                        gid=f"op-{i}")
         ax.add_patch(bar)
         text = short_label(model, op)
         number = str(rank[i] + 1) if i in rank else ""
