@@ -254,3 +254,39 @@ def test_lab_widget_redraws_on_slider_moves():
     assert "k=3" in lab._widgets["text"].value
     lab.set(k=0)
     assert lab._widgets["k"].value == 0
+
+
+# -- Byzantine Generals, OM(1) (Chapter 1) ---------------------------------------------------------
+from dscourse.fundamentals import byzantine as bz  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+@pytest.mark.parametrize("n", [4, 5, 7])
+def test_om1_meets_ic1_and_ic2_with_one_traitor_when_n_is_at_least_4(n, seed):
+    for traitor in ["", "C", *(f"L{i}" for i in range(1, n))]:
+        for order in bz.ORDERS:
+            o = bz.run(n, traitor, order, seed=seed)
+            assert o.ic1 and o.ic2, (n, traitor, order, o.decisions)
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_with_three_generals_a_lying_lieutenant_breaks_validity(seed):
+    o = bz.run(3, "L2", bz.ATTACK, seed=seed)
+    assert o.held == {"L1": {"C": "attack", "L2": "retreat"}}
+    assert o.decisions == {"L1": "retreat"} and not o.ic2
+    # the same view as when the commander lies: L1 cannot tell the two runs apart
+    c = bz.run(3, "C", bz.ATTACK, seed=seed)
+    assert c.held["L1"] == o.held["L1"] and c.decisions["L1"] == o.decisions["L1"]
+
+
+def test_majority_defaults_to_retreat_on_ties():
+    assert bz.majority(["attack", "retreat"]) == "retreat"
+    assert bz.majority(["attack", "attack", "retreat"]) == "attack"
+    assert bz.majority([]) == "retreat"
+
+
+@pytest.mark.parametrize("kwargs, word", [(dict(n=2), "n"), (dict(traitor="L9"), "traitor"),
+                                          (dict(order="wait"), "order")])
+def test_bad_arguments_are_clear(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        bz.run(**kwargs)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import sim as dsim
 from ..checkers.trial import Trial
+from ..errors import allowed
 from ..fundamentals import primary_backup as pb
 from .registry import StudentError
 from .remote import make_node
@@ -51,9 +52,25 @@ def _same(a: Any, b: Any) -> bool:
 # ---- E1.1: reliable FIFO channel --------------------------------------------------------------
 
 
+#: E1.1's properties, each judged on its own for partial credit (``properties=``).
+CHANNEL_PROPERTIES = ("exactly once", "in order", "all delivered", "quiet")
+#: E1.2's properties: timeouts double and a crashed peer is restored only by its heartbeat
+#: ("adaptation"); a crashed node is suspected in time, for good ("completeness"); after GST
+#: false suspicions are bounded and none remains at the end ("eventual accuracy").
+FD_PROPERTIES = ("adaptation", "completeness", "eventual accuracy")
+
+
+def _wanted(properties: tuple[str, ...], known: tuple[str, ...]) -> frozenset[str]:
+    for p in properties:
+        if p not in known:
+            raise allowed("properties", p, f"a tuple of {known}")
+    return frozenset(properties)
+
+
 def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: float = 0.2,
                   reorder: bool = True, messages: int = 12, back: int = 4,
-                  drain_ms: float = 800.0) -> Trial:
+                  drain_ms: float = 800.0,
+                  properties: tuple[str, ...] = CHANNEL_PROPERTIES) -> Trial:
     """E1.1: nodes ``a`` and ``b`` exchange ``messages`` (a->b) and ``back`` (b->a) payloads.
 
     Links lose ``drop``, duplicate ``dup`` and (if ``reorder``) reorder messages, with
@@ -61,8 +78,10 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
     duplication stop 200 ms after the last send. Checked: every delivery is the next payload
     its sender sent on that link, never a repeat, never invented (at every delivery); every
     payload delivered within ``drain_ms`` after the loss stops; and no traffic at all in the
-    last 200 ms (the channel is quiet once everything is acknowledged).
+    last 200 ms (the channel is quiet once everything is acknowledged). Only the
+    ``properties`` named (of :data:`CHANNEL_PROPERTIES`) are judged.
     """
+    want = _wanted(properties, CHANNEL_PROPERTIES)
     trial = Trial(seed)
     rng = dsim.stream(seed, "e1.1-workload")
     plan = {("a", "b"): [_payload(rng, i) for i in range(messages)],
@@ -82,15 +101,18 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
                 return
             k = delivered[link]
             if any(_same(data, earlier) for earlier in plan[link][:k]):
-                trial.violate(f"{dst} delivered {data!r} from {src} again at t={s.now:g} ms "
-                              "(it had been delivered already: a duplicate)", s.now)
+                if "exactly once" in want:
+                        trial.violate(f"exactly once: {dst} delivered {data!r} from {src} again at "
+                                  f"t={s.now:g} ms (it had been delivered already: a duplicate)", s.now)
             elif k >= sent[link]:
-                trial.violate(f"{dst} delivered {data!r} from {src} at t={s.now:g} ms, but only "
-                              f"{sent[link]} payload(s) had been sent and all were delivered "
-                              "(a duplicate, or something never sent)", s.now)
+                if "exactly once" in want:
+                    trial.violate(f"exactly once: {dst} delivered {data!r} from {src} at t={s.now:g} "
+                                  f"ms, but only {sent[link]} payload(s) had been sent and all were "
+                                  "delivered (a duplicate, or something never sent)", s.now)
             elif not _same(data, plan[link][k]):
-                trial.violate(f"{dst} delivered {data!r} from {src} at t={s.now:g} ms; the next "
-                              f"payload in send order was {plan[link][k]!r}", s.now)
+                if "in order" in want:
+                    trial.violate(f"in order: {dst} delivered {data!r} from {src} at t={s.now:g} ms; "
+                                  f"the next payload in send order was {plan[link][k]!r}", s.now)
             delivered[link] = k + 1
         return deliver
 
@@ -111,15 +133,15 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
             s.set_link(a, b, drop=0.0, duplicate=0.0)
         s.run(until=stop + drain_ms)
         for link, payloads in plan.items():
-            if delivered[link] < len(payloads):
-                trial.violate(f"only {delivered[link]} of {len(payloads)} payloads {link[0]}->"
+            if "all delivered" in want and delivered[link] < len(payloads):
+                trial.violate(f"all delivered: only {delivered[link]} of {len(payloads)} payloads {link[0]}->"
                               f"{link[1]} were delivered by t={stop + drain_ms:g} ms "
                               f"({drain_ms:g} ms after loss stopped at t={stop:g} ms)")
         quiet_from = s.now
         s.run(until=quiet_from + 200.0)
         late = sum(1 for e in s.trace.events if e.kind == "send" and e.time > quiet_from * 1000)
-        if late:
-            trial.violate(f"{late} message(s) were still sent after t={quiet_from:g} ms, when "
+        if "quiet" in want and late:
+            trial.violate(f"quiet: {late} message(s) were still sent after t={quiet_from:g} ms, when "
                           "everything had long been acknowledged (stop retransmitting)")
 
     return _guard(trial, body)
@@ -136,7 +158,8 @@ def _payload(rng: Any, i: int) -> Any:
 
 def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
              initial_timeout_ms: float = 12.0, gst_ms: float = 300.0, max_delay_ms: float = 5.0,
-             crash: bool = True, end_ms: float = 650.0) -> Trial:
+             crash: bool = True, end_ms: float = 650.0,
+             properties: tuple[str, ...] = FD_PROPERTIES) -> Trial:
     """E1.2: ``n`` detectors ``p1..pn`` heartbeat each other; maybe one crashes after GST.
 
     Before ``gst_ms`` latencies are heavy-tailed (Pareto, scale 1 ms, alpha 1.1); after it
@@ -147,8 +170,11 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
     ``L`` is the later of ``crash + max_delay`` and its last heartbeat's arrival; after GST
     each detector falsely suspects each correct peer at most
     ``1 + ceil(log2((period + max_delay) / initial))`` times (then its timeout covers any
-    heartbeat gap); and no correct node is suspected at the end.
+    heartbeat gap); and no correct node is suspected at the end. Only the ``properties``
+    named (of :data:`FD_PROPERTIES`) are judged; the shape of ``suspected`` and ``timeout``
+    always is.
     """
+    want = _wanted(properties, FD_PROPERTIES)
     trial = Trial(seed)
     rng = dsim.stream(seed, "e1.2-workload")
     ids = [f"p{i}" for i in range(1, n + 1)]
@@ -186,11 +212,13 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
             elif not now_susp and st["susp"]:
                 st["susp"] = False
                 st["restores"] += 1
-                if q == victim and now >= crash_at and st["heard"] < st["since"]:
-                    trial.violate(f"{p} stopped suspecting {q} at t={now:g} ms without hearing "
+                if "adaptation" not in want:
+                    pass
+                elif q == victim and now >= crash_at and st["heard"] < st["since"]:
+                    trial.violate(f"adaptation: {p} stopped suspecting {q} at t={now:g} ms without hearing "
                                   f"from it, but {q} crashed at t={crash_at:g} ms", now)
                 elif t_q != 2 * st["t_before"]:
-                    trial.violate(f"{p} restored {q} at t={now:g} ms after a false suspicion, so "
+                    trial.violate(f"adaptation: {p} restored {q} at t={now:g} ms after a false suspicion, so "
                                   f"timeout[{q!r}] should have doubled from {st['t_before']:g} "
                                   f"to {2 * st['t_before']:g} ms, but it is {t_q:g}", now)
             st["t_now"] = t_q
@@ -231,14 +259,14 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
             elif edge == crash_at and victim is not None:
                 s.crash(victim)
         _judge_fd(trial, state, victim, crash_at, bound, period_ms, max_delay_ms,
-                  initial_timeout_ms, gst_ms, end_ms)
+                  initial_timeout_ms, gst_ms, end_ms, want)
 
     return _guard(trial, body)
 
 
 def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bound: int,
               period_ms: float, max_delay_ms: float, t0: float, gst_ms: float,
-              end_ms: float) -> None:
+              end_ms: float, want: frozenset[str] = frozenset(FD_PROPERTIES)) -> None:
     for p, peers in state.items():
         if p == victim:
             continue
@@ -246,22 +274,23 @@ def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bo
             if q == victim:
                 last = max(crash_at + max_delay_ms, st["heard"])
                 limit = last + t0 * 2 ** st["restores"] + period_ms
-                if limit >= end_ms:
+                if limit >= end_ms or "completeness" not in want:
                     continue                    # a very late heartbeat: too close to the end to judge
                 if not st["susp"]:
-                    trial.violate(f"{p} does not suspect {q} at the end, but {q} crashed at "
+                    trial.violate(f"completeness: {p} does not suspect {q} at the end, but {q} crashed at "
                                   f"t={crash_at:g} ms")
                 elif st["since"] > limit:
-                    trial.violate(f"{p} suspected {q} only at t={st['since']:g} ms; {q} crashed at "
+                    trial.violate(f"completeness: {p} suspected {q} only at t={st['since']:g} ms; {q} crashed at "
                                   f"t={crash_at:g} ms and its last heartbeat arrived by "
                                   f"t={last:g} ms, so the bound (+ timeout + period) is "
                                   f"t={limit:g} ms")
-            else:
+            elif "eventual accuracy" in want:
                 if st["false_after_gst"] > bound:
-                    trial.violate(f"{p} falsely suspected {q} {st['false_after_gst']} times after GST "
-                                  f"(t={gst_ms:g} ms); with doubling it needs at most {bound}")
+                    trial.violate(f"eventual accuracy: {p} falsely suspected {q} "
+                                  f"{st['false_after_gst']} times after GST (t={gst_ms:g} ms); "
+                                  f"with doubling it needs at most {bound}")
                 if st["susp"]:
-                    trial.violate(f"{p} still suspects {q} at the end, but {q} is correct")
+                    trial.violate(f"eventual accuracy: {p} still suspects {q} at the end, but {q} is correct")
 
 
 # ---- E1.3: break the naive primary-backup store --------------------------------------------------

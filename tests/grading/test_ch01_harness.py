@@ -152,3 +152,50 @@ def test_split_brain_two_primaries_after_a_partition():
     assert {s.role for s in pb.servers.values()} == {"primary"}
     roles = [e for e in pb.sim.trace.events if e.kind == "annotate" and e.data.get("role") == "primary"]
     assert {e.node for e in roles} == {"p", "b"}
+
+
+# -- partial credit per property (issue 13) ------------------------------------------------------
+SEEDS = range(1, 6)
+
+
+def _broken(cls, trial, properties, seeds=SEEDS, **kw):
+    """The properties (of ``properties``) that fail on some seed, each judged alone."""
+    return {p for p in properties if not all(trial(cls, s, properties=(p,), **kw).ok for s in seeds)}
+
+
+@pytest.mark.parametrize("cls, broken", [
+    (ReliableChannel, set()),
+    (NoDedup, {"exactly once", "in order"}),     # delivers on receipt: repeats and reorders
+    (NoRetransmit, {"all delivered"}),
+    (NeverQuiet, {"quiet"}),
+    (Unordered, {"exactly once", "in order"}),   # a late earlier payload looks like a repeat
+])
+def test_each_wrong_channel_loses_exactly_its_property(cls, broken):
+    assert _broken(cls, ch01.channel_trial, ch01.CHANNEL_PROPERTIES) == broken
+
+
+@pytest.mark.parametrize("cls, broken", [
+    (TimeoutFD, set()),
+    (NoDoubling, {"adaptation"}),
+    (NeverSuspects, {"completeness"}),
+])
+def test_each_wrong_detector_loses_its_property(cls, broken):
+    assert _broken(cls, ch01.fd_trial, ch01.FD_PROPERTIES) == broken
+
+
+def test_a_long_fixed_timeout_breaks_completeness_only():
+    assert _broken(FixedLongTimeout, ch01.fd_trial, ch01.FD_PROPERTIES) == {"completeness"}
+
+
+def test_messages_name_the_property():
+    t = ch01.channel_trial(NoDedup, 1, properties=("exactly once",))
+    assert t.violations and all(v.startswith("exactly once: ") for v in t.violations)
+    t = ch01.fd_trial(NeverSuspects, 1, properties=("completeness",))
+    assert t.violations and all(v.startswith("completeness: ") for v in t.violations)
+
+
+def test_unknown_properties_are_config_errors():
+    with pytest.raises(ValueError, match="properties"):
+        ch01.channel_trial(ReliableChannel, 1, properties=("fast",))
+    with pytest.raises(ValueError, match="properties"):
+        ch01.fd_trial(TimeoutFD, 1, properties=("perfect",))
