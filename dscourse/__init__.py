@@ -18,6 +18,7 @@
 * ``ds.locks`` -- Chapter 9: distributed locks on Redis (naive, token, Redisson RLock, Redlock) and fencing.
 * ``ds.ids`` -- Chapter 10: distributed ID generators, simulated and measured.
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
+* ``ds.rpc`` -- Chapter 12: an RPC framework with Dubbo's registry, load balancers and cluster strategies.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
 * ``ds.cli`` -- the ``dscourse`` console script: ``assign``, ``grade``, ``execute``.
 * ``ds.errors`` -- the one exception hierarchy (``DscourseError``; config errors are ``ValueError``).
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports);
     from . import redis as redis
     from . import redis_cluster as redis_cluster
     from . import replication as replication
+    from . import rpc as rpc
     from . import sim as sim
     from . import viz as viz
     from . import zk as zk
