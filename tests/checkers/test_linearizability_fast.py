@@ -1,0 +1,182 @@
+"""The fast search (early illegality, unread appends) against the plain search and the oracle;
+explained verdicts (cores); the JSON export."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_linearizability import oracle
+
+from dscourse.checkers import linearizability as lin
+from dscourse.checkers import linearizability_json as lj
+from dscourse.checkers.linearizability_core import ddmin, illegal_core
+from dscourse.errors import ConfigError
+
+
+def plain(model: lin.Model) -> lin.Model:
+    """Porcupine's search: no reductions, no early illegality."""
+    return dataclasses.replace(model, read_only=None, removable=None, unread=None, overwrites=None,
+                               reachable=None)
+
+
+@st.composite
+def kv_runs(draw, max_ops: int = 7, keys: tuple[str, ...] = ("x",)):
+    """Key-value histories with unique appended values, outputs from a real sequential run
+    (one linearization point inside each interval), then sometimes mutated: a get's output
+    replaced, cut short or extended, an operation left unfinished."""
+    n = draw(st.integers(1, max_ops))
+    calls = [draw(st.integers(0, 20)) for _ in range(n)]
+    durations = [draw(st.integers(0, 12)) for _ in range(n)]
+    points = [c + draw(st.integers(0, d)) for c, d in zip(calls, durations, strict=True)]
+    inputs = []
+    for i in range(n):
+        key, kind = draw(st.sampled_from(keys)), draw(st.sampled_from(["get", "get", "put", "append", "append"]))
+        inputs.append(("get", key) if kind == "get" else (kind, key, f"<{i}>"))
+    state: dict[str, str] = {}
+    outputs: list[object] = [None] * n
+    for i in sorted(range(n), key=lambda i: (points[i], i)):
+        inp = inputs[i]
+        if inp[0] == "get":
+            outputs[i] = state.get(inp[1], "")
+        elif inp[0] == "put":
+            state[inp[1]] = inp[2]
+        else:
+            state[inp[1]] = state.get(inp[1], "") + inp[2]
+    ops = []
+    for i in range(n):
+        out, ret = outputs[i], float(calls[i] + durations[i])
+        if inputs[i][0] == "get" and draw(st.integers(0, 3)) == 0:
+            out = draw(st.sampled_from(["", f"<{draw(st.integers(0, n - 1))}>", str(out)[:-3], f"{out}<{i}>"]))
+        if draw(st.integers(0, 6)) == 0:
+            out, ret = lin.UNKNOWN, math.inf if draw(st.booleans()) else ret
+        ops.append(lin.Operation(i % 3, float(calls[i]), ret, inputs[i], out))
+    return ops
+
+
+@settings(max_examples=400, deadline=None)
+@given(kv_runs())
+def test_fast_kv_search_agrees_with_plain_search_and_oracle(ops):
+    fast = lin.check(ops, lin.kv(), explain=False)
+    assert fast.outcome == lin.check(ops, plain(lin.kv()), explain=False).outcome
+    assert fast.outcome == ("ok" if oracle(ops, lin.kv()) else "illegal")
+
+
+@settings(max_examples=200, deadline=None)
+@given(kv_runs(max_ops=14, keys=("x", "y")))
+def test_fast_kv_search_agrees_with_plain_search_on_larger_histories(ops):
+    fast = lin.check(ops, lin.kv(), explain=False)
+    assert fast.outcome == lin.check(ops, plain(lin.kv()), explain=False).outcome
+    if fast.ok:   # the witness is a legal order that respects real time
+        for part in fast.partitions:
+            state, pops = "", part.operations
+            for k, i in enumerate(part.longest):
+                ok, state = lin.kv().step(state, pops[i].input, pops[i].output)
+                assert ok
+                assert all(not (pops[j].ret < pops[i].call) for j in part.longest[k + 1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**6), st.integers(4, 18), st.integers(1, 6))
+def test_early_illegality_agrees_with_plain_search_on_registers(seed, n, clients):
+    ops = lin.random_register_history(seed, n, clients=clients, corrupt=0.7)
+    assert lin.check(ops, lin.register(), explain=False).outcome == \
+        lin.check(ops, plain(lin.register()), explain=False).outcome
+
+
+def relaxed_history(ops, keep, model):
+    """``ops`` with the operations outside ``keep`` relaxed as the core's definition says."""
+    out = []
+    for i, op in enumerate(ops):
+        if i in keep:
+            out.append(op)
+        elif not model.read_only(op.input, op.output):
+            out.append(lin.Operation(op.client, op.call, math.inf, op.input, lin.UNKNOWN))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(kv_runs(max_ops=9))
+def test_core_is_illegal_and_minimal_by_relaxation(ops):
+    """Judged by the plain search: the core's operations cannot be linearized together when
+    every other operation is relaxed, and relaxing any one of them makes the history legal."""
+    result = lin.check(ops, lin.kv())
+    model = lin.kv()
+    for part in result.illegal_partitions():
+        core = set(part.core)
+        assert core, "a small illegal partition always gets a core"
+        pops = part.operations
+        assert lin.check(relaxed_history(pops, core, model), plain(model)).outcome == "illegal"
+        for i in core:
+            assert lin.check(relaxed_history(pops, core - {i}, model), plain(model)).outcome == "ok"
+    for part in result.partitions:
+        if part.outcome == "ok":
+            assert part.core == ()
+
+
+def test_stale_read_core_is_the_write_and_the_read():
+    """Chapter 3's stale read: put hello returns, a later get still sees the empty value. The
+    unrelated operations around them are not part of the explanation."""
+    ops = [
+        lin.Operation("c0", 0.0, 3.4, ("put", "x", "hello"), None),
+        lin.Operation("c2", 1.0, 2.0, ("get", "x"), ""),
+        lin.Operation("c1", 30.0, 36.5, ("get", "x"), ""),
+        lin.Operation("c3", 40.0, 41.0, ("get", "x"), "hello"),
+    ]
+    (part,) = lin.check(ops, lin.kv()).illegal_partitions()
+    assert [part.operations[i].input for i in part.core] == [("put", "x", "hello"), ("get", "x")]
+    assert part.operations[part.core[1]].call == 30.0
+
+
+def test_ddmin_finds_a_one_minimal_sublist():
+    # failing: contains 3 and 7, and at least one even number
+    def failing(xs):
+        return 3 in xs and 7 in xs and any(x % 2 == 0 for x in xs)
+
+    out = ddmin(list(range(20)), failing)
+    assert failing(out) and len(out) == 3
+    assert all(not failing([x for x in out if x != y]) for y in out)
+
+
+def test_core_is_empty_when_the_budget_cannot_show_illegality():
+    ops = [lin.Operation(i, 0.0, 100.0, ("write", i), None) for i in range(6)]
+    ops += [lin.Operation(100 + i, 0.0, 100.0, ("read", None), i) for i in range(6)]
+    ops.append(lin.Operation(99, 200.0, 201.0, ("read", None), -1))
+    assert illegal_core(lin.register(), ops, budget=10) == ()
+    assert illegal_core(lin.register(), ops, budget=10**6) == (len(ops) - 1,)   # a value never written
+
+
+@settings(max_examples=200, deadline=None)
+@given(kv_runs(max_ops=8, keys=("x", "y")))
+def test_json_round_trip_keeps_order_and_verdict(ops):
+    back, model = lj.loads(lj.dumps(ops, lin.kv()))
+    assert model.name == "kv" and len(back) == len(ops)
+    for a, b in zip(ops, back, strict=True):
+        assert (a.input, a.output, a.ret == math.inf) == (b.input, b.output, b.ret == math.inf)
+    for a in range(len(ops)):
+        for b in range(len(ops)):   # real-time order and concurrency are kept exactly
+            assert (ops[a].ret < ops[b].call) == (back[a].ret < back[b].call)
+    assert lin.check(back, model, explain=False).outcome == lin.check(ops, lin.kv(), explain=False).outcome
+
+
+def test_json_round_trip_cas_register():
+    ops = [lin.Operation("a", 0.5, 2.0, ("cas", (None, 3)), True),
+           lin.Operation("b", 1.0, math.inf, ("write", 4), lin.UNKNOWN),
+           lin.Operation("c", 2.0, 2.0, ("read", None), 3)]
+    back, model = lj.loads(lj.dumps(ops, lin.cas_register()))
+    assert [(o.input, o.output) for o in back] == [(o.input, o.output) for o in ops]
+    assert [o.call for o in back] == [0.0, 1.0, 2.0] and back[1].ret == math.inf
+    assert model.name == "cas_register"
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: lj.dumps([], lin.Model(init=0, step=lambda s, i, o: (True, s))), "model"),
+    (lambda: lj.loads('{"format": "other"}'), "format"),
+    (lambda: lj.loads('{"format": "dscourse-linearizability/1", "model": "queue"}'), "queue"),
+])
+def test_json_bad_input_is_named(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        bad()
