@@ -111,17 +111,21 @@ def _cell_error(src: str, ns: dict[str, Any]) -> str | None:
         from IPython import get_ipython
 
         ip = get_ipython()
-        names = {ip.compile.get_code_name(src, ip.transform_cell(src), n)
-                 for n, old in enumerate(ns.get("In", [])) if old == src} if ip is not None else set()
+        # the history keeps a cell without its last newline; the compiler named it with it
+        names = {ip.compile.get_code_name(text, text, n) for n, old in enumerate(ns.get("In", []))
+                 if old == src for text in (src, src + "\n")} if ip is not None else set()
     except Exception:  # noqa: BLE001 - no IPython, or another IPython: say nothing rather than guess
         return None
-    tb, line = exc.__traceback__, None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in names:
-            line = tb.tb_lineno
+    tb = exc.__traceback__
+    while tb is not None and any(part in tb.tb_frame.f_code.co_filename
+                                 for part in ("/IPython/", "/ipykernel/")):
+        tb = tb.tb_next                     # IPython's own frames, down to the cell that ran
+    if tb is None or tb.tb_frame.f_code.co_filename not in names:
+        return None                         # another cell raised (perhaps calling this one's code)
+    line = tb.tb_lineno
+    while tb.tb_next is not None and tb.tb_next.tb_frame.f_code.co_filename in names:
         tb = tb.tb_next
-    if line is None:
-        return None
+        line = tb.tb_lineno
     return f"{type(exc).__name__}: {str(exc)[:200]} (line {line})"
 
 
