@@ -2,7 +2,9 @@
 
 Submodules (each imported on first use, so ``ds.checkers.explore`` needs no import first):
 :mod:`.linearizability` (the Wing-Gong/Lowe search over a history), :mod:`.models` (the
-operations and sequential models it judges), :mod:`.sequential` (sequential consistency:
+operations and sequential models it judges), :mod:`.linearizability_core` (a minimal set of
+operations explaining an illegal verdict), :mod:`.linearizability_json` (histories as JSON
+for other checkers such as Porcupine), :mod:`.sequential` (sequential consistency:
 one order of all operations that keeps each client's program order), :mod:`.histories`
 (generated test histories),
 :mod:`.invariants` (monitors of safety properties), :mod:`.explore` (a small explicit-state

@@ -14,7 +14,8 @@ fast on the histories real systems produce:
   iff each of its partitions is (for a key-value store, each key), so each is checked alone.
 
 Three reductions, each exact, cut the search on histories with many concurrent clients
-(Porcupine has none of them), each driven by a hook of the :class:`~.models.Model`:
+(Porcupine has none of them; ``benchmarks/bench_linearizability.py`` runs both on the same
+histories), each driven by a hook of the :class:`~.models.Model`:
 
 * **Forced reads** (:func:`_forced_read`, a partial-order reduction; ``Model.read_only``): an
   enabled operation that cannot change the state and is legal in the current state is
@@ -24,6 +25,19 @@ Three reductions, each exact, cut the search on histories with many concurrent c
   places, or when it returns.
 * **Removable writes** (:func:`_check_partition`; ``Model.removable``): a write of unknown
   outcome whose value nobody read is left out of the search and linearized last.
+
+With appends (a key-value store), a write or append is "unread" when its value is a
+substring of no read's output, and waits for the next put (``Model.overwrites``). One more
+check makes *illegal* histories as fast as legal ones:
+
+* **Early illegality** (:func:`_dead_read`; ``Model.reachable``): a configuration is
+  abandoned as soon as an enabled read (or the next read to return) can no longer be made
+  legal: its output does not follow the current state by operations that keep the state,
+  and every overwriting operation that could repair it is linearized already. Without it,
+  refuting a bad read explores every order of the appends pending around it.
+
+An illegal partition is explained by a *core* (:mod:`.linearizability_core`): operations
+that cannot be linearized together, minimal by removal; ``check(..., explain=False)`` skips it.
 
 :func:`_search` is the loop of Porcupine's ``checkSingle``: call and return entries in a doubly
 linked list, a stack of frames for backtracking, a bitset of linearized operations.
