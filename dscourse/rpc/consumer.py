@@ -28,7 +28,7 @@ from .messages import Heartbeat, HeartbeatAck, Request, Response
 from .model import Invocation, Provider, RpcError, parse_provider_url
 from .monitor import Monitor
 from .registry import ZookeeperRegistry
-from .spi import load_balance_loader
+from .spi import filter_loader, load_balance_loader
 from .status import RpcStatus
 
 
@@ -87,7 +87,7 @@ class ConsumerNode(Node):
         self.resubscribe_ms = resubscribe_ms
         self.method_retries = dict(method_retries or {})
         self.routers = list(routers)
-        self.filters: list[Filter] = [ActiveFilter(), MonitorFilter(), *filters]
+        self.filters: list[Filter] = [*filter_loader().get_activate_extensions("consumer"), *filters]
         self.status = RpcStatus()
         self.monitor = Monitor(self.status)
         self.lb = load_balance_loader().get_extension(loadbalance, rng=stream(0, "rpc:unattached"),

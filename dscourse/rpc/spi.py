@@ -5,7 +5,8 @@ Dubbo reads *named* extensions from resource files ``META-INF/dubbo/<interface F
 line, and loads a class only when its name is first asked for (Dubbo docs, "SPI extension
 implementation"). An interface's ``@SPI("random")`` names its default; ``@Adaptive`` picks the
 extension named by a URL parameter at call time (``loadbalance=roundrobin``); wrapper classes
-(whose constructor takes the interface) wrap every extension, AOP style. Here a resource is a
+(whose constructor takes the interface) wrap every extension, AOP style; ``@Activate`` turns
+extensions such as filters on by group and URL key. Here a resource is a
 string of ``key=module:Class`` lines, a class is imported by :mod:`importlib` on first use,
 and the loader is an object (no global cache).
 """
@@ -48,6 +49,16 @@ hessianlike=dscourse.rpc.codec:HessianLikeCodec
 """
 
 
+FILTER = """\
+# META-INF/dubbo/internal/org.apache.dubbo.rpc.Filter (Python classes)
+active=dscourse.rpc.consumer:ActiveFilter
+monitor=dscourse.rpc.consumer:MonitorFilter
+"""
+
+# @Activate(group=..., value=..., order=...) of each filter: (groups, URL key or None, order).
+FILTER_ACTIVATE = {"active": (("consumer",), None, -100), "monitor": (("consumer", "provider"), None, 100)}
+
+
 def parse_resource(text: str) -> dict[str, str]:
     """``name=module:Class`` lines (``#`` comments and blank lines skipped) as a dict; a line
     without a name is an error (Dubbo accepts bare class names; we ask for names)."""
@@ -77,7 +88,8 @@ class ExtensionLoader:
     created per call with ``**kwargs`` (simulations own their state), classes loaded lazily."""
 
     def __init__(self, kind: str, resources: str | list[str], default: str | None = None,
-                 key: str | None = None, wrappers: tuple[str, ...] = ()) -> None:
+                 key: str | None = None, wrappers: tuple[str, ...] = (),
+                 activate: Mapping[str, tuple[tuple[str, ...], str | None, int]] | None = None) -> None:
         self.kind = kind
         self.names: dict[str, str] = {}
         for text in [resources] if isinstance(resources, str) else resources:
@@ -88,6 +100,10 @@ class ExtensionLoader:
         self.default = default
         self.key = key
         self.wrappers = wrappers
+        self.activate = dict(activate or {})
+        for name in self.activate:
+            if name not in self.names:
+                raise allowed(f"{kind} activate", name, f"one of {self.allowed()}")
         self.loaded: dict[str, type] = {}
 
     def allowed(self) -> str:
@@ -126,6 +142,18 @@ class ExtensionLoader:
         return self.get_extension(name, **kwargs)
 
 
+    def get_activate_extensions(self, group: str, params: Mapping[str, str] | None = None,
+                                **kwargs: Any) -> list[Any]:
+        """``@Activate``: every extension whose groups include ``group`` and whose URL key (if
+        any) is present in ``params``, sorted by order; a name in ``params[key]`` prefixed
+        with ``-`` is left out (Dubbo's ``filter=-monitor``)."""
+        params = params or {}
+        removed = {n[1:] for n in params.get(self.key or "", "").split(",") if n.startswith("-")}
+        chosen = [(order, name) for name, (groups, key, order) in self.activate.items()
+                  if group in groups and (key is None or key in params) and name not in removed]
+        return [self.get_extension(name, **kwargs) for _order, name in sorted(chosen)]
+
+
 def load_balance_loader() -> ExtensionLoader:
     """The ``LoadBalance`` loader: ``@SPI("random")``, adaptive on ``loadbalance``."""
     return ExtensionLoader("loadbalance", LOAD_BALANCE, default="random", key="loadbalance")
@@ -140,6 +168,11 @@ def codec_loader() -> ExtensionLoader:
     """The serialization loader, adaptive on ``serialization`` (default ``hessianlike``, as
     Dubbo's hessian2 before 3.2)."""
     return ExtensionLoader("serialization", CODEC, default="hessianlike", key="serialization")
+
+
+def filter_loader() -> ExtensionLoader:
+    """The ``Filter`` loader: filters activate by group (``consumer``/``provider``), URL key ``filter``."""
+    return ExtensionLoader("filter", FILTER, key="filter", activate=FILTER_ACTIVATE)
 
 
 def load_balancer(name: str = "random", **kwargs: Any) -> Any:

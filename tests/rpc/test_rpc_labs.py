@@ -72,6 +72,13 @@ def test_spi_loader_features():
     assert type(ds.rpc.spi.cluster_loader().get_adaptive_extension({})).__name__ == "FailoverCluster"
     with pytest.raises(ValueError, match="name=module:Class"):
         ds.rpc.ExtensionLoader("x", "just.a.Class")
+    filters = ds.rpc.spi.filter_loader()
+    assert [type(f).__name__ for f in filters.get_activate_extensions("consumer")] == ["ActiveFilter", "MonitorFilter"]
+    assert [type(f).__name__ for f in filters.get_activate_extensions("provider")] == ["MonitorFilter"]
+    assert [type(f).__name__ for f in filters.get_activate_extensions("consumer", {"filter": "-monitor"})] == \
+        ["ActiveFilter"]
+    with pytest.raises(ValueError, match="activate"):
+        ds.rpc.ExtensionLoader("x", "a=m:C", activate={"b": (("consumer",), None, 0)})
 
 
 def test_condition_router():
