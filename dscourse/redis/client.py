@@ -11,6 +11,7 @@ own host would (no network in between); a client elsewhere sends
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -186,6 +187,10 @@ class Redis:
         return PubSub(self)
 
 
+#: How long ``get_message(timeout=None)`` waits at most, in virtual seconds.
+WAIT_FOREVER_S = 3600.0
+
+
 class PubSub:
     """redis-py's ``PubSub`` for the simulated server: messages queue up here on delivery."""
 
@@ -219,14 +224,34 @@ class PubSub:
                 self.channels.remove(name)
             self._event("unsubscribe", name, n)
 
-    def get_message(self, ignore_subscribe_messages: bool = False, timeout: float = 0.0) -> Any:
-        """The next message, or None; ``timeout`` is accepted for compatibility (no waiting)."""
+    def _next(self, ignore_subscribe_messages: bool) -> Any:
         while self.queue:
             msg = self.queue.popleft()
             if ignore_subscribe_messages and msg["type"] in ("subscribe", "unsubscribe"):
                 continue
             return msg
         return None
+
+    def get_message(self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0) -> Any:
+        """The next message, or None, as redis-py's ``PubSub.get_message``.
+
+        ``timeout`` is in seconds of *virtual* time: 0 returns at once; a positive timeout
+        drives the simulation until a message arrives or the timeout has elapsed (then ``now``
+        is the moment of arrival, or start + timeout); None waits until a message arrives (at
+        most :data:`WAIT_FOREVER_S`, one virtual hour, so a run without publishers still ends).
+        """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not math.isfinite(timeout) or timeout < 0):
+            raise allowed("timeout", timeout, "a number of seconds >= 0, or None to wait for a message")
+        msg = self._next(ignore_subscribe_messages)
+        sim = self.client.sim
+        if timeout is None:  # block, as redis-py does; here at most one hour of virtual time
+            timeout = WAIT_FOREVER_S
+        deadline = sim.now + timeout * 1000.0
+        while msg is None and deadline - sim.now >= 0.001:  # virtual time counts whole microseconds
+            sim.run_until(lambda: bool(self.queue), deadline - sim.now)
+            msg = self._next(ignore_subscribe_messages)
+        return msg
 
     def close(self) -> None:
         if self.channels and self.client.sim.status(self.client.server_id) != "crashed":
