@@ -144,8 +144,10 @@ def exhaustion_trial(next_id: Callable, decode: Callable, seed: int) -> Trial:
 
 
 # -- E10.2 Leaf ---------------------------------------------------------------------------
-def leaf_rule_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: int, n: int = 60) -> Trial:
-    """The step rule and the 10% prefetch rule, exactly, on random and boundary inputs."""
+def leaf_rule_trial(leaf_next_step: Callable, needs_prefetch: Callable | None = None, seed: int = 1,
+                    n: int = 60) -> Trial:
+    """Leaf's step rule, exactly, on boundary and random inputs; every wrong answer is listed.
+    (``needs_prefetch`` is judged by what it does: :func:`leaf_trial`, :func:`stall_trial`.)"""
     trial = Trial(seed)
     rng = stream(seed, "E10.2/rules")
     minute = 60_000
@@ -160,16 +162,57 @@ def leaf_rule_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: in
         want = ref_leaf_next_step(step, min_step, d)
         got = leaf_next_step(step, min_step, d)
         if got != want:
-            return trial.fail(f"leaf_next_step({step}, {min_step}, {d}) returned {got!r}, expected {want}")
-    for _ in range(n):
-        step = int(rng.integers(10, 2000))
-        max_id = step + int(rng.integers(0, 10**6))
-        value = max_id - step + int(rng.integers(0, step + 1))
-        want = max_id - value < 0.9 * step
-        got = needs_prefetch(value, max_id, step)
-        if got is not want:
-            return trial.fail(f"needs_prefetch({value}, {max_id}, {step}) returned {got!r}, expected "
-                              f"{want} ({max_id - value} of {step} ids left)")
+            trial.violate(f"leaf_next_step({step}, {min_step}, {d}) returned {got!r}, expected {want}")
+    return trial
+
+
+def late_prefetch(value: int, max_id: int, step: int) -> bool:
+    """The colleague's proposal in E10.2: start loading only once 90% of the segment is used."""
+    return max_id - value < 0.1 * step
+
+
+def _one_server(prefetch_rule: Callable, seed: int, step: int, db_latency_ms: float, ms: int = 3000) -> list:
+    """One Leaf server, fixed step, one request per ms: the waits (ms) after its first segment."""
+    c = cluster("leaf", allocators=1, seed=seed, step=step, db_latency_ms=db_latency_ms, adapt=False,
+                prefetch_rule=prefetch_rule, stop_ms=ms, timeout_ms=4 * db_latency_ms + 50)
+    c.run(until=ms + 10 * db_latency_ms + 100)
+    warm = 4 * db_latency_ms + 5
+    return [r.issued_ms - r.requested_ms for r in c.issued if r.requested_ms > warm]
+
+
+def stall_trial(stall_case: Callable, needs_prefetch: Callable, seed: int) -> Trial:
+    """``stall_case()`` -> ``{"step": int, "db_latency_ms": number}``: one server with that
+    step and database must make requests wait with :func:`late_prefetch` and never with
+    ``needs_prefetch``."""
+    trial = Trial(seed)
+    case = stall_case()
+    if not isinstance(case, dict) or set(case) != {"step", "db_latency_ms"}:
+        return trial.fail(f"stall_case() returned {case!r}: expected {{'step': int, 'db_latency_ms': number}}")
+    step, lat = case["step"], case["db_latency_ms"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 50 <= step <= 2000:
+        return trial.fail(f"step={step!r} is not allowed: expected an int from 50 to 2000")
+    if isinstance(lat, bool) or not isinstance(lat, (int, float)) or not 1 <= lat <= 200:
+        return trial.fail(f"db_latency_ms={lat!r} is not allowed: expected a number from 1 to 200")
+    late = _one_server(late_prefetch, seed, step, lat)
+    mine = _one_server(needs_prefetch, seed, step, lat)
+    trial.facts.update(late_max_wait=max(late, default=0), your_max_wait=max(mine, default=0))
+    if max(late, default=0) <= 1:
+        trial.violate(f"with step {step} and a {lat:g} ms database the 90%-used rule never made a request wait "
+                      f"(longest wait {max(late, default=0):g} ms): this case does not break it")
+    if max(mine, default=0) > 1:
+        trial.violate(f"with step {step} and a {lat:g} ms database your needs_prefetch made requests wait too "
+                      f"(longest wait {max(mine):g} ms)")
+    return trial
+
+
+def slow_database_trial(needs_prefetch: Callable, seed: int) -> Trial:
+    """A database whose round trip is well under a segment's lifetime (step 200 at one id per
+    ms, a 30 ms database): a rule that starts loading early enough never makes a request wait."""
+    trial = Trial(seed)
+    waits = _one_server(needs_prefetch, seed, 200, 30)
+    if max(waits, default=0) > 1:
+        trial.violate(f"step 200 ids at one request per ms (a segment lasts 200 ms), a 30 ms database "
+                      f"(60 ms round trip): requests waited up to {max(waits):g} ms")
     return trial
 
 
@@ -205,6 +248,8 @@ def leaf_trial(leaf_next_step: Callable, needs_prefetch: Callable, seed: int, *,
 
 # -- E10.3 Tinyid -------------------------------------------------------------------------
 def tinyid_rule_trial(tinyid_segment: Callable, seed: int, n: int = 60) -> Trial:
+    """Segment bounds on random rows (``old_max`` and ``step`` need not be multiples of
+    ``delta``); every wrong answer is listed."""
     trial = Trial(seed)
     rng = stream(seed, "E10.3/rule")
     for _ in range(n):
@@ -212,11 +257,72 @@ def tinyid_rule_trial(tinyid_segment: Callable, seed: int, n: int = 60) -> Trial
         rem = int(rng.integers(0, delta))
         step = int(rng.integers(5, 1000))
         old = int(rng.integers(0, 10**9))
-        want = ref_tinyid_segment(old, step, delta, rem, 20)
-        got = tinyid_segment(old, step, delta, rem, 20)
-        if tuple(got) != want:
-            return trial.fail(f"tinyid_segment({old}, {step}, {delta}, {rem}, 20) returned {got!r}, "
-                              f"expected {want}")
+        loading = int(rng.choice([20, 20, 50, 80]))
+        want = ref_tinyid_segment(old, step, delta, rem, loading)
+        got = tinyid_segment(old, step, delta, rem, loading)
+        if not isinstance(got, (tuple, list)) or tuple(got) != want:
+            trial.violate(f"tinyid_segment({old}, {step}, {delta}, {rem}, {loading}) returned {got!r}, "
+                          f"expected {want}")
+    return trial
+
+
+def aligned_first_id(old_max: int, step: int, delta: int, remainder: int) -> int:
+    """The naive start in E10.3: assumes ``old_max`` is a multiple of ``delta``."""
+    return old_max + (remainder if remainder else delta)
+
+
+def _handed_out(first: int, last: int, delta: int) -> list[int]:
+    return list(range(first, last + 1, delta))
+
+
+def breaking_row_trial(breaking_row: Callable, seed: int = 1) -> Trial:
+    """``breaking_row()`` -> ``(old_max, step, delta, remainder)``: a row on which
+    :func:`aligned_first_id` hands out an id Tinyid must not (wrong residue, or one at or below
+    ``old_max``) or skips one it must hand out."""
+    trial = Trial(seed)
+    row = breaking_row()
+    ok = (isinstance(row, (tuple, list)) and len(row) == 4
+          and all(isinstance(x, int) and not isinstance(x, bool) for x in row))
+    if not ok:
+        return trial.fail(f"breaking_row() returned {row!r}: expected (old_max, step, delta, remainder), four ints")
+    old, step, delta, rem = row
+    if not (0 <= old <= 10**12 and 2 <= delta <= 16 and 0 <= rem < delta and delta <= step <= 10**6):
+        return trial.fail(f"row {tuple(row)} is not a Tinyid row: expected 0 <= old_max, 2 <= delta <= 16, "
+                          "0 <= remainder < delta, delta <= step <= 1,000,000")
+    first, last, _ = ref_tinyid_segment(old, step, delta, rem, 20)
+    right = _handed_out(first, last, delta)
+    naive = _handed_out(aligned_first_id(old, step, delta, rem), last, delta)
+    trial.facts.update(right=right[:4], naive=naive[:4])
+    if naive == right:
+        trial.violate(f"on row {tuple(row)} the naive start hands out {naive[:4]}..., exactly the right ids: "
+                      "it does not break here")
+    return trial
+
+
+def tinyid_unaligned_trial(tinyid_segment: Callable, seed: int) -> Trial:
+    """Two databases (delta 2, remainders 0 and 1) whose rows do not start at the same
+    ``max_id`` (1 and 4, as after a migration) and a step of 41: only segments that keep every
+    id congruent to the database's remainder stay disjoint."""
+    from ..sim import Constant, Simulation, reliable
+    from .db import Database
+    from .segment import TinyidAllocator
+    trial = Trial(seed)
+    sim = Simulation(seed=seed, network=reliable(Constant(1.0)))
+    for i, start in enumerate((1, 4)):
+        sim.add_node(Database(f"db{i}", rows={"order": {"max_id": start, "step": 41, "delta": 2, "remainder": i}}))
+    sink: list = []
+    for i in range(2):
+        sim.add_node(TinyidAllocator(f"a{i}", dbs=["db0", "db1"], biz="order", sink=sink, stop_ms=800,
+                                     timeout_ms=14.0, segment_rule=tinyid_segment))
+    sim.run(until=1000)
+    trial.trace = sim.trace
+    seen: set[int] = set()
+    for r in sink:
+        if r.id in seen:
+            trial.violate(f"id {r.id} was issued twice")
+        seen.add(r.id)
+    if len(sink) < 1200:
+        trial.violate(f"only {len(sink)} of 1600 requests got an id")
     return trial
 
 

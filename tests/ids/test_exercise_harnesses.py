@@ -73,6 +73,36 @@ def test_segment_harnesses():
     assert not ex10.tinyid_trial(lambda o, s, d, r, p: (o, o + s, o + s * p // 100), 1).ok
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_stall_case_needs_a_case_the_late_rule_fails_and_an_early_enough_rule(seed):
+    early = prefetch
+    assert ex10.stall_trial(lambda: {"step": 1000, "db_latency_ms": 60}, early, seed).ok
+    fast_db = ex10.stall_trial(lambda: {"step": 100, "db_latency_ms": 1}, early, seed)
+    assert "does not break it" in fast_db.violations[0]
+    half = ex10.stall_trial(lambda: {"step": 1000, "db_latency_ms": 60}, ex10.late_prefetch, seed)
+    assert any("your needs_prefetch made requests wait" in v for v in half.violations)
+    for bad in ({"step": 10, "db_latency_ms": 60}, {"step": 1000, "db_latency_ms": 0}, {"step": 1000}, [1000, 60]):
+        assert not ex10.stall_trial(lambda bad=bad: bad, early, seed).ok
+    assert ex10.slow_database_trial(early, seed).ok
+    assert ex10.slow_database_trial(lambda v, m, s: m - v < 0.5 * s, seed).ok  # 100 ms left > 60 ms round trip
+    assert not ex10.slow_database_trial(ex10.late_prefetch, seed).ok
+
+
+def test_breaking_row_and_unaligned_databases():
+    def naive(o, s, d, r, p=20):
+        return ex10.aligned_first_id(o, s, d, r), o + s, o + s * p // 100
+
+    assert ex10.breaking_row_trial(lambda: (5, 10, 2, 1)).ok
+    assert ex10.breaking_row_trial(lambda: (6, 12, 4, 0)).ok  # old_max not a multiple of delta
+    assert not ex10.breaking_row_trial(lambda: (4, 10, 2, 1)).ok  # aligned rows: the naive start is right
+    assert not ex10.breaking_row_trial(lambda: (5, 10, 1, 0)).ok  # delta 1 is not multi-DB
+    assert not ex10.breaking_row_trial(lambda: "row").ok
+    assert len(ex10.tinyid_rule_trial(naive, 1).violations) > 5  # every wrong row listed
+    assert ex10.tinyid_trial(naive, 1).ok  # aligned rows: the quick test passes...
+    assert not ex10.tinyid_unaligned_trial(naive, 1).ok  # ...rows that start apart do not
+    assert ex10.tinyid_unaligned_trial(tinyid_segment, 1).ok
+
+
 def test_codec_harnesses():
     assert ex10.objectid_trial(lambda s, r, c: objectid.encode(s, r, c).hex(), objectid.decode,
                                objectid.decode_legacy, 1).ok
