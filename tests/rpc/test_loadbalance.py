@@ -194,3 +194,14 @@ def test_errors_name_the_value_and_what_is_allowed():
     with pytest.raises(ValueError, match="host:port"):
         Provider("10.0.0.1")
     assert type(load_balancer("leastactive")).__name__ == "LeastActiveLoadBalance"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(1024, 65535)), min_size=3, max_size=9))
+def test_any_join_moves_only_to_the_newcomer_and_about_its_share(addresses):
+    ps = [Provider(f"10.{a}.{b}.1:{port}") for a, b, port in sorted(addresses)]
+    before, after = ConsistentHashRing(ps[:-1]), ConsistentHashRing(ps)
+    keys = [f"k{i}" for i in range(4000)]
+    moved = [k for k in keys if before.locate(k) != after.locate(k)]
+    assert all(after.locate(k) == ps[-1] for k in moved)
+    assert abs(len(moved) / len(keys) - 1 / len(ps)) < 0.1
