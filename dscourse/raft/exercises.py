@@ -97,6 +97,7 @@ def _judge(seed: int, body: Callable[[_Run], None], context: str = "") -> Trial:
 
 # -- E6.1: RequestVote receiver with PreVote and leader stickiness -------------------------
 _NEVER = -1e17  # last_leader_contact below this: the server never heard from a leader
+_ITEM = "\n        - "  # one item of a list in a failure message (indented under the test's line)
 
 
 def _vote_verdict(state: dict, request: dict) -> tuple[int, Any, bool, str]:
@@ -182,10 +183,10 @@ def vote_rule_trial(vote: Fn, seed: int, n: int = 200) -> Trial:
             lines = []
             for rule, cases in wrong.items():
                 state, request, got, want = cases[0]
-                lines.append(f"* {rule}: wrong in {len(cases)} of {seen[rule]} cases, e.g. "
+                lines.append(f"{_ITEM}{rule}: wrong in {len(cases)} of {seen[rule]} cases, e.g. "
                              f"vote({state}, {request}) gave (term, voted_for, granted) = "
                              f"{got}; expected {tuple(want)}")
-            _fail(f"{sum(map(len, wrong.values()))} of {n} cases wrong:\n" + "\n".join(lines))
+            _fail(f"{sum(map(len, wrong.values()))} of {n} cases wrong:" + "".join(lines))
 
     return _judge(seed, body, "RequestVote receiver rules (Figure 2, PreVote, leader stickiness)")
 
@@ -372,7 +373,7 @@ def hint_rule_trial(append_entries: Fn, seed: int, n: int = 100) -> Trial:
                              f"{'' if r['log'] == log else ', and changed the log'}; the check "
                              f"fails, the log stays, and the hint is {want}")
         if wrong:
-            _fail(f"{len(wrong)} of {n} rejections wrong:\n* " + "\n* ".join(wrong[:3]))
+            _fail(f"{len(wrong)} of {n} rejections wrong:" + "".join(_ITEM + w for w in wrong[:3]))
 
     return _judge(seed, body, "Rejection hint (etcd's findConflictByTerm)")
 
