@@ -9,7 +9,10 @@
 * :func:`cluster`, the lock arena: clients, Redis servers (optionally a replica for failover)
   and the resource, with ``pause``, ``clock_jump`` and ``failover``;
 * ``scenarios.arena`` and ``labs.arena_lab``: the chapter's lock arena; ``zk.zk_pause``: the ZooKeeper
-  lock (``ds.zk``'s ``Lock``) under a pause longer than the session timeout (loaded on first use).
+  lock (``ds.zk``'s ``Lock``) under a pause longer than the session timeout; ``zkrw``: ZooKeeper
+  mutex and read/write lock with many waiters, and the herd effect (``labs.herd_figure``);
+  ``etcd``: etcd's lease lock on ``ds.zk.etcd_lite``; ``db``: database locks on real SQLite;
+  ``exercises``: the harnesses of E9.1-E9.4 (all loaded on first use).
 """
 
 from .._lazy import lazy
@@ -23,4 +26,4 @@ __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "L
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "etcd", "db", "exercises"))

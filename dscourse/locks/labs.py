@@ -1,6 +1,7 @@
 """Chapter 9's lock arena: timeline bars of believed ownership against lease validity, and
 the resource's accepted and rejected writes. ``arena_figure`` is the static picture;
-``arena_lab`` wraps it in ``ds.viz.Lab`` controls (recipe, fault, release, watchdog, fencing).
+``arena_lab`` wraps it in ``ds.viz.Lab`` controls (recipe, fault, release, watchdog, fencing);
+``herd_figure`` plots the herd-effect counter.
 """
 
 from __future__ import annotations
@@ -71,3 +72,22 @@ def arena_lab(recipe: str = "token", fault: str = "pause", seed: int = 1) -> Any
                release=["lua", "del"], watchdog=True,
                fencing=False, seed=(0, 20, 1), initial={"recipe": recipe, "fault": fault, "seed": seed},
                describe=arena_summary, title="Lock arena")
+
+
+def herd_figure(waiters: tuple[int, ...] = (1, 2, 4, 8, 16), seed: int = 1) -> Figure:
+    """The herd-effect counter: watch notifications per grant against the number of waiters,
+    every waiter watching the lock's parent vs only its predecessor (:func:`.zkrw.herd`)."""
+    from .zkrw import herd
+
+    fig = new_figure(figsize=(5.5, 3.0))
+    ax = fig.add_subplot(1, 1, 1)
+    for strategy, style in (("parent", "o-"), ("predecessor", "s-")):
+        ys = [herd(n, strategy, seed=seed)["per_grant"] for n in waiters]
+        ax.plot(waiters, ys, style, label=f"every waiter watches the {strategy}")
+    ax.set_xlabel("waiters")
+    ax.set_ylabel("watch notifications per grant")
+    ax.set_xticks(list(waiters))
+    ax.legend(fontsize=8)
+    ax.set_title("The herd effect: a ZooKeeper lock, each contender granted once", fontsize=9)
+    fig.tight_layout()
+    return fig
