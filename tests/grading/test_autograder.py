@@ -59,8 +59,9 @@ RESULTS_SCHEMA = {
 }
 
 CHEAT = "monkeypatch_grader"
+TOTAL = grader.load_master(MASTER).total_max
 SUBMISSIONS = {
-    "master": ({"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}, 20),
+    "master": ({"E1.1": SOL, "E1.2": SOL, "E1.3": SOL}, TOTAL),
     "stubs": ({}, 0),
     CHEAT: (CHEATS[CHEAT][0], sum(CHEATS[CHEAT][1].values())),
 }
@@ -129,7 +130,7 @@ def test_bundle_layout(bundle):
         setup = zf.read("setup.sh").decode()
         assert "pip install" in setup and "/autograder/source/dscourse-src" in setup
         config = json.loads(zf.read("dscourse-autograder.json"))
-        assert config["exercise_set"] == "ch01" and config["max_score"] == 20
+        assert config["exercise_set"] == "ch01" and config["max_score"] == TOTAL
         assert zf.read("secret.txt") == SECRET.encode()
     for script in ("setup.sh", "run_autograder"):
         with zipfile.ZipFile(bundle) as zf:
@@ -137,10 +138,14 @@ def test_bundle_layout(bundle):
         assert subprocess.run(["bash", "-n"], input=text, text=True, check=False).returncode == 0
 
 
-def test_same_inputs_same_bundle(bundle, tmp_path):
-    again = tmp_path / "again.zip"
-    autograder.build(MASTER, again, secret=SECRET, timeout=20)
-    assert again.read_bytes() == bundle.read_bytes()
+def test_same_inputs_same_bundle(tmp_path):
+    """Built twice, back to back (other people edit the tree the source is bundled from)."""
+    one, two = tmp_path / "one.zip", tmp_path / "two.zip"
+    autograder.build(MASTER, one, secret=SECRET, timeout=20)
+    autograder.build(MASTER, two, secret=SECRET, timeout=20)
+    assert one.read_bytes() == two.read_bytes()
+    with zipfile.ZipFile(one) as zf:
+        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in zf.infolist())
 
 
 def test_results_follow_gradescopes_schema(graded):
