@@ -29,10 +29,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..checkers.explore import ExploreResult, explore
+from ..checkers.explore import ExploreResult, explore, settle
 from ..checkers.trial import Trial
 from ..errors import ConfigError, allowed
 from ..sim import Simulation, lossy, random_schedule
+from ..sim.rng import stream
 from . import workload
 from .backoff import Backoff
 from .basic import Acceptor, Proposer, agreement, chosen, simulation, validity
@@ -196,39 +197,97 @@ def recovering(recover: Callable[[int, list], Any]) -> type[Replica]:
     return type("StudentReplica", (Replica,), {"recover": choose})
 
 
+#: The properties :func:`recovery_trial` judges (one test each gives partial credit).
+RECOVERY_PROPERTIES = ("prefix consistency", "linearizability", "progress")
+
+
 def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
-                   completed: float = 0.75) -> Trial:
+                   completed: float = 0.75,
+                   properties: Iterable[str] = RECOVERY_PROPERTIES) -> Trial:
     """Three replicas, four clients, a lossy network, crashes and partitions, on every seed:
-    logs prefix-consistent and histories linearizable, and over all the seeds at least
-    ``completed`` of the operations complete. One trial: its seed and trace are those of the
-    first seed that breaks a property (the first seed while none does)."""
+    the ``properties`` judged are ``"prefix consistency"`` (no slot decided twice with
+    different commands), ``"linearizability"`` (of the clients' history) and ``"progress"``
+    (over all the seeds at least ``completed`` of the operations complete). One trial: its
+    seed and trace are those of the first seed that breaks a property (the first seed while
+    none does); every seed that breaks one is listed."""
     seeds = list(seeds)
     if not seeds:
         raise allowed("seeds", seeds, "at least one seed")
+    wanted = tuple(properties)
+    for p in wanted:
+        if p not in RECOVERY_PROPERTIES:
+            raise allowed("properties", p, f"a tuple of {RECOVERY_PROPERTIES}")
     cls = recovering(recover)
     trial = Trial(seeds[0])
 
     def body() -> None:
         done = total = 0
+        broken: dict[str, list[int]] = {p: [] for p in wanted}
         for seed in seeds:
             r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=cls,
                              network=lossy(drop=0.1, duplicate=0.05))
-            if seed == seeds[0] or not (r.prefix_consistent and r.linearizable):
-                trial.seed, trial.trace = seed, r.sim.trace
-            if not r.prefix_consistent:
-                trial.violate("prefix consistency violated: two replicas decided different "
-                              "commands for one slot", r.sim.now)
-                return
-            if not r.linearizable:
-                trial.violate("linearizability violated: the clients' history is not "
-                              "linearizable", r.sim.now)
-                return
+            bad = [p for p, ok in (("prefix consistency", r.prefix_consistent),
+                                   ("linearizability", r.linearizable)) if p in wanted and not ok]
+            for p in bad:
+                broken[p].append(seed)
+            if seed == seeds[0] or (bad and seed == min(s for ss in broken.values() for s in ss)):
+                trial.seed, trial.trace = seed, r.sim.trace       # the first failing run
             done, total = done + r.completed, total + r.operations
+        if broken.get("prefix consistency"):
+            s = broken["prefix consistency"]
+            trial.violate(f"prefix consistency violated on {len(s)} of {len(seeds)} seeds ({s[:8]}): "
+                          "two replicas decided different commands for one slot")
+        if broken.get("linearizability"):
+            s = broken["linearizability"]
+            trial.violate(f"linearizability violated on {len(s)} of {len(seeds)} seeds ({s[:8]}): "
+                          "the clients' history is not linearizable")
         trial.facts.update(completed=done, operations=total)
-        if done < completed * total:
+        if "progress" in wanted and done < completed * total:
             trial.violate(f"progress: only {done} of {total} operations completed over "
                           f"{len(seeds)} seeds (need {completed:.0%}): is every slot up to the "
                           "highest reported one filled?")
+
+    return _judge(trial, body)
+
+
+def steady_state_trial(recover: Callable[[int, list], Any], seed: int, n: int = 5,
+                       commands: int = 20) -> Trial:
+    """Curriculum E5.4's cost property: one leader, ``n`` replicas, one client with
+    ``commands`` commands on a reliable network. Phase 1 runs once for the leadership
+    (``n - 1`` ``MPrepare``) and each command costs at most ``2(n - 1)`` proposer-acceptor
+    messages (``MAccept`` + ``MAccepted``; the ``MDecide`` notices that tell the other replicas
+    the outcome are not proposer-acceptor messages and are counted apart), and every command
+    completes. (Candidates that lose the first election also send ``MPrepare``: only the
+    leader's ballot is counted.)"""
+    from ..sim import reliable
+
+    cls = recovering(recover)
+    trial = Trial(seed)
+
+    def body() -> None:
+        c = workload.cluster(n, 1, commands, seed=seed, network=reliable(), replica_cls=cls)
+        trial.trace = c.sim.trace
+        c.run(until=2000)
+        sends = [e for e in c.trace.events if e.kind == "send"]
+        sent = [e.label for e in sends]
+        def ballot(e: Any) -> tuple:
+            return (e.data["ballot"]["round"], e.data["ballot"]["node"])   # traced as plain data
+
+        leaders = {ballot(e) for e in sends if e.label == "MAccept"}
+        prepares = sum(1 for e in sends if e.label == "MPrepare" and ballot(e) in leaders)
+        phase2 = sent.count("MAccept") + sent.count("MAccepted")
+        done = sum(1 for op in c.operations() if op.ret != float("inf"))
+        trial.facts.update(prepares=prepares, phase2=phase2, decides=sent.count("MDecide"), done=done,
+                           leaderships=len(leaders), campaigns=sent.count("MPrepare") // (n - 1))
+        if len(leaders) != 1 or prepares != n - 1:
+            trial.violate(f"message cost: {len(leaders)} leader ballot(s) and {prepares} MPrepare "
+                          f"messages for them; one leadership should run Phase 1 once ({n - 1} "
+                          f"MPrepare for n = {n})")
+        if phase2 > 2 * (n - 1) * commands:
+            trial.violate(f"message cost: {phase2} MAccept + MAccepted for {commands} commands, "
+                          f"{phase2 / commands:.1f} each; at most 2(n - 1) = {2 * (n - 1)}")
+        if done < commands:
+            trial.violate(f"progress: {done} of {commands} commands completed in steady state")
 
     return _judge(trial, body)
 
@@ -330,10 +389,22 @@ def kept_promises(sim: Any) -> bool:
 ACCEPTOR_SAFETY = {**SAFETY, "promises kept": kept_promises}
 
 
-def acceptor_model_trial(prepare: Callable, accept: Callable, depth: int = 12) -> Trial:
-    """The model checker on correct proposers and the student's acceptor (3 acceptors):
-    agreement, validity and kept promises in every execution up to ``depth`` steps."""
+def _properties(properties: Iterable[str], known: Mapping[str, Any]) -> dict[str, Any]:
+    chosen_props = {}
+    for name in properties:
+        if name not in known:
+            raise allowed("properties", name, f"a tuple of {tuple(known)}")
+        chosen_props[name] = known[name]
+    return chosen_props
+
+
+def acceptor_model_trial(prepare: Callable, accept: Callable, depth: int = 12,
+                         properties: Iterable[str] = tuple(ACCEPTOR_SAFETY)) -> Trial:
+    """The model checker on correct proposers and the student's acceptor (3 acceptors): the
+    ``properties`` (agreement, validity, promises kept; one test each gives partial credit)
+    in every execution up to ``depth`` steps."""
     cls = acceptor_from(prepare, accept)
+    props = _properties(properties, ACCEPTOR_SAFETY)
 
     def make(seed: int) -> Simulation:
         return simulation(seed=seed, acceptor_cls=cls, nack=False, reply_accepted=False,
@@ -342,18 +413,21 @@ def acceptor_model_trial(prepare: Callable, accept: Callable, depth: int = 12) -
     result: list[Trial] = []
 
     def body() -> None:
-        result.append(_model_trial(explore(make, ACCEPTOR_SAFETY, max_depth=depth),
+        result.append(_model_trial(explore(make, props, max_depth=depth),
                                    "2 proposers, 3 of your acceptors"))
 
     trial = _judge(Trial(0), body)
     return result[0] if result else trial
 
 
-def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int) -> Trial:
+def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int,
+                          properties: Iterable[str] = (*ACCEPTOR_SAFETY, "progress")) -> Trial:
     """Three proposers (retrying, random backoff), five student acceptors, loss, duplication,
-    reordering and acceptor crashes for 600 ms: agreement, validity and kept promises after
-    every event, and a value chosen by the end."""
+    reordering and acceptor crashes for 600 ms: the safety ``properties`` (agreement,
+    validity, promises kept) after every event, and (``"progress"``) a value chosen by the end."""
     cls = acceptor_from(prepare, accept)
+    wanted = tuple(properties)
+    props = _properties([p for p in wanted if p != "progress"], ACCEPTOR_SAFETY)
     trial = Trial(seed)
 
     def body() -> None:
@@ -363,7 +437,120 @@ def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int) -> Tri
         sim.schedule_nemesis([(t, a) for t, a in random_schedule(accs, sim.rng("nemesis"), until=300,
                                                                  kinds=("crash",), mean_gap=30,
                                                                  mean_duration=20)])
-        if _safe_run(trial, sim, 600, ACCEPTOR_SAFETY) and not chosen(sim):
+        if _safe_run(trial, sim, 600, props) and "progress" in wanted and not chosen(sim):
             trial.violate("progress: nothing was chosen in 600 ms", sim.now)
+
+    return _judge(trial, body)
+
+
+# -- E5.2: find the run that breaks a half-right proposer, then write P2c ----------------------
+class FirstVoteProposer(Proposer):
+    """BROKEN on purpose (exercise E5.2): adopts the value of the *first* promise to arrive
+    that reports a vote, whatever its ballot; its own value if none does."""
+
+    def choose_value(self) -> Any:
+        votes = [v for v in self.promises.values() if v is not None]
+        return votes[0].value if votes else self.value
+
+
+#: The message kinds a counterexample schedule may deliver (acceptors send no Nack and no
+#: Accepted back in this configuration, as in the model check).
+SCHEDULE_KINDS = ("Prepare", "Promise", "Accept")
+MAX_SCHEDULE = 60
+
+
+def first_vote_simulation(seed: int = 0, proposer_cls: type[Proposer] = FirstVoteProposer) -> Simulation:
+    """Three proposers ``p1..p3`` (values ``v1..v3``, one attempt each, ballots ``(1, p1) <
+    (1, p2) < (1, p3)``) and three acceptors, every message held until a schedule delivers it."""
+    return simulation(proposers=3, acceptors=3, seed=seed, proposer_cls=proposer_cls, nack=False,
+                      reply_accepted=False, max_rounds=1)
+
+
+def _votes(sim: Simulation) -> str:
+    return "; ".join(f"{a.id} voted " + (", ".join(f"{v.value} at {v.ballot}" for v in a.stable.get("votes", ()))
+                                        or "nothing") for a in _acceptors(sim))
+
+
+def _acceptors(sim: Simulation) -> list[Acceptor]:
+    return [n for n in sim.nodes.values() if isinstance(n, Acceptor)]
+
+
+def replay_schedule(schedule: Any, proposer_cls: type[Proposer] = FirstVoteProposer,
+                    trial: Trial | None = None) -> Simulation:
+    """Deliver ``schedule`` -- ``[kind, src, dst]`` steps, ``kind`` one of
+    :data:`SCHEDULE_KINDS` -- in :func:`first_vote_simulation`, one pending message per step.
+    A step with no such pending message is an unusable answer (``ConfigError``) naming the
+    messages that were pending."""
+    if type(schedule) not in (list, tuple) or len(schedule) > MAX_SCHEDULE:
+        raise allowed("schedule", type(schedule).__name__, f"a list of at most {MAX_SCHEDULE} steps")
+    sim = first_vote_simulation(proposer_cls=proposer_cls)
+    if trial is not None:
+        trial.trace = sim.trace
+    settle(sim)
+    for i, step in enumerate(schedule, 1):
+        if type(step) not in (list, tuple) or len(step) != 3 or step[0] not in SCHEDULE_KINDS \
+                or not all(type(x) is str for x in step):
+            raise allowed(f"step {i}", step, f'[kind, sender, receiver], kind one of {list(SCHEDULE_KINDS)}')
+        kind, src, dst = step
+        match = [p for p in sim.pending() if p.kind == "deliver" and p.label == kind
+                 and p.peer == src and p.node == dst]
+        if not match:
+            waiting = sorted({f"[{p.label!r}, {p.peer!r}, {p.node!r}]" for p in sim.pending()
+                              if p.kind == "deliver"})
+            raise ConfigError(f"step {i} {list(step)}: no such message is in flight after steps "
+                              f"1-{i - 1}; in flight: {', '.join(waiting) or 'nothing'}")
+        sim.fire(match[0].id)
+    return sim
+
+
+def counterexample_trial(schedule: Any) -> Trial:
+    """``schedule`` makes :class:`FirstVoteProposer` choose two different values (three
+    proposers, three acceptors): agreement broken, as the answer claims."""
+    trial = Trial(0)
+
+    def body() -> None:
+        sim = replay_schedule(schedule, trial=trial)
+        values = sorted(map(str, chosen(sim)))
+        trial.facts.update(steps=len(schedule), chosen=values)
+        if len(values) < 2:
+            trial.violate(f"after your {len(schedule)} steps {len(values) or 'no'} value"
+                          f"{'' if len(values) == 1 else 's'} {values or ''} "
+                          f"{'is' if len(values) == 1 else 'are'} chosen, not two: {_votes(sim)}",
+                          sim.now)
+
+    return _judge(trial, body)
+
+
+def choose_value_cases_trial(choose_value: Callable[[list, Any], Any], seed: int, n: int = 60,
+                             show: int = 5) -> Trial:
+    """``choose_value`` on ``n`` random sets of promises from a majority of 3 or 5 acceptors (votes from
+    earlier ballots, one value per ballot), each checked against the rule Paxos needs;
+    the first ``show`` wrong answers are listed."""
+    trial = Trial(seed)
+    rng = stream(seed, "E5.2/cases")
+
+    def body() -> None:
+        wrong = []
+        for _ in range(n):
+            size = int(rng.choice([2, 3]))
+            ballots = sorted({(int(rng.integers(1, 5)), f"p{int(rng.integers(1, 4))}") for _ in range(3)})
+            value_of = {b: f"v{b[0]}{b[1]}" for b in ballots}
+            promises: list[list | None] = []
+            for _ in range(size):
+                if rng.random() < 0.35:
+                    promises.append(None)
+                else:
+                    b = ballots[int(rng.integers(len(ballots)))]
+                    promises.append([b[0], b[1], value_of[b]])
+            votes = [p for p in promises if p is not None]
+            want = max(votes, key=lambda p: (p[0], p[1]))[2] if votes else "mine"
+            got = choose_value([None if p is None else list(p) for p in promises], "mine")
+            if got != want:
+                wrong.append(f"choose_value({promises}, 'mine') returned {got!r}")
+        trial.facts.update(wrong=len(wrong), cases=n)
+        if wrong:
+            more = f" (and {len(wrong) - show} more)" if len(wrong) > show else ""
+            trial.violate(f"agreement at risk: {len(wrong)} of {n} answers would let a second value "
+                          "be chosen: " + "; ".join(wrong[:show]) + more)
 
     return _judge(trial, body)
