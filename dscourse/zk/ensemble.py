@@ -94,9 +94,10 @@ class Ensemble(Cluster):
     # -- clients -------------------------------------------------------------------------------
     def client(self, server: str | None = None, session_timeout_ms: int = 10_000,
                record: bool = True, *, ip: str = "127.0.0.1", auth_data: Any = None,
-               default_acl: Any = None) -> KazooClient:
+               default_acl: Any = None, hosts: Any = None) -> KazooClient:
         """A new client (not started) that connects to ``server`` first (default: chosen by the
-        client's own random stream, like kazoo's shuffled host list). ``ip`` is the address the
+        client's own random stream, like kazoo's shuffled host list). ``hosts`` limits the
+        servers it may use (kazoo's connection string; default: all). ``ip`` is the address the
         servers see (its ``ip`` ACL identity); ``auth_data`` (``[(scheme, credential)]``) and
         ``default_acl`` are kazoo's constructor arguments."""
         if server is not None and server not in self.nodes:
@@ -107,7 +108,13 @@ class Ensemble(Cluster):
         rng = self.sim.rng(f"zk-client:{cid}")
         order = [self.ids[i] for i in sorted(self.ids)]
         order = [order[int(j)] for j in rng.permutation(len(order))]
+        if hosts is not None:
+            if isinstance(hosts, str) or not hosts or any(h not in self.nodes for h in hosts):
+                raise allowed("hosts", hosts, f"a non-empty list of servers among {', '.join(self.nodes)}")
+            order = [h for h in order if h in hosts]
         if server is not None:
+            if server not in order:
+                raise allowed("server", server, f"one of hosts={hosts!r}")
             order.remove(server)
             order.insert(0, server)
         from .acl import ipv4

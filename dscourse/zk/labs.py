@@ -3,6 +3,8 @@
 * :func:`explorer` -- the znode explorer: a scripted session of two clients (persistent,
   ephemeral and sequential znodes, versioned writes, watches, a session that expires) replayed
   step by step: the tree with each znode's stat, the sessions, and the event log.
+* :func:`free_explorer` -- the same explorer with free controls: pick a client, an operation,
+  a path, data, an expected version and the node type, or expire a session.
 * :func:`stale_read_lab` -- the stale read and ``sync()``: the history with its
   linearizability verdict, for a lag you choose.
 * :func:`pipeline` -- ZAB's broadcast pipeline: per-learner queues while one follower's link is
@@ -24,6 +26,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from .. import viz
 from ..checkers import linearizability as lin
+from ..errors import allowed as viz_allowed
 from ..viz.display import new_figure
 from .ensemble import ensemble
 from .errors import ZookeeperError
@@ -105,12 +108,12 @@ def explore_script(seed: int = 1, expire: bool = True) -> list[Step]:
     return steps
 
 
-def explorer_figure(steps: list[Step], step: int) -> Figure:
+def explorer_figure(steps: list[Step], step: int, title: str | None = None) -> Figure:
     s = steps[step]
     fig = new_figure((9.0, 3.6))
     ax = fig.add_axes((0.01, 0.02, 0.56, 0.9))
     ax.axis("off")
-    ax.set_title(f"step {step + 1}/{len(steps)}: {s.label}", fontsize=9, loc="left")
+    ax.set_title(title or f"step {step + 1}/{len(steps)}: {s.label}", fontsize=9, loc="left")
     y = 0.95
     ax.text(0.0, y, f"{'path':<26}{'data':<11}{'ver':>4}{'cver':>5}{'kids':>5}  {'mzxid':<6}owner",
             family="monospace", fontsize=7.5, weight="bold", va="top")
@@ -142,6 +145,133 @@ def explorer(seed: int = 1, step: int | None = None) -> viz.Lab:
 
 
 # == stale read ==================================================================================
+class ZnodeExplorer:
+    """The znode explorer with free controls: a live three-server ensemble and two clients,
+    alice (on zk1) and bob (on zk2); you pick the client, the operation, the path, the data,
+    the expected version and the node type, or expire a client's session, and see the tree,
+    the sessions and the event log (alice watches whatever she reads). ``do(...)`` and
+    ``expire(...)`` are what the buttons do; without a kernel the explorer is its figure."""
+
+    OPS = ("create", "get", "set", "delete", "get_children", "exists", "sync")
+
+    def __init__(self, seed: int = 1, session_timeout_ms: int = 4000) -> None:
+        self.ens = ensemble(servers=3, seed=seed)
+        self.ens.run_until_leader()
+        self.clients = {"alice": self.ens.client(server="zk1", session_timeout_ms=session_timeout_ms),
+                        "bob": self.ens.client(server="zk2", session_timeout_ms=session_timeout_ms)}
+        self.log: list[str] = []
+        for who, c in self.clients.items():
+            c.start()
+            c.add_listener(self._listener(who))
+        self.last = "start: alice on zk1, bob on zk2"
+        self._widgets: dict[str, Any] = {}
+
+    def _listener(self, who: str) -> Any:
+        return lambda state: self.log.append(f"t={self.ens.now:g} {who}'s connection: {state}")
+
+    def _watch(self, who: str) -> Any:
+        return lambda e: self.log.append(f"t={self.ens.now:g} {who} watch: {e.type} {e.path}")
+
+    def do(self, who: str, op: str, path: str, data: bytes = b"", version: int = -1, ephemeral: bool = False,
+           sequence: bool = False) -> Any:
+        """Run one operation as ``who``; its result (or the error's name) goes to the log."""
+        if who not in self.clients:
+            raise viz_allowed("who", who, " or ".join(self.clients))
+        if op not in self.OPS:
+            raise viz_allowed("op", op, ", ".join(self.OPS))
+        c = self.clients[who]
+        calls = {"create": lambda: c.create(path, data, ephemeral=ephemeral, sequence=sequence),
+                 "get": lambda: c.get(path, watch=self._watch(who))[0],
+                 "set": lambda: c.set(path, data, version=version).version,
+                 "delete": lambda: c.delete(path, version=version),
+                 "get_children": lambda: c.get_children(path, watch=self._watch(who)),
+                 "exists": lambda: c.exists(path, watch=self._watch(who)) is not None,
+                 "sync": lambda: c.sync(path)}
+        try:
+            out = calls[op]()
+        except (ZookeeperError, ValueError, TypeError) as e:
+            out = type(e).__name__
+        chosen = (("ephemeral", ephemeral), ("sequence", sequence))
+        flags = "".join(f" {k}" for k, on in chosen if on and op == "create")
+        ver = f" version={version}" if op in ("set", "delete") and version != -1 else ""
+        self.last = f"{who}: {op} {path}{ver}{flags} -> {out}"
+        self.log.append(f"t={self.ens.now:g} {self.last}")
+        self.ens.run(50)  # let watch events arrive
+        self.refresh()
+        return out
+
+    def expire(self, who: str) -> None:
+        """Expire ``who``'s session (the leader closes it: its ephemeral nodes go); the client
+        then starts a new session, as kazoo does."""
+        self.ens.expire_session(self.clients[who])
+        self.last = f"{who}'s session expired"
+        self.log.append(f"t={self.ens.now:g} {self.last}")
+        self.ens.run_until(lambda: self.clients[who].connected, 30_000)
+        self.refresh()
+
+    def step(self) -> Step:
+        """The current state, as one explorer step."""
+        leader = self.ens.nodes[self.ens.leader() or "zk1"]
+        names = {c.client_id[0]: who for who, c in self.clients.items() if c.client_id}
+        rows = []
+        for path in sorted(p for p in leader.tree.nodes if p != "/" and not p.startswith("/zookeeper")):
+            z = leader.tree.nodes[path]
+            st = z.stat()
+            owner = names.get(st.ephemeralOwner, "expired session") if st.ephemeralOwner else ""
+            rows.append((path, {"data": z.data.decode(errors="replace"), "version": st.version,
+                                "cversion": st.cversion, "numChildren": st.numChildren, "czxid": zxid_str(st.czxid),
+                                "mzxid": zxid_str(st.mzxid), "pzxid": zxid_str(st.pzxid), "owner": owner}))
+        sessions = {who: f"{c.state} {hex(c.client_id[0]) if c.client_id else ''}" for who, c in self.clients.items()}
+        return Step(self.last, rows[-9:], sessions, list(self.log), self.ens.now)
+
+    def figure(self) -> Figure:
+        s = self.step()
+        return explorer_figure([s], 0, f"t={s.time:g} ms, last: {s.label}")
+
+    @property
+    def widget(self) -> Any:
+        """Dropdowns, fields and buttons over the live figure (built on first access)."""
+        if not self._widgets:
+            import ipywidgets as w
+
+            ui = {"who": w.Dropdown(options=list(self.clients), description="client"),
+                  "op": w.Dropdown(options=list(self.OPS), description="operation"),
+                  "path": w.Text(value="/app", description="path"),
+                  "data": w.Text(value="", description="data"),
+                  "version": w.IntText(value=-1, description="version"),
+                  "ephemeral": w.Checkbox(value=False, description="ephemeral"),
+                  "sequence": w.Checkbox(value=False, description="sequential")}
+            run, kill = w.Button(description="run"), w.Button(description="expire session")
+            run.on_click(lambda _: self.do(ui["who"].value, ui["op"].value, ui["path"].value,
+                                           ui["data"].value.encode(), ui["version"].value, ui["ephemeral"].value,
+                                           ui["sequence"].value))
+            kill.on_click(lambda _: self.expire(ui["who"].value))
+            self._widgets = dict(ui, image=w.Image(format="png", layout=w.Layout(max_width="760px")))
+            self._widgets["root"] = w.VBox([w.HBox([ui["who"], ui["op"], ui["path"]]),
+                                            w.HBox([ui["data"], ui["version"], ui["ephemeral"], ui["sequence"]]),
+                                            w.HBox([run, kill]), self._widgets["image"]])
+            self.refresh()
+        return self._widgets["root"]
+
+    def refresh(self) -> None:
+        if self._widgets:
+            self._widgets["image"].value = viz.display.figure_png(self.figure())
+
+    def summary(self) -> str:
+        s = self.step()
+        return f"znode explorer at t={s.time:g} ms: {len(s.tree)} znodes; last: {s.label}"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from ..notebook import static_mode
+
+        return viz.display.bundle(None if static_mode() else self.widget, self.figure(), self.summary())
+
+
+def free_explorer(seed: int = 1) -> ZnodeExplorer:
+    """The znode explorer with free controls (see :class:`ZnodeExplorer`)."""
+    return ZnodeExplorer(seed)
+
+
 def stale_read_figure(use_sync: bool = False, lag_ms: int = 200, seed: int = 1) -> Figure:
     r = stale_read(seed, use_sync=use_sync, lag_ms=float(lag_ms))
     title = f"{'sync() + get()' if use_sync else 'get()'} on lagging {r.lagging}: read {r.read!r}"

@@ -59,3 +59,19 @@ def test_joined_names_and_bad_arguments() -> None:
 def test_standalone_ensemble_keeps_its_names() -> None:
     ens = ds.zk.ensemble(3, seed=1)
     assert sorted(ens.nodes) == ["zk1", "zk2", "zk3"] and ens.client().id == "c1"
+
+
+def test_client_hosts_limits_the_servers_it_uses() -> None:
+    ens = ds.zk.ensemble(3, seed=4)
+    ens.run_until_leader()
+    c = ens.client(hosts=["zk2", "zk3"], session_timeout_ms=6000)
+    c.start()
+    assert c.server in ("zk2", "zk3")
+    first = c.server
+    ens.crash(first)
+    ens.run_until(lambda: c.connected and c.server != first, 30_000)
+    assert c.server in ("zk2", "zk3") and c.server != first
+    with pytest.raises(ValueError, match="hosts"):
+        ens.client(hosts=["zk9"])
+    with pytest.raises(ValueError, match="server"):
+        ens.client(server="zk1", hosts=["zk2"])

@@ -39,3 +39,36 @@ def test_figures_and_labs_build() -> None:
     for lab in (labs.explorer(step=0), labs.stale_read_lab(), labs.pipeline(), labs.election_sandbox(),
                 labs.split_brain()):
         assert lab.figure() is not None and lab.summary()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_free_explorer_runs_what_the_buttons_ask(seed):
+    from dscourse.zk import labs
+    x = labs.free_explorer(seed=seed)
+    assert x.do("alice", "create", "/app", b"v1") == "/app"
+    assert x.do("bob", "create", "/app/w-", b"b", ephemeral=True, sequence=True) == "/app/w-0000000000"
+    assert x.do("alice", "get", "/app") == b"v1"
+    assert x.do("bob", "set", "/app", b"v2", version=0) == 1
+    assert x.do("alice", "set", "/app", b"v3", version=0) == "BadVersionError"
+    assert x.do("bob", "delete", "/app") == "NotEmptyError"
+    assert any("alice watch: CHANGED /app" in line for line in x.log)  # alice's read left a watch
+    paths = [p for p, _ in x.step().tree]
+    assert paths == ["/app", "/app/w-0000000000"] and x.step().tree[1][1]["owner"] == "bob"
+    x.expire("bob")
+    assert [p for p, _ in x.step().tree] == ["/app"] and x.clients["bob"].connected
+    with pytest.raises(ValueError, match="op='rename'"):
+        x.do("alice", "rename", "/app")
+    with pytest.raises(ValueError, match="who='carol'"):
+        x.do("carol", "get", "/app")
+    assert x.figure().axes and "last: bob's session expired" in x.summary()
+
+
+def test_free_explorer_widget_has_its_controls():
+    from dscourse.zk import labs
+    x = labs.free_explorer(seed=1)
+    root = x.widget
+    assert len(root.children) == 4 and x._widgets["image"].value[:4] == b"\x89PNG"
+    x._widgets["path"].value = "/w"
+    x._widgets["op"].value = "create"
+    root.children[2].children[0].click()  # run
+    assert x.clients["alice"].exists("/w") is not None
