@@ -126,10 +126,14 @@ class Counterexample:
 
     def lines(self) -> list[str]:
         """The counterexample as text (feedback and ``results.json``)."""
-        out = [f"counterexample: seed {self.seed}; the fault schedule shrunk from "
-               f"{len(self.original)} to {len(self.shrunk)} nemesis action(s), still failing"
-               + (f" at {self.at:g} ms" if self.at is not None else "") + ":"]
-        out += [f"    {line}" for line in self.shrunk] or ["    (no faults at all)"]
+        at = f" at {self.at:g} ms" if self.at is not None else ""
+        if not self.original:
+            out = [f"counterexample: seed {self.seed}, failing{at}; this run has no nemesis "
+                   "schedule to shrink:", "    (no scheduled faults)"]
+        else:
+            out = [f"counterexample: seed {self.seed}; the fault schedule shrunk from "
+                   f"{len(self.original)} to {len(self.shrunk)} nemesis action(s), still failing{at}:"]
+            out += [f"    {line}" for line in self.shrunk] or ["    (no faults at all)"]
         out.append(f"replay it in your notebook (after running the test cells): {self.replay_line}")
         return out
 

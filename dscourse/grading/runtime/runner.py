@@ -36,7 +36,7 @@ def _from_answer(depth: int = 2) -> bool:
     """Whether the code asking (an import, a call) is the student's own: the first frame above
     ours that is not the import machinery comes from an answer cell. A library importing what
     it needs (``statistics`` imports ``random``) is left alone."""
-    frame = sys._getframe(depth)
+    frame: types.FrameType | None = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename
         if not (name.startswith("<frozen importlib") or name.endswith(("importlib/__init__.py",
