@@ -179,7 +179,7 @@ def contend(kinds: list[str] | str, *, strategy: str = "predecessor", rule: Rule
             timeout_ms: float = 60_000, names: dict[str, str] | None = None) -> LockRun:
     """Contenders of ``kinds`` (e.g. ``["write", "read", "read"]``, or ``"write"`` repeated by
     ``len``) request the lock one after another on a 3-server ensemble; every holder releases
-    ``hold_ms`` after its grant, until every contender has held the lock once. The
+    ``hold_ms`` after its own grant, until every contender has held the lock once. The
     contenders at indices ``expire`` have their sessions expired while they wait (after the
     first grant). Runs until done or ``timeout_ms`` of virtual time; ``names`` maps each kind to
     its node name (default kazoo's)."""
@@ -204,6 +204,10 @@ def contend(kinds: list[str] | str, *, strategy: str = "predecessor", rule: Rule
     run = LockRun(e, contenders, log)
     end = e.sim.now + timeout_ms
     expired = False
+
+    def granted_at(c: Contender) -> float:
+        return max(t for t, name, _, event in log.rows if name == c.name and event == "granted")
+
     while e.sim.now < end:
         e.sim.run_until(lambda: any(c.held for c in contenders)
                         or all(c.lost or c.name in log.grants() for c in contenders), end - e.sim.now)
@@ -214,10 +218,14 @@ def contend(kinds: list[str] | str, *, strategy: str = "predecessor", rule: Rule
         holders = [c for c in contenders if c.held]
         if not holders:
             break
-        e.sim.run(until=e.sim.now + hold_ms)
+        # each holder releases hold_ms after its own grant (readers granted together, apart)
+        due = min(granted_at(c) for c in holders) + hold_ms
+        if due > e.sim.now:
+            e.sim.run(until=due)
         for c in holders:
-            c.release()
-            run.releases += 1
+            if c.held and granted_at(c) + hold_ms <= e.sim.now:
+                c.release()
+                run.releases += 1
     e.sim.run(until=e.sim.now + 50)
     return run
 
