@@ -180,3 +180,25 @@ def test_json_round_trip_cas_register():
 def test_json_bad_input_is_named(bad, match):
     with pytest.raises(ConfigError, match=match):
         bad()
+
+
+def test_history_view_outlines_the_core():
+    """``ds.viz.history`` outlines the core's operations in thick dark red: write 1, then
+    write 2, then a read of 1 (relax either write and the read is legal); the unfinished
+    write is not part of it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dscourse.viz.history import CORE_EDGE, history
+
+    ops = [lin.Operation("a", 0.0, 1.0, ("write", 1), None),
+           lin.Operation("b", 2.0, 3.0, ("write", 2), None),
+           lin.Operation("c", 4.0, 5.0, ("read", None), 1),
+           lin.Operation("c", 6.0, math.inf, ("write", 3), lin.UNKNOWN)]
+    (part,) = lin.check(ops, lin.register()).illegal_partitions()
+    assert part.core == (0, 1, 2)
+    fig = history(ops)
+    patches = {p.get_gid(): p for ax in fig.axes for p in ax.patches}
+    outlined = {gid for gid, p in patches.items()
+                if matplotlib.colors.to_hex(p.get_edgecolor()) == CORE_EDGE}
+    assert outlined == {"op-0", "op-1", "op-2"}
