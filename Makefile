@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 JOBS   ?= 2
 
-.PHONY: book test lab notebooks clean venv dev
+.PHONY: book test lab binder-check notebooks clean venv dev
 
 # The venv is rebuilt when its inputs change; a stamp file records each install.
 $(PY):
@@ -39,8 +39,15 @@ test: $(VENV)/.dev-stamp
 	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 	$(PY) tests/build_book.py   # builds the book once, then runs tests/browser against it
 
+# JupyterLab with live widgets and MyST rendering (jupyterlab-myst, from requirements.txt).
 lab: $(VENV)/.book-stamp
 	$(BIN)/jupyter lab
+
+# Binder's environment, checked: a fresh venv from runtime.txt and requirements.txt alone,
+# then the lab suite (tests/lab: every chapter and its main widget in Chromium) against it.
+# Separate from `make test` because building the environment takes minutes.
+binder-check: $(VENV)/.dev-stamp
+	$(PY) tests/lab/binder_check.py
 
 # Re-execute every notebook as it is committed: student notebooks regenerated from their
 # masters, then chapters, masters and student notebooks executed with static figures instead
