@@ -31,6 +31,12 @@ import time
 from dscourse.checkers import explore as ex
 from dscourse.paxos import modelcheck as M
 
+BASELINE = {5: (465, 2657), 6: (866, 2310), 7: (1616, 2806), 8: (2975, 2514)}
+"""Issue 24's starting point, measured on the project's 2-core VM on 2026-12-03 (load about
+14): depth -> (states, states per CPU-second) of ``M.check("correct", max_depth=depth)``,
+before any work on the explorer's speed. Printed beside today's run, so a speed-up (the
+issue asks for 10x) shows against the same searches and state counts."""
+
 
 def naive(make_sim, depth: int) -> int:
     """Breadth-first over choice sequences, no dedup; returns the number of nodes visited."""
@@ -64,6 +70,14 @@ def main() -> None:
     theirs = time.perf_counter() - t
     print(f"depth {args.depth}: dscourse {r.states} states in {ours:.2f} s "
           f"({r.states / ours:,.0f} states/s)")
+    if args.depth in BASELINE:
+        states, rate = BASELINE[args.depth]
+        t = time.process_time()
+        M.check("correct", max_depth=args.depth)
+        cpu = time.process_time() - t
+        print(f"          CPU time: {r.states / cpu:,.0f} states per CPU-second; issue 24 baseline "
+              f"(2026-12-03): {rate:,} with {states} states ({'same' if states == r.states else 'DIFFERENT'}"
+              f" state count), ratio {r.states / cpu / rate:.2f}x")
     print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
     print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
           f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
