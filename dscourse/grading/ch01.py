@@ -137,6 +137,12 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
                 trial.violate(f"all delivered: only {delivered[link]} of {len(payloads)} payloads {link[0]}->"
                               f"{link[1]} were delivered by t={stop + drain_ms:g} ms "
                               f"({drain_ms:g} ms after loss stopped at t={stop:g} ms)")
+        silent = [f"{a}->{b}" for (a, b), k in delivered.items() if k == 0]
+        if silent:        # nothing delivered: the safety properties would hold vacuously
+            for p in ("exactly once", "in order", "quiet"):
+                if p in want:
+                    trial.violate(f"{p}: nothing was delivered on {', '.join(silent)}, so {p} "
+                                  "held only vacuously (a channel must deliver to earn it)")
         quiet_from = s.now
         s.run(until=quiet_from + 200.0)
         late = sum(1 for e in s.trace.events if e.kind == "send" and e.time > quiet_from * 1000)
@@ -291,6 +297,16 @@ def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bo
                                   f"with doubling it needs at most {bound}")
                 if st["susp"]:
                     trial.violate(f"eventual accuracy: {p} still suspects {q} at the end, but {q} is correct")
+
+    # Before GST heartbeats are late, so a working detector suspects and retracts; one that
+    # never does keeps adaptation and accuracy only vacuously, and earns neither.
+    watched = [st for p, peers in state.items() if p != victim for st in peers.values()]
+    if "adaptation" in want and not any(st["restores"] for st in watched):
+        trial.violate("adaptation: no suspicion was ever retracted, so no timeout ever doubled "
+                      "(before GST heartbeats arrive late: a detector must suspect, then retract)")
+    if "eventual accuracy" in want and not any(st["since"] is not None for st in watched):
+        trial.violate("eventual accuracy: nobody was ever suspected, so accuracy held only "
+                      "vacuously (a detector that never suspects is not a detector)")
 
 
 # ---- E1.3: break the naive primary-backup store --------------------------------------------------

@@ -166,7 +166,7 @@ def _broken(cls, trial, properties, seeds=SEEDS, **kw):
 @pytest.mark.parametrize("cls, broken", [
     (ReliableChannel, set()),
     (NoDedup, {"exactly once", "in order"}),     # delivers on receipt: repeats and reorders
-    (NoRetransmit, {"all delivered"}),
+    (NoRetransmit, {"all delivered", "exactly once", "in order", "quiet"}),  # a link gets nothing
     (NeverQuiet, {"quiet"}),
     (Unordered, {"exactly once", "in order"}),   # a late earlier payload looks like a repeat
 ])
@@ -177,14 +177,35 @@ def test_each_wrong_channel_loses_exactly_its_property(cls, broken):
 @pytest.mark.parametrize("cls, broken", [
     (TimeoutFD, set()),
     (NoDoubling, {"adaptation"}),
-    (NeverSuspects, {"completeness"}),
+    (NeverSuspects, {"completeness", "adaptation", "eventual accuracy"}),  # the last two vacuously
 ])
 def test_each_wrong_detector_loses_its_property(cls, broken):
     assert _broken(cls, ch01.fd_trial, ch01.FD_PROPERTIES) == broken
 
 
-def test_a_long_fixed_timeout_breaks_completeness_only():
-    assert _broken(FixedLongTimeout, ch01.fd_trial, ch01.FD_PROPERTIES) == {"completeness"}
+def test_a_long_fixed_timeout_breaks_completeness_and_never_adapts():
+    assert _broken(FixedLongTimeout, ch01.fd_trial, ch01.FD_PROPERTIES) == set(ch01.FD_PROPERTIES)
+
+
+class Silent(ReliableChannel):
+    def reliable_send(self, dst, data):
+        pass
+
+
+class SuspectAll(TimeoutFD):
+    def on_timer(self, name, payload):
+        super().on_timer(name, payload)
+        self.suspected = set(self.peers)
+
+
+def test_vacuous_properties_earn_nothing():
+    """A channel that delivers nothing keeps every safety property vacuously: no credit. A
+    detector that re-suspects everyone at every tick is complete and doubles as it retracts,
+    but is never accurate."""
+    assert _broken(Silent, ch01.channel_trial, ch01.CHANNEL_PROPERTIES) == set(ch01.CHANNEL_PROPERTIES)
+    t = ch01.channel_trial(Silent, 1, properties=("quiet",))
+    assert "held only vacuously" in t.violations[0]
+    assert _broken(SuspectAll, ch01.fd_trial, ch01.FD_PROPERTIES) == {"eventual accuracy"}
 
 
 def test_messages_name_the_property():
