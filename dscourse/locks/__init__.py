@@ -12,7 +12,8 @@
   lock (``ds.zk``'s ``Lock``) under a pause longer than the session timeout; ``zkrw``: ZooKeeper
   mutex and read/write lock with many waiters, and the herd effect (``labs.herd_figure``);
   ``etcd``: etcd's lease lock on ``ds.zk.etcd_lite``; ``db``: database locks on real SQLite;
-  ``exercises``: the harnesses of E9.1-E9.4 (all loaded on first use).
+  ``realproc``: the real-process SIGSTOP lab on a real redis-server; ``exercises``: the
+  harnesses of E9.1-E9.4 (all loaded on first use).
 """
 
 from .._lazy import lazy
@@ -26,4 +27,4 @@ __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "L
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "etcd", "db", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "etcd", "db", "realproc", "exercises"))
