@@ -7,6 +7,8 @@
   a path, data, an expected version and the node type, or expire a session.
 * :func:`stale_read_lab` -- the stale read and ``sync()``: the history with its
   linearizability verdict, for a lag you choose.
+* :func:`sync_leader_change_lab` -- ``sync()`` + ``get()`` with and without a leader change
+  during the sync (ZOOKEEPER-1675).
 * :func:`pipeline` -- ZAB's broadcast pipeline: per-learner queues while one follower's link is
   slow, and each server's last zxid (epoch:counter).
 * :func:`election_sandbox` -- FastLeaderElection with (peerEpoch, zxid, myid) you set.
@@ -30,7 +32,7 @@ from ..errors import allowed as viz_allowed
 from ..viz.display import new_figure
 from .ensemble import ensemble
 from .errors import ZookeeperError
-from .experiments import stale_read
+from .experiments import stale_read, sync_leader_change
 from .messages import zxid_str
 from .server import ZKOptions
 
@@ -286,6 +288,27 @@ def stale_read_lab(use_sync: bool = False) -> viz.Lab:
         return f"sync={use_sync} lag={lag_ms} ms: read {r.read!r}, linearizable: {r.linearizable}"
 
     return viz.Lab(stale_read_figure, use_sync=False, lag_ms=(200, 1000, 100), initial={"use_sync": use_sync},
+                   describe=describe)
+
+
+def sync_leader_change_figure(leader_change: bool = True, seed: int = 1) -> Figure:
+    r = sync_leader_change(seed, leader_change)
+    what = (f"old leader {r.old_leader} still leading, new leader {r.new_leader}" if leader_change
+            else f"leader {r.old_leader} throughout")
+    title = f"sync() + get() on the old leader's follower ({what}): read {r.read!r}"
+    return viz.history(r.history.operations(flat=True), lin.kv(), result=r.verdict, title=title)
+
+
+def sync_leader_change_lab(leader_change: bool = True) -> viz.Lab:
+    """``sync()`` across a leader change (ZOOKEEPER-1675): tick ``leader_change`` to split the
+    old leader and the reader's follower from the majority, which elects a new leader."""
+
+    def describe(leader_change: bool) -> str:
+        r = sync_leader_change(1, leader_change)
+        return (f"leader change during sync={leader_change}: read {r.read!r}, "
+                f"linearizable: {r.linearizable}")
+
+    return viz.Lab(sync_leader_change_figure, leader_change=False, initial={"leader_change": leader_change},
                    describe=describe)
 
 

@@ -72,3 +72,26 @@ def test_free_explorer_widget_has_its_controls():
     x._widgets["op"].value = "create"
     root.children[2].children[0].click()  # run
     assert x.clients["alice"].exists("/w") is not None
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_sync_across_a_leader_change_is_not_linearizable(seed):
+    """ZOOKEEPER-1675: with the leader change the deposed leader answers the sync and the
+    read is stale; without it sync() + get() is linearizable; with equal syncLimits the old
+    leader steps down first and the reader's sync fails instead of lying."""
+    from dscourse.zk.experiments import sync_leader_change
+    calm = sync_leader_change(seed, leader_change=False)
+    assert calm.read == "1" and calm.linearizable
+    split = sync_leader_change(seed, leader_change=True)
+    assert split.old_leader_still_leading and split.new_leader not in (None, split.old_leader)
+    assert split.read == "0" and not split.linearizable
+    equal = sync_leader_change(seed, leader_change=True, old_leader_sync_limit=5)
+    assert equal.read == "ConnectionLoss" and not equal.old_leader_still_leading
+
+
+def test_sync_leader_change_lab():
+    from dscourse.zk import labs
+    lab = labs.sync_leader_change_lab(leader_change=False)
+    assert "read '1', linearizable: True" in lab.summary()
+    lab.set(leader_change=True)
+    assert "read '0', linearizable: False" in lab.summary() and lab.figure().axes
