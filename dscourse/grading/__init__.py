@@ -2,7 +2,9 @@
 
 In a student's notebook: test cells declare tests with :func:`test`; ``check("E1.1")`` runs
 the public ones on the notebook's definitions; ``summary()`` ends every chapter notebook.
-For instructors: ``dscourse assign`` and ``dscourse grade`` (see ``docs/grading.md``).
+For instructors: ``dscourse assign``, ``dscourse grade`` and ``dscourse autograder`` (a Gradescope
+bundle), see ``docs/grading.md``; ``rules`` holds what a protocol answer may not use, ``shrink`` the
+counterexamples, ``report`` the progress bar and the HTML pages.
 Each chapter's harnesses live beside its topic, in ``<topic>.exercises`` (``ds.clocks``,
 ``ds.replication`` for E3.3, ``ds.gossip``, ``ds.raft``, ``ds.zk``, ``ds.ids``, ``ds.idesign``)
 or ``ds.paxos.harness``; the few that build student *nodes* for the sandbox live here, in
