@@ -27,4 +27,5 @@ __all__ = ["ACQUIRE_FENCED", "RECIPES", "Audit", "FencedResource", "Holding", "L
            "NaiveLock", "RLockClient", "RedlockClient", "TokenLock", "Write", "WriteRecord", "WriteResult",
            "cluster"]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "scenarios", "zk", "zkrw", "etcd", "db", "realproc", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(),
+                            ("labs", "scenarios", "zk", "zkrw", "etcd", "db", "realproc", "exercises"))

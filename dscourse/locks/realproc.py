@@ -49,9 +49,9 @@ def worker(port: int, name: str, lease_ms: int, fencing: bool, key: str = "lock"
     r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True, socket_timeout=5)
     value = f"{name}:{os.getpid()}"
     deadline = time.monotonic() + acquire_s
-    token = None
+    token: Any = None
     while token is None:
-        token = r.eval(ACQUIRE_FENCED, 2, key, f"{key}:fence", value, lease_ms)
+        token = r.eval(ACQUIRE_FENCED, 2, key, f"{key}:fence", value, str(lease_ms))
         if token is None:
             if time.monotonic() > deadline:
                 print("timeout", flush=True)
@@ -61,11 +61,11 @@ def worker(port: int, name: str, lease_ms: int, fencing: bool, key: str = "lock"
     while True:
         ready, _, _ = select.select([sys.stdin], [], [], lease_ms / 3000)
         if not ready:  # the watchdog's turn: renew while we (believe we) hold the lock
-            r.eval(RENEW, 1, key, value, lease_ms)
+            r.eval(RENEW, 1, key, value, str(lease_ms))
             continue
         line = sys.stdin.readline().strip()
         if line.startswith("write "):
-            ok = r.eval(FENCED_WRITE if fencing else PLAIN_WRITE, 1, resource, token, line[6:])
+            ok = r.eval(FENCED_WRITE if fencing else PLAIN_WRITE, 1, resource, str(token), line[6:])
             print("accepted" if ok == 1 else "rejected", flush=True)
         elif line == "release" or not line:
             print(f"released {r.eval(COMPARE_AND_DELETE, 1, key, value)}", flush=True)
@@ -138,7 +138,8 @@ def sigstop_lab(port: int, *, fencing: bool, lease_ms: int = 300, wait_s: float 
         run.log.append(f"A writes with token {run.tokens['A']}: {run.a_write}")
         run.a_release = _say(a, "release")
         run.log.append(f"A: {run.a_release} (its compare-and-delete found another value or none)")
-        run.final_value = r.hget("storage", "value")
+        value = r.hget("storage", "value")
+        run.final_value = None if value is None else str(value)
         run.log.append(f"the resource holds: {run.final_value}")
     finally:
         for p in (a, b):
