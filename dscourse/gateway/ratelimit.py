@@ -15,8 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from .. import redis as ds_redis
 from ..errors import allowed
-from ..redis import SCG_RATE_LIMITER, RedisServer, client
 from ..sim import Simulation
 
 REMAINING_HEADER = "X-RateLimit-Remaining"
@@ -61,8 +61,8 @@ class RedisRateLimiter:
             raise allowed("burst_capacity", burst_capacity, f"an int >= replenish_rate ({replenish_rate})")
         if redis is None:
             sim = Simulation(0)
-            sim.add_node(RedisServer("redis", persistence="none"))
-            redis = client(sim, "redis", decode_responses=True)
+            sim.add_node(ds_redis.RedisServer("redis", persistence="none"))
+            redis = ds_redis.client(sim, "redis", decode_responses=True)
         self.redis = redis
         self.include_headers = include_headers
         self.calls = 0
@@ -83,7 +83,7 @@ class RedisRateLimiter:
         self.calls += 1
         tokens, stamp = redis_keys(key)
         try:
-            reply = self.redis.eval(SCG_RATE_LIMITER, 2, tokens, stamp, self.replenish_rate,
+            reply = self.redis.eval(ds_redis.SCG_RATE_LIMITER, 2, tokens, stamp, self.replenish_rate,
                                     self.burst_capacity, now_ms / 1000.0, self.requested_tokens)
         except ConnectionError:
             return Decision(True, -1, self.headers(-1))
