@@ -86,3 +86,16 @@ def test_zk_mistakes() -> None:
     shared = ex.zk_lock_trial(mutex_only, 1, "read/write")
     assert not shared.ok and "did not share" in shared.violations[0]
     assert ex.zk_lock_trial(mutex_only, 1, "fifo").ok
+
+
+def test_unusable_answers_fail_with_a_message_not_a_crash() -> None:
+    garbage = ex.rlock_trial(lambda op, lock, owner, lease: [None, {"owner": owner}], 1, "owner-only release")
+    assert not garbage.ok and "expected None or {'owner'" in garbage.violations[0]
+    stranger = ex.zk_lock_trial(lambda children, me: "no-such-node", 1, "fifo")
+    assert not stranger.ok and "another name from children" in stranger.violations[0]
+    bad_fault = ex.break_trial(lambda lease: [["pause", "c0", 5000, 10]], 1)
+    assert not bad_fault.ok and "0 <= at_ms <= 1000" in bad_fault.violations[0]
+    not_bool = ex.fence_trial(lambda acc, c, t: 1, 1, ("pause",))
+    assert not not_bool.ok and "expected True or False" in not_bool.violations[0]
+    nan = ex.redlock_run_trial(lambda a, n, e, t: float("nan"), 1)
+    assert not nan.ok and "a number of ms or None" in nan.violations[0]
