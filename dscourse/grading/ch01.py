@@ -299,11 +299,18 @@ def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bo
                     trial.violate(f"eventual accuracy: {p} still suspects {q} at the end, but {q} is correct")
 
     # Before GST heartbeats are late, so a working detector suspects and retracts; one that
-    # never does keeps adaptation and accuracy only vacuously, and earns neither.
+    # never does keeps adaptation and accuracy only vacuously, and earns neither. One that
+    # suspects everyone is complete only trivially, and earns no completeness.
     watched = [st for p, peers in state.items() if p != victim for st in peers.values()]
     if "adaptation" in want and not any(st["restores"] for st in watched):
         trial.violate("adaptation: no suspicion was ever retracted, so no timeout ever doubled "
                       "(before GST heartbeats arrive late: a detector must suspect, then retract)")
+    if "completeness" in want and victim is not None and any(
+            st["susp"] for p, peers in state.items() if p != victim
+            for q, st in peers.items() if q != victim):
+        trial.violate("completeness: correct peers are still suspected at the end too, and "
+                      "suspecting everyone is complete only trivially (completeness counts "
+                      "together with no false suspicion at the end)")
     if "eventual accuracy" in want and not any(st["since"] is not None for st in watched):
         trial.violate("eventual accuracy: nobody was ever suspected, so accuracy held only "
                       "vacuously (a detector that never suspects is not a detector)")

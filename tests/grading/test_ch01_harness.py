@@ -205,7 +205,7 @@ def test_vacuous_properties_earn_nothing():
     assert _broken(Silent, ch01.channel_trial, ch01.CHANNEL_PROPERTIES) == set(ch01.CHANNEL_PROPERTIES)
     t = ch01.channel_trial(Silent, 1, properties=("quiet",))
     assert "held only vacuously" in t.violations[0]
-    assert _broken(SuspectAll, ch01.fd_trial, ch01.FD_PROPERTIES) == {"eventual accuracy"}
+    assert _broken(SuspectAll, ch01.fd_trial, ch01.FD_PROPERTIES) == {"completeness", "eventual accuracy"}
 
 
 def test_messages_name_the_property():
