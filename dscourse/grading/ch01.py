@@ -102,13 +102,19 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
             k = delivered[link]
             if any(_same(data, earlier) for earlier in plan[link][:k]):
                 if "exactly once" in want:
-                        trial.violate(f"exactly once: {dst} delivered {data!r} from {src} again at "
+                    trial.violate(f"exactly once: {dst} delivered {data!r} from {src} again at "
                                   f"t={s.now:g} ms (it had been delivered already: a duplicate)", s.now)
             elif k >= sent[link]:
                 if "exactly once" in want:
                     trial.violate(f"exactly once: {dst} delivered {data!r} from {src} at t={s.now:g} "
                                   f"ms, but only {sent[link]} payload(s) had been sent and all were "
                                   "delivered (a duplicate, or something never sent)", s.now)
+            elif not any(_same(data, p) for p in plan[link][:sent[link]]):
+                if "exactly once" in want:        # invented: not counted as a delivery
+                    trial.violate(f"exactly once: {dst} delivered {data!r} from {src} at t={s.now:g} "
+                                  "ms, which was never sent on that link (nothing may be invented)",
+                                  s.now)
+                return
             elif not _same(data, plan[link][k]):
                 if "in order" in want:
                     trial.violate(f"in order: {dst} delivered {data!r} from {src} at t={s.now:g} ms; "

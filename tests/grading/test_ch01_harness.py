@@ -220,3 +220,16 @@ def test_unknown_properties_are_config_errors():
         ch01.channel_trial(ReliableChannel, 1, properties=("fast",))
     with pytest.raises(ValueError, match="properties"):
         ch01.fd_trial(TimeoutFD, 1, properties=("perfect",))
+
+
+class Garbage(ReliableChannel):
+    """Delivers something for every message, but never a payload that was sent."""
+
+    def on_message(self, src, msg):
+        self.deliver(src, ["not", "a", "payload"])
+
+
+def test_invented_deliveries_count_for_nothing():
+    assert _broken(Garbage, ch01.channel_trial, ch01.CHANNEL_PROPERTIES) == set(ch01.CHANNEL_PROPERTIES)
+    t = ch01.channel_trial(Garbage, 1, properties=("exactly once",))
+    assert "never sent on that link" in t.violations[0]
