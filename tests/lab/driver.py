@@ -82,7 +82,7 @@ WIDGET_ERRORS_JS = f"""() => Array.from({NB}.node.querySelectorAll('.jp-OutputAr
           || /^(Error displaying widget|Loading widget\\.\\.\\.)/.test(o.textContent.trim()))
   .map(o => o.textContent.trim().slice(0, 200))"""
 
-# Every widget-view output the kernel sent has been drawn (or has failed visibly).
+# No widget view is still loading, and if the kernel sent any, one has been drawn (or failed visibly).
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 DRAWN_JS = f"""() => {{
   const sent = {NB}.content.widgets.filter(c => c.model.type === 'code')
@@ -91,7 +91,7 @@ DRAWN_JS = f"""() => {{
   const drawn = areas.filter(o => o.querySelector('.jupyter-widgets')
     || o.textContent.trim().startsWith('Error displaying widget')).length;
   const loading = areas.some(o => o.textContent.trim().startsWith('Loading widget...'));
-  return !loading && drawn >= sent;
+  return !loading && drawn >= Math.min(sent, 1);
 }}"""
 
 CLOSE_JS = f"""async () => {{ const w = {NB};
@@ -243,7 +243,12 @@ class Widget:
                 return label
         return None
 
-    def control(self) -> Any:
-        """The first control of a lab: a dropdown, a slider or a checkbox."""
-        return self.out.locator("select, .widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle, "
-                                "input[type=checkbox]").first
+    def control(self) -> tuple[str, Any]:
+        """The lab control to move: its first dropdown or checkbox (they restore exactly), else
+        its first slider (its container: the handle moves it, the readout sets it back)."""
+        for kind, css in (("select", "select:not([size])"), ("checkbox", "input[type=checkbox]"),
+                          ("slider", ".widget-hslider, .widget-vslider")):
+            found = self.out.locator(css)
+            if found.count():
+                return kind, found.first
+        raise AssertionError("the lab has no dropdown, checkbox or slider")

@@ -4,11 +4,12 @@ For each chapter of ``_toc.yml``: its MyST renders (every markdown cell through
 jupyterlab-myst, each "Seed check" callout as a callout, citations, glossary roles and math
 without raw markup); running all cells raises nothing and every widget view draws; and the
 chapter's main widget answers its basic interaction. The main widget is the first *player*
-(step and undo buttons: ``ds.viz.Player`` and what builds on it): step changes what it
-shows and undo brings the view back exactly, play moves it on and pause stops it, a fault
-button (crash, partition, drop...) changes it and undo takes the fault back. A chapter
-without a player has a *lab* (sliders, dropdowns): moving its first control redraws it and
-moving it back restores the view exactly.
+(step and undo buttons: ``ds.viz.Player`` and what builds on it) whose run has something
+left to step: step changes what it shows and undo brings the view back exactly, a fault
+button (crash, partition, drop...) changes it and undo takes the fault back, play moves it on
+and pause stops it. Otherwise it is the first *lab* (sliders, dropdowns): moving its first
+control redraws it and moving it back restores the view exactly; a chapter whose players'
+runs are all over and that has no lab gets the fault-and-undo check on its first player.
 """
 
 from __future__ import annotations
@@ -96,30 +97,32 @@ def check_myst(nb: Notebook, source: nbformat.NotebookNode) -> None:
         assert nb.page.evaluate(MATH_JS) > 0, "math in the source but no typeset math on the page"
 
 
-def main_widget(nb: Notebook) -> Widget:
-    widgets = [Widget(nb, out) for out in nb.widget_outputs()]
-    assert widgets, "running the chapter showed no live widget"
-    kinds = [w.kind for w in widgets]
-    for wanted in ("player", "lab"):
-        if wanted in kinds:
-            return widgets[kinds.index(wanted)]
-    raise AssertionError(f"no player or lab among the chapter's widgets ({kinds})")
-
-
-def exercise_player(w: Widget) -> None:
-    page = w.out.page
+def steps(w: Widget) -> str | None:
+    """Click step: None if the view stays the same (the run has nothing left to do), else undo
+    and check the view comes back exactly; returns that view."""
     start = w.settled()
     w.click("step")
-    w.changed_from(start)
+    if w.settled() == start:
+        return None
     w.click("undo")
     w.back_to(start)
+    return start
 
+
+def exercise_fault(w: Widget, start: str) -> None:
+    """A fault button (crash, partition, drop...) changes the view and undo takes it back."""
     label = w.fault_label()
     assert label is not None, f"the player has no fault button among {w.labels()}"
     w.click(label)
     w.changed_from(start)
     w.click("undo")
     w.back_to(start)
+
+
+def exercise_player(w: Widget, start: str) -> None:
+    """A fault and its undo; play moves the view on and pause stops it."""
+    exercise_fault(w, start)
+    page = w.out.page
     play, pause = w.play_buttons()
     play.click()
     w.changed_from(start)
@@ -128,32 +131,34 @@ def exercise_player(w: Widget) -> None:
     paused = w.settled()
     page.wait_for_timeout(1000)   # an observation window: a playing widget ticks several times in it
     assert w.settled() == paused, "the player kept moving after pause"
-    assert paused != start, "play did not move the player on"
-
 
 
 def exercise_lab(w: Widget) -> None:
+    """Moving the lab's first control redraws it; moving it back restores the view exactly."""
     start = w.settled()
-    control = w.control()
-    tag = control.evaluate("e => e.tagName + (e.type ? ':' + e.type : '')")
-    if tag == "SELECT":
-        options = control.locator("option").all_inner_texts()
-        assert len(options) > 1
+    kind, control = w.control()
+    if kind == "select":
         first = control.evaluate("e => e.selectedIndex")
-        control.select_option(index=(first + 1) % len(options))
+        count = control.evaluate("e => e.options.length")
+        assert count > 1, "a dropdown with one option"
+        control.select_option(index=(first + 1) % count)
         w.changed_from(start)
         control.select_option(index=first)
-    elif tag == "INPUT:checkbox":
+    elif kind == "checkbox":
         control.click()
         w.changed_from(start)
         control.click()
-    else:   # a slider handle: the keyboard moves it one step
-        at_max = control.evaluate("h => h.getAttribute('aria-valuenow') === h.getAttribute('aria-valuemax')")
-        there, back = ("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")
-        control.focus()
-        control.press(there)
+    else:   # a slider: one keyboard step on its handle, then its readout typed back
+        handle, readout = control.locator(".noUi-handle").first, control.locator(".widget-readout").first
+        value = readout.inner_text().strip()
+        at_max = handle.evaluate("h => h.getAttribute('aria-valuenow') === h.getAttribute('aria-valuemax')")
+        handle.focus()
+        handle.press("ArrowLeft" if at_max else "ArrowRight")
         w.changed_from(start)
-        control.press(back)
+        readout.click()
+        readout.press("Control+a")
+        readout.type(value)
+        readout.press("Enter")
     w.back_to(start)
 
 
@@ -164,11 +169,23 @@ def test_chapter_renders_runs_and_its_main_widget_responds(chapter: Notebook) ->
     ok = chapter.run_all()
     assert chapter.errors() == [] and ok, "a cell raised when the chapter ran in JupyterLab"
     assert chapter.widget_errors() == [], "a widget view failed to draw"
-    widget = main_widget(chapter)
-    if widget.kind == "player":
-        exercise_player(widget)
+    widgets = [Widget(chapter, out) for out in chapter.widget_outputs()]
+    assert widgets, "running the chapter showed no live widget"
+    kinds = [w.kind for w in widgets]
+    # The main widget: the first player whose run has something left to step through; else
+    # the first lab; else the first player (its run over: a fault and its undo still show).
+    players = [w for w, kind in zip(widgets, kinds, strict=True) if kind == "player"]
+    for widget in players:
+        start = steps(widget)
+        if start is not None:
+            exercise_player(widget, start)
+            break
     else:
-        exercise_lab(widget)
+        if "lab" in kinds:
+            exercise_lab(widgets[kinds.index("lab")])
+        else:
+            assert players, f"no player or lab among the chapter's widgets ({kinds})"
+            exercise_fault(players[0], players[0].settled())
     assert chapter.widget_errors() == []
     assert chapter.console == [], "JupyterLab's console reported errors"
 
