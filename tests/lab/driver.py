@@ -194,7 +194,7 @@ class Widget:
             return "lab"
         return "other"
 
-    def _wait(self, differs: bool, value: str, timeout_s: float = 90) -> str:
+    def _wait(self, differs: bool, value: str, timeout_s: float = 90, settle: bool = True) -> str:
         """Poll until what the widget shows differs from (or equals) ``value``, then wait for
         the kernel to be idle; return what it shows then. (Polled from Python because the
         image digests are computed asynchronously in the page.)"""
@@ -207,10 +207,15 @@ class Widget:
                                      f"  shown {now}")
             self.out.page.wait_for_timeout(100)
             now = self.shown()
-        return self.settled()
+        return self.settled() if settle else now
 
     def changed_from(self, before: str) -> str:
         return self._wait(True, before)
+
+    def moving_from(self, before: str) -> str:
+        """Wait until the view differs from ``before``, without waiting for it to settle (a
+        playing player never does)."""
+        return self._wait(True, before, settle=False)
 
     def back_to(self, before: str) -> str:
         return self._wait(False, before)
