@@ -20,6 +20,7 @@
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
 * ``ds.rpc`` -- Chapter 12: an RPC framework with Dubbo's registry, load balancers and cluster strategies.
 * ``ds.gateway`` -- Chapter 13: an API gateway with Spring Cloud Gateway's routes, filters, rate limiter and breaker.
+* ``ds.config`` -- Chapter 15: configuration centers, Nacos and Apollo long polling, push, releases, gray release.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
 * ``ds.cli`` -- the ``dscourse`` console script: ``assign``, ``grade``, ``execute``.
 * ``ds.errors`` -- the one exception hierarchy (``DscourseError``; config errors are ``ValueError``).
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports);
     from . import checkers as checkers
     from . import cli as cli
     from . import clocks as clocks
+    from . import config as config
     from . import fundamentals as fundamentals
     from . import gateway as gateway
     from . import gossip as gossip
