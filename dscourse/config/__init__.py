@@ -12,7 +12,9 @@
 * :mod:`.client` -- :class:`NacosClient` and :class:`ApolloClient` with the local snapshot
   cache (in ``stable``) and listeners;
 * :mod:`.gray` -- :class:`GrayRule` (IP, label, stable-hash percentage);
-* :func:`cluster` -- a server and clients on one simulation (:class:`ConfigCluster`).
+* :func:`cluster` -- a server and clients on one simulation (:class:`ConfigCluster`);
+* :mod:`.zkcenter` (loaded on first use) -- the ZooKeeper-backed variant on ``ds.zk``:
+  :func:`zk_cluster`, watch + getData, the one-shot watch race, ``jute.maxbuffer``.
 """
 
 from .._lazy import lazy
@@ -45,4 +47,4 @@ __all__ = [
     "bucket", "cluster", "md5",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ())
+__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter",), attributes={"zk_cluster": "zkcenter"})
