@@ -101,6 +101,11 @@ class CircuitBreaker:
         self.automatic_transition_from_open_to_half_open = bool(automatic_transition_from_open_to_half_open)
         self.transitions: list[Transition] = []
         self.not_permitted = 0
+        self.state: str = CLOSED
+        self.opened_at = 0.0
+        self.window = _Window(sliding_window_type, sliding_window_size)
+        self.min_calls = 0
+        self.half_open_permits = 0
         self._enter(CLOSED, 0.0, record=False)
 
     def __repr__(self) -> str:

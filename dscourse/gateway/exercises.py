@@ -81,7 +81,7 @@ def bucket_trial(bucket_step: Fn, seed: int, *, sets: int = 10,
     t=1.5 one passes and at t=2 one passes, one more fails; ``requested``: 3 tokens per request
     from a bucket of 5 refilled at 1/s; ``reference``: exact decisions on random arrivals."""
     props = _selected(properties, BUCKET_PROPERTIES)
-    trial, problems = Trial(seed), {}
+    trial, problems = Trial(seed), dict[str, str]()
     seq, err = _bucket_run(bucket_step, [0, 0, 0, 0, 1.5, 2.0, 2.0], 1, 3, 1)
     if err:
         return trial.fail(err)
@@ -152,7 +152,7 @@ def path_trial(path_match: Fn, seed: int, *, cases: int = 60, properties: Iterab
     """``literal``, ``capture`` and ``double_star``: fixed tables; ``reference``: random patterns
     and paths against Spring's PathPattern."""
     props = _selected(properties, PATH_PROPERTIES)
-    trial, problems = Trial(seed), {}
+    trial, problems = Trial(seed), dict[str, str]()
     tables = {
         "literal": [("/a/b", "/a/b"), ("/a/b", "/a/c"), ("/a/b", "/a/b/c"), ("/a/*.html", "/a/x.html"),
                     ("/a/*", "/a")],
@@ -215,7 +215,7 @@ def breaker_trial(breaker_run: Fn, seed: int, *, sets: int = 10,
     no call permitted while open and waiting; ``half_open``: exactly the permitted trial calls,
     then closed on success; ``reference``: exact sequences on random outcomes."""
     props = _selected(properties, BREAKER_PROPERTIES)
-    trial, problems = Trial(seed), {}
+    trial, problems = Trial(seed), dict[str, str]()
     cfg = {"window": 4, "minimum": 4, "threshold": 50, "wait_ms": 1000, "half_open_calls": 2}
     script = [[0, "failure"], [1, "success"], [2, "failure"], [3, "success"], [500, "success"], [1003, "success"],
               [1004, "success"], [1005, "success"], [1006, "success"], [1007, "success"], [1008, "success"]]
@@ -260,7 +260,7 @@ def rewrite_trial(to_python: Fn, seed: int, *, cases: int = 20,
                   properties: Iterable[str] = REWRITE_PROPERTIES) -> Trial:
     """Apply ``re.sub`` with the student's translation to paths and compare with the library's."""
     props = _selected(properties, REWRITE_PROPERTIES)
-    trial, problems = Trial(seed), {}
+    trial, problems = Trial(seed), dict[str, str]()
     fixed = [("named_groups", "/api/(?<segment>.*)", "/$\\{segment}", "/api/member/list"),
              ("named_groups", "/(?<a>[a-z]+)/(?<b>\\d+)", "/${b}/${a}", "/shop/42"),
              ("replacement", "/v1/(.*)", "/v2/$1", "/v1/orders/7"),

@@ -17,7 +17,8 @@ from .ratelimit import LIMITERS
 def poisson_arrivals(rate_per_s: float, duration_ms: float, seed: int, name: str = "gateway:load",
                      burst: tuple[float, float, float] | None = None) -> list[float]:
     """Arrival times (ms) of a Poisson process; ``burst=(start, end, rate)`` raises the rate there."""
-    rng, t, out = stream(seed, name), 0.0, []
+    rng, t = stream(seed, name), 0.0
+    out: list[float] = []
     while True:
         r = burst[2] if burst and burst[0] <= t < burst[1] else rate_per_s
         t += float(rng.exponential(1000.0 / r))
@@ -107,7 +108,7 @@ def canary_run(n: int = 10_000, seed: int | None = None) -> Counter[str]:
     gw = Gateway(CANARY_ROUTES, [Backend("v1:8080"), Backend("v2:8080")], seed=default_seed(seed))
     hits: Counter[str] = Counter()
     for i in range(n):
-        headers = {"X-Canary": "true"} if i % 100 == 0 else {}
+        headers = (("X-Canary", "true"),) if i % 100 == 0 else ()
         gw.handle(Request(path="/shop/cart", headers=headers, time_ms=i))
         hits[gw.log[-1].route_id] += 1
     return hits
