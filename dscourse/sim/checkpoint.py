@@ -15,7 +15,7 @@ mutation); queued messages are kept as they are and copied again on rollback if 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .queue import DEAD, DELIVER, ID, KIND, MSG, NODE, RESUME, TIMER, Entry
@@ -122,9 +122,11 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
     del sim.trace._events[:]              # the Event cache is rebuilt on demand
 
 
-def _restore_links(sim: Simulation, links: tuple) -> None:
+def _restore_links(sim: Simulation, links: tuple, sources: set[str] | None = None) -> None:
     saved = {(src, dst): (last, buf, i) for src, dst, last, buf, i in links}
     for src, by_dst in sim._links.items():
+        if sources is not None and src not in sources:
+            continue
         for dst, link in by_dst.items():
             last, buf, i = saved.get((src, dst), (0, [], 0))
             if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
@@ -139,3 +141,140 @@ def _restore_links(sim: Simulation, links: tuple) -> None:
         if dst not in sim._links[src]:
             link = sim._new_link(src, dst)
             link.last, link.uniform._buf, link.uniform._i = last, buf, i
+
+
+# -- per-node snapshots, for the explorer's fast path --------------------------------------
+class Snapshot(NamedTuple):
+    """Like :class:`Checkpoint`, with each node's attributes pickled on its own and the
+    streams and links grouped by the node that uses them, so that :func:`restore` can put
+    back only what a step touched (see :func:`snapshot`)."""
+
+    now: int
+    seq: int
+    nodes: dict[str, bytes]     # node id -> its pickled attributes
+    faults: bytes               # pickled: statuses, fault sets, clock offsets
+    entries: tuple[tuple, ...]  # the live queue entries, sorted (a sorted list is a heap)
+    backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
+    streams: dict[str, tuple[tuple[str, Mapping[str, Any]], ...]]  # owner -> drawn streams
+    links: dict[str, tuple[tuple[str, str, int, list, int], ...]]  # sender -> its links
+    rows: tuple[tuple, ...]
+
+
+def _pickle_node(node: Any) -> bytes:
+    return pickle.dumps({k: v for k, v in node.__dict__.items() if k not in _KERNEL_ATTRS},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _owner(stream_name: str) -> str:
+    """The node a stream belongs to: ``node:a``, ``clock:a``, ``net:a->b`` (the sender)."""
+    return stream_name.split(":", 1)[-1].split("->", 1)[0]
+
+
+def snapshot(sim: Simulation, parent: Snapshot | None = None,
+             touched: Iterable[str] | None = None) -> Snapshot:
+    """Capture ``sim`` like :func:`checkpoint`. With ``parent`` and ``touched``, ``sim`` must
+    have been reached from ``parent`` by a step that changed only the nodes in ``touched``
+    (their attributes, streams and links; no fault changes): the rest is shared with
+    ``parent``, which makes sharing visible to :func:`restore` (``loaded``)."""
+    if parent is None or touched is None:
+        nodes = {nid: _pickle_node(n) for nid, n in sim._nodes.items()}
+        faults = pickle.dumps((sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
+                               sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
+        owners = tuple(nodes)
+    else:
+        nodes = dict(parent.nodes)
+        owners = tuple(touched)
+        for nid in owners:
+            nodes[nid] = _pickle_node(sim._nodes[nid])
+        faults = parent.faults
+    pristine = {f"net:{src}->{dst}" for src in owners for dst, link in sim._links[src].items()
+                if not link.uniform._buf}
+    drawn: dict[str, list] = {nid: [] for nid in owners}
+    for name, gen in sim._streams.items():
+        owner = _owner(name)
+        if owner in drawn and name not in pristine:
+            drawn[owner].append((name, gen.bit_generator.state))
+    streams = dict(parent.streams) if parent is not None and touched is not None else {}
+    links = dict(parent.links) if parent is not None and touched is not None else {}
+    for nid in owners:
+        mine = tuple(drawn[nid])
+        old = streams.get(nid)
+        streams[nid] = old if old == mine else mine
+        links[nid] = tuple((nid, dst, link.last, link.uniform._buf, link.uniform._i)
+                           for dst, link in sim._links[nid].items())
+    entries = tuple(sorted(tuple(e) for e in sim._heap if e[KIND] != DEAD))
+    backlog = tuple((nid, tuple(tuple(e) for e in queued)) for nid, queued in sim._backlog.items())
+    return Snapshot(sim._now, sim._seq, nodes, faults, entries, backlog, streams, links,
+                    tuple(sim.trace._rows))
+
+
+def restore(sim: Simulation, snap: Snapshot, touched: Iterable[str] | None = None,
+            faults: bool = True, loaded: dict[str, bytes] | None = None) -> None:
+    """Put ``sim`` back into the state captured by ``snap``, like :func:`rollback`.
+
+    With ``touched`` (node ids), ``sim`` must have been reached from ``snap`` by steps that
+    changed only those nodes (their attributes, random streams and links; a node's handlers
+    change only its own node) and, only if ``faults``, the fault state: the rest is kept.
+    ``loaded``, kept by the caller, maps a node id to the pickle its attributes were last
+    restored from (the caller removes a node it lets change); a node whose entry is the very
+    pickle ``snap`` holds is not reloaded (``snapshot`` shares unchanged nodes' pickles).
+    """
+    sim._now = snap.now
+    sim._seq = snap.seq
+    heap = [_entry(e) for e in snap.entries]
+    sim._heap[:] = heap
+    backlog = {nid: [_entry(e) for e in queued] for nid, queued in snap.backlog}
+    timers: dict[str, dict[int, Entry]] = {nid: {} for nid in sim._nodes}
+    resume_at: dict[str, Entry] = {}
+    for e in heap:
+        if e[KIND] == TIMER:
+            timers[e[NODE]][e[ID]] = e
+        elif e[KIND] == RESUME:
+            resume_at[e[NODE]] = e
+    for queued in backlog.values():
+        for e in queued:
+            if e[KIND] == TIMER:
+                timers[e[NODE]][e[ID]] = e
+    sim._timers = timers
+    sim._resume_at = resume_at
+    sim._backlog = backlog
+    ids = tuple(sim._nodes) if touched is None else tuple(touched)
+    loads = pickle.loads
+    for nid in ids:
+        data = snap.nodes[nid]
+        if loaded is not None:
+            if loaded.get(nid) is data:
+                continue
+            loaded[nid] = data
+        d = sim._nodes[nid].__dict__
+        kept = {k: d[k] for k in _KERNEL_ATTRS if k in d}
+        d.clear()
+        d.update(loads(data))
+        d.update(kept)
+    if faults and (loaded is None or loaded.get("") is not snap.faults):
+        if loaded is not None:
+            loaded[""] = snap.faults      # "" is no node id (Node requires a non-empty id)
+        impaired, overrides, pairs, cuts, offsets, physical = loads(snap.faults)
+        sim._impaired.clear()
+        sim._impaired.update(impaired)
+        sim._overrides = overrides
+        sim._partition_pairs = pairs
+        sim._cuts.clear()
+        sim._cuts.update(cuts)
+        sim._refresh_blocked()
+        sim._clock_offset = offsets
+        for nid, pc in physical.items():
+            pc.rng = sim.rng(f"clock:{nid}")
+        sim._physical = physical
+    for nid in ids:
+        for name, state in snap.streams.get(nid, ()):
+            bits = sim.rng(name).bit_generator
+            if bits.state != state:
+                bits.state = state
+    _restore_links(sim, tuple(link for nid in ids for link in snap.links.get(nid, ())), set(ids))
+    rows = sim.trace._rows
+    if touched is not None and len(rows) >= len(snap.rows):
+        del rows[len(snap.rows):]       # the steps since only appended
+    else:
+        rows[:] = snap.rows
+    del sim.trace._events[:]
