@@ -9,23 +9,28 @@
 * :mod:`.server` -- :class:`NacosConfigServer` (1.x long polling held 29.5 s, 2.x push) and
   :class:`ApolloConfigService` (``/notifications/v2`` held 60 s, the 1 s release-message scan,
   ``/configs`` with release keys, gray release);
-* :mod:`.client` -- :class:`NacosClient` and :class:`ApolloClient` with the local snapshot
+* :mod:`.client` -- :class:`NacosClient`, :class:`ApolloClient` (and the fixed-interval
+  :class:`PollingClient` baseline) with the local snapshot
   cache (in ``stable``) and listeners;
 * :mod:`.gray` -- :class:`GrayRule` (IP, label, stable-hash percentage);
 * :func:`cluster` -- a server and clients on one simulation (:class:`ConfigCluster`);
 * :mod:`.zkcenter` (loaded on first use) -- the ZooKeeper-backed variant on ``ds.zk``:
-  :func:`zk_cluster`, watch + getData, the one-shot watch race, ``jute.maxbuffer``.
+  :func:`zk_cluster`, watch + getData, the one-shot watch race, ``jute.maxbuffer``;
+* :mod:`.measure` (loaded on first use) -- server cost (requests/s, bytes, held connections)
+  and propagation delays at scale.
 """
 
 from .._lazy import lazy
 from .client import (
     APOLLO_TIMEOUT_MS,
     FETCH_TIMEOUT_MS,
+    KEEPALIVE_MS,
     NACOS_TIMEOUT_MS,
     REFRESH_MS,
     ApolloClient,
     ConfigClient,
     NacosClient,
+    PollingClient,
 )
 from .gray import GrayRule, bucket
 from .model import ApolloKey, AuditEntry, NacosKey, Release, ReleaseMessage, ReleaseStore, md5
@@ -40,11 +45,11 @@ from .server import (
 from .system import DESIGNS, ConfigCluster, cluster
 
 __all__ = [
-    "APOLLO_HOLD_MS", "APOLLO_TIMEOUT_MS", "DESIGNS", "FETCH_TIMEOUT_MS", "HOLD_MARGIN_MS",
+    "APOLLO_HOLD_MS", "APOLLO_TIMEOUT_MS", "DESIGNS", "FETCH_TIMEOUT_MS", "HOLD_MARGIN_MS", "KEEPALIVE_MS",
     "MIN_HOLD_MS", "NACOS_TIMEOUT_MS", "REFRESH_MS", "SCAN_INTERVAL_MS", "ApolloClient",
     "ApolloConfigService", "ApolloKey", "AuditEntry", "ConfigClient", "ConfigCluster", "GrayRule",
-    "NacosClient", "NacosConfigServer", "NacosKey", "Release", "ReleaseMessage", "ReleaseStore",
+    "NacosClient", "NacosConfigServer", "PollingClient", "NacosKey", "Release", "ReleaseMessage", "ReleaseStore",
     "bucket", "cluster", "md5",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter",), attributes={"zk_cluster": "zkcenter"})
+__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter", "measure"), attributes={"zk_cluster": "zkcenter"})

@@ -18,6 +18,7 @@ from .messages import (
     ConfigReply,
     ConfigsReply,
     GetConfig,
+    HealthCheck,
     Listen,
     ListenReply,
     Notifications,
@@ -38,6 +39,8 @@ FETCH_TIMEOUT_MS = 3_000
 APOLLO_TIMEOUT_MS = 90_000
 #: Apollo ``RemoteConfigRepository`` / Nacos 2.x: the periodic fallback pull, ms
 REFRESH_MS = 5 * 60_000
+#: Nacos 2.x ``RpcClient``: a health check on a connection idle this long (``keepAliveTime``), ms
+KEEPALIVE_MS = 5_000
 
 
 class ConfigClient(Node):
@@ -104,6 +107,7 @@ class NacosClient(ConfigClient):
         if self.push:
             self.send(self.server, Subscribe(self.next_rid(), self.md5s()))
             self.set_timer(REFRESH_MS, "resync")
+            self.set_timer(KEEPALIVE_MS, "keepalive")
         else:
             self.listen()
 
@@ -155,6 +159,9 @@ class NacosClient(ConfigClient):
                     self.fetch(key)
                 elif not self.fetching and self.poll_timer is None:
                     self.listen()  # the old MD5 is still posted, so the server answers at once
+        elif name == "keepalive":
+            self.send(self.server, HealthCheck(self.next_rid()))
+            self.set_timer(KEEPALIVE_MS, "keepalive")
         elif name == "resync":
             self.send(self.server, Subscribe(self.next_rid(), self.md5s()))
             self.set_timer(REFRESH_MS, "resync")
@@ -212,3 +219,29 @@ class ApolloClient(ConfigClient):
             for k in self.keys:
                 self.query(k)
             self.set_timer(REFRESH_MS, "refresh")
+
+
+class PollingClient(ConfigClient):
+    """The baseline: fetch every key every ``interval`` ms whether it changed or not (a
+    fixed-interval pull, as a plain HTTP client of Spring Cloud Config would). The first
+    poll is at a random offset in ``[0, interval)`` so clients do not poll in lockstep."""
+
+    def __init__(self, id: str, server: str, keys: Sequence[str], listeners: Sequence[Listener] = (),
+                 interval: float = 10_000) -> None:
+        super().__init__(id, server, keys, listeners)
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+            raise allowed("interval", interval, "a poll interval > 0 ms")
+        self.interval = float(interval)
+
+    def on_start(self) -> None:
+        self.set_timer(float(self.rng.uniform(0, self.interval)), "poll")
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        if name == "poll":
+            for k in self.keys:
+                self.send(self.server, GetConfig(self.next_rid(), k))
+            self.set_timer(self.interval, "poll")
+
+    def on_message(self, src: str, msg: Any) -> None:
+        if type(msg) is ConfigReply and msg.content is not None:
+            self.apply(msg.key, msg.content)

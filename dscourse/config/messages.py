@@ -91,3 +91,16 @@ class Subscribe:
 
     rid: int
     md5s: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Nacos 2.x ``HealthCheckRequest`` on an idle long-lived connection (``RpcClient``'s
+    ``keepAliveTime``, 5 s); the server answers :class:`HealthCheckResponse`."""
+
+    rid: int
+
+
+@dataclass(frozen=True)
+class HealthCheckResponse:
+    rid: int

@@ -15,6 +15,8 @@ from .messages import (
     ConfigReply,
     ConfigsReply,
     GetConfig,
+    HealthCheck,
+    HealthCheckResponse,
     Listen,
     ListenReply,
     Notifications,
@@ -105,6 +107,8 @@ class NacosConfigServer(_ConfigServer):
             r = self.store.current(msg.key)
             self.send(src, ConfigReply(msg.rid, msg.key, None if r is None else r.content,
                                        "" if r is None else r.md5))
+        elif type(msg) is HealthCheck:
+            self.send(src, HealthCheckResponse(msg.rid))
         elif type(msg) is Subscribe:
             for k, _ in msg.md5s:
                 self.subscribers.setdefault(k, set()).add(src)

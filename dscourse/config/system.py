@@ -9,11 +9,11 @@ from ..errors import allowed
 from ..notebook import default_seed
 from ..sim import Network, Simulation, reliable
 from ..sim.cluster import Cluster
-from .client import ApolloClient, ConfigClient, NacosClient
+from .client import ApolloClient, ConfigClient, NacosClient, PollingClient
 from .model import Release
 from .server import ApolloConfigService, NacosConfigServer, _ConfigServer
 
-DESIGNS = ("nacos", "nacos2", "apollo")
+DESIGNS = ("nacos", "nacos2", "apollo", "polling")
 
 
 class ConfigCluster(Cluster):
@@ -67,12 +67,15 @@ class ConfigCluster(Cluster):
 
 def cluster(design: str = "nacos", clients: int = 3, seed: int | None = None,
             keys: Sequence[Any] = ("application.yaml",), network: Network | None = None,
-            compare_on_arrival: bool = True, ips: Sequence[str] | None = None) -> ConfigCluster:
+            compare_on_arrival: bool = True, ips: Sequence[str] | None = None,
+            poll_interval_ms: float = 10_000) -> ConfigCluster:
     """A configuration server and ``clients`` clients of ``design``:
 
     * ``"nacos"`` -- Nacos 1.x long polling (MD5s posted, 29.5 s hold, changed keys only);
     * ``"nacos2"`` -- Nacos 2.x push over a long-lived connection;
-    * ``"apollo"`` -- Apollo ``/notifications/v2`` (60 s hold, 90 s client timeout, 1 s scan).
+    * ``"apollo"`` -- Apollo ``/notifications/v2`` (60 s hold, 90 s client timeout, 1 s scan);
+    * ``"polling"`` -- the baseline: every client fetches every key every ``poll_interval_ms``
+      from a Nacos server.
 
     ``keys`` are strings or :class:`NacosKey`/:class:`ApolloKey`; ``compare_on_arrival=False``
     builds the broken Nacos server that loses a publish racing a poll (Chapter 15)."""
@@ -96,6 +99,8 @@ def cluster(design: str = "nacos", clients: int = 3, seed: int | None = None,
         if design == "apollo":
             ip = ips[i] if ips is not None and i < len(ips) else f"10.0.{i // 256}.{i % 256}"
             c = ApolloClient(cid, "server", names, ip=ip)
+        elif design == "polling":
+            c = PollingClient(cid, "server", names, interval=poll_interval_ms)
         else:
             c = NacosClient(cid, "server", names, push=design == "nacos2")
         nodes[cid] = c

@@ -27,7 +27,8 @@ def test_no_update_is_lost_when_publishes_race_polls(seed, design, latency, publ
                           network=ds.sim.Network(latency=ds.sim.Uniform(0.0, latency)))
     for i, t in enumerate(sorted(publishes)):
         c.publish(KEY, f"v: {i}", at=t)
-    c.run(until=max(publishes) + 10 * latency + 3_000)
+    quiet = 10 * latency + 3_000 + (10_000 if design == "polling" else 0)  # one poll interval more
+    c.run(until=max(publishes) + quiet)
     assert c.converged(), c.stale()
     assert all(n.get(KEY) == f"v: {len(publishes) - 1}" for n in c.clients.values())
 
@@ -139,7 +140,7 @@ def test_apollo_fallback_pull_repairs_a_lost_configs_reply():
 def test_clients_serve_the_snapshot_after_restart_while_the_server_is_down(design):
     c = ds.config.cluster(design, clients=2, seed=4)
     c.publish(KEY, "v: 0")
-    c.run(3_000)
+    c.run(12_000)  # the polling baseline's first poll is up to 10 s in
     c.crash("server")
     c.crash("c1")
     c.recover("c1")
@@ -171,3 +172,41 @@ def test_same_seed_same_trace():
         c.publish(KEY, "v", at=5_000)
         return c.run(100_000).trace.digest()
     assert digest() == digest()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_nacos2_pushes_without_holding_and_checks_health_on_idle_connections(seed):
+    c = ds.config.cluster("nacos2", clients=3, seed=seed)
+    c.publish(KEY, "v: 0")
+    c.run(20_000)
+    assert c.held() == 0 and c.converged()
+    checks = [e for e in c.trace.filter("send", "c0") if e.label == "HealthCheck"]
+    assert len(checks) == 20_000 // ds.config.KEEPALIVE_MS
+    t = c.now
+    c.publish(KEY, "v: 1")
+    c.run(10)
+    assert [d["key"] for _, _, d in replies(c, "Push")] == [KEY] * 3 and c.converged()
+    assert all(n.received[-1][0] - t <= 3 for n in c.clients.values())  # push, fetch: 3 hops of 1 ms
+
+
+def test_nacos2_resync_repairs_a_lost_push():
+    c = ds.config.cluster("nacos2", clients=1, seed=1)
+    c.publish(KEY, "v: 0")
+    c.run(1_000)
+    c.sim.set_link("server", "c0", drop=1.0)
+    c.publish(KEY, "v: 1")
+    c.run(5_000)
+    c.sim.set_link("server", "c0", drop=0.0)
+    c.run(60_000)
+    assert c.clients["c0"].get(KEY) == "v: 0"
+    c.run(until=ds.config.REFRESH_MS + 100)
+    assert c.clients["c0"].get(KEY) == "v: 1"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fixed_interval_polling_pays_for_every_poll_and_still_converges(seed):
+    c = ds.config.cluster("polling", clients=5, seed=seed, poll_interval_ms=2_000)
+    c.publish(KEY, "v: 0")
+    c.run(20_000)
+    gets = [e for e in c.trace.events if e.kind == "deliver" and e.node == "server"]
+    assert 45 <= len(gets) <= 50 and c.converged()  # 5 clients x 10 polls, first at a random offset

@@ -47,7 +47,7 @@ def test_rollback_without_an_earlier_release_is_a_clear_error():
 
 @pytest.mark.parametrize("design", ds.config.DESIGNS)
 def test_a_rollback_reaches_every_client(design):
-    c = ds.config.cluster(design, clients=3, seed=2, keys=(KEY,))
+    c = ds.config.cluster(design, clients=3, seed=2, keys=(KEY,), poll_interval_ms=1_000)
     c.publish(KEY, "v: good")
     c.run(2_000)
     c.publish(KEY, "v: bad")
