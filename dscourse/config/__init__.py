@@ -45,11 +45,33 @@ from .server import (
 from .system import DESIGNS, ConfigCluster, cluster
 
 __all__ = [
-    "APOLLO_HOLD_MS", "APOLLO_TIMEOUT_MS", "DESIGNS", "FETCH_TIMEOUT_MS", "HOLD_MARGIN_MS", "KEEPALIVE_MS",
-    "MIN_HOLD_MS", "NACOS_TIMEOUT_MS", "REFRESH_MS", "SCAN_INTERVAL_MS", "ApolloClient",
-    "ApolloConfigService", "ApolloKey", "AuditEntry", "ConfigClient", "ConfigCluster", "GrayRule",
-    "NacosClient", "NacosConfigServer", "PollingClient", "NacosKey", "Release", "ReleaseMessage", "ReleaseStore",
-    "bucket", "cluster", "md5",
+    "APOLLO_HOLD_MS",
+    "APOLLO_TIMEOUT_MS",
+    "DESIGNS",
+    "FETCH_TIMEOUT_MS",
+    "HOLD_MARGIN_MS",
+    "KEEPALIVE_MS",
+    "MIN_HOLD_MS",
+    "NACOS_TIMEOUT_MS",
+    "REFRESH_MS",
+    "SCAN_INTERVAL_MS",
+    "ApolloClient",
+    "ApolloConfigService",
+    "ApolloKey",
+    "AuditEntry",
+    "ConfigClient",
+    "ConfigCluster",
+    "GrayRule",
+    "NacosClient",
+    "NacosConfigServer",
+    "NacosKey",
+    "PollingClient",
+    "Release",
+    "ReleaseMessage",
+    "ReleaseStore",
+    "bucket",
+    "cluster",
+    "md5",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter", "measure"), attributes={"zk_cluster": "zkcenter"})
