@@ -13,7 +13,9 @@
   ``ds.rpc``'s ZooKeeper registry, :func:`discovery_routes`);
 * :class:`RedisRateLimiter` (Spring Cloud Gateway's Lua token bucket on ``ds.redis``) and, for
   comparison, fixed-window, sliding-log and leaky-bucket limiters;
-* :class:`CircuitBreaker` -- Resilience4j's state machine.
+* :class:`CircuitBreaker` -- Resilience4j's state machine;
+* :mod:`.experiments`, :mod:`.labs`, :mod:`.exercises` (E13.1-E13.4 harnesses) and :mod:`.http_lab`
+  (the same gateway on real HTTP: Starlette + uvicorn on loopback, driven by httpx) load on first use.
 """
 
 from .._lazy import lazy
@@ -58,4 +60,4 @@ __all__ = [
     "load_routes", "parse_zoned", "redis_keys", "run_chain", "strip",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises", "experiments", "http_lab"))

@@ -16,9 +16,9 @@ or started here, with a new span id for the hop to the upstream.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import allowed
 from ..idesign import TraceParent, new_traceparent, parse_traceparent
@@ -46,6 +46,14 @@ from .routes import RouteDefinition, load_routes
 ROUTE_TO_URL_FILTER_ORDER = 10000
 LOAD_BALANCER_CLIENT_FILTER_ORDER = 10150
 ROUTING_FILTER_ORDER = 2**31 - 1   # Ordered.LOWEST_PRECEDENCE
+
+
+class Upstream(Protocol):
+    """What the routing filter calls: a simulated :class:`Backend` or a real HTTP one."""
+
+    name: str
+
+    def handle(self, request: Request, now_ms: float) -> tuple[Response, float]: ...
 
 
 class Backend:
@@ -129,14 +137,15 @@ class Gateway:
     ``response_timeout_ms``: ``spring.cloud.gateway.httpclient.response-timeout``.
     """
 
-    def __init__(self, routes: Any, backends: dict[str, Backend] | Iterable[Backend] = (), *,
+    def __init__(self, routes: Any, backends: Mapping[str, Upstream] | Iterable[Upstream] = (), *,
                  discovery: DiscoveryClient | None = None, load_balancer: str = "roundrobin",
                  redis: Any = None, breakers: dict[str, dict[str, Any]] | None = None,
                  forwards: dict[str, Callable[[Exchange], Response]] | None = None,
                  key_resolvers: dict[str, Callable[[Exchange], str]] | None = None,
                  response_timeout_ms: float | None = None, seed: int | None = None) -> None:
         seed = default_seed(seed)
-        self.backends = dict(backends) if isinstance(backends, dict) else {b.name: b for b in backends}
+        self.backends: dict[str, Upstream] = (dict(backends) if isinstance(backends, Mapping)
+                                              else {b.name: b for b in backends})
         self.discovery: DiscoveryClient = discovery if discovery is not None else StaticDiscovery({})
         self.lb = rpc_load_balancer(load_balancer, rng=stream(seed, "gateway:lb"))
         self.redis = redis
