@@ -31,6 +31,8 @@ book: $(VENV)/.book-stamp
 # checked by the grading tests instead: they hold solutions and hidden tests).
 NOTEBOOKS = $(sort $(wildcard book/*.ipynb exercises/*.ipynb))
 
+# The main pytest run includes tests/lab (every chapter in a real JupyterLab, Chromium): one file,
+# so --dist loadfile keeps it on one worker with one JupyterLab server.
 test: $(VENV)/.dev-stamp
 	$(BIN)/lint-imports
 	$(BIN)/ruff check dscourse tests benchmarks
