@@ -13,7 +13,8 @@
   ``ds.rpc``'s ZooKeeper registry, :func:`discovery_routes`);
 * :class:`RedisRateLimiter` (Spring Cloud Gateway's Lua token bucket on ``ds.redis``) and, for
   comparison, fixed-window, sliding-log and leaky-bucket limiters;
-* :class:`CircuitBreaker` -- Resilience4j's state machine;
+* :class:`CircuitBreaker` -- Resilience4j's state machine; :mod:`.retry` (backoff with jitter,
+  :class:`RetryBudget`, :func:`amplification` of a retry storm);
 * :mod:`.experiments`, :mod:`.labs`, :mod:`.exercises` (E13.1-E13.4 harnesses) and :mod:`.http_lab`
   (the same gateway on real HTTP: Starlette + uvicorn on loopback, driven by httpx) load on first use.
 """
@@ -47,17 +48,64 @@ from .ratelimit import (
     SlidingWindowLogLimiter,
     redis_keys,
 )
+from .retry import Amplification, RetryBudget, amplification, backoff_ms
 from .routes import Definition, RouteDefinition, load_routes
 
 __all__ = [
-    "CLOSED", "COUNT_BASED", "DISABLED", "FILTERS", "FORCED_OPEN", "HALF_OPEN", "LIMITERS", "OPEN",
-    "PREDICATES", "STATES", "TIME_BASED", "Backend", "Backoff", "CallNotPermitted", "CircuitBreaker",
-    "Decision", "Definition", "DiscoveryClient", "Exchange", "FixedWindowLimiter", "Gateway", "GatewayError",
-    "GatewayFilter", "HostPattern", "LeakyBucketLimiter", "LogRecord", "NoInstanceError", "NoRouteError",
-    "PathPattern", "Predicate", "RedisRateLimiter", "RegistryDiscovery", "Request", "Response", "Route",
-    "RouteDefinition", "SlidingWindowLogLimiter", "StaticDiscovery", "Transition", "UpstreamError",
-    "UpstreamTimeout", "build_predicate", "discovery_routes", "java_regex", "java_replacement",
-    "load_routes", "parse_zoned", "redis_keys", "run_chain", "strip",
+    "CLOSED",
+    "COUNT_BASED",
+    "DISABLED",
+    "FILTERS",
+    "FORCED_OPEN",
+    "HALF_OPEN",
+    "LIMITERS",
+    "OPEN",
+    "PREDICATES",
+    "STATES",
+    "TIME_BASED",
+    "Amplification",
+    "Backend",
+    "Backoff",
+    "CallNotPermitted",
+    "CircuitBreaker",
+    "Decision",
+    "Definition",
+    "DiscoveryClient",
+    "Exchange",
+    "FixedWindowLimiter",
+    "Gateway",
+    "GatewayError",
+    "GatewayFilter",
+    "HostPattern",
+    "LeakyBucketLimiter",
+    "LogRecord",
+    "NoInstanceError",
+    "NoRouteError",
+    "PathPattern",
+    "Predicate",
+    "RedisRateLimiter",
+    "RegistryDiscovery",
+    "Request",
+    "Response",
+    "RetryBudget",
+    "Route",
+    "RouteDefinition",
+    "SlidingWindowLogLimiter",
+    "StaticDiscovery",
+    "Transition",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "amplification",
+    "backoff_ms",
+    "build_predicate",
+    "discovery_routes",
+    "java_regex",
+    "java_replacement",
+    "load_routes",
+    "parse_zoned",
+    "redis_keys",
+    "run_chain",
+    "strip",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises", "experiments", "http_lab"))
