@@ -20,6 +20,7 @@
 * ``ds.idesign`` -- Chapter 11: coupon codes, order numbers, trace ids, short URLs.
 * ``ds.rpc`` -- Chapter 12: an RPC framework with Dubbo's registry, load balancers and cluster strategies.
 * ``ds.gateway`` -- Chapter 13: an API gateway with Spring Cloud Gateway's routes, filters, rate limiter and breaker.
+* ``ds.txn`` -- Chapter 14: 2PC and 3PC model checked, on resource managers in real SQLite.
 * ``ds.config`` -- Chapter 15: configuration centers, Nacos and Apollo long polling, push, releases, gray release.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
 * ``ds.cli`` -- the ``dscourse`` console script: ``assign``, ``grade``, ``execute``.
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports);
     from . import replication as replication
     from . import rpc as rpc
     from . import sim as sim
+    from . import txn as txn
     from . import viz as viz
     from . import zk as zk
     from .viz.source import show as show

@@ -1,0 +1,43 @@
+"""dscourse.txn: distributed transactions on real local transactions (Chapter 14).
+
+* :mod:`.rm` -- resource managers: :class:`SQLiteRM` (real SQLite tables ``accounts``,
+  ``txn_log``, ``row_locks``) and :class:`MemoryRM` (the same records as plain data, for the
+  model checker);
+* :mod:`.twopc` -- two-phase commit with presumed abort, recovery and cooperative
+  termination (:class:`Coordinator`, :class:`Participant`, the broken
+  :class:`HeuristicParticipant`), the monitors :func:`atomicity`, :func:`commit_validity`
+  and :func:`blocked`;
+* :mod:`.threepc` -- three-phase commit with its timeout rules;
+* :mod:`.modelcheck` -- :func:`check_2pc`, :func:`blocking_2pc`, :func:`check_3pc` on
+  ``ds.checkers.explore``;
+* :func:`cluster` -- a coordinator and SQLite participants on one simulation
+  (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
+"""
+
+from .._lazy import lazy
+from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare, Vote
+from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
+from .rm import MemoryRM, SQLiteRM
+from .system import TxnCluster, cluster
+from .threepc import ThreePCCoordinator, ThreePCParticipant
+from .twopc import (
+    Coordinator,
+    ForgetfulCoordinator,
+    HeuristicParticipant,
+    Participant,
+    atomicity,
+    blocked,
+    commit_validity,
+    outcomes,
+    transfer,
+)
+
+__all__ = [
+    "Ack", "Coordinator", "Decision", "DecisionRequest", "ForgetfulCoordinator", "HeuristicParticipant", "MemoryRM",
+    "Participant", "PreAck", "PreCommit", "Prepare", "SQLiteRM", "ThreePCCoordinator",
+    "ThreePCParticipant", "TxnCluster", "Vote", "atomicity", "blocked",
+    "blocking_2pc", "check_2pc", "check_3pc", "cluster", "commit_validity", "outcomes",
+    "simulation", "transfer",
+]
+
+__getattr__, __dir__ = lazy(__name__, globals(), ())
