@@ -178,6 +178,7 @@ class ApolloClient(ConfigClient):
         super().__init__(id, server, keys, listeners)
         self.ip, self.labels = ip, labels
         self.notification_ids = dict.fromkeys(self.keys, -1)
+        self.queried: dict[str, int] = {}  # key -> rid of the latest /configs query (older answers are stale)
 
     def on_start(self) -> None:
         for k in self.keys:
@@ -190,7 +191,8 @@ class ApolloClient(ConfigClient):
         return "" if entry is None else entry[2]
 
     def query(self, key: str) -> None:
-        self.send(self.server, QueryConfig(self.next_rid(), key, self.release_key(key), self.ip, self.labels))
+        rid = self.queried[key] = self.next_rid()
+        self.send(self.server, QueryConfig(rid, key, self.release_key(key), self.ip, self.labels))
 
     def long_poll(self) -> None:
         rid = self.poll_rid = self.next_rid()
@@ -209,7 +211,8 @@ class ApolloClient(ConfigClient):
                     self.query(k)
             self.long_poll()
         elif type(msg) is ConfigsReply and msg.status == 200 and msg.content is not None:
-            self.apply(msg.key, msg.content, msg.release_key)
+            if msg.rid == self.queried.get(msg.key):  # Apollo syncs one query at a time: newest wins
+                self.apply(msg.key, msg.content, msg.release_key)
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "poll_timeout" and payload == self.poll_rid:

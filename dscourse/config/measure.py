@@ -86,6 +86,7 @@ class Scale:
     idle: Cost
     change: Cost
     delays: tuple[float, ...]
+    events: int  # trace events of the whole run
 
     @property
     def extra_requests_per_change(self) -> float:
@@ -107,4 +108,4 @@ def at_scale(design: str, clients: int = 10_000, seed: int = 1, idle_s: float = 
     since = c.now
     c.publish(key, "v: 1")
     change = window(c, change_s)
-    return Scale(idle, change, tuple(propagation(c, key, since)))
+    return Scale(idle, change, tuple(propagation(c, key, since)), len(c.trace))
