@@ -17,7 +17,7 @@
 * :mod:`.zkcenter` (loaded on first use) -- the ZooKeeper-backed variant on ``ds.zk``:
   :func:`zk_cluster`, watch + getData, the one-shot watch race, ``jute.maxbuffer``;
 * :mod:`.measure` (loaded on first use) -- server cost (requests/s, bytes, held connections)
-  and propagation delays at scale.
+  and propagation delays at scale; :mod:`.labs` -- the chapter's figures.
 """
 
 from .._lazy import lazy
@@ -74,4 +74,4 @@ __all__ = [
     "md5",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter", "measure"), attributes={"zk_cluster": "zkcenter"})
+__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter", "measure", "labs"), attributes={"zk_cluster": "zkcenter"})
