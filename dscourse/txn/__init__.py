@@ -10,6 +10,8 @@
 * :mod:`.threepc` -- three-phase commit with its timeout rules;
 * :mod:`.modelcheck` -- :func:`check_2pc`, :func:`blocking_2pc`, :func:`check_3pc` on
   ``ds.checkers.explore``;
+* :mod:`.tcc` -- TCC branches on SQLite with Seata's ``tcc_fence_log`` (:class:`TccAccount`;
+  empty rollback, idempotency, hanging) and :func:`run_transfers`, its nemesis run;
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
@@ -19,6 +21,7 @@ from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare
 from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
 from .rm import MemoryRM, SQLiteRM
 from .system import TxnCluster, cluster
+from .tcc import TccAccount, run_transfers
 from .threepc import ThreePCCoordinator, ThreePCParticipant
 from .twopc import (
     Coordinator,
@@ -33,11 +36,34 @@ from .twopc import (
 )
 
 __all__ = [
-    "Ack", "Coordinator", "Decision", "DecisionRequest", "ForgetfulCoordinator", "HeuristicParticipant", "MemoryRM",
-    "Participant", "PreAck", "PreCommit", "Prepare", "SQLiteRM", "ThreePCCoordinator",
-    "ThreePCParticipant", "TxnCluster", "Vote", "atomicity", "blocked",
-    "blocking_2pc", "check_2pc", "check_3pc", "cluster", "commit_validity", "outcomes",
-    "simulation", "transfer",
+    "Ack",
+    "Coordinator",
+    "Decision",
+    "DecisionRequest",
+    "ForgetfulCoordinator",
+    "HeuristicParticipant",
+    "MemoryRM",
+    "Participant",
+    "PreAck",
+    "PreCommit",
+    "Prepare",
+    "SQLiteRM",
+    "TccAccount",
+    "ThreePCCoordinator",
+    "ThreePCParticipant",
+    "TxnCluster",
+    "Vote",
+    "atomicity",
+    "blocked",
+    "blocking_2pc",
+    "check_2pc",
+    "check_3pc",
+    "cluster",
+    "commit_validity",
+    "outcomes",
+    "run_transfers",
+    "simulation",
+    "transfer",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ())
