@@ -45,6 +45,7 @@ from .ratelimit import (
     FixedWindowLimiter,
     LeakyBucketLimiter,
     RedisRateLimiter,
+    SlidingWindowCounterLimiter,
     SlidingWindowLogLimiter,
     redis_keys,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "RetryBudget",
     "Route",
     "RouteDefinition",
+    "SlidingWindowCounterLimiter",
     "SlidingWindowLogLimiter",
     "StaticDiscovery",
     "Transition",

@@ -55,7 +55,7 @@ def limiter_figure(limiter: str = "redis", rate: int = 10, burst: int = 20, load
 
 
 def limiter_lab(limiter: str = "redis", rate: int = 10, burst: int = 20, load: float = 15.0, seed: int = 1) -> Any:
-    return Lab(limiter_figure, limiter=["redis", "fixed_window", "sliding_log", "leaky_bucket"],
+    return Lab(limiter_figure, limiter=["redis", "fixed_window", "sliding_log", "sliding_counter", "leaky_bucket"],
                rate=(1, 50, 1), burst=(1, 100, 1), load=(1.0, 60.0, 1.0), seed=(0, 20, 1),
                initial={"limiter": limiter, "rate": rate, "burst": burst, "load": load, "seed": seed},
                title="Rate-limiter scope")

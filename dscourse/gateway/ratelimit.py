@@ -1,6 +1,6 @@
 """Rate limiters: Spring Cloud Gateway's ``RedisRateLimiter`` running its own token-bucket Lua
 script on ``ds.redis`` (``ds.redis.SCG_RATE_LIMITER``, unchanged), and for comparison a fixed
-window, a sliding-window log and a leaky bucket (as a meter).
+window, a sliding-window log, a sliding-window counter and a leaky bucket (as a meter).
 
 Every limiter is ``is_allowed(key, now_ms) -> Decision``. ``RedisRateLimiter`` follows
 ``org.springframework.cloud.gateway.filter.ratelimit.RedisRateLimiter``: keys
@@ -131,6 +131,32 @@ class SlidingWindowLogLimiter:
         return Decision(True, self.limit - len(log))
 
 
+class SlidingWindowCounterLimiter:
+    """Two fixed-window counters blended: the estimate at ``now`` is the current window's count
+    plus the previous window's count weighted by how much of it still overlaps
+    ``(now - window_ms, now]``; admit while the estimate is below ``limit``."""
+
+    def __init__(self, limit: int, window_ms: float = 1000.0) -> None:
+        self.limit = _positive_int("limit", limit)
+        if not window_ms > 0:
+            raise allowed("window_ms", window_ms, "a positive number of ms")
+        self.window_ms = window_ms
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def estimate(self, key: str, now_ms: float) -> float:
+        w = int(now_ms // self.window_ms)
+        overlap = 1.0 - (now_ms - w * self.window_ms) / self.window_ms
+        return self.counts.get((key, w), 0) + self.counts.get((key, w - 1), 0) * overlap
+
+    def is_allowed(self, key: str, now_ms: float) -> Decision:
+        est = self.estimate(key, now_ms)
+        if est + 1 > self.limit:
+            return Decision(False, 0)
+        w = int(now_ms // self.window_ms)
+        self.counts[(key, w)] = self.counts.get((key, w), 0) + 1
+        return Decision(True, int(self.limit - est - 1))
+
+
 class LeakyBucketLimiter:
     """A leaky bucket as a meter: each request adds one unit to a bucket of ``capacity`` that
     drains at ``leak_rate`` per second; a request that would overflow it is rejected."""
@@ -152,4 +178,5 @@ class LeakyBucketLimiter:
 
 
 LIMITERS = {"redis": RedisRateLimiter, "fixed_window": FixedWindowLimiter,
-            "sliding_log": SlidingWindowLogLimiter, "leaky_bucket": LeakyBucketLimiter}
+            "sliding_log": SlidingWindowLogLimiter, "sliding_counter": SlidingWindowCounterLimiter,
+            "leaky_bucket": LeakyBucketLimiter}

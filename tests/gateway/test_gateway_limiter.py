@@ -14,6 +14,7 @@ from dscourse.gateway import (
     FixedWindowLimiter,
     LeakyBucketLimiter,
     RedisRateLimiter,
+    SlidingWindowCounterLimiter,
     SlidingWindowLogLimiter,
     redis_keys,
 )
@@ -116,3 +117,25 @@ def test_leaky_bucket_meters_at_leak_rate():
     assert lb.is_allowed("k", 100).allowed and not lb.is_allowed("k", 100).allowed
     with pytest.raises(ValueError, match="leak_rate"):
         LeakyBucketLimiter(0, 1)
+
+
+def test_sliding_counter_blends_the_previous_window():
+    lim = SlidingWindowCounterLimiter(10, 1000)
+    assert sum(lim.is_allowed("k", 900).allowed for _ in range(12)) == 10
+    assert lim.estimate("k", 1250) == pytest.approx(7.5)   # 10 * 0.75 still overlapping
+    assert sum(lim.is_allowed("k", 1250).allowed for _ in range(5)) == 2
+    assert sum(lim.is_allowed("k", 3500).allowed for _ in range(20)) == 10   # windows 1 and 2 are gone
+
+
+@settings(max_examples=40, deadline=None)
+@given(limit=st.integers(1, 8), gaps=st.lists(st.integers(0, 300), max_size=80))
+def test_sliding_counter_admits_at_most_twice_the_limit_in_any_window(limit, gaps):
+    lim, now, admitted = SlidingWindowCounterLimiter(limit, 1000), 0, []
+    for g in gaps:
+        now += g
+        if lim.is_allowed("k", now).allowed:
+            admitted.append(now)
+    for t0 in admitted:
+        assert sum(1 for t in admitted if t0 <= t < t0 + 1000) <= 2 * limit
+    for w in {t // 1000 for t in admitted}:   # and at most the limit inside one aligned window
+        assert sum(1 for t in admitted if t // 1000 == w) <= limit
