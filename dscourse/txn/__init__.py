@@ -12,6 +12,8 @@
   ``ds.checkers.explore``;
 * :mod:`.tcc` -- TCC branches on SQLite with Seata's ``tcc_fence_log`` (:class:`TccAccount`;
   empty rollback, idempotency, hanging) and :func:`run_transfers`, its nemesis run;
+* :mod:`.saga` -- an orchestrated Saga over four SQLite services with a durable
+  ``saga_log``, idempotent steps and compensations (:class:`SagaService`, :func:`run_sagas`);
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
@@ -20,6 +22,7 @@ from .._lazy import lazy
 from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare, Vote
 from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
 from .rm import MemoryRM, SQLiteRM
+from .saga import SagaService, run_sagas
 from .system import TxnCluster, cluster
 from .tcc import TccAccount, run_transfers
 from .threepc import ThreePCCoordinator, ThreePCParticipant
@@ -48,6 +51,7 @@ __all__ = [
     "PreCommit",
     "Prepare",
     "SQLiteRM",
+    "SagaService",
     "TccAccount",
     "ThreePCCoordinator",
     "ThreePCParticipant",
@@ -61,6 +65,7 @@ __all__ = [
     "cluster",
     "commit_validity",
     "outcomes",
+    "run_sagas",
     "run_transfers",
     "simulation",
     "transfer",
