@@ -4,7 +4,11 @@ Workload: Basic Paxos, 2 proposers x 3 acceptors, one attempt each
 (``dscourse.paxos.modelcheck``), breadth-first to a fixed depth.
 
 * ``dscourse``: ``dscourse.checkers.explore`` -- deduplicated states, one simulation moved
-  between states with the kernel's ``checkpoint``/``rollback``.
+  between states: the default ``engine="incremental"`` (per-node snapshots, a step restores
+  only the node it ran on; node keys carried over from the parent) against
+  ``engine="checkpoint"``, the original search (the whole simulation pickled and the key
+  rebuilt per state), in the same run: states per CPU-second, the ratio, and the state counts,
+  which must be identical.
 * peer, "naive": the simplest correct explorer one would write first: breadth-first over
   choice *sequences* with no state deduplication, each node re-simulated from the seed along
   its path (``explore.replay``). It visits every interleaving, so it needs far more nodes
@@ -70,14 +74,20 @@ def main() -> None:
     theirs = time.perf_counter() - t
     print(f"depth {args.depth}: dscourse {r.states} states in {ours:.2f} s "
           f"({r.states / ours:,.0f} states/s)")
+    t = time.process_time()
+    M.check("correct", max_depth=args.depth)
+    cpu = time.process_time() - t
+    t = time.process_time()
+    old = M.check("correct", max_depth=args.depth, engine="checkpoint")
+    old_cpu = time.process_time() - t
+    print(f"          CPU time: incremental {r.states / cpu:,.0f} states per CPU-second, checkpoint "
+          f"(the original search) {old.states / old_cpu:,.0f}: ratio {old_cpu / cpu:.2f}x; "
+          f"state counts {r.states} and {old.states} ({'same' if old.states == r.states else 'DIFFERENT'})")
     if args.depth in BASELINE:
         states, rate = BASELINE[args.depth]
-        t = time.process_time()
-        M.check("correct", max_depth=args.depth)
-        cpu = time.process_time() - t
-        print(f"          CPU time: {r.states / cpu:,.0f} states per CPU-second; issue 24 baseline "
-              f"(2026-12-03): {rate:,} with {states} states ({'same' if states == r.states else 'DIFFERENT'}"
-              f" state count), ratio {r.states / cpu / rate:.2f}x")
+        print(f"          issue 24 baseline (2026-12-03): {rate:,} states per CPU-second with {states} "
+              f"states ({'same' if states == r.states else 'DIFFERENT'} state count), "
+              f"ratio {r.states / cpu / rate:.2f}x")
     print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
     print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
           f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
