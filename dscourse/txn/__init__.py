@@ -14,6 +14,8 @@
   empty rollback, idempotency, hanging) and :func:`run_transfers`, its nemesis run;
 * :mod:`.saga` -- an orchestrated Saga over four SQLite services with a durable
   ``saga_log``, idempotent steps and compensations (:class:`SagaService`, :func:`run_sagas`);
+* :mod:`.outbox` -- the transactional outbox with a polling relay and an idempotent
+  consumer (``processed_message``), :func:`run_outbox`;
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
@@ -21,6 +23,7 @@
 from .._lazy import lazy
 from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare, Vote
 from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
+from .outbox import run_outbox
 from .rm import MemoryRM, SQLiteRM
 from .saga import SagaService, run_sagas
 from .system import TxnCluster, cluster
@@ -65,6 +68,7 @@ __all__ = [
     "cluster",
     "commit_validity",
     "outcomes",
+    "run_outbox",
     "run_sagas",
     "run_transfers",
     "simulation",
