@@ -109,3 +109,48 @@ def canary_figure(n: int = 10_000, seed: int = 1) -> Figure:
     ax.set_xlabel("requests")
     fig.tight_layout()
     return fig
+
+
+TESTER_ROUTES = [
+    {"id": "admin", "uri": "http://admin:80", "order": -1, "predicates": ["Path=/admin/**", "RemoteAddr=10.0.0.0/8"]},
+    {"id": "member", "uri": "lb://member", "predicates": ["Path=/api/member/{segment}", "Method=GET,POST"]},
+    {"id": "canary", "uri": "http://v2:80", "predicates": ["Path=/api/**", "Header=X-Canary,true"]},
+    {"id": "api", "uri": "http://v1:80", "predicates": ["Path=/api/**"]},
+]
+
+
+def route_tester_figure(path: str = "/api/member/7", method: str = "GET", canary: bool = False,
+                        remote_addr: str = "192.168.1.5") -> Figure:
+    """Every predicate's verdict for one request over a small route table; the winner highlighted."""
+    from .exchange import Exchange, Request
+    from .gateway import Gateway
+    gw = Gateway(TESTER_ROUTES, [], seed=0)
+    headers = (("X-Canary", "true"),) if canary else ()
+    req = Request(method, path if path.startswith("/") else "/" + path, headers=headers, remote_addr=remote_addr)
+    winner = gw.lookup_route(Exchange(req))
+    rows = [[r.id, str(r.order), "  ".join(f"{p}: {'yes' if p(Exchange(req)) else 'no'}" for p in r.predicates)]
+            for r in gw.routes]
+    fig = new_figure(figsize=(9, 1.8))
+    ax = fig.add_axes((0, 0, 1, 0.85))
+    ax.axis("off")
+    table = ax.table(cellText=rows, colLabels=["route", "order", "predicates"], loc="center", cellLoc="left",
+                     colWidths=[0.12, 0.08, 0.8])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    for i, r in enumerate(gw.routes, start=1):
+        if winner is not None and r.id == winner.id:
+            for j in range(3):
+                table[i, j].set_facecolor("#d9f0d3")
+    fig.suptitle(f"{method} {req.path}: " + (f"route {winner.id!r} wins" if winner else "no route: 404"), fontsize=9)
+    return fig
+
+
+def route_tester(path: str = "/api/member/7", method: str = "GET", canary: bool = False,
+                 remote_addr: str = "192.168.1.5") -> Any:
+    """The route tester: a request's path, method, canary header and client address."""
+    paths = ["/api/member/7", "/api/member/7/orders", "/api/cart", "/admin/users", "/static/x"]
+    return Lab(route_tester_figure, path=paths if path in paths else [path, *paths],
+               method=["GET", "POST", "DELETE"], canary=False,
+               remote_addr=["192.168.1.5", "10.1.2.3"],
+               initial={"path": path, "method": method, "canary": canary, "remote_addr": remote_addr},
+               title="Route tester")

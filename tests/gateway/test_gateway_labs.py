@@ -37,3 +37,16 @@ def test_figures_render():
     for fig in (labs.request_path_figure(), labs.limiter_figure(seed=2), labs.breaker_figure(seed=2),
                 labs.canary_figure(2000, seed=2)):
         assert fig.axes
+
+
+@pytest.mark.parametrize("path,method,canary,addr,title", [
+    ("/api/member/7", "GET", True, "192.168.1.5", "route 'member' wins"),   # declared before canary
+    ("/api/cart", "GET", True, "192.168.1.5", "route 'canary' wins"),
+    ("/api/member/7", "DELETE", False, "192.168.1.5", "route 'api' wins"),
+    ("/admin/users", "GET", False, "10.1.2.3", "route 'admin' wins"),
+    ("/admin/users", "GET", False, "192.168.1.5", "no route: 404"),
+])
+def test_route_tester_names_the_winner(path, method, canary, addr, title):
+    fig = labs.route_tester_figure(path, method, canary, addr)
+    assert fig._suptitle.get_text().endswith(title)
+    assert labs.route_tester(path, method, canary, addr) is not None
