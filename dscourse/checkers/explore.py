@@ -26,7 +26,12 @@ search is breadth-first, the first path found to a violating state is a shortest
 The search works on one simulation object and moves it between states with the kernel's
 :func:`~dscourse.sim.checkpoint.checkpoint` and :func:`~dscourse.sim.checkpoint.rollback`
 (node attributes and messages are pickled, so they must be plain data and node classes
-must be defined at the top level of a module or notebook).
+must be defined at the top level of a module or notebook). The default ``engine="incremental"``
+uses :func:`~dscourse.sim.checkpoint.snapshot` and :func:`~dscourse.sim.checkpoint.restore`
+instead: each node is pickled on its own, and after a step only the node it ran on (its
+attributes, random streams and outgoing links) is put back, so a handler must change only its
+own node, as the Node API intends (nodes share nothing but messages). ``engine="checkpoint"``
+is the original search, kept as the reference the incremental one agrees with state for state.
 
 A counterexample is a list of :class:`Choice` steps; :func:`replay` re-runs it from the seed,
 so ``result.trace`` can be drawn with ``ds.viz.spacetime`` and ``result.ops`` loaded into
