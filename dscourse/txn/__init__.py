@@ -16,11 +16,15 @@
   ``saga_log``, idempotent steps and compensations (:class:`SagaService`, :func:`run_sagas`);
 * :mod:`.outbox` -- the transactional outbox with a polling relay and an idempotent
   consumer (``processed_message``), :func:`run_outbox`;
+* :mod:`.at` -- Seata AT: before/after images in ``undo_log``, the TC's global
+  ``lock_table``, rollback that detects a dirty write (:class:`AtResource`,
+  :class:`TransactionCoordinator`);
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
 
 from .._lazy import lazy
+from .at import AtResource, TransactionCoordinator
 from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare, Vote
 from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
 from .outbox import run_outbox
@@ -43,6 +47,7 @@ from .twopc import (
 
 __all__ = [
     "Ack",
+    "AtResource",
     "Coordinator",
     "Decision",
     "DecisionRequest",
@@ -58,6 +63,7 @@ __all__ = [
     "TccAccount",
     "ThreePCCoordinator",
     "ThreePCParticipant",
+    "TransactionCoordinator",
     "TxnCluster",
     "Vote",
     "atomicity",
