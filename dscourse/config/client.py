@@ -100,6 +100,11 @@ class NacosClient(ConfigClient):
         self.push = push
         self.fetching: dict[str, int] = {}  # key -> rid of the fetch in flight
 
+    def state(self) -> tuple[Any, ...]:
+        """What the model checker compares: MD5s held, request ids, fetches and poll in flight."""
+        return (self.md5s(), self.rid, self.poll_rid, tuple(sorted(self.fetching.items())),
+                self.poll_timer is None)
+
     def md5s(self) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.md5(k)) for k in self.keys)
 

@@ -42,7 +42,8 @@ class _ConfigServer(Node):
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
-        self.held: dict[tuple[str, int], tuple[frozenset[str], int]] = {}  # (client, rid) -> keys, timer
+        # (client, rid) -> (what the poll posted: key -> MD5 or notificationId, hold timer)
+        self.held: dict[tuple[str, int], tuple[dict[str, Any], int]] = {}
 
     @property
     def store(self) -> ReleaseStore:
@@ -95,6 +96,20 @@ class NacosConfigServer(_ConfigServer):
         self.compare_on_arrival = compare_on_arrival
         self.subscribers: dict[str, set[str]] = {}  # key -> connection (client) ids
 
+    def state(self) -> tuple[Any, ...]:
+        """What the model checker compares (times, release keys and timer handles left out):
+        the MD5 of every key and the held polls with what they posted."""
+        store = self.store
+        return (tuple(sorted((k, store.md5(k)) for k in store.releases)),
+                tuple(sorted((c, r, tuple(sorted(p.items()))) for (c, r), (p, _) in self.held.items())))
+
+    def stale_holds(self) -> list[tuple[str, int]]:
+        """Held polls that posted an MD5 the server no longer has: a client parked behind the
+        latest release (the lost-update state; the model checker's invariant)."""
+        store = self.store
+        return [cr for cr, (posted, _) in self.held.items()
+                if any(store.md5(k) != m for k, m in posted.items())]
+
     def changed_keys(self, md5s: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
         """The keys whose posted MD5 differs from the server's (``MD5Util.compareMd5``)."""
         store = self.store
@@ -122,7 +137,7 @@ class NacosConfigServer(_ConfigServer):
             return
         hold = max(MIN_HOLD_MS, msg.timeout - HOLD_MARGIN_MS)
         handle = self.set_timer(hold, "hold_timeout", (src, msg.rid))
-        self.held[(src, msg.rid)] = (frozenset(k for k, _ in msg.md5s), handle)
+        self.held[(src, msg.rid)] = (dict(msg.md5s), handle)
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "hold_timeout":
@@ -192,7 +207,7 @@ class ApolloConfigService(_ConfigServer):
                 self.send(src, NotificationsReply(msg.rid, news))
                 return
             handle = self.set_timer(APOLLO_HOLD_MS, "hold_timeout", (src, msg.rid))
-            self.held[(src, msg.rid)] = (frozenset(k for k, _ in msg.notifications), handle)
+            self.held[(src, msg.rid)] = (dict(msg.notifications), handle)
         elif type(msg) is QueryConfig:
             r = self.effective(msg.key, src, msg.ip, msg.labels)
             if r is None:
