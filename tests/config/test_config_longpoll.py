@@ -240,3 +240,25 @@ def contents(c, node):
     """The contents ``node`` applied, in order (mapped back from MD5s via the release history)."""
     by_md5 = {r.md5: r.content for r in c.server.store.history(KEY)}
     return [by_md5[m] for _, k, m in node.received if k == KEY]
+
+
+@pytest.mark.parametrize("design", ds.config.DESIGNS)
+@pytest.mark.parametrize("seed", range(2))
+def test_partitioned_clients_serve_their_snapshot_and_resync_after_the_heal(design, seed):
+    """A fifth of the clients are cut off while two releases go out: they keep serving the
+    old content (never an empty config), and after the heal they catch up without a restart,
+    within one client timeout plus the fallback pull at worst."""
+    c = ds.config.cluster(design, clients=20, seed=seed, poll_interval_ms=5_000)
+    c.publish(KEY, "v: 0")
+    c.run(12_000)
+    cut = [f"c{i}" for i in range(0, 20, 5)]
+    c.partition(["server", *[x for x in c.clients if x not in cut]], cut)
+    c.publish(KEY, "v: 1")
+    c.run(20_000)
+    c.publish(KEY, "v: 2")
+    c.run(100_000)
+    assert {c.clients[x].get(KEY) for x in cut} == {"v: 0"}
+    assert {n.get(KEY) for x, n in c.clients.items() if x not in cut} == {"v: 2"}
+    c.heal()
+    c.run(ds.config.REFRESH_MS + ds.config.APOLLO_TIMEOUT_MS)
+    assert c.converged(), c.stale()
