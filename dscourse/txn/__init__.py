@@ -19,6 +19,8 @@
 * :mod:`.at` -- Seata AT: before/after images in ``undo_log``, the TC's global
   ``lock_table``, rollback that detects a dirty write (:class:`AtResource`,
   :class:`TransactionCoordinator`);
+* :mod:`.txmsg` -- RocketMQ-style transactional messages: half message, local transaction,
+  check-back (:func:`run_txmsg`);
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
@@ -44,6 +46,7 @@ from .twopc import (
     outcomes,
     transfer,
 )
+from .txmsg import run_txmsg
 
 __all__ = [
     "Ack",
@@ -77,6 +80,7 @@ __all__ = [
     "run_outbox",
     "run_sagas",
     "run_transfers",
+    "run_txmsg",
     "simulation",
     "transfer",
 ]
