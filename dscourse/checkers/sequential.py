@@ -13,7 +13,9 @@ a history: at each step it tries the next operation of every client, applies it 
 model, and recurses, remembering each failed (position per client, state) configuration (the
 analogue of Lowe's memoization). An operation without a return (``ret = inf``, output
 :data:`~.models.UNKNOWN`) is its client's last; it may take effect or not, so the search may
-also drop it.
+also drop it. A legal operation the model calls ``read_only`` is taken without branching (it
+changes no state, so some solution takes it first if any solution exists), which keeps long
+histories of reads fast.
 
 Sequential consistency is *not* compositional (Herlihy and Wing 1990, §3.2): a key-value
 history must be checked as a whole, not key by key; :func:`kv_store` is the whole-store model.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +80,7 @@ def check(ops: Sequence[Operation], model: Model, *, max_states: int = MAX_STATE
     clients = list(lanes)
     queues = [lanes[c] for c in clients]
     total = [len(q) for q in queues]
+    read_only = model.read_only
     failed: set[tuple[tuple[int, ...], Any]] = set()
     order: list[Operation] = []
     visited = 0
@@ -88,32 +92,58 @@ def check(ops: Sequence[Operation], model: Model, *, max_states: int = MAX_STATE
         return all(p == n or (p == n - 1 and math.isinf(queues[i][p].ret))
                    for i, (p, n) in enumerate(zip(pos, total, strict=True)))
 
+    def close(pos: tuple[int, ...], state: Any) -> tuple[int, ...]:
+        """Take every legal read-only operation at the head of a lane, without branching: it
+        changes no state, and moving it ahead of other clients' operations breaks no program
+        order, so some solution takes it first if any solution exists."""
+        if read_only is None:
+            return pos
+        moved = True
+        while moved:
+            moved = False
+            for i, p in enumerate(pos):
+                while p < total[i] and read_only(queues[i][p].input, queues[i][p].output):
+                    op = queues[i][p]
+                    if not model.step(state, op.input, op.output)[0]:
+                        break
+                    order.append(op)
+                    p += 1
+                    moved = True
+                pos = (*pos[:i], p, *pos[i + 1:])
+        return pos
+
     def search(pos: tuple[int, ...], state: Any) -> bool:
         nonlocal visited
+        mark = len(order)
+        pos = close(pos, state)
         if done(pos):
             return True
-        if (pos, state) in failed:
-            return False
-        visited += 1
-        if visited > max_states:
-            raise _Budget
-        for i, p in enumerate(pos):
-            if p == total[i]:
-                continue
-            op = queues[i][p]
-            ok, after = model.step(state, op.input, op.output)
-            if ok:
-                order.append(op)
-                if search((*pos[:i], p + 1, *pos[i + 1:]), after):
-                    return True
-                order.pop()
-        failed.add((pos, state))
+        if (pos, state) not in failed:
+            visited += 1
+            if visited > max_states:
+                raise _Budget
+            for i, p in enumerate(pos):
+                if p == total[i]:
+                    continue
+                op = queues[i][p]
+                ok, after = model.step(state, op.input, op.output)
+                if ok:
+                    order.append(op)
+                    if search((*pos[:i], p + 1, *pos[i + 1:]), after):
+                        return True
+                    order.pop()
+            failed.add((pos, state))
+        del order[mark:]
         return False
 
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 2 * sum(total) + 1000))   # one frame per state-changing step
     try:
         found = search(tuple(0 for _ in clients), model.init)
     except _Budget:
         return Result("unknown", (), visited, lanes)
+    finally:
+        sys.setrecursionlimit(limit)
     return Result("ok" if found else "illegal", tuple(order) if found else (), visited, lanes)
 
 
@@ -132,7 +162,7 @@ def kv_store() -> Model:
             values[key] = after
         return ok, tuple(sorted(values.items()))
 
-    return Model(init=(), step=step, describe=per_key.describe, name="kv-store")
+    return Model(init=(), step=step, describe=per_key.describe, read_only=per_key.read_only, name="kv-store")
 
 
 __all__ = ["MAX_STATES", "UNKNOWN", "Result", "check", "kv_store", "program_order"]

@@ -5,18 +5,21 @@ Writes are conditional ``set(path, value, version=v)``: a compare-and-set on the
 version, so their outcomes reveal the order and the history can be checked for
 linearizability (Herlihy & Wing 1990) with ``ds.checkers.linearizability``. Reads are plain
 ``get`` from whatever server the client is on: ZooKeeper promises them only sequential
-consistency (Hunt et al. 2010, §2.3; seed erratum A4), so the check for them is that a client
+consistency (Hunt et al. 2010, §2.3; seed erratum A4), so the checks for them are that a client
 never sees a version older than one it saw before in the same session (FIFO client order and
-single system image). ZAB's own properties are checked at every step by the ensemble's
-:class:`~.invariants.ZabMonitor`.
+single system image), and that the whole history, reads and writes, is sequentially consistent
+with each session's program order (``ds.checkers.sequential``; an operation of unknown outcome
+may take effect anywhere, or not at all). ZAB's own properties are checked at every step by
+the ensemble's :class:`~.invariants.ZabMonitor`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..checkers import linearizability as lin
+from ..checkers import sequential as sc
 from ..history import Recorder
 from .client import AsyncResult, KazooClient
 from .ensemble import Ensemble, ensemble
@@ -42,10 +45,54 @@ def version_cas() -> lin.Model:
             groups.setdefault(op.input[1], []).append(op)
         return [groups[k] for k in sorted(groups)]
 
-    def describe(inp: Any, out: Any) -> str:
-        return f"cas({inp[1]}, v{inp[2]}) -> {out!r}"
+    return lin.Model(init=0, step=step, partition=partition, describe=_describe_cas)
 
-    return lin.Model(init=0, step=step, partition=partition, describe=describe)
+
+def _describe_cas(inp: Any, out: Any) -> str:
+    return f"cas({inp[1]}, v{inp[2]}) -> {out!r}"
+
+
+#: The sequential-consistency search's budget per run (past it the verdict is ``"unknown"``).
+SC_STATES = 200_000
+
+
+def version_store() -> lin.Model:
+    """Every znode's version at once (sequential consistency is not compositional), as a sorted
+    tuple of ``(path, version)``: ``("cas", path, expected)`` as in :func:`version_cas`, and
+    ``("read", path)`` returning the version."""
+    cas = version_cas()
+
+    def step(state: tuple, inp: Any, out: Any) -> tuple[bool, tuple]:
+        versions = dict(state)
+        version = versions.get(inp[1], 0)
+        if inp[0] == "read":
+            return out is lin.UNKNOWN or out == version, state
+        ok, versions[inp[1]] = cas.step(version, inp, out)
+        return ok, tuple(sorted(versions.items()))
+
+    def describe(inp: Any, out: Any) -> str:
+        return f"read({inp[1]}) -> v{out!r}" if inp[0] == "read" else _describe_cas(inp, out)
+
+    def read_only(inp: Any, out: Any) -> bool:
+        return inp[0] == "read" or out is False
+
+    return lin.Model(init=(), step=step, describe=describe, read_only=read_only, name="znode-versions")
+
+
+def session_lanes(ops: list[lin.Operation], sessions: dict[tuple[Any, float], int]) -> list[lin.Operation]:
+    """``ops`` with each operation's client replaced by its (client, session), the unit of
+    ZooKeeper's FIFO client order; a write of unknown outcome becomes a lane of its own (it may
+    take effect anywhere, or not at all) and a read of unknown outcome is left out."""
+    out = []
+    for op in ops:
+        if op.output is lin.UNKNOWN and op.input[0] == "read":
+            continue
+        if op.output is lin.UNKNOWN:
+            lane: Any = ("unknown", op.client, op.call)
+        else:
+            lane = (op.client, sessions[(op.client, op.call)])
+        out.append(replace(op, client=lane))
+    return out
 
 
 @dataclass
@@ -129,6 +176,7 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
         zk.start()
         cs.append(_Client(zk))
     result = WorkloadResult(ens, history)
+    sessions: dict[tuple[Any, float], int] = {}
     faulty: list[tuple[str, Any]] = []
     next_fault = ens.now + fault_every_ms
     end = ens.now + duration_ms
@@ -139,6 +187,7 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
         path = paths[int(rng.integers(len(paths)))]
         pid = c.zk.id
         session = c.zk.client_id[0] if c.zk.client_id else 0
+        sessions[(pid, ens.now)] = session
         if rng.random() < 0.5:
             expected = c.known.get(path, 0)
             history.invoke(pid, "cas", (path, expected))
@@ -202,6 +251,11 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
     verdict = lin.check(ops, version_cas(), timeout=20)
     if verdict.outcome == "illegal":
         result.violations.append("versioned writes are not linearizable")
+    sequential = sc.check(session_lanes(history.operations(flat=True), sessions), version_store(),
+                          max_states=SC_STATES)
+    if sequential.outcome == "illegal":
+        result.violations.append("reads and writes are not sequentially consistent in any order "
+                                 "that keeps each session's program order")
     leader = ens.leader()
     if leader is not None:
         tree = ens.nodes[leader].tree
@@ -215,5 +269,5 @@ def run(seed: int, *, servers: int = 3, observers: int = 0, clients: int = 3, ke
     result.facts = {"ops": len(history.ops()), "writes_ok": sum(1 for o in ops if o.output is True),
                     "epochs": len(ens.monitor.epochs()), "leaders": len(ens.monitor.established),
                     "delivered": len(ens.monitor.order),
-                    "linearizable": verdict.outcome, "virtual_ms": ens.now}
+                    "linearizable": verdict.outcome, "sequential": sequential.outcome, "virtual_ms": ens.now}
     return result
