@@ -79,22 +79,7 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
     sim._seq = cp.seq
     heap = [_entry(e) for e in cp.entries]
     heap.sort()
-    sim._heap[:] = heap
-    backlog = {nid: [_entry(e) for e in queued] for nid, queued in cp.backlog}
-    timers: dict[str, dict[int, Entry]] = {nid: {} for nid in sim._nodes}
-    resume_at: dict[str, Entry] = {}
-    for e in heap:
-        if e[KIND] == TIMER:
-            timers[e[NODE]][e[ID]] = e
-        elif e[KIND] == RESUME:
-            resume_at[e[NODE]] = e
-    for queued in backlog.values():
-        for e in queued:
-            if e[KIND] == TIMER:
-                timers[e[NODE]][e[ID]] = e
-    sim._timers = timers
-    sim._resume_at = resume_at
-    sim._backlog = backlog
+    _restore_events(sim, heap, {nid: [_entry(e) for e in queued] for nid, queued in cp.backlog})
     for nid, attrs in nodes.items():
         d = sim._nodes[nid].__dict__
         kept = {k: d[k] for k in _KERNEL_ATTRS if k in d}
@@ -221,23 +206,8 @@ def restore(sim: Simulation, snap: Snapshot, touched: Iterable[str] | None = Non
     """
     sim._now = snap.now
     sim._seq = snap.seq
-    heap = [_entry(e) for e in snap.entries]
-    sim._heap[:] = heap
-    backlog = {nid: [_entry(e) for e in queued] for nid, queued in snap.backlog}
-    timers: dict[str, dict[int, Entry]] = {nid: {} for nid in sim._nodes}
-    resume_at: dict[str, Entry] = {}
-    for e in heap:
-        if e[KIND] == TIMER:
-            timers[e[NODE]][e[ID]] = e
-        elif e[KIND] == RESUME:
-            resume_at[e[NODE]] = e
-    for queued in backlog.values():
-        for e in queued:
-            if e[KIND] == TIMER:
-                timers[e[NODE]][e[ID]] = e
-    sim._timers = timers
-    sim._resume_at = resume_at
-    sim._backlog = backlog
+    _restore_events(sim, [_entry(e) for e in snap.entries],
+                    {nid: [_entry(e) for e in queued] for nid, queued in snap.backlog})
     ids = tuple(sim._nodes) if touched is None else tuple(touched)
     loads = pickle.loads
     for nid in ids:
@@ -278,3 +248,23 @@ def restore(sim: Simulation, snap: Snapshot, touched: Iterable[str] | None = Non
     else:
         rows[:] = snap.rows
     del sim.trace._events[:]
+
+
+def _restore_events(sim: Simulation, heap: list[Entry], backlog: dict[str, list[Entry]]) -> None:
+    """Put back the event heap and paused nodes' backlogs, and rebuild the kernel's indexes of
+    them (each node's live timers, each paused node's resume event)."""
+    sim._heap[:] = heap
+    timers: dict[str, dict[int, Entry]] = {nid: {} for nid in sim._nodes}
+    resume_at: dict[str, Entry] = {}
+    for e in heap:
+        if e[KIND] == TIMER:
+            timers[e[NODE]][e[ID]] = e
+        elif e[KIND] == RESUME:
+            resume_at[e[NODE]] = e
+    for queued in backlog.values():
+        for e in queued:
+            if e[KIND] == TIMER:
+                timers[e[NODE]][e[ID]] = e
+    sim._timers = timers
+    sim._resume_at = resume_at
+    sim._backlog = backlog
