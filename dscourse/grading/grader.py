@@ -319,11 +319,6 @@ def _svg(cx: shrink.Counterexample) -> str:
     if cx.trace is None or not len(cx.trace):
         return ""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from .. import viz
 
         end = (cx.at if cx.at is not None else 0.0) + 10.0
@@ -331,8 +326,7 @@ def _svg(cx: shrink.Counterexample) -> str:
         fig = viz.spacetime(cx.trace, window=window,
                             title=f"{cx.exercise} {cx.test}, seed {cx.seed}: the shrunk failing run")
         buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-        plt.close(fig)
+        fig.savefig(buf, format="svg")   # viz figures are not pyplot's: nothing to close
     except Exception:  # noqa: BLE001 - a diagram is a courtesy; the text says what failed
         return ""
     text = buf.getvalue()

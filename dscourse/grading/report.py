@@ -153,14 +153,12 @@ def feedback_html(result: Result, master: Master) -> str:
 
 def histogram_svg(scores: list[int], top: int, title: str) -> str:
     """A bar chart of how many submissions got each score from 0 to ``top`` (SVG text)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..viz.display import new_figure
 
     counts = Counter(scores)
     xs = list(range(top + 1))
-    fig, ax = plt.subplots(figsize=(4.8, 2.2))
+    fig = new_figure((4.8, 2.2))
+    ax = fig.subplots()
     ax.bar(xs, [counts.get(x, 0) for x in xs], color="#4c72b0")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("points")
@@ -172,7 +170,6 @@ def histogram_svg(scores: list[int], top: int, title: str) -> str:
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(fig)
     return buf.getvalue()
 
 
