@@ -1,13 +1,17 @@
-"""Chapter 15's figures: propagation CDFs and the server's cost per design (static; no widget)."""
+"""Chapter 15's figures (propagation CDFs, the server's cost per design) and its live widget,
+:func:`long_poll_player`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from matplotlib.figure import Figure
 
+from ..viz import Player
 from ..viz.display import new_figure
 from .measure import Scale
+from .system import cluster
 
 COLORS = {"nacos": "#1f77b4", "nacos2": "#2ca02c", "apollo": "#ff7f0e", "polling": "#d62728"}
 
@@ -37,3 +41,24 @@ def cost_figure(runs: Mapping[str, Scale]) -> Figure:
     bx.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def long_poll_player(seed: int | None = None, *, design: str = "nacos", clients: int = 2) -> Player:
+    """A config server and ``clients`` clients of ``design`` (see :func:`~.system.cluster`) in
+    a :class:`~dscourse.viz.Player`: **publish** a new release of ``application.yaml`` and watch
+    the held long polls answer at once with the changed key, then the clients fetch it; crash
+    and recover the server to see clients keep serving their snapshot."""
+
+    def make(s: int) -> Any:
+        return cluster(design, clients=clients, seed=s).sim
+
+    player = Player(make, seed=seed, window_ms=65_000)
+    player.add_action("publish", _publish)
+    player.add_action("crash server", lambda sim: sim.crash("server"))
+    player.add_action("recover server", lambda sim: sim.recover("server"))
+    return player
+
+
+def _publish(sim: Any) -> None:
+    server = sim.nodes["server"]
+    server.publish("application.yaml", f"release at {sim.now:g} ms")

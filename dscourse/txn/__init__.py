@@ -21,6 +21,7 @@
   :class:`TransactionCoordinator`);
 * :mod:`.txmsg` -- RocketMQ-style transactional messages: half message, local transaction,
   check-back (:func:`run_txmsg`);
+* :mod:`.labs` -- the chapter's live widget (:func:`~.labs.two_pc_player`), loaded on first use;
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
@@ -85,4 +86,4 @@ __all__ = [
     "transfer",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ())
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs",))
