@@ -169,13 +169,15 @@ def test_the_watchdog_kills_a_worker_and_still_writes_its_row(solved, tmp_path, 
 
 
 def test_the_alarm_stops_an_exercise_on_the_workers_own_clock(solved, tmp_path, monkeypatch):
-    monkeypatch.setattr(grader, "exercise_limit", lambda timeout: 1.0)
+    monkeypatch.setattr(grader, "exercise_limit", lambda timeout: 0.5)
     book = tmp_path / "a.csv"
     grader.grade_all(MASTER, solved, book, secret="k", jobs=1, progress=False)
     rows = {r["student"]: r for r in _rows(book)}
     assert rows["ann"]["status"] == "timeout"
     assert "grader's time" in rows["ann"]["reason"]
-    assert int(rows["ann"]["E1.1"]) < 7 and int(rows["ann"]["E1.2"]) < 7   # cut short, not lost
+    # the exercise the alarm cut keeps what it earned before (the row is not lost); which of
+    # E1.1 and E1.2 fits in the limit depends on the machine, so only "at least one" is asserted
+    assert min(int(rows["ann"]["E1.1"]), int(rows["ann"]["E1.2"])) < 7
 
 
 def test_a_dying_or_failing_worker_costs_only_its_own_row(solved, tmp_path, monkeypatch):
