@@ -19,6 +19,7 @@ Each strategy's ``invoke(consumer, invocation, done)`` calls ``done(result)`` ex
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ class Result:
 Done = Callable[[Result], None]
 
 
-class AbstractClusterInvoker:
+class AbstractClusterInvoker(ABC):
     name = "abstract"
 
     def __init__(self, retries: int = 2, forks: int = 2, failback_period: float = 5_000) -> None:
@@ -59,8 +60,9 @@ class AbstractClusterInvoker:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    @abstractmethod
     def invoke(self, c: ConsumerNode, inv: Invocation, done: Done) -> None:
-        raise NotImplementedError
+        """Call ``inv`` by this strategy and report through ``done``."""
 
     def select(self, c: ConsumerNode, providers: list[Provider], inv: Invocation,
                invoked: list[Provider]) -> Provider:

@@ -25,6 +25,7 @@ import json
 import pickle
 import pickletools
 import struct
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import DscourseError, allowed
@@ -34,18 +35,20 @@ class CodecError(DscourseError, ValueError):
     """Bytes a codec cannot decode, or a value it cannot encode."""
 
 
-class Codec:
+class Codec(ABC):
     """``name``, ``content_type``, ``encode(obj) -> bytes``, ``decode(data) -> obj``."""
 
     name = "codec"
     cross_language = True
     self_describing = True
 
+    @abstractmethod
     def encode(self, obj: Any) -> bytes:
-        raise NotImplementedError
+        """``obj`` as bytes on the wire."""
 
+    @abstractmethod
     def decode(self, data: bytes) -> Any:
-        raise NotImplementedError
+        """The object ``data`` encodes."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -40,7 +41,7 @@ def calculate_warmup_weight(uptime: float, warmup: float, weight: int) -> int:
     return 1 if ww < 1 else min(ww, weight)
 
 
-class AbstractLoadBalance:
+class AbstractLoadBalance(ABC):
     """Shared parts: the weight with warm-up, the random stream, the empty and single cases.
 
     ``clock`` returns the virtual time in ms (the cluster passes its simulation's); without
@@ -82,8 +83,9 @@ class AbstractLoadBalance:
             return providers[0]
         return self.do_select(list(providers), invocation)
 
+    @abstractmethod
     def do_select(self, providers: list[Provider], invocation: Invocation) -> Provider:
-        raise NotImplementedError
+        """The balancer's own choice among two or more providers."""
 
     def weighted_among(self, providers: list[Provider], indexes: list[int], weights: list[int],
                        same_weight: bool, total: int) -> Provider:
