@@ -14,13 +14,14 @@ batched, acknowledged design.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import allowed
 from ..sim import Node
 
 
-class _Server(Node):
+class _Server(Node, ABC):
     """Shared client handling: topology_ok, broadcast_ok, read_ok."""
 
     def __init__(self, node_id: str, node_ids: list[str]) -> None:
@@ -45,11 +46,13 @@ class _Server(Node):
         else:
             self.on_peer(src, msg)
 
+    @abstractmethod
     def learn(self, values: list[int], src: str) -> None:
-        raise NotImplementedError
+        """Take ``values`` (from ``src``) into this node's set and spread them onward."""
 
+    @abstractmethod
     def on_peer(self, src: str, msg: dict) -> None:
-        raise NotImplementedError
+        """Handle a message from another server (not a client request)."""
 
 
 class Flood(_Server):

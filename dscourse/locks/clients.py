@@ -24,6 +24,7 @@ acquisition where the recipe allows it.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import allowed
@@ -47,7 +48,7 @@ ACQUIRE_FENCED = ("if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) t
 RELEASES = ("lua", "del")
 
 
-class LockClient(Node):
+class LockClient(Node, ABC):
     """The acquire / work / write / release loop shared by every recipe (module docstring)."""
 
     def __init__(self, id: str, *, redis: tuple[str, ...] = ("redis",), audit: Audit,
@@ -147,11 +148,13 @@ class LockClient(Node):
         self.audit.released(self.id, self.now)
 
     # -- the recipe -----------------------------------------------------------------------------
+    @abstractmethod
     def acquire(self) -> None:
-        raise NotImplementedError
+        """Start one attempt to take the lock (the recipe's first step)."""
 
+    @abstractmethod
     def release(self) -> None:
-        raise NotImplementedError
+        """Give the lock back after the critical section."""
 
     def on_ignored(self, msg: Reply, _: Any) -> None:
         pass
