@@ -282,9 +282,10 @@ def replay(source: Any, view: str = "both", *, panels: str | Panel | Iterable[st
 
     ``source``: a simulation, a topic cluster (anything with ``.sim``), a
     :class:`~dscourse.sim.Trace` or a list of events. ``view``: ``"spacetime"``,
-    ``"cluster"`` or ``"both"``. ``panels``: ``"auto"`` (installed topic panels whose message
-    labels occur in the trace), ``None``, or names / :class:`Panel` objects. ``nodes``: lane
-    order (default: first appearance). ``window``: ``(from_ms, to_ms)`` to show part of a run.
+    ``"cluster"`` or ``"both"``. ``panels``: ``"auto"`` (installed topic panels with a message
+    of their own in the trace: label and fields, see :mod:`.replay_plugins`), ``None``, or
+    names / :class:`Panel` objects. ``nodes``: lane order (default: first appearance).
+    ``window``: ``(from_ms, to_ms)`` to show part of a run.
     ``max_bytes``: the most the player may add to a page; a longer run is cut to the events
     that fit from the window's start, and the player says so. ``seed`` overrides the seed
     shown (default: the simulation's).
@@ -299,7 +300,7 @@ def replay(source: Any, view: str = "both", *, panels: str | Panel | Iterable[st
     order = node_order(events, nodes)
     if not order:
         raise allowed("trace", source, "a run with at least one node")
-    chosen = resolve(panels, {e.label for e in events if e.kind == "send" and e.label})
+    chosen = resolve(panels, ((e.label, e.data) for e in events if e.kind == "send" and e.label))
     start, stop = _window_bounds(events, window)
     digest = None
     trace = getattr(getattr(source, "sim", source), "trace", source)

@@ -9,8 +9,12 @@ table -- by defining a :class:`Panel` in its own package and naming it in the
 
 :func:`installed_panels` finds them there (the lookup imports only the panel's module,
 so viz never imports a topic by name), and :func:`resolve` picks the panels of one player:
-the names the caller gives, or (``"auto"``) every installed panel whose message labels
-occur in the trace. A caller may also pass :class:`Panel` objects directly.
+the names the caller gives, or (``"auto"``) every installed panel that has a message of its own
+in the trace. A label alone does not decide that (2PC and Paxos both send a ``Prepare``): a
+sent message counts for a panel when its label is one of the panel's ``labels`` **and** its
+fields are those of the panel's message class -- the dataclass of that name exported by the
+panel's own topic package, or the panel's explicit ``fields``. A caller may also pass
+:class:`Panel` objects directly.
 
 A panel is two halves: ``prepare`` (Python) turns the trace into compact JSON-able data,
 once, when the player is built; ``script`` (JavaScript) registers a renderer with
@@ -23,7 +27,9 @@ cursor. ``ctx`` holds ``i`` (the global index of the current event, ``-1`` befor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import dataclasses
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -42,7 +48,9 @@ of the full event list (events before ``start`` give the state at the window's s
 class Panel:
     """A topic panel: a name, a title, its JavaScript renderer and its data preparation.
 
-    ``labels`` are message labels that mark a trace as this panel's (``panels="auto"``).
+    ``labels`` are message labels that mark a trace as this panel's (``panels="auto"``);
+    ``fields`` optionally gives, per label, the message's field names (default: the fields of
+    the dataclass of that name in the panel's topic package, see :func:`message_fields`).
     """
 
     name: str
@@ -51,6 +59,7 @@ class Panel:
     prepare: Prepare = field(repr=False)
     labels: tuple[str, ...] = ()
     css: str = field(default="", repr=False)
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -78,14 +87,48 @@ def installed_panels() -> dict[str, Panel]:
     return out
 
 
-def resolve(spec: str | Panel | Iterable[str | Panel] | None, labels: Iterable[str]) -> list[Panel]:
+def message_fields(panel: Panel, label: str) -> frozenset[str] | None:
+    """The field names a ``label`` message of ``panel``'s topic has: ``panel.fields[label]``
+    if given, else those of the dataclass named ``label`` in the package (or an imported
+    submodule of it) that defines the panel's ``prepare``; None if there is no such class
+    (then the label alone decides, as before)."""
+    if label in panel.fields:
+        return frozenset(panel.fields[label])
+    package = getattr(panel.prepare, "__module__", "").rpartition(".")[0]
+    if not package:
+        return None
+    for name in sorted(m for m in sys.modules if m == package or m.startswith(package + ".")):
+        cls = getattr(sys.modules[name], label, None)
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+            return frozenset(f.name for f in dataclasses.fields(cls))
+    return None
+
+
+def _owns(panel: Panel, label: str, keys: frozenset[str] | None) -> bool:
+    """Whether a sent message (``label``; ``keys``: its field names, None if unknown) is one
+    of ``panel``'s."""
+    if label not in panel.labels:
+        return False
+    wanted = message_fields(panel, label)
+    return wanted is None or keys is None or keys == wanted
+
+
+def resolve(spec: str | Panel | Iterable[str | Panel] | None,
+            messages: Iterable[str | tuple[str, Any]]) -> list[Panel]:
     """The panels of one player: ``None`` or ``()`` for none, ``"auto"`` for every installed
-    panel whose ``labels`` meet the trace's message labels, else names and/or Panels."""
+    panel that owns one of the trace's sent ``messages`` -- ``(label, data)`` pairs, ``data``
+    the message's fields as the trace records them (a bare label matches by label alone);
+    see the module docstring -- else names and/or Panels."""
     if spec is None:
         return []
     if spec == "auto":
-        seen = set(labels)
-        return [p for p in installed_panels().values() if seen.intersection(p.labels)]
+        seen: dict[str, set[frozenset[str] | None]] = {}
+        for item in messages:
+            label, data = (item, None) if isinstance(item, str) else item
+            keys = None if isinstance(item, str) else frozenset(data) if isinstance(data, dict) else frozenset()
+            seen.setdefault(label, set()).add(keys)
+        return [p for p in installed_panels().values()
+                if any(_owns(p, label, k) for label in p.labels for k in seen.get(label, ()))]
     items = [spec] if isinstance(spec, (str, Panel)) else list(spec)
     installed: dict[str, Panel] | None = None
     out: list[Panel] = []

@@ -11,7 +11,7 @@ import dscourse as ds
 from dscourse.paxos.replay_panel import acceptor_states, ballot_text
 from dscourse.raft.replay_panel import command_text, rebuild_commits, rebuild_logs
 from dscourse.viz import Panel
-from dscourse.viz.replay_plugins import installed_panels, resolve
+from dscourse.viz.replay_plugins import installed_panels, message_fields, resolve
 
 from .helpers import paxos_duel, raft_partition_run
 
@@ -99,6 +99,33 @@ def test_installed_panels_and_auto_choice():
     assert resolve("auto", {"Ping"}) == [] and resolve(None, {"Prepare"}) == []
     assert ds.viz.replay(paxos_duel(1)).data["panels"][0]["name"] == "paxos"
     assert ds.viz.replay(paxos_duel(1), panels=None).data["panels"] == []
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=seeds, participants=st.integers(2, 4))
+def test_a_2pc_prepare_does_not_pick_the_paxos_panel(seed, participants):
+    """2PC's Prepare(txid, writes) shares Paxos's label, not its fields: no panel, no KeyError."""
+    sim = ds.txn.simulation(seed, participants=participants)
+    sim.run(until=300)
+    assert any(e.label == "Prepare" for e in sim.trace.events if e.kind == "send")
+    player = ds.viz.replay(sim)                       # panels="auto" (it used to raise KeyError 'ballot')
+    assert player.data["panels"] == []
+    assert resolve("auto", [("Prepare", {"txid": "t1", "writes": []})]) == []
+    assert [p.name for p in resolve("auto", [("Prepare", {"ballot": [1, "a"]})])] == ["paxos"]
+
+
+def test_panel_messages_are_matched_by_their_class_fields():
+    paxos = installed_panels()["paxos"]
+    assert message_fields(paxos, "Prepare") == {"ballot"}            # ds.paxos.Prepare's fields
+    assert message_fields(paxos, "Accept") == {"ballot", "value"}
+    # a message carrying a superset of the fields is still not Paxos's
+    assert resolve("auto", [("Accept", {"ballot": 1, "value": 2, "slot": 3})]) == []
+    custom = Panel("mine", "Mine", "DSCoursePlayer.panel('mine', {render(){}})",
+                   lambda *a: {}, labels=("Prepare",), fields={"Prepare": ("txid", "writes")})
+    assert message_fields(custom, "Prepare") == {"txid", "writes"}
+    sim = ds.txn.simulation(3)
+    sim.run(until=50)
+    assert ds.viz.replay(sim, panels=[custom]).data["panels"][0]["name"] == "mine"
 
 
 def test_a_caller_can_bring_its_own_panel():
