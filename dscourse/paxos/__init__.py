@@ -7,7 +7,8 @@
   checker and the debugger drive); the omniscient
   :func:`chosen` oracle and the :func:`agreement` / :func:`validity` invariants.
 * :mod:`.modelcheck` -- the variants the model checker explores (:class:`~.modelcheck.Variant`, :func:`check`).
-* :mod:`.backoff` and :mod:`.livelock` -- retry policies and dueling proposers (§2.4).
+* :mod:`.backoff` and :mod:`.livelock` -- retry policies and dueling proposers (§2.4), under
+  a mis-tuned timeout or an oblivious adversary (:class:`~.livelock.Adversary`).
 * :mod:`.multi` and :mod:`.workload` -- Multi-Paxos replicas with a key-value state machine,
   clients recording one history, ``workload.cluster`` (a :class:`MultiPaxosCluster`), a
   nemesis, prefix consistency and linearizability checks (§3).
@@ -39,14 +40,14 @@ from .basic import (
     simulation,
     validity,
 )
-from .livelock import decision_times, duel
+from .livelock import Adversary, decision_times, duel
 from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .modelcheck import VARIANTS, check
 from .multi import Client, Replica
 from .workload import MultiPaxosCluster, prefix_consistent, run
 
 __all__ = [
-    "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Backoff", "Ballot",
+    "POLICIES", "VARIANTS", "ZERO", "Accept", "Accepted", "Acceptor", "Adversary", "Backoff", "Ballot",
     "Client", "ForgetfulAcceptor", "Learner", "MultiPaxosCluster", "Nack", "NoAdoptProposer",
     "PaxosCluster", "Prepare", "Promise", "Proposer", "Replica", "Vote", "agreement", "check", "chosen",
     "chosen_from_votes",

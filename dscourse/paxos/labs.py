@@ -7,7 +7,8 @@ loaded on first use; ``ds.paxos.debugger`` and ``ds.paxos.livelock_meter`` are t
   :mod:`dscourse.paxos.scenarios`. Its static figure: the space-time diagram, the banner and
   the cards.
 * :func:`livelock_meter` -- a :class:`~dscourse.viz.lab.Lab` with a backoff dropdown; the
-  figure is the histogram of decision times over many seeds (undecided runs in the last bar).
+  figure is the histogram of decision times over many seeds (undecided runs in the last bar),
+  under the oblivious adversary of :mod:`.livelock` by default.
 """
 
 from __future__ import annotations
@@ -136,11 +137,13 @@ def debugger(scenario: str = "free", **kwargs: Any) -> PaxosDebugger:
 
 # -- the livelock meter -------------------------------------------------------------------
 def livelock_figure(backoff: str = "none", seeds: int = 200, horizon_ms: float = 1000.0,
-                    deadline_ms: float = 500.0, times: list[float | None] | None = None) -> Figure:
-    """Histogram of decision times over ``seeds`` duels with one backoff policy (runs with no
-    decision by ``horizon_ms`` form the red bar); ``times`` reuses computed decision times."""
+                    deadline_ms: float = 500.0, times: list[float | None] | None = None,
+                    schedule: str = "oblivious") -> Figure:
+    """Histogram of decision times over ``seeds`` duels with one backoff policy under
+    ``schedule`` (runs with no decision by ``horizon_ms`` form the red bar); ``times`` reuses
+    computed decision times."""
     if times is None:
-        times = decision_times(backoff, range(seeds), horizon_ms=horizon_ms)
+        times = decision_times(backoff, range(seeds), horizon_ms=horizon_ms, schedule=schedule)
     decided = [t for t in times if t is not None]
     fig = new_figure((6.5, 2.8))
     ax = fig.subplots()
@@ -163,24 +166,26 @@ def livelock_figure(backoff: str = "none", seeds: int = 200, horizon_ms: float =
     return fig
 
 
-def livelock_meter(backoff: str = "random", seeds: int = 200, horizon_ms: float = 1000.0) -> Lab:
+def livelock_meter(backoff: str = "random", seeds: int = 200, horizon_ms: float = 1000.0,
+                   schedule: str = "oblivious") -> Lab:
     """The livelock meter: a backoff dropdown over :func:`livelock_figure` (results cached
-    per policy; ``"none"`` runs every seed to ``horizon_ms``, so it is the slow one)."""
+    per policy; a policy that never decides runs every seed to ``horizon_ms``, so it is slow)."""
     cache: dict[str, list[float | None]] = {}
 
     def times(policy: str) -> list[float | None]:
         if policy not in cache:
-            cache[policy] = decision_times(policy, range(seeds), horizon_ms=horizon_ms)
+            cache[policy] = decision_times(policy, range(seeds), horizon_ms=horizon_ms,
+                                           schedule=schedule)
         return cache[policy]
 
     def describe(backoff: str) -> str:
         ts = times(backoff)
         within = sum(1 for t in ts if t is not None and t <= 500)
-        return (f"livelock meter, backoff={backoff}: {within}/{seeds} seeds decide within 500 ms, "
+        return (f"livelock meter ({schedule}), backoff={backoff}: {within}/{seeds} seeds decide within 500 ms, "
                 f"{sum(t is None for t in ts)} not within {horizon_ms:g} ms")
 
     def render(backoff: str) -> Figure:
-        return livelock_figure(backoff, seeds, horizon_ms, times=times(backoff))
+        return livelock_figure(backoff, seeds, horizon_ms, times=times(backoff), schedule=schedule)
 
     return Lab(render, describe=describe, initial={"backoff": backoff}, backoff=list(POLICIES))
 

@@ -2,17 +2,30 @@
 
 Two proposers start close together. Each abandons an attempt when an acceptor sends a
 ``Nack`` or when ``timeout`` ms pass, then retries per its :class:`~dscourse.paxos.backoff.Backoff`
-policy. With no backoff, each new ``Prepare`` can pre-empt the other proposer's ``Accept``
-messages in flight, over and over (Lamport 2001, §2.4: "two proposers each keep issuing a
-sequence of proposals with increasing numbers, none of which are ever chosen"). Randomized
-backoff or a single distinguished proposer (a leader) restores progress -- in practice, not
-in every execution: FLP forbids a deterministic guarantee (Fischer, Lynch & Paterson 1985).
+policy. Each new ``Prepare`` can pre-empt the other proposer's ``Accept`` messages in flight,
+over and over (Lamport 2001, §2.4: "two proposers each keep issuing a sequence of proposals
+with increasing numbers, none of which are ever chosen"). Randomized backoff or a single
+distinguished proposer (a leader) restores progress -- in practice, not in every execution:
+FLP forbids a deterministic guarantee (Fischer, Lynch & Paterson 1985). Two schedules
+(``schedule=``):
 
-The default duel is tuned to show the livelock: the attempt timeout (6 ms) is a little
-shorter than a whole attempt (four message delays of 1.8-2.2 ms), and ``p2`` starts 3 ms
-after ``p1``, so with no backoff each proposer's new ``Prepare`` reaches the acceptors just
-before the other's ``Accept`` on every seed. A fixed delay longer than one attempt also
-breaks this particular lock-step; randomization breaks symmetry in general.
+* ``"oblivious"`` -- an *oblivious adversary* (Aspnes, "Randomized protocols for asynchronous
+  consensus", Distributed Computing 16, 2003, §3.2): every delay is fixed before the run,
+  here by position on its link. It knows the proposers' algorithm, including a fixed backoff
+  ``B``, but not their coin flips. On each proposer-to-acceptor link the 1st, 3rd, 5th ...
+  message takes ``d`` ms and the 2nd, 4th ... takes ``A = B + 4d``; every other link takes
+  ``d``. For proposers that reach Phase 2 in every attempt, that is "each Prepare is fast,
+  each Accept slow". One attempt takes ``3d + A`` and the timeout is ``2d`` longer, so a
+  proposer learns of its defeat by a ``Nack``. If ``p2`` starts ``s`` ms after ``p1`` with
+  ``2d + B < s < d + A``, each proposer's next Prepare lands after its rival's Prepare and
+  before its rival's Accept, in every round: with backoff B (or none) no value is ever
+  chosen. Randomized backoff shifts the offset by a fresh random amount each round, out of
+  that window; a leader sends no rival Prepare at all.
+* ``"short-timeout"`` (the default, used by exercise E5.3 and the debugger): the attempt
+  timeout (6 ms) is a little shorter than a whole attempt (four message delays of 1.8-2.2 ms)
+  and ``p2`` starts 3 ms after ``p1``, so with no backoff each proposer's new ``Prepare``
+  reaches the acceptors just before the other's ``Accept`` on every seed. Any fixed delay
+  longer than one attempt ends this duel: the lock-step comes from the mis-tuned timeout.
 
 The decision time of a run is the virtual time at which a value is *chosen* (a majority of
 acceptors accepted one ballot), read by the omniscient :func:`~dscourse.paxos.basic.chosen`.
@@ -24,12 +37,101 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ..errors import allowed
 from ..sim import Network, Simulation, Uniform
+from ..sim.dist import Dist, UniformSource
 from .backoff import Backoff, as_backoff
 from .basic import Proposer, chosen, simulation
 
 HORIZON_MS = 10_000.0
 DEMO_SEED = 3
+SCHEDULES = ("short-timeout", "oblivious")
+
+
+class Positional(Dist):
+    """An oblivious link schedule: the k-th message sent on the link (k = 0, 1, ...) takes
+    ``delays[k % len(delays)]`` ms, whatever it carries and whatever happened before. One
+    instance per link (it counts that link's messages)."""
+
+    def __init__(self, delays: tuple[float, ...]) -> None:
+        if not delays or any(isinstance(d, bool) or not isinstance(d, (int, float)) or not d > 0
+                             for d in delays):
+            raise allowed("delays", delays, "a non-empty tuple of ms > 0")
+        self.delays = tuple(float(d) for d in delays)
+        self.sent = 0
+
+    def sample(self, uniform: UniformSource) -> float:
+        delay = self.delays[self.sent % len(self.delays)]
+        self.sent += 1
+        return delay
+
+    @property
+    def mean(self) -> float:
+        return sum(self.delays) / len(self.delays)
+
+    def __repr__(self) -> str:
+        return f"Positional({', '.join(f'{d:g}' for d in self.delays)})"
+
+
+@dataclass(frozen=True)
+class Adversary:
+    """The oblivious adversary's parameters against fixed backoff ``backoff_ms`` (B), with
+    fast messages taking ``fast_ms`` (d): Accepts take ``accept_ms = B + 4d``; one attempt
+    takes ``attempt_ms = 3d + A``; ``p2`` starts ``stagger_ms`` after ``p1``, at fraction
+    ``offset`` of the window ``(2d + B, d + A)`` where the duel never ends."""
+
+    backoff_ms: float = 10.0
+    fast_ms: float = 1.0
+    offset: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("backoff_ms", "fast_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or (name == "fast_ms" and value == 0):
+                raise allowed(name, value, "a number of ms >= 0" if name == "backoff_ms" else "ms > 0")
+        if isinstance(self.offset, bool) or not isinstance(self.offset, (int, float)) \
+                or not 0 < self.offset < 1:
+            raise allowed("offset", self.offset, "a fraction strictly between 0 and 1")
+
+    @property
+    def accept_ms(self) -> float:
+        return self.backoff_ms + 4 * self.fast_ms
+
+    @property
+    def attempt_ms(self) -> float:
+        return 3 * self.fast_ms + self.accept_ms
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """Offsets of ``p2``'s start for which fixed backoff B duels forever (open interval)."""
+        return 2 * self.fast_ms + self.backoff_ms, self.fast_ms + self.accept_ms
+
+    @property
+    def stagger_ms(self) -> float:
+        lo, hi = self.window
+        return lo + self.offset * (hi - lo)
+
+    @property
+    def timeout_ms(self) -> float:
+        return self.attempt_ms + 2 * self.fast_ms
+
+
+def oblivious_sim(seed: int, backoff: Backoff | str = "fixed", *,
+                  adversary: Adversary | None = None) -> Simulation:
+    """Three acceptors and two proposers under the oblivious adversary (module docstring).
+    Unless ``adversary`` is given, it is tuned to ``backoff.fixed_ms`` (10 ms by default) whatever
+    the policy, so every policy meets the same schedule."""
+    policy = as_backoff(backoff)
+    if adversary is None:
+        adversary = Adversary(policy.fixed_ms)
+    d = adversary.fast_ms
+    sim = simulation(seed=seed, network=Network(latency=d), backoff=policy,
+                     timeout=adversary.timeout_ms, stagger_ms=adversary.stagger_ms)
+    for p in ("p1", "p2"):
+        for a in ("a1", "a2", "a3"):
+            sim.set_link(p, a, latency=Positional((d, adversary.accept_ms)))
+    return sim
 
 
 @dataclass(frozen=True)
@@ -53,15 +155,24 @@ def duel_sim(seed: int, backoff: Backoff | str = "none", *, timeout: float = 6.0
 
 
 def duel(seed: int = DEMO_SEED, backoff: Backoff | str = "none", *, horizon_ms: float = HORIZON_MS,
-         **options: Any) -> Duel:
-    """Run a duel until a value is chosen or ``horizon_ms`` of virtual time pass."""
-    sim = duel_sim(seed, backoff, **options)
+         schedule: str = "short-timeout", **options: Any) -> Duel:
+    """Run a duel until a value is chosen or ``horizon_ms`` of virtual time pass, under
+    ``schedule`` (one of :data:`SCHEDULES`; ``options`` go to :func:`duel_sim` or, for
+    ``"oblivious"``, :func:`oblivious_sim`)."""
+    if schedule == "oblivious":
+        sim = oblivious_sim(seed, backoff, **options)
+    elif schedule == "short-timeout":
+        sim = duel_sim(seed, backoff, **options)
+    else:
+        raise allowed("schedule", schedule, f"one of {', '.join(SCHEDULES)}")
     done = sim.run_until(lambda: bool(chosen(sim)), horizon_ms)
     attempts = sum(cast(Proposer, sim.nodes[p]).attempts for p in ("p1", "p2"))
     return Duel(seed, as_backoff(backoff).policy, sim.now if done else None, attempts, sim)
 
 
 def decision_times(backoff: Backoff | str, seeds: Iterable[int] = range(200), *,
-                   horizon_ms: float = HORIZON_MS, **options: float) -> list[float | None]:
+                   horizon_ms: float = HORIZON_MS, schedule: str = "short-timeout",
+                   **options: Any) -> list[float | None]:
     """The decision time (ms, None = none by the horizon) of a duel for every seed."""
-    return [duel(s, backoff, horizon_ms=horizon_ms, **options).decided_ms for s in seeds]
+    return [duel(s, backoff, horizon_ms=horizon_ms, schedule=schedule, **options).decided_ms
+            for s in seeds]

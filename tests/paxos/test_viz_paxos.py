@@ -71,6 +71,8 @@ def test_livelock_meter_counts_and_draws():
     assert "20/20 seeds decide within 500 ms" in text
     meter.set(backoff="none")
     assert "0/20 seeds" in meter._repr_mimebundle_()["text/plain"]
+    meter.set(backoff="fixed")          # the oblivious schedule defeats a fixed backoff too
+    assert "0/20 seeds decide within 500 ms, 20 not within 1000 ms" in meter._repr_mimebundle_()["text/plain"]
     fig = V.livelock_figure("leader", seeds=5)
     assert "5/5" in fig.axes[0].get_title()
 
