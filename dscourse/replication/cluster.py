@@ -71,6 +71,16 @@ class Cluster(SimCluster):
         """Is the history so far linearizable (as a key-value store)?"""
         return lin.check(self.operations(), lin.kv(), timeout=timeout)
 
+    def version_order(self) -> dict[str, tuple[str, ...]]:
+        """Every value written to each key, oldest first in the order replicas keep versions
+        by (their timestamp: the writer's clock in LWW, the tag in ABD), from the ``Write``
+        messages the clients sent: the version order ``ds.checkers.session`` judges reads by."""
+        stamps: dict[str, dict[str, tuple]] = {}
+        for e in self.sim.trace.filter("send"):
+            if e.label == "Write":
+                stamps.setdefault(e.data["key"], {})[e.data["value"]] = tuple(e.data["ts"])
+        return {k: tuple(sorted(vs, key=lambda v: (vs[v], v))) for k, vs in sorted(stamps.items())}
+
     def versions(self, key: str) -> dict[str, tuple]:
         """Each home replica's ``(ts, value)`` of ``key``."""
         return {r: self.replicas[r].get(key) for r in self.ring.home(key, self.config.n)}
