@@ -1,5 +1,6 @@
-"""Chapter 15's figures (propagation CDFs, the server's cost per design) and its live widget,
-:func:`long_poll_player`."""
+"""Chapter 15's figures (propagation CDFs, the server's cost per design, the thundering herd)
+and its live widgets: :func:`long_poll_player` and the gray-release console :func:`gray_console`
+(its static figure :func:`gray_console_figure`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from matplotlib.figure import Figure
 
 from ..viz import Player
 from ..viz.display import new_figure
+from ..viz.lab import Lab
 from .measure import Scale
 from .system import cluster
 
@@ -62,3 +64,81 @@ def long_poll_player(seed: int | None = None, *, design: str = "nacos", clients:
 def _publish(sim: Any) -> None:
     server = sim.nodes["server"]
     server.publish("application.yaml", f"release at {sim.now:g} ms")
+
+
+# -- the gray-release console ------------------------------------------------------------------
+IP_CHOICES = {"none": (), "10.0.0.7": ("10.0.0.7",), "10.0.0.7, 10.0.0.42": ("10.0.0.7", "10.0.0.42")}
+LABEL_CHOICES = {"none": (), "canary": ("canary",), "canary, beta": ("canary", "beta")}
+ACTIONS = ("gray", "merge to full", "abandon gray", "merge, then roll back")
+REASON_MARK = {"ip": "I", "label": "L", "percentage": "P", "": ""}
+
+
+def gray_console_state(ips: str = "10.0.0.7", labels: str = "canary", percentage: int = 10,
+                       action: str = "gray", clients: int = 100, seed: int = 15) -> Any:
+    """The console after applying the rule and then ``action`` (a fresh, deterministic run)."""
+    from .console import GrayConsole
+
+    console = GrayConsole(clients=clients, seed=seed)
+    console.apply(IP_CHOICES[ips], LABEL_CHOICES[labels], percentage)
+    if action == "merge to full":
+        console.merge()
+    elif action == "abandon gray":
+        console.abandon()
+    elif action == "merge, then roll back":
+        console.merge()
+        console.rollback()
+    return console
+
+
+def gray_console_figure(ips: str = "10.0.0.7", labels: str = "canary", percentage: int = 10,
+                        action: str = "gray", clients: int = 100, seed: int = 15) -> Figure:
+    """Each client a square: orange if it holds the gray content, blue the main one; the letter
+    says why the rule matches it (I: IP, L: label, P: percentage bucket)."""
+    console = gray_console_state(ips, labels, percentage, action, clients, seed)
+    rows = console.rows()
+    side = max(1, int(len(rows) ** 0.5 + 0.999))
+    fig = new_figure(figsize=(8.5, 3.6))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+    for i, r in enumerate(rows):
+        x, y = i % side, side - 1 - i // side
+        color = "#ff7f0e" if r.content == console.gray_content else "#1f77b4"
+        ax.add_patch(_square(x, y, color))
+        if REASON_MARK[r.reason]:
+            ax.text(x + 0.5, y + 0.45, REASON_MARK[r.reason], ha="center", va="center", fontsize=6, color="white")
+    ax.set_xlim(0, side)
+    ax.set_ylim(0, side)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"{len(rows)} clients: orange = {console.gray_content!r}, blue = {console.main_content!r}",
+                 fontsize=8)
+    counts = console.served()
+    names = sorted(counts, key=str)
+    bx.barh([str(n) for n in names], [counts[n] for n in names],
+            color=["#ff7f0e" if n == console.gray_content else "#1f77b4" for n in names])
+    bx.set_xlabel("clients holding it")
+    bx.set_title(" / ".join(console.log), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _square(x: float, y: float, color: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x + 0.05, y + 0.05), 0.9, 0.9, color=color)
+
+
+def _console_summary(ips: str, labels: str, percentage: int, action: str) -> str:
+    console = gray_console_state(ips, labels, percentage, action)
+    rows = console.rows()
+    sample = "; ".join(f"{r.client} {r.ip} {list(r.labels)} -> {r.content!r}" for r in rows[:3])
+    return (f"cohort {len(console.cohort())} of {len(rows)}; holding: "
+            + ", ".join(f"{k!r} x{v}" for k, v in sorted(console.served().items(), key=str)) + f"; {sample}")
+
+
+def gray_console(ips: str = "10.0.0.7", labels: str = "canary", percentage: int = 10, action: str = "gray") -> Any:
+    """The gray-release console: edit the rule (IP list, label, percentage), then gray only,
+    merge to full, abandon, or merge and roll back; the cohort and each client's config redraw."""
+    return Lab(gray_console_figure, ips=list(IP_CHOICES), labels=list(LABEL_CHOICES), percentage=(0, 100, 5),
+               action=list(ACTIONS), initial={"ips": ips, "labels": labels, "percentage": percentage,
+                                              "action": action},
+               describe=_console_summary, title="Gray-release console")

@@ -15,6 +15,7 @@ rollback (the active release is abandoned, the previous one becomes active again
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 
@@ -84,9 +85,11 @@ class Release:
 class AuditEntry:
     time: float
     operator: str
-    action: str  # "publish" | "rollback"
+    action: str  # "publish" | "rollback" | "gray" | "abandon gray"
     key: str
     release_key: str
+    notification_id: int = -1  # the release message it wrote (its notificationId)
+    active_version: int = 0  # the main release's version after it (0: none)
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,7 @@ class ReleaseStore:
         r = Release(key, version, release_key, content, md5(content), time, operator, comment)
         history.append(r)
         self.active[key] = len(history) - 1
-        self.audit.append(AuditEntry(time, operator, "publish", key, release_key))
-        self._message(key)
+        self.audit.append(AuditEntry(time, operator, "publish", key, release_key, self._message(key), version))
         return r
 
     def rollback(self, key: str, time: float, operator: str = "admin") -> Release:
@@ -150,14 +152,34 @@ class ReleaseStore:
             raise allowed("rollback key", key, "a key with an earlier release to roll back to")
         self.abandoned.add(cur.release_key)
         self.active[key] = i
-        self.audit.append(AuditEntry(time, operator, "rollback", key, cur.release_key))
-        self._message(key)
+        self.audit.append(AuditEntry(time, operator, "rollback", key, cur.release_key, self._message(key),
+                                     history[i].version))
         return history[i]
 
-    def _message(self, key: str) -> None:
+    def _message(self, key: str) -> int:
         m = ReleaseMessage(len(self.messages) + 1, key)
         self.messages.append(m)
         self.latest[key] = m.id
+        return m.id
+
+    def diff(self, key: str, old: int, new: int) -> list[str]:
+        """The unified diff from version ``old`` to version ``new`` of ``key`` (1-based, as
+        :attr:`Release.version`), as the console's release-history page shows it."""
+        history = self.releases.get(key, [])
+        for v in (old, new):
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= len(history):
+                raise allowed("version", v, f"a version of {key!r} from 1 to {len(history)}")
+        a, b = history[old - 1], history[new - 1]
+        return list(difflib.unified_diff(a.content.splitlines(), b.content.splitlines(),
+                                         f"v{old} {a.release_key}", f"v{new} {b.release_key}", lineterm="", n=1))
+
+    def timeline(self, key: str) -> list[AuditEntry]:
+        """``key``'s audit trail, oldest first."""
+        return [a for a in self.audit if a.key == key]
+
+    def version_of(self, key: str) -> int:
+        cur = self.current(key)
+        return 0 if cur is None else cur.version
 
     def notification_id(self, key: str) -> int:
         """The id of the latest release message of ``key`` (-1 if none), as

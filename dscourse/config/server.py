@@ -236,8 +236,8 @@ class ApolloConfigService(_ConfigServer):
         r = Release(f"{key}#gray", len(store.audit) + 1, f"{int(self.now):010d}-{len(store.audit) + 1:06x}-gray",
                     content, md5(content), self.now, operator, "gray")
         self.gray[key] = (rule, r)
-        store.audit.append(AuditEntry(self.now, operator, "gray", key, r.release_key))
-        store._message(key)
+        store.audit.append(AuditEntry(self.now, operator, "gray", key, r.release_key, store._message(key),
+                                      store.version_of(key)))
         return r
 
     def merge_gray(self, key: str, operator: str = "admin") -> Release:
@@ -249,6 +249,6 @@ class ApolloConfigService(_ConfigServer):
         """"Abandon gray": gray clients go back to the main release."""
         key = str(key)
         _, r = self.gray.pop(key)
-        self.store.audit.append(AuditEntry(self.now, operator, "abandon gray", key, r.release_key))
-        self.store._message(key)
+        self.store.audit.append(AuditEntry(self.now, operator, "abandon gray", key, r.release_key,
+                                           self.store._message(key), self.store.version_of(key)))
 

@@ -68,7 +68,8 @@ class ConfigCluster(Cluster):
 def cluster(design: str = "nacos", clients: int = 3, seed: int | None = None,
             keys: Sequence[Any] = ("application.yaml",), network: Network | None = None,
             compare_on_arrival: bool = True, ips: Sequence[str] | None = None,
-            poll_interval_ms: float = 10_000) -> ConfigCluster:
+            poll_interval_ms: float = 10_000,
+            labels: Sequence[tuple[str, ...]] | None = None) -> ConfigCluster:
     """A configuration server and ``clients`` clients of ``design``:
 
     * ``"nacos"`` -- Nacos 1.x long polling (MD5s posted, 29.5 s hold, changed keys only);
@@ -78,7 +79,8 @@ def cluster(design: str = "nacos", clients: int = 3, seed: int | None = None,
       from a Nacos server.
 
     ``keys`` are strings or :class:`NacosKey`/:class:`ApolloKey`; ``compare_on_arrival=False``
-    builds the broken Nacos server that loses a publish racing a poll (Chapter 15)."""
+    builds the broken Nacos server that loses a publish racing a poll (Chapter 15). ``ips`` and
+    ``labels`` give Apollo clients their IP and labels (for gray rules), client by client."""
     if design not in DESIGNS:
         raise allowed("design", design, f"one of {DESIGNS}")
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 1:
@@ -98,7 +100,8 @@ def cluster(design: str = "nacos", clients: int = 3, seed: int | None = None,
         c: ConfigClient
         if design == "apollo":
             ip = ips[i] if ips is not None and i < len(ips) else f"10.0.{i // 256}.{i % 256}"
-            c = ApolloClient(cid, "server", names, ip=ip)
+            tags = tuple(labels[i]) if labels is not None and i < len(labels) else ()
+            c = ApolloClient(cid, "server", names, ip=ip, labels=tags)
         elif design == "polling":
             c = PollingClient(cid, "server", names, interval=poll_interval_ms)
         else:

@@ -157,10 +157,8 @@ class Gateway:
         self.weight_rng = stream(seed, "gateway:weight")
         self.trace_rng = stream(seed, "gateway:trace")
         self.log: list[LogRecord] = []
-        defs = routes if isinstance(routes, list) and all(isinstance(r, RouteDefinition) for r in routes) \
-            else load_routes(routes)
-        self.routes = self._locate(defs)
-        self.weight_groups = self._weight_groups()
+        self.routes: list[Route] = []
+        self.refresh_routes(routes)
         self.global_filters = (
             GatewayFilter("RouteToRequestUrlFilter", "", ROUTE_TO_URL_FILTER_ORDER, self._route_to_url),
             GatewayFilter("ReactiveLoadBalancerClientFilter", "", LOAD_BALANCER_CLIENT_FILTER_ORDER, self._lb),
@@ -168,6 +166,16 @@ class Gateway:
         )
 
     # -- route locator ----------------------------------------------------------------------
+    def refresh_routes(self, routes: Any) -> list[Route]:
+        """``RefreshRoutesEvent`` to the ``CachingRouteLocator``: load and build *every* route of
+        ``routes`` (YAML, dicts or definitions) first, then swap the table in one step. If any
+        definition fails, the error propagates and the old routes stay in place."""
+        defs = routes if isinstance(routes, list) and all(isinstance(r, RouteDefinition) for r in routes) \
+            else load_routes(routes)
+        self.routes = self._locate(defs)
+        self.weight_groups = self._weight_groups()
+        return self.routes
+
     def _locate(self, defs: list[RouteDefinition]) -> list[Route]:
         routes = []
         for d in defs:
