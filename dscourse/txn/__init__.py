@@ -86,4 +86,4 @@ __all__ = [
     "transfer",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs",))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))
