@@ -18,7 +18,10 @@ malformed reply) is a violation. Student functions see plain data only.
   0) and by random runs with loss, duplication and crashes.
 * E5.4 -- ``recover(first, promises)``: what a new Multi-Paxos leader proposes in every slot
   from ``first`` to the highest slot reported (P2c per slot, no-ops in the gaps). Checked on
-  replicated key-value stores under crashes and partitions.
+  random promise sets with votes from several ballots per slot (:func:`recover_cases_trial`:
+  random runs rarely report two different votes for one slot, so they alone accept a
+  ``recover`` that keeps the lowest ballot) and on replicated key-value stores under crashes
+  and partitions.
 * E5.3 -- ``retry_delay(failures, u)``: ms to wait after the ``failures``-th failed attempt,
   ``u`` a uniform draw in [0, 1). Checked on dueling proposers: at least 99% of the seeds
   decide within 500 ms (one trial over many seeds: its seed is the first undecided one).
@@ -246,6 +249,69 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
             trial.violate(f"progress: only {done} of {total} operations completed over "
                           f"{len(seeds)} seeds (need {completed:.0%}): is every slot up to the "
                           "highest reported one filled?")
+
+    return _judge(trial, body)
+
+
+def recover_cases_trial(recover: Callable[[int, list], Any], seed: int, n: int = 60,
+                        show: int = 5) -> Trial:
+    """``recover`` on ``n`` random sets of promises from a majority of 5 acceptors, each slot
+    reported with votes from up to three ballots carrying *different* commands (a ballot
+    proposes one command per slot; an acceptor reports its highest vote per slot). Two
+    properties, named in the violations: ``highest ballot wins`` (in a slot with votes, the
+    command of the highest-numbered one: P2c per slot) and ``no-ops in gaps`` (a no-op in a
+    slot with no vote, and exactly the slots ``first`` .. highest reported). Every wrong case
+    counts; the first ``show`` of each property are listed."""
+    trial = Trial(seed)
+    rng = stream(seed, "E5.4/cases")
+
+    def body() -> None:
+        wrong: dict[str, list[str]] = {"highest ballot wins": [], "no-ops in gaps": []}
+        for _ in range(n):
+            first = int(rng.integers(1, 6))
+            size = int(rng.choice([3, 4]))
+            slots = range(first, first + int(rng.integers(1, 5)))
+            promises: list[list[list]] = [[] for _ in range(size)]
+            token = 0
+            for slot in slots:
+                if rng.random() < 0.25:
+                    continue                                   # a gap, unless another slot is higher
+                ballots = sorted({(int(rng.integers(1, 6)), f"r{int(rng.integers(1, 4))}")
+                                  for _ in range(int(rng.integers(1, 4)))})
+                command = {}
+                for b in ballots:
+                    command[b], token = token, token + 1
+                for votes in promises:
+                    if rng.random() < 0.7:
+                        b = ballots[int(rng.integers(len(ballots)))]
+                        votes.append([slot, b[0], b[1], command[b]])
+            best: dict[int, tuple] = {}
+            for votes in promises:
+                for slot, rnd, proposer, tok in votes:
+                    best[slot] = max(best.get(slot, (0, "", None)), (rnd, proposer, tok))
+            top = max([first - 1, *best])
+            want = {slot: best[slot][2] if slot in best else None for slot in range(first, top + 1)}
+            call = f"recover({first}, {promises})"
+            out = recover(first, [[list(v) for v in votes] for votes in promises])
+            try:
+                got = {slot: tok for slot, tok in out}
+            except (TypeError, ValueError):
+                wrong["no-ops in gaps"].append(f"{call} returned {out!r}, not [slot, token] pairs")
+                continue
+            bad_vote = [s for s in want if want[s] is not None and got.get(s) != want[s]]
+            if bad_vote:
+                wrong["highest ballot wins"].append(
+                    f"{call}: slot {bad_vote[0]} got {got.get(bad_vote[0])!r}, the highest ballot "
+                    f"{best[bad_vote[0]][:2]} voted {want[bad_vote[0]]}")
+            if set(got) != set(want) or any(got[s] is not None for s in want if want[s] is None):
+                wrong["no-ops in gaps"].append(f"{call} returned {sorted(got.items())}, expected "
+                                               f"{sorted(want.items())}")
+        trial.facts.update(cases=n, **{p: len(w) for p, w in wrong.items()})
+        for prop, cases in wrong.items():
+            if cases:
+                more = f" (and {len(cases) - show} more)" if len(cases) > show else ""
+                trial.violate(f"{prop} violated in {len(cases)} of {n} cases: "
+                              + "; ".join(cases[:show]) + more)
 
     return _judge(trial, body)
 
