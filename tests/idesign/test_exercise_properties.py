@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 
 import pytest
 
@@ -120,3 +121,129 @@ def test_trace_failures_are_all_listed():
     assert [v.split(":")[0] for v in trial.violations] == ["Format", "Parse", "Counter"]
     assert ex.trace_trial(None, None, lambda c: 1000 if c > 9000 else c + 1, 1,
                           properties=("counter",)).ok
+
+
+# -- E11.1: "scrambled" judges the serial field, not the characters ------------------------------
+ALPHABET = ex.ALPHABET
+M30 = 1 << 30
+
+
+def _affine(serial, scheme, key):
+    d = hmac.digest(key.encode(), f"mix:{scheme}".encode(), "sha256")
+    a, b = int.from_bytes(d[:4], "big") % M30 | 1, int.from_bytes(d[4:8], "big") % M30
+    return (a * serial + b) % M30
+
+
+def _feistel30(serial, scheme, key):
+    return feistel(serial, M30, f"{key}:{scheme}")
+
+
+def codec(mix, layout="check-outside", little_endian=False):
+    """A coupon codec in the exercise's interface; ``mix`` maps the serial (broken ones do not
+    scramble it); ``layout`` places the fields; ``little_endian`` writes the least significant
+    character first."""
+    def pack(scheme, mixed, check):
+        if layout == "check-outside":
+            return (check >> 7) << 52 | scheme << 37 | mixed << 7 | (check & 127)
+        return mixed << 28 | scheme << 13 | check          # serial on top, check at the bottom
+
+    def unpack(value):
+        if layout == "check-outside":
+            return (value >> 37) & 0x7FFF, (value >> 7) & (M30 - 1), (value >> 52) << 7 | (value & 127)
+        return (value >> 13) & 0x7FFF, value >> 28, value & 0x1FFF
+
+    def check_of(scheme, serial, key):
+        return int.from_bytes(hmac.digest(key.encode(), f"{scheme}:{serial}".encode(), "sha256")[:2], "big") >> 3
+
+    def encode(scheme, serial, key):
+        value = pack(scheme, mix(serial, scheme, key), check_of(scheme, serial, key))
+        chars = []
+        for _ in range(10):
+            value, digit = divmod(value, 60)
+            chars.append(ALPHABET[digit])
+        return "".join(chars if little_endian else reversed(chars))
+
+    inverse_cache = {}
+
+    def decode(code, key):
+        if not isinstance(code, str) or len(code) != 10 or set(code) - set(ALPHABET):
+            return None
+        value = 0
+        for c in (reversed(code) if little_endian else code):
+            value = value * 60 + ALPHABET.index(c)
+        if value >> 58:
+            return None
+        scheme, mixed, check = unpack(value)
+        table = inverse_cache.setdefault((scheme, key), {})
+        if mix is _affine:
+            d = hmac.digest(key.encode(), f"mix:{scheme}".encode(), "sha256")
+            a, b = int.from_bytes(d[:4], "big") % M30 | 1, int.from_bytes(d[4:8], "big") % M30
+            serial = (mixed - b) * pow(a, -1, M30) % M30
+        elif mix is _feistel30:
+            serial = feistel(mixed, M30, f"{key}:{scheme}", inverse=True)
+        else:
+            serial = table.get(mixed)
+            if serial is None:
+                return None
+        return (scheme, serial) if check_of(scheme, serial, key) == check else None
+
+    def decode_all(codes, key):
+        return [decode(c, key) for c in codes]
+
+    if mix not in (_affine, _feistel30):            # invertible by lookup over what was encoded
+        plain_encode = encode
+
+        def encode(scheme, serial, key):
+            inverse_cache.setdefault((scheme, key), {})[mix(serial, scheme, key)] = serial
+            return plain_encode(scheme, serial, key)
+
+    return encode, decode, decode_all
+
+
+UNSCRAMBLED = {
+    "identity": lambda s, scheme, key: s,
+    "xor with a keyed constant": lambda s, scheme, key: s ^ (_affine(0, scheme, key)),
+    "plus a keyed constant": lambda s, scheme, key: (s + _affine(0, scheme, key)) % M30,
+    "times 3": lambda s, scheme, key: 3 * s % M30,
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("mix", [_affine, _feistel30])
+@pytest.mark.parametrize("layout, little_endian", [("check-outside", False), ("serial-top", False),
+                                                   ("check-outside", True)])
+def test_a_keyed_serial_bijection_passes_every_coupon_property(seed, mix, layout, little_endian):
+    enc, dec, dec_all = codec(mix, layout, little_endian)
+    # (tampering is left out: a 13-bit check lets 1 in 8,192 changes through, by chance)
+    trial = ex.coupon_trial(enc, dec, dec_all, seed, properties=("round trip", "keyed", "scrambled"))
+    assert trial.ok, trial.violations
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("name", sorted(UNSCRAMBLED))
+@pytest.mark.parametrize("layout, little_endian", [("check-outside", False), ("serial-top", False),
+                                                   ("check-outside", True)])
+def test_an_unpermuted_serial_fails_exactly_scrambled(seed, name, layout, little_endian):
+    enc, dec, dec_all = codec(UNSCRAMBLED[name], layout, little_endian)
+    for prop in ("round trip", "keyed", "scrambled"):
+        trial = ex.coupon_trial(enc, dec, dec_all, seed, properties=(prop,))
+        assert trial.ok is (prop != "scrambled"), (prop, trial.violations)
+    trial = ex.coupon_trial(enc, dec, dec_all, seed, properties=("scrambled",))
+    assert "bits of the codes change" in trial.violations[0]
+
+
+def test_the_characters_alone_cannot_tell_an_unpermuted_serial():
+    """Why the property counts bits: the check bits change every character of the code."""
+    enc, _, _ = codec(UNSCRAMBLED["identity"])
+    run = [enc(10_001, s, "k") for s in range(100)]
+    differing = [sum(a != b for a, b in zip(x, y, strict=True)) for x, y in itertools.pairwise(run)]
+    assert sum(differing) / len(differing) > 9
+    assert ex.changing_bits(run) <= 22
+    assert ex.changing_bits([codec(_affine)[0](10_001, s, "k") for s in range(100)]) >= 42
+
+
+def test_scrambled_reports_codes_that_are_not_codes():
+    enc, dec, dec_all = codec(_affine)
+    trial = ex.coupon_trial(lambda scheme, serial, key: "Oops" if scheme == 10_001 else enc(scheme, serial, key),
+                            dec, dec_all, 1, n=5, properties=("scrambled",))
+    assert not trial.ok and "not 10 characters" in trial.violations[0]
