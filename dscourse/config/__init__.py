@@ -17,7 +17,11 @@
 * :mod:`.zkcenter` (loaded on first use) -- the ZooKeeper-backed variant on ``ds.zk``:
   :func:`zk_cluster`, watch + getData, the one-shot watch race, ``jute.maxbuffer``;
 * :mod:`.measure` (loaded on first use) -- server cost (requests/s, bytes, held connections)
-  and propagation delays at scale; :mod:`.labs` -- the chapter's figures.
+  and propagation delays at scale; :mod:`.labs` -- the chapter's figures and widgets;
+* also loaded on first use: :mod:`.dynamic_routes` (the gateway's routes fed from Nacos),
+  :mod:`.herd` (the thundering herd on a server restart, with and without jitter),
+  :mod:`.naming` (Nacos's AP Distro vs CP Raft naming under a partition) and :mod:`.console`
+  (the gray-release console's model).
 """
 
 from .._lazy import lazy
@@ -74,4 +78,6 @@ __all__ = [
     "md5",
 ]
 
-__getattr__, __dir__ = lazy(__name__, globals(), ("zkcenter", "measure", "labs"), attributes={"zk_cluster": "zkcenter"})
+__getattr__, __dir__ = lazy(__name__, globals(),
+                            ("zkcenter", "measure", "labs", "dynamic_routes", "herd", "naming", "console"),
+                            attributes={"zk_cluster": "zkcenter"})
