@@ -16,9 +16,10 @@ of, for operations on the same key, in the session's own order:
   ``w1 < w2``.
 
 These are the per-object forms (Viotti and Vukolic, ACM CSUR 2016, §3.3, with the
-arbitration order as the version order). Terry's MW and WFR also order writes to different
-keys, which a history of single-key reads shows only together with the order of what others
-read; :mod:`.causal` judges that (causal consistency implies all four).
+arbitration order as the version order). As in Bayou (one write order) and in every store of
+Chapter 3 (timestamps), one version order serves all sessions. Terry's MW and WFR also order
+writes to different keys, which single-key reads cannot show; :mod:`.causal` judges causal
+order across keys (its causal convergence, CCv, implies all four).
 
 **What the checker needs.** Reads-from must be recoverable: within a key, every written
 value is unique and none equals the initial value (``None`` for a register, ``""`` for the
