@@ -110,13 +110,13 @@ class StepNode(Node):
         super().__init__(id)
         self.step, self.plan, self.role = step, plan, role
         self.mem: Any = {}
-        self.down = False          # crashed mid-handler: ignore everything until the crash lands
 
     def on_start(self) -> None:
         self.stable.setdefault("log", [])
         if self.role == "coordinator":
             for txid, parts in TXNS:
-                self.run(["begin", txid, list(parts)])
+                if not self.run(["begin", txid, list(parts)]):
+                    return                      # crashed at one of this event's steps
 
     def on_recover(self) -> None:
         self.run(["recover"])
@@ -134,9 +134,8 @@ class StepNode(Node):
     def on_timer(self, name: str, payload: Any) -> None:
         self.run(["timeout", payload])
 
-    def run(self, event: list[Any]) -> None:
-        if self.down:
-            return
+    def run(self, event: list[Any]) -> bool:
+        """Call the step function on ``event`` and perform its actions (False: crashed)."""
         plan = self.plan
         plan.calls += 1
         if plan.calls > MAX_CALLS:
@@ -152,9 +151,7 @@ class StepNode(Node):
         actions = _plain(res[1], "the actions you returned")
         if len(actions) > MAX_ACTIONS:
             raise ConfigError(f"{len(actions)} actions for one event: at most {MAX_ACTIONS}")
-        for a in actions:
-            if not self.act(a, event):
-                return
+        return all(self.act(a, event) for a in actions)     # stops at a crash
 
     def act(self, a: Any, event: list[Any]) -> bool:
         """Perform one action; False once the node has crashed at this point."""
@@ -169,7 +166,7 @@ class StepNode(Node):
                                   f"to another of {nodes}")
             if self.role == "participant" and a[2][0] == "vote" and len(a[2]) == 3 and a[2][2] is True:
                 txid = a[2][1]
-                if state_of(self.stable["log"], txid) != "prepared":
+                if state_of(self.stable["log"], txid) not in ("prepared", "committed"):
                     self.plan.problems["no abort after yes"].append(
                         f"{self.id} voted yes on {txid} at {self.now:g} ms without a durable "
                         "'prepared' record: a crash now forgets the promise")
@@ -196,9 +193,9 @@ class StepNode(Node):
         n = self.plan.writes[self.id] = self.plan.writes.get(self.id, 0) + 1
         if self.plan.crash.get(self.id) != n:
             return True
-        self.down = True
-        self._sim.schedule_nemesis([(self.now, ("crash", self.id)),
-                                    (self.now + self.plan.recover_ms[self.id], ("recover", self.id))])
+        sim = self._sim
+        sim.nodes["operator"].set_timer(self.plan.recover_ms[self.id], "recover", self.id)
+        sim.crash(self.id)          # here, mid-handler: the rest of this event's actions are lost
         return False
 
     def check_record(self, rec: list[Any], event: list[Any]) -> None:
@@ -238,6 +235,14 @@ class StepNode(Node):
             plan.blocking.append(now - plan.prepared_at.pop((self.id, txid)))
 
 
+class Operator(Node):
+    """The harness's hand, not a protocol node: it recovers a crashed node when its downtime
+    is over (crashes happen inside handlers, at a step, so they are not a nemesis schedule)."""
+
+    def on_timer(self, name: str, payload: Any) -> None:
+        self._sim.recover(payload)
+
+
 def _two_pc_checks(sim: Simulation, plan: Plan) -> None:
     """Atomicity and commit validity across participants, resolution at the end."""
     outcome: dict[str, dict[str, str | None]] = {}
@@ -263,6 +268,7 @@ def two_pc_run(coordinator: Fn, participant: Fn, seed: int, plan: Plan,
                horizon_ms: float = 3000.0) -> Simulation:
     """One run of ``TXNS`` under ``plan``; its problems are in ``plan.problems``."""
     sim = Simulation(seed=seed, network=reliable(latency=LATENCY))
+    sim.add_node(Operator("operator"))
     sim.add_node(StepNode("c", coordinator, plan, "coordinator"))
     for p in ("p1", "p2", "p3"):
         sim.add_node(StepNode(p, participant, plan, "participant"))
@@ -393,15 +399,12 @@ class _ThreePC(Node):
         super().__init__(id)
         self.plan, self.terminate = plan, terminate
         self.suspected: set[str] = set()
-        self.down = False
 
     def on_start(self) -> None:
         self.stable.setdefault("state", "initial")
         self.set_timer(FD_MS, "fd")
 
     def on_timer(self, name: str, payload: Any) -> None:
-        if self.down:
-            return
         if name == "fd":
             sim = self._sim
             now = {n for n in sim.nodes if n != self.id and
@@ -424,10 +427,9 @@ class _ThreePC(Node):
         n = plan.steps[self.id] = plan.steps.get(self.id, 0) + 1
         sim = self._sim
         if self.id == "c" and plan.partition_after == n:
-            sim.schedule_nemesis([(self.now, ("partition", [["c", "p1"], ["p2", "p3"]]))])
+            sim.partition(["c", "p1"], ["p2", "p3"])
         if plan.crash.get(self.id) == n:
-            self.down = True
-            sim.schedule_nemesis([(self.now, ("crash", self.id))])
+            sim.crash(self.id)       # for good: crash-only (fail-stop)
             return False
         return True
 
@@ -453,7 +455,7 @@ class ThreePCCoordinatorNode(_ThreePC):
             self.annotate(phase="can-commit")
 
     def on_message(self, src: str, msg: Any) -> None:
-        if self.down or self.stable["state"] in FINAL:
+        if self.stable["state"] in FINAL:
             return
         if msg[0] == "vote":
             self.votes[src] = msg[1]
@@ -525,8 +527,6 @@ class ThreePCParticipantNode(_ThreePC):
         return True
 
     def on_message(self, src: str, msg: Any) -> None:
-        if self.down:
-            return
         kind = msg[0]
         st = self.stable["state"]
         if kind == "can-commit" and st == "initial":
