@@ -10,7 +10,7 @@ FLP forbids a deterministic guarantee (Fischer, Lynch & Paterson 1985). Two sche
 (``schedule=``):
 
 * ``"oblivious"`` -- an *oblivious adversary* (Aspnes, "Randomized protocols for asynchronous
-  consensus", Distributed Computing 16, 2003, §3.2): every delay is fixed before the run,
+  consensus", Distributed Computing 16, 2003): every delay is fixed before the run,
   here by position on its link. It knows the proposers' algorithm, including a fixed backoff
   ``B``, but not their coin flips. On each proposer-to-acceptor link the 1st, 3rd, 5th ...
   message takes ``d`` ms and the 2nd, 4th ... takes ``A = B + 4d``; every other link takes
