@@ -2,7 +2,7 @@
 
 For a *differentiated* history (every written value unique per key, so each read names the
 write it read; see :func:`.session.differentiated`), Bouajjani, Enea, Guerraoui and Hamza
-(POPL 2017, "On Verifying Causal Consistency", §4) take the causal order ``CO`` to be the
+(POPL 2017, "On Verifying Causal Consistency") take the causal order ``CO`` to be the
 transitive closure of program order (each session's own order) and reads-from (a write
 before every read of its value), and show that checking becomes polynomial: a history is
 

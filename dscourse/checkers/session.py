@@ -1,21 +1,21 @@
 """Session guarantees: read your writes, monotonic reads, writes follow reads, monotonic writes.
 
-Terry et al. (PDIS 1994, "Session Guarantees for Weakly Consistent Replicated Data", §3)
+Terry et al. (PDIS 1994, "Session Guarantees for Weakly Consistent Replicated Data")
 define four promises to one *session* (here: one client of the history). With ``<=`` the
 order of versions of a key (the store's *version order*: Bayou's write order, a last-writer-
 wins store's timestamps, ABD's tags) and ``src(r)`` the write a read ``r`` returned the value
 of, for operations on the same key, in the session's own order:
 
-* **read your writes** (RYW, §3.1): after the session writes ``w``, its reads return ``w``
+* **read your writes** (RYW): after the session writes ``w``, its reads return ``w``
   or a newer version: ``w <= src(r)``;
-* **monotonic reads** (MR, §3.2): a later read never returns an older version than an
+* **monotonic reads** (MR): a later read never returns an older version than an
   earlier one: ``src(r1) <= src(r2)``;
-* **writes follow reads** (WFR, §3.3): a write is ordered after every version the session
+* **writes follow reads** (WFR): a write is ordered after every version the session
   read before it: ``src(r) < w``;
-* **monotonic writes** (MW, §3.4): the session's writes are ordered as it issued them:
+* **monotonic writes** (MW): the session's writes are ordered as it issued them:
   ``w1 < w2``.
 
-These are the per-object forms (Viotti and Vukolic, ACM CSUR 2016, §3.3, with the
+These are the per-object forms (as in Viotti and Vukolic, ACM CSUR 2016, with their
 arbitration order as the version order). As in Bayou (one write order) and in every store of
 Chapter 3 (timestamps), one version order serves all sessions. Terry's MW and WFR also order
 writes to different keys, which single-key reads cannot show; :mod:`.causal` judges causal
@@ -53,7 +53,7 @@ from ..errors import ConfigError, allowed
 from .models import UNKNOWN, Operation
 
 RYW, MR, WFR, MW = "read-your-writes", "monotonic-reads", "writes-follow-reads", "monotonic-writes"
-#: The four guarantees, in the order of Terry et al. §3.
+#: The four guarantees, in the order Terry et al. present them.
 GUARANTEES: tuple[str, ...] = (RYW, MR, WFR, MW)
 SHORT = {RYW: "RYW", MR: "MR", WFR: "WFR", MW: "MW"}
 
@@ -65,7 +65,7 @@ INIT = None
 # -- the history as reads-from -------------------------------------------------------------
 @dataclass(frozen=True)
 class Differentiated:
-    """A history with unique written values per key (Bouajjani et al., POPL 2017, §2:
+    """A history with unique written values per key (Bouajjani et al., POPL 2017:
     *differentiated*), in the form the session and causal checkers read.
 
     ``operations``: every operation kept (reads of unknown outcome and unread writes of
@@ -487,22 +487,22 @@ def check(history: Any, guarantees: str | Iterable[str] = GUARANTEES, *,
 
 
 def read_your_writes(history: Any, **kw: Any) -> Result:
-    """:func:`check` of read your writes alone (Terry et al. §3.1)."""
+    """:func:`check` of read your writes alone (Terry et al. 1994, "Read Your Writes")."""
     return check(history, RYW, **kw)
 
 
 def monotonic_reads(history: Any, **kw: Any) -> Result:
-    """:func:`check` of monotonic reads alone (Terry et al. §3.2)."""
+    """:func:`check` of monotonic reads alone (Terry et al. 1994, "Monotonic Reads")."""
     return check(history, MR, **kw)
 
 
 def writes_follow_reads(history: Any, **kw: Any) -> Result:
-    """:func:`check` of writes follow reads alone (Terry et al. §3.3)."""
+    """:func:`check` of writes follow reads alone (Terry et al. 1994, "Writes Follow Reads")."""
     return check(history, WFR, **kw)
 
 
 def monotonic_writes(history: Any, **kw: Any) -> Result:
-    """:func:`check` of monotonic writes alone (Terry et al. §3.4)."""
+    """:func:`check` of monotonic writes alone (Terry et al. 1994, "Monotonic Writes")."""
     return check(history, MW, **kw)
 
 

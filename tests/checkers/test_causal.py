@@ -151,7 +151,7 @@ def _arbitrated(h, after, writes):
 
 def brute_force(h, model):
     """CC: every read has a serialization of its causal past's writes, itself last (Bouajjani
-    et al. §3); CM: every session has one serialization of all writes and its own reads
+    et al. 2017); CM: every session has one serialization of all writes and its own reads
     (Ahamad et al. 1995); CCv: :func:`_arbitrated`. The causal order is program order and
     reads-from, closed."""
     if any(src == -1 for src in h.source.values()):
