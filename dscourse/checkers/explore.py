@@ -26,12 +26,15 @@ search is breadth-first, the first path found to a violating state is a shortest
 The search works on one simulation object and moves it between states with the kernel's
 :func:`~dscourse.sim.checkpoint.checkpoint` and :func:`~dscourse.sim.checkpoint.rollback`
 (node attributes and messages are pickled, so they must be plain data and node classes
-must be defined at the top level of a module or notebook). The default ``engine="incremental"``
-uses :func:`~dscourse.sim.checkpoint.snapshot` and :func:`~dscourse.sim.checkpoint.restore`
-instead: each node is pickled on its own, and after a step only the node it ran on (its
-attributes, random streams and outgoing links) is put back, so a handler must change only its
-own node, as the Node API intends (nodes share nothing but messages). ``engine="checkpoint"``
-is the original search, kept as the reference the incremental one agrees with state for state.
+must be defined at the top level of a module or notebook). The default ``engine="compact"``
+(:mod:`.explore_compact`) keeps each state as a compact record instead and builds a successor
+by running only the receiving node's handler on a fresh copy of that node, resetting the queue
+in place and carrying the parent's key over. ``engine="incremental"`` uses
+:func:`~dscourse.sim.checkpoint.snapshot` and :func:`~dscourse.sim.checkpoint.restore`: each
+node is pickled on its own, and after a step only the node it ran on (its attributes, random
+streams and outgoing links) is put back. Both require that a handler change only its own
+node, as the Node API intends (nodes share nothing but messages). ``engine="checkpoint"`` is
+the original search, kept as the reference both agree with state for state.
 
 A counterexample is a list of :class:`Choice` steps; :func:`replay` re-runs it from the seed,
 so ``result.trace`` can be drawn with ``ds.viz.spacetime`` and ``result.ops`` loaded into
@@ -59,7 +62,7 @@ from ..sim.trace import Trace
 
 KINDS = ("fire", "drop", "duplicate", "restart")
 MODES = ("bfs", "random")
-ENGINES = ("incremental", "checkpoint")
+ENGINES = ("compact", "incremental", "checkpoint")
 _KERNEL_ATTRS = frozenset({"_sim", "rng", "_init_args"})
 _ATOMS = (int, float, str, bool, type(None), bytes)
 
@@ -322,7 +325,7 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
             goals: Any = None, prunes: Any = None, max_depth: int = 30, max_drops: int = 0,
             max_duplicates: int = 0, max_restarts: int = 0, restartable: Iterable[str] = (),
             timers: bool = True, max_states: int | None = None, mode: str = "bfs",
-            walks: int = 200, engine: str = "incremental") -> ExploreResult:
+            walks: int = 200, engine: str = "compact") -> ExploreResult:
     """Search the states of ``make_sim(seed)`` for one that breaks an invariant.
 
     ``invariants``, ``goals`` and ``prunes`` are functions ``sim -> bool`` (one, a list, or a
@@ -331,10 +334,11 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     shortest counterexamples, deduplicated states) or ``"random"`` (``walks`` random walks
     of up to ``max_depth`` steps, drawn from the stream ``"explore"``: no dedup, quick to
     find deep bugs, no proof). Bounds: see :class:`Bounds` and the module docstring.
-    ``engine`` (breadth-first only): ``"incremental"`` (per-node snapshots, keys carried over
-    from the parent; the default) or ``"checkpoint"`` (the original search: the whole
-    simulation checkpointed and the key rebuilt per state), kept as the reference it must
-    agree with state for state.
+    ``engine`` (breadth-first only): ``"compact"`` (compact states, successors built by running
+    only the receiving node; the default), ``"incremental"`` (per-node snapshots, keys carried
+    over from the parent) or ``"checkpoint"`` (the original search: the whole simulation
+    checkpointed and the key rebuilt per state), kept as the reference the others must agree
+    with state for state.
     """
     if not callable(make_sim):
         raise allowed("make_sim", make_sim, "a function seed -> Simulation")
@@ -358,7 +362,12 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     for nid in bounds.restartable:
         root.status(nid)   # unknown ids raise UnknownNodeError
     steps = settle(root)
-    search = _random if mode == "random" else _bfs_fast if engine == "incremental" else _bfs
+    if mode == "random":
+        search = _random
+    elif engine == "compact":
+        from .explore_compact import bfs_compact as search
+    else:
+        search = _bfs_fast if engine == "incremental" else _bfs
     collecting = gc.isenabled()
     gc.disable()   # the set of seen states holds millions of objects: no cycles to collect there
     try:

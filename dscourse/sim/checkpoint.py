@@ -43,8 +43,8 @@ class Checkpoint(NamedTuple):
 
 def _entry(frozen: tuple[Any, ...]) -> Entry:
     e = list(frozen)
-    if e[KIND] == DELIVER:
-        e[MSG] = private(e[MSG])   # a copy if the message is mutable (the receiver may change it)
+    if e[KIND] == DELIVER or e[KIND] == TIMER:
+        e[MSG] = private(e[MSG])   # a copy if the message or timer payload is mutable (the handler may change it)
     return e
 
 

@@ -156,3 +156,46 @@ def perturb(sim, ops):
             pending = [p for p in sim.pending() if p.kind == "deliver"]
             if pending:
                 sim.duplicate(pending[0].id)
+
+
+class Meddler(ds.sim.Node):
+    """Mutates the dict messages it receives and keeps them; a timer it may cancel; aliased
+    lists (``log`` and ``view`` are one list); forwards to the next node."""
+
+    def __init__(self, id):
+        super().__init__(id)
+        self.log = []
+        self.view = self.log
+        self.handle = None
+        self.counts = {}
+
+    def on_start(self):
+        self.handle = self.set_timer(3, "nag", {"n": 0})
+        if self.id == "m1":
+            self.send("m2", {"hop": 0, "path": ["m1"]})
+            self.send("m3", {"hop": 0, "path": ["m1"]})
+
+    def on_message(self, src, msg):
+        msg["path"].append(self.id)          # the receiver's own copy: no other state may see it
+        msg["hop"] += 1
+        self.log.append(tuple(msg["path"]))
+        self.counts[src] = self.counts.get(src, 0) + 1
+        if self.handle is not None and msg["hop"] % 2:
+            self.cancel_timer(self.handle)
+            self.handle = None
+        if msg["hop"] < 3:
+            peers = self.peers
+            self.send(peers[msg["hop"] % len(peers)], msg)
+
+    def on_timer(self, name, payload):
+        payload["n"] += 1
+        self.view.append(("nag", payload["n"]))
+        if payload["n"] < 2:
+            self.handle = self.set_timer(3, "nag", payload)
+
+
+def meddlers(seed):
+    sim = ds.sim.Simulation(seed=seed)
+    for n in ("m1", "m2", "m3"):
+        sim.add_node(Meddler(n))
+    return sim

@@ -1,4 +1,4 @@
-"""The incremental search (the default) against the original checkpoint search: the same
+"""The compact search (the default) and the incremental one against the original checkpoint search: the same
 states, the same counts, the same shortest counterexamples, choice for choice."""
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from dscourse.paxos import modelcheck as M
 
 
 def both(make, invariants=None, **kw):
-    new = ex.explore(make, invariants, engine="incremental", **kw)
     old = ex.explore(make, invariants, engine="checkpoint", **kw)
-    assert (new.states, new.depth, new.complete, new.exhausted) == \
-        (old.states, old.depth, old.complete, old.exhausted)
-    assert (new.violation, new.goal) == (old.violation, old.goal)
-    assert new.path == old.path                      # kinds, pending ids and texts
-    if new.sim is not None:
-        assert new.trace.digest() == old.trace.digest()
+    for engine in ("compact", "incremental"):
+        new = ex.explore(make, invariants, engine=engine, **kw)
+        assert (new.states, new.depth, new.complete, new.exhausted) == \
+            (old.states, old.depth, old.complete, old.exhausted), engine
+        assert (new.violation, new.goal) == (old.violation, old.goal), engine
+        assert new.path == old.path, engine              # kinds, pending ids and texts
+        if new.sim is not None:
+            assert new.trace.digest() == old.trace.digest(), engine
     return new
 
 

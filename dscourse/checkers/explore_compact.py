@@ -1,0 +1,655 @@
+"""The compact breadth-first search behind ``explore(engine="compact")`` (the default).
+
+The same states as the original search (:func:`dscourse.checkers.explore._bfs`), in the same
+order, with the same shortest counterexamples, built more cheaply. A state is a compact
+record (:class:`State`): the clock and queue seq, each node's attributes as an *image* (a
+private copy that no handler ever touches, shared with the parent when the step did not run
+on that node), the live queue entries as sorted tuples, each node's drawn random streams and
+link buffers, the fault state and the trace rows. A successor is built by applying one choice
+to the parent's record on the one simulation object, touching only what the choice can
+change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
+
+* the receiving node gets a fresh copy of its image (:func:`clone`, a deep copy of plain data
+  several times cheaper than unpickling; aliasing inside the node is kept), its handler runs
+  through the kernel's ``_execute``, and the kernel's queue is put back by resetting the
+  parent's entries in place (no entry is copied);
+* the canonical key is carried over: each node's key hash is kept and only the node the step
+  ran on is re-keyed, and each queued entry's hash is computed once, when it is queued; the
+  pending multiset is the sorted tuple of its members' hashes. (A sum of the members' hashes
+  would be cheaper, but Python's tuple hash is nearly additive in its last item, so such
+  sums collide on real systems: two gossip states with messages swapped between two
+  receivers did.);
+* the successor's node image is the node's own attributes after the step (no copy: the node
+  is given a fresh copy of an image before its next handler runs).
+
+Restarts, paused nodes and their backlogs take the slow path: the whole parent is loaded
+again. The engine relies on the Node API's rule that a node's handlers change only that node
+(its attributes, random streams and outgoing links); nodes share nothing but messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import pickle
+from typing import Any, NamedTuple
+
+from ..errors import ConfigError
+from ..sim import Simulation
+from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME, SEQ, TIME, TIMER
+from ..sim.rng import stream
+from ..sim.trace import private
+from .explore import _choice, _first, freeze, node_state, restart
+
+_KERNEL_ATTRS = ("_sim", "rng", "_init_args")
+_SHARED = frozenset({int, float, str, bool, type(None), bytes, complex, range})
+_frozen: dict[type, tuple[str, ...] | None] = {}   # a type -> its fields if immutable by contract
+
+
+# -- private copies of plain data ----------------------------------------------------------------
+def _immutable_fields(t: type) -> tuple[str, ...] | None:
+    """The fields of a frozen dataclass or enum type (immutable by contract, though a field
+    may hold a mutable value), else None. Cached per type (types, not values)."""
+    try:
+        return _frozen[t]
+    except KeyError:
+        pass
+    params = getattr(t, "__dataclass_params__", None)
+    out: tuple[str, ...] | None
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        out = ()
+    elif params is not None and params.frozen:
+        out = tuple(t.__dataclass_fields__)   # type: ignore[attr-defined]
+    else:
+        out = None
+    _frozen[t] = out
+    return out
+
+
+def clone(x: Any, memo: dict[int, Any]) -> Any:
+    """A private deep copy of ``x`` like ``pickle.loads(pickle.dumps(x))``: immutable values
+    (atoms, frozen dataclasses and tuples holding only immutable values) are shared, dicts,
+    lists and sets copied, objects shared twice inside ``x`` copied once (``memo``, by id);
+    anything else goes to :func:`copy.deepcopy`."""
+    t = type(x)
+    if t in _SHARED:
+        return x
+    if t is dict:
+        c = memo.get(id(x))
+        if c is None:
+            c = memo[id(x)] = {}
+            for k, v in x.items():
+                c[k if type(k) in _SHARED else clone(k, memo)] = v if type(v) in _SHARED else clone(v, memo)
+        return c
+    if t is list:
+        c = memo.get(id(x))
+        if c is None:
+            c = memo[id(x)] = []
+            c.extend(v if type(v) in _SHARED else clone(v, memo) for v in x)
+        return c
+    if t is tuple or t is frozenset:
+        items = [v if type(v) in _SHARED else clone(v, memo) for v in x]
+        return x if all(a is b for a, b in zip(items, x, strict=True)) else t(items)
+    if t is set:
+        c = memo.get(id(x))
+        if c is None:
+            c = memo[id(x)] = {v if type(v) in _SHARED else clone(v, memo) for v in x}
+        return c
+    names = _immutable_fields(t)
+    if names is not None:
+        if all(clone(v, memo) is v for v in (getattr(x, n) for n in names)):
+            return x
+    elif isinstance(x, tuple) and all(clone(v, memo) is v for v in x):   # named tuples
+        return x
+    return copy.deepcopy(x, memo)
+
+
+def frozen(x: Any) -> bool:
+    """Whether ``x`` is immutable all the way down (atoms, and tuples, frozensets, frozen
+    dataclasses, enums and named tuples holding only such values): shared, never copied."""
+    t = type(x)
+    if t in _SHARED:
+        return True
+    if t is tuple or t is frozenset:
+        return all(type(v) in _SHARED or frozen(v) for v in x)
+    names = _immutable_fields(t)
+    if names is not None:
+        return all(frozen(getattr(x, n)) for n in names)
+    return isinstance(x, tuple) and all(frozen(v) for v in x)
+
+
+Image = tuple[dict[str, Any], tuple[tuple[str, bool], ...]]
+"""A node's attributes, and those holding mutable data (copied on each load), each with
+whether a shallow copy is enough (a dict, list or set of immutable values)."""
+
+
+def _load_node(node: Any, image: Image) -> None:
+    attrs, mutable = image
+    d = node.__dict__
+    kept = {k: d[k] for k in _KERNEL_ATTRS if k in d}
+    d.clear()
+    d.update(attrs)
+    if mutable:
+        memo: dict[int, Any] = {}
+        for k, shallow in mutable:
+            d[k] = attrs[k].copy() if shallow else clone(attrs[k], memo)
+    d.update(kept)
+
+
+_FLAT = (dict, list, set)
+
+
+def _image(node: Any) -> Image:
+    """The node's attributes as they are now (taken over, not copied: see the module docstring)."""
+    attrs = {k: v for k, v in node.__dict__.items() if k not in _KERNEL_ATTRS}
+    mutable = [k for k, v in attrs.items() if not frozen(v)]
+    if len({id(attrs[k]) for k in mutable}) < len(mutable):    # aliased: copy with one memo
+        return attrs, tuple((k, False) for k in mutable)
+    out = []
+    for k in mutable:
+        v = attrs[k]
+        t = type(v)
+        flat = t in _FLAT and all(type(x) in _SHARED or frozen(x) for x in (v.values() if t is dict else v))
+        out.append((k, flat))
+    return attrs, tuple(out)
+
+
+class Watched:
+    """A node's ``rng`` during a search: the node's generator, noting that it was used (so a
+    step that draws nothing costs no read of the generator's state)."""
+
+    __slots__ = ("gen", "used")
+
+    def __init__(self, gen: Any) -> None:
+        self.gen = gen
+        self.used = False
+
+    def __getattr__(self, name: str) -> Any:
+        self.used = True
+        return getattr(self.gen, name)
+
+
+# -- compact states -------------------------------------------------------------------------------
+class State(NamedTuple):
+    """A state of the search (see the module docstring)."""
+
+    now: int
+    seq: int
+    images: dict[str, Image]           # node id -> its attributes (never handed to a node)
+    entries: tuple[tuple, ...]          # the live queue entries, sorted (a sorted list is a heap)
+    keys: tuple[Any, ...]               # per entry: its member of the pending multiset (None: kernel event)
+    hashes: tuple[int, ...]             # per entry: hash of its key (0 for kernel events)
+    backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
+    streams: dict[str, tuple]           # node id -> ((stream name, bit generator state), ...)
+    links: dict[str, tuple]             # node id -> ((dst, last, buffer, index), ...)
+    faults: bytes                       # pickled: statuses, fault sets, clock offsets
+    rows: tuple[tuple, ...]             # the trace
+
+
+def entry_key(e: Any) -> tuple[Any, ...] | None:
+    """An entry's member of the pending multiset (as in ``canonical``), None if not pending."""
+    kind = e[KIND]
+    if kind == DELIVER or kind == TIMER:
+        return (kind, e[NODE], e[PEER], e[LABEL], freeze(e[MSG]))
+    return None
+
+
+def _faults(sim: Simulation) -> bytes:
+    return pickle.dumps((sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
+                         sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class Machine:
+    """The simulation object moved between compact states, with what is loaded in it."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.nodes = sim._nodes
+        self.loaded: dict[str, Any] = {}       # node id -> the image its attributes are a copy of
+        self.streams_at: dict[str, Any] = {}   # node id -> the streams tuple loaded
+        self.links_at: dict[str, Any] = {}     # node id -> the links tuple loaded
+        self.faults_at: bytes | None = None
+        self.owned: dict[str, list[str]] = {}
+        self.n_streams = -1
+        self.lists: list[list[Any]] = []
+        self.kinds: tuple[int, ...] = ()
+        self.state: State | None = None
+        self.after: tuple = ()                 # the links of the node the last step ran on
+        self.dirty: set[str] = set()           # nodes that may differ from the loaded state
+        self.timer_map: dict[str, dict[int, list]] = {}
+        self.watched: dict[str, Watched] = {}
+        for nid, node in self.nodes.items():
+            gen = node.__dict__.get("rng")
+            if gen is not None:
+                node.__dict__["rng"] = self.watched[nid] = Watched(gen)
+
+    def close(self) -> None:
+        """Give the nodes their generators back."""
+        for nid, watched in self.watched.items():
+            self.nodes[nid].__dict__["rng"] = watched.gen
+
+    # -- capture ---------------------------------------------------------------------------------
+    def _owned(self, nid: str) -> list[str]:
+        streams = self.sim._streams
+        if len(streams) != self.n_streams:
+            self.owned = {n: [] for n in self.nodes}
+            for name in streams:
+                owner = name.split(":", 1)[-1].split("->", 1)[0]
+                if owner in self.owned:
+                    self.owned[owner].append(name)
+            self.n_streams = len(streams)
+        return self.owned[nid]
+
+    def streams_of(self, nid: str) -> tuple:
+        sim = self.sim
+        links = sim._links[nid]
+        out = []
+        for name in self._owned(nid):
+            if name.startswith("net:"):
+                link = links.get(name.split("->", 1)[1])
+                if link is not None and not link.uniform._buf:
+                    continue                              # a pristine link stream
+            out.append((name, sim._streams[name].bit_generator.state))
+        return tuple(out)
+
+    def links_of(self, nid: str) -> tuple:
+        return tuple((dst, link.last, link.uniform._buf, link.uniform._i)
+                     for dst, link in self.sim._links[nid].items())
+
+    def capture(self) -> State:
+        """The whole simulation as a state (the root, and after a restart)."""
+        sim = self.sim
+        images = {nid: _image(n) for nid, n in self.nodes.items()}
+        for nid in images:
+            self.loaded[nid] = None     # the node holds the image's own objects now
+        entries = tuple(sorted(tuple(e) for e in sim._heap if e[KIND] != DEAD))
+        keys = tuple(entry_key(e) for e in entries)
+        return State(sim._now, sim._seq, images, entries, keys,
+                     tuple(0 if k is None else hash(k) for k in keys),
+                     tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items()),
+                     {nid: self.streams_of(nid) for nid in self.nodes},
+                     {nid: self.links_of(nid) for nid in self.nodes},
+                     _faults(sim), tuple(sim.trace._rows))
+
+    # -- load ------------------------------------------------------------------------------------
+    def load(self, st: State) -> None:
+        """Put the simulation in state ``st`` (only what differs from what is loaded)."""
+        self.state = st
+        self.lists = [list(e) for e in st.entries]
+        self.kinds = tuple(e[KIND] for e in st.entries)
+        if self.faults_at is not st.faults:
+            self._load_faults(st.faults)
+        for nid in self.nodes:
+            self.node(nid)
+        self.dirty.clear()
+        self.events()
+        self.timer_map = {nid: d.copy() for nid, d in self.sim._timers.items()}
+        self.sim.trace._rows[:] = st.rows
+
+    def reset(self, touched: str | None) -> None:
+        """Undo a step that ran only on node ``touched`` (None: on no node), started from the
+        loaded state: the clock, the queue, that node's timers and the trace (its attributes,
+        streams and links are put back when needed: :attr:`dirty`)."""
+        sim, st, lists = self.sim, self.state, self.lists
+        assert st is not None
+        sim._now, sim._seq = st.now, st.seq
+        for e, kind in zip(lists, self.kinds, strict=True):
+            e[KIND] = kind
+        sim._heap[:] = lists
+        if touched is not None:
+            sim._timers[touched] = self.timer_map[touched].copy()
+        del sim.trace._rows[len(st.rows):]
+        del sim.trace._events[:]
+
+    def node(self, nid: str) -> None:
+        """Put node ``nid`` (attributes, streams, links) in the loaded state's."""
+        st = self.state
+        assert st is not None
+        image = st.images[nid]
+        if self.loaded.get(nid) is not image:
+            _load_node(self.nodes[nid], image)
+            self.loaded[nid] = image
+        streams = st.streams[nid]
+        if self.streams_at.get(nid) is not streams:
+            for name, bits in streams:
+                gen = self.sim.rng(name).bit_generator
+                if gen.state != bits:
+                    gen.state = bits
+            self.streams_at[nid] = streams
+        links = st.links[nid]
+        if self.links_at.get(nid) is not links:
+            self._load_links(nid, links)
+            self.links_at[nid] = links
+
+    def _load_links(self, src: str, links: tuple) -> None:
+        sim = self.sim
+        mine = sim._links[src]
+        if len(mine) == len(links):       # the common case: same links, buffers not refilled
+            for dst, last, buf, i in links:
+                link = mine.get(dst)
+                if link is None or link.uniform._buf is not buf:
+                    break
+                link.last = last
+                link.uniform._i = i
+            else:
+                return
+        saved = {dst: (last, buf, i) for dst, last, buf, i in links}
+        mine = sim._links[src]
+        for dst, link in mine.items():
+            last, buf, i = saved.get(dst, (0, [], 0))
+            if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
+                name = f"net:{src}->{dst}"
+                gen = sim._streams[name] = stream(sim.seed, name)
+                link.uniform._gen = gen
+            model = sim._overrides.get((src, dst), sim._default_link)
+            if link.model is not model:
+                link.configure(model)
+            link.last, link.uniform._buf, link.uniform._i = last, buf, i
+        for dst, (last, buf, i) in saved.items():
+            if dst not in mine:
+                link = sim._new_link(src, dst)
+                link.last, link.uniform._buf, link.uniform._i = last, buf, i
+
+    def _load_faults(self, data: bytes) -> None:
+        sim = self.sim
+        impaired, overrides, pairs, cuts, offsets, physical = pickle.loads(data)
+        sim._impaired.clear()
+        sim._impaired.update(impaired)
+        sim._overrides = overrides
+        sim._partition_pairs = pairs
+        sim._cuts.clear()
+        sim._cuts.update(cuts)
+        sim._refresh_blocked()
+        sim._clock_offset = offsets
+        for nid, pc in physical.items():
+            pc.rng = sim.rng(f"clock:{nid}")
+        sim._physical = physical
+        self.faults_at = data
+        for src, by_dst in sim._links.items():     # link models follow the overrides
+            for dst, link in by_dst.items():
+                model = overrides.get((src, dst), sim._default_link)
+                if link.model is not model:
+                    link.configure(model)
+
+    def events(self) -> None:
+        """Put back the clock, the queue (the parent's entries, reset in place), the kernel's
+        indexes of timers and resumes, and the trace."""
+        sim, st, lists = self.sim, self.state, self.lists
+        assert st is not None
+        sim._now, sim._seq = st.now, st.seq
+        for e, kind in zip(lists, self.kinds, strict=True):
+            e[KIND] = kind
+        sim._heap[:] = lists
+        timers: dict[str, dict[int, list]] = {nid: {} for nid in self.nodes}
+        resume_at = {}
+        for e in lists:
+            kind = e[KIND]
+            if kind == TIMER:
+                timers[e[NODE]][e[ID]] = e
+            elif kind == RESUME:
+                resume_at[e[NODE]] = e
+        backlog = {nid: [list(e) for e in q] for nid, q in st.backlog}
+        for q in backlog.values():
+            for e in q:
+                if e[KIND] == TIMER:
+                    timers[e[NODE]][e[ID]] = e
+        sim._timers, sim._resume_at, sim._backlog = timers, resume_at, backlog
+        rows = sim.trace._rows
+        if len(rows) >= len(st.rows):
+            del rows[len(st.rows):]        # a step only appends
+        else:
+            rows[:] = st.rows
+        del sim.trace._events[:]
+
+    # -- steps -----------------------------------------------------------------------------------
+    def fire(self, i: int) -> str:
+        """Deliver or fire the parent's entry ``i`` (:meth:`Simulation.fire` on an entry in
+        hand, the message privately copied for the receiver); returns the node it ran on."""
+        sim = self.sim
+        e = self.lists[i]
+        nid = e[NODE]
+        if nid in self.dirty:
+            self.node(nid)
+        self.dirty.add(nid)
+        live = list(e)
+        e[KIND] = DEAD
+        live[MSG] = private(live[MSG])
+        if live[TIME] > sim._now:
+            sim._now = live[TIME]
+        if live[KIND] == TIMER:
+            sim._timers[nid][live[ID]] = live
+        watched = self.watched[nid]
+        watched.used = False
+        sim._execute(live)
+        self.loaded[nid] = None
+        st = self.state
+        assert st is not None
+        before = st.links[nid]
+        after = self.after = self.links_of(nid)
+        drew = watched.used or bool(sim._physical)
+        if after != before:
+            self.links_at[nid] = None
+            drew = drew or len(after) != len(before) or \
+                any(a[2] is not b[2] or a[3] != b[3] for a, b in zip(after, before, strict=True))
+        if drew:
+            self.streams_at[nid] = None
+        return nid
+
+    def net(self) -> tuple[tuple[int, ...], dict[int, tuple[Any, int]]]:
+        """The pending multiset after a step, as the sorted hashes of its members (the
+        parent's, less those the step consumed, plus those it queued), and the new entries'
+        keys and hashes by seq."""
+        st = self.state
+        assert st is not None
+        members = [h for e, kind, k, h in zip(self.lists, self.kinds, st.keys, st.hashes, strict=True)
+                   if k is not None and e[KIND] == kind]
+        new: dict[int, tuple[Any, int]] = {}
+        parent_seq = st.seq
+        for e in self.sim._heap:
+            if e[SEQ] >= parent_seq:
+                key = entry_key(e)
+                if key is not None and e[KIND] != DEAD:
+                    h = hash(key)
+                    new[e[SEQ]] = (key, h)
+                    members.append(h)
+        members.sort()
+        return tuple(members), new
+
+    def child(self, touched: str | None, new: dict[int, tuple[Any, int]]) -> State:
+        """The state the simulation is in, reached from the loaded state by a step that ran
+        only on node ``touched`` (None: on no node) and queued the entries ``new``."""
+        sim, st = self.sim, self.state
+        assert st is not None
+        images, streams, links = st.images, st.streams, st.links
+        if touched is not None:
+            images = dict(images)
+            images[touched] = _image(self.nodes[touched])
+            if self.streams_at.get(touched) is not st.streams[touched]:
+                streams = dict(streams)
+                mine = self.streams_of(touched)
+                streams[touched] = st.streams[touched] if mine == st.streams[touched] else mine
+            if self.links_at.get(touched) is not st.links[touched]:
+                links = dict(links)
+                links[touched] = self.after
+        index = {e[SEQ]: i for i, e in enumerate(st.entries)}
+        entries, keys, hashes = [], [], []
+        for e in sorted(e for e in sim._heap if e[KIND] != DEAD):
+            seq = e[SEQ]
+            entries.append(tuple(e))
+            if seq in new:
+                key, h = new[seq]
+            elif seq < st.seq:
+                i = index[seq]
+                key, h = st.keys[i], st.hashes[i]
+            else:                               # a kernel event queued by the step
+                key, h = None, 0
+            keys.append(key)
+            hashes.append(h)
+        backlog = st.backlog if not sim._backlog else \
+            tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items())
+        return State(sim._now, sim._seq, images, tuple(entries), tuple(keys), tuple(hashes),
+                     backlog, streams, links, st.faults, tuple(sim.trace._rows))
+
+
+# -- the search -----------------------------------------------------------------------------------
+def node_hash(sim: Simulation, nid: str) -> int:
+    return hash((nid, sim._impaired.get(nid, "up"), node_state(sim._nodes[nid])))
+
+
+def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, max_depth: int,
+                max_states: int | None, seed: int, walks: int) -> tuple:
+    """The breadth-first search of :func:`dscourse.checkers.explore.explore` on compact
+    states: the same states in the same order as ``engine="checkpoint"``."""
+    parents: list[int] = [-1]
+    moves: list[tuple | None] = [None]
+
+    def path_to(i: int) -> list:
+        out = []
+        while i > 0:
+            move = moves[i]
+            assert move is not None
+            out.append(_choice(*move))
+            i = parents[i]
+        return out[::-1]
+
+    m = Machine(root)
+    try:
+        return _search(m, bounds, inv, gls, prn, max_depth, max_states, parents, moves, path_to)
+    finally:
+        m.close()
+
+
+def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth: int,
+            max_states: int | None, parents: list[int], moves: list, path_to: Any) -> tuple:
+    sim = m.sim
+    order = tuple(sim._nodes)
+    position = {nid: i for i, nid in enumerate(order)}
+    try:
+        st0 = m.capture()
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise _unpicklable(exc) from None
+    m.load(st0)
+    used0 = (0, 0, 0)
+    nh0 = tuple(node_hash(sim, nid) for nid in order)
+    net0 = tuple(sorted(h for k, h in zip(st0.keys, st0.hashes, strict=True) if k is not None))
+    seen = {hash((nh0, net0, used0))}
+    bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+    if bad or goal:
+        return bad, goal, [], 1, 0, True, False
+    frontier = [] if _first(prn, sim, True) else [(0, st0, used0, nh0)]
+    depth = 0
+    cut = False
+    drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
+    while frontier and depth < max_depth:
+        depth += 1
+        nxt = []
+        for index, st, used, nh in frontier:
+            m.load(st)
+            slow = bool(st.backlog)
+            options = _options(st, used, bounds, status)
+            stepped = False
+            touched: str | None = None
+            for kind, target, i in options:
+                if stepped:
+                    if slow:
+                        m.load(st)
+                    else:
+                        m.reset(touched)
+                touched = None
+                spent = used
+                if kind == "fire":
+                    assert i is not None
+                    touched = m.fire(i)
+                elif kind == "drop":
+                    drop(target)  # type: ignore[arg-type]
+                    spent = (used[0] + 1, used[1], used[2])
+                elif kind == "duplicate":
+                    duplicate(target)  # type: ignore[arg-type]
+                    spent = (used[0], used[1] + 1, used[2])
+                else:
+                    assert isinstance(target, str)
+                    for nid in order:
+                        m.node(nid)
+                    restart(sim, target)
+                    touched = target
+                    m.dirty = set(order)
+                    spent = (used[0], used[1], used[2] + 1)
+                stepped = True
+                child_net, new = m.net()
+                if touched is not None:
+                    child_nh = list(nh)
+                    child_nh[position[touched]] = node_hash(sim, touched)
+                    child_hashes = tuple(child_nh)
+                else:
+                    child_hashes = nh
+                key = hash((child_hashes, child_net, spent))
+                if key in seen:
+                    if kind == "restart":
+                        m.faults_at = None
+                        m.loaded[target] = m.streams_at[target] = m.links_at[target] = None  # type: ignore[index]
+                        slow = True
+                    continue
+                seen.add(key)
+                parents.append(index)
+                entry = st.entries[i] if i is not None else None
+                moves.append((kind, target, entry))
+                me = len(moves) - 1
+                for nid in [n for n in m.dirty if n != touched]:
+                    m.node(nid)
+                m.dirty = set(order) if kind == "restart" else {touched} if touched else set()
+                bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+                if bad or goal:
+                    return bad, goal, path_to(me), len(seen), depth, True, False
+                if max_states is not None and len(seen) >= max_states:
+                    return None, None, [], len(seen), depth, False, False
+                expand = not _first(prn, sim, True)
+                if expand and depth < max_depth:
+                    try:
+                        if kind == "restart":
+                            child = m.capture()
+                        else:
+                            child = m.child(touched, new)
+                    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                        raise _unpicklable(exc) from None
+                    nxt.append((me, child, spent, child_hashes))
+                elif expand:
+                    cut = True
+                if kind == "restart":
+                    m.faults_at = None
+                    m.loaded[target] = m.streams_at[target] = m.links_at[target] = None  # type: ignore[index]
+                    slow = True        # the rest of this parent's choices start from a full load
+        frontier = nxt
+    return None, None, [], len(seen), depth, True, not frontier and not cut
+
+
+def _options(st: State, used: tuple[int, int, int], bounds: Any,
+             impaired: dict[str, str]) -> list[tuple[str, int | str, int | None]]:
+    """The choices of ``explore.choices``, in its order: (kind, target, entry index)."""
+    out: list[tuple[str, int | str, int | None]] = []
+    seen: set[Any] = set()
+    drops, dups = used[0] < bounds.max_drops, used[1] < bounds.max_duplicates
+    timers = bounds.timers
+    for i, (e, key) in enumerate(zip(st.entries, st.keys, strict=True)):
+        if key is None or (key[0] == TIMER and not timers):
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(("fire", e[SEQ], i))
+        if key[0] == DELIVER:
+            if drops:
+                out.append(("drop", e[SEQ], i))
+            if dups:
+                out.append(("duplicate", e[SEQ], i))
+    if used[2] < bounds.max_restarts:
+        for nid in bounds.restartable:
+            if impaired.get(nid, "up") == "up":
+                out.append(("restart", nid, None))
+    return out
+
+
+def _unpicklable(exc: Exception) -> ConfigError:
+    return ConfigError(f"cannot checkpoint the simulation ({exc}): node attributes and "
+                       "messages must be picklable data, node classes defined at module or "
+                       "notebook top level")
+
