@@ -505,7 +505,11 @@ class ThreePCParticipantNode(_ThreePC):
     """A 3PC participant with the termination protocol: once the coordinator is suspected,
     the live participant with the lowest id is the backup; it collects the live participants'
     states, asks ``terminate(states)``, and carries the answer out (a ``precommit`` round first
-    if asked, then asks again); a suspected backup is replaced by the next one."""
+    if asked, then asks again); a suspected backup is replaced by the next one. A participant
+    that has answered a backup ignores PreCommit from anyone else: a late PreCommit of a
+    crashed coordinator or backup, delivered after the new backup read this participant's
+    state, would otherwise let a later backup commit what the new backup decided to abort
+    (Bernstein, Hadzilacos & Goodman 1987, §7.5)."""
 
     def __init__(self, id: str, plan: ThreePlan, terminate: Fn | None = None) -> None:
         super().__init__(id, plan, terminate)
@@ -514,6 +518,7 @@ class ThreePCParticipantNode(_ThreePC):
         self.waiting: set[str] = set()
         self.queue: list[tuple[str, str]] = []
         self.rounds = 0
+        self.leader = "c"           # whose PreCommit counts: the coordinator, then the backup answered
 
     def set_state(self, s: str) -> bool:
         old = self.stable["state"]
@@ -533,12 +538,13 @@ class ThreePCParticipantNode(_ThreePC):
             yes = self.plan.votes[self.id]
             if self.set_state("prepared" if yes else "aborted"):
                 self.send(src, ("vote", yes))
-        elif kind == "pre-commit" and st in ("prepared", "precommitted"):
+        elif kind == "pre-commit" and st in ("prepared", "precommitted") and src == self.leader:
             if self.set_state("precommitted"):
                 self.send(src, ("pre-ack",))
         elif kind in ("commit", "abort"):
             self.set_state("committed" if kind == "commit" else "aborted")
         elif kind == "state-req":
+            self.leader = src       # from now on, a late PreCommit of an earlier coordinator is ignored
             self.send(src, ("state", msg[1], st))
         elif kind == "state" and msg[1] == self.round and src in self.waiting:
             self.replies[src] = msg[2]
@@ -556,6 +562,7 @@ class ThreePCParticipantNode(_ThreePC):
             self.collected()
 
     def start_round(self) -> None:
+        self.leader = self.id
         self.round += 1
         self.replies = {self.id: self.stable["state"]}
         self.waiting = {p for p in self.live_parts() if p != self.id}

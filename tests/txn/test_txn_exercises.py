@@ -33,8 +33,8 @@ def failed(trial_fn, props, *args, seeds=(1, 2, 3)):
 
 
 # -- E14.1 ---------------------------------------------------------------------------------------
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 10_000))
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 100_000))
 def test_master_2pc_passes_every_crash_point(seed):
     t = E.two_pc_trial(A["coordinator"], A["participant"], seed)
     assert t.ok, t.violations
@@ -94,8 +94,8 @@ def test_unusable_actions_are_named():
 
 
 # -- E14.2 ---------------------------------------------------------------------------------------
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 10_000))
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 100_000))
 def test_master_terminate_is_atomic_and_non_blocking(seed):
     t = E.three_pc_trial(A["terminate"], seed)
     assert t.ok, t.violations
