@@ -219,3 +219,28 @@ def test_e52_text_does_not_state_the_rule():
     e52 = text[text.index("## E5.2"):text.index("## E5.3")]
     for giveaway in ("highest-numbered", "highest ballot", "P2c", "exactly 12"):
         assert giveaway not in e52
+
+
+# -- E5.3: the oblivious schedule fails answers that barely depend on u -------------------------
+@pytest.mark.parametrize("answer, passes", [
+    (lambda f, u: u * min(200.0, 5.0 * 2 ** f), True),       # randomized exponential backoff
+    (lambda f, u: 50 * u, True),                             # plain random wait
+    (lambda f, u: 10.0, False),                              # fixed, as long as an attempt or longer
+    (lambda f, u: 30.0, False),
+    (lambda f, u: 30.0 + 0.001 * u, False),                  # random in name only
+])
+def test_backoff_trial_under_the_oblivious_schedule(answer, passes):
+    mistuned = H.backoff_trial(answer, range(1, 21), share=1.0)
+    assert mistuned.ok                          # the mis-tuned-timeout duel cannot tell them apart
+    oblivious = H.backoff_trial(answer, range(1, 41), schedule="oblivious")
+    assert oblivious.ok is passes, oblivious.violations
+    assert oblivious.facts["adversary_backoff_ms"] == pytest.approx(min(200.0, answer(1, 0.5)))
+    if not passes:
+        assert "against the oblivious schedule" in oblivious.violations[0]
+        assert oblivious.trace is not None and oblivious.seed == 1
+
+
+def test_backoff_trial_rejects_a_bad_schedule_and_a_bad_wait():
+    with pytest.raises(ValueError, match="schedule"):
+        H.backoff_trial(lambda f, u: u, [1], schedule="adaptive")
+    assert not H.backoff_trial(lambda f, u: -1.0, [1], schedule="oblivious").ok
