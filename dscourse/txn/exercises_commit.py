@@ -13,10 +13,11 @@ failed schedule, so a student sees all of them at once).
   steps (a log write or a send): every step of the crash-free run, one schedule each, plus
   random double crashes, each node recovering after 20-400 ms.
 * E14.2 ``terminate(states) -> "commit" | "abort" | "precommit"``: the backup coordinator's
-  rule of 3PC's termination protocol (Skeen, "Nonblocking Commit Protocols", SIGMOD 1981, §5;
-  Bernstein, Hadzilacos & Goodman 1987, §7.5), run by trusted 3PC nodes under crash-only
-  nemeses with a perfect failure detector; then under a partition, where the harness finds
-  the atomicity violation. ``partition_answer()`` is the student's structured answer about it.
+  rule of 3PC's termination protocol (Skeen, "Nonblocking Commit Protocols", SIGMOD 1981,
+  the central-site termination protocol; Bernstein, Hadzilacos & Goodman 1987, §7.5), run by
+  trusted 3PC nodes under crash-only nemeses with a perfect failure detector; then under a
+  partition, where the harness finds the atomicity violation. ``partition_answer()`` is the
+  student's structured answer about it.
 """
 
 from __future__ import annotations

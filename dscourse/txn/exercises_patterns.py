@@ -12,9 +12,10 @@ line that replays the run step by step in the student's notebook.
   mode", and ``TCCFenceHandler``). Transfers run with duplicated, lost and late messages
   (Cancel before Try) and a transaction manager that retries phase 2.
 * E14.4 ``saga_next(steps, log)``, ``relay(rows)`` and ``consume(processed, message)``: an
-  orchestrated Saga (Garcia-Molina & Salem 1987, backward recovery) whose services publish
-  their events through a transactional outbox (Richardson, *Microservices Patterns* 2018,
-  §3.3.7: polling publisher; idempotent consumer), under crash and loss nemeses.
+  orchestrated Saga (Garcia-Molina & Salem, "Sagas", SIGMOD 1987: backward recovery) whose
+  services publish their events through a transactional outbox (Richardson, *Microservices
+  Patterns*, 2018, ch. 3, "Transactional messaging" with a polling publisher, and "Handling
+  duplicate messages" with an idempotent consumer), under crash and loss nemeses.
 """
 
 from __future__ import annotations
