@@ -261,3 +261,14 @@ def test_consumer_without_dedupe_applies_twice():
     assert failed(E.saga_trial, E.SAGA_PROPERTIES, *_saga(consume=_no_dedupe)) == {"exactly once"}
     t = E.saga_trial(*_saga(consume=_no_dedupe), 1, properties=("exactly once",))
     assert "saga_replay(saga_next, relay, consume, seed=" in t.violations[0]
+
+
+def test_runs_replay_from_their_seed():
+    a = E.two_pc_trial(A["coordinator"], _heuristic, 5)
+    b = E.two_pc_trial(A["coordinator"], _heuristic, 5)
+    assert a.trace.digest() == b.trace.digest() and a.violations == b.violations
+    c = E.three_pc_trial(_commit_unless_aborted, 1)
+    d = E.three_pc_trial(_commit_unless_aborted, 1)
+    assert c.trace.digest() == d.trace.digest() and c.violations == d.violations
+    assert E.tcc_replay(_no_suspended_row, 7) == E.tcc_replay(_no_suspended_row, 7)
+    assert E.saga_replay(*_saga(consume=_no_dedupe), 7) == E.saga_replay(*_saga(consume=_no_dedupe), 7)
