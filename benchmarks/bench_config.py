@@ -14,7 +14,12 @@ Named peer, measured in the same run: the bare ``ds.sim`` kernel's ping-pong (tw
 message back and forth, as ``bench_kernel.py``) for as many trace events as the Nacos run
 produced; the ratio says what the config protocol layer costs per event over the kernel.
 
-Run: ``.venv/bin/python benchmarks/bench_config.py [--clients 10000] [--idle 300]``.
+``--herd``: the thundering herd instead (``ds.config.herd``): ``--clients`` Nacos 2.x clients
+on one server that restarts and is down 10 s; for the Nacos 2.x and Apollo reconnect schedules,
+with and without full jitter, the peak and mean requests/s at the server (100 ms buckets) over
+the 40 s after it is back, the time until every client is reconnected, and the CPU seconds.
+
+Run: ``.venv/bin/python benchmarks/bench_config.py [--clients 10000] [--idle 300] [--herd]``.
 Wall-clock and CPU timing live here only, never in tests.
 """
 
@@ -60,7 +65,11 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=10_000)
     ap.add_argument("--idle", type=float, default=300.0)
     ap.add_argument("--designs", default=",".join(ds.config.DESIGNS))
+    ap.add_argument("--herd", action="store_true", help="the restart herd instead of the designs")
     args = ap.parse_args()
+    if args.herd:
+        herd(args.clients)
+        return
     print(f"{args.clients} clients, idle window {args.idle:g} s, one change, 15 s after it")
     head = (f"{'design':8} {'idle req/s':>10} {'idle KB/s':>9} {'held':>6} {'conns':>6} "
             f"{'+req/change':>11} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'got':>6} "
@@ -82,6 +91,20 @@ def main() -> None:
     if nacos_events:
         n, cpu = kernel_run(nacos_events)
         print(f"peer: ds.sim ping-pong, {n} trace events in {cpu:.2f} CPU s = {n / cpu:.0f} events/CPU-s")
+
+
+def herd(clients: int) -> None:
+    from dscourse.config import herd as H
+
+    print(f"{clients} clients, server down 10 s, 40 s measured after it is back")
+    print(f"{'schedule':22} {'peak/s':>9} {'mean/s':>8} {'peak/mean':>9} {'all back ms':>11} "
+          f"{'CPU s':>6}")
+    for policy in (H.NACOS2, H.NACOS2.jittered(), H.APOLLO, H.APOLLO.jittered()):
+        cpu = time.process_time()
+        h = H.herd(policy, clients=clients, seed=1, down_ms=10_000, window_s=40)
+        cpu = time.process_time() - cpu
+        print(f"{h.policy:22} {h.peak_per_s:9.0f} {h.mean_per_s:8.0f} {h.peak_per_s / h.mean_per_s:9.1f} "
+              f"{h.reconnected_ms:11.0f} {cpu:6.1f}", flush=True)
 
 
 if __name__ == "__main__":

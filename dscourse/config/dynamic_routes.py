@@ -40,7 +40,7 @@ class Refresh:
     time: float
     gateway: str
     accepted: bool
-    routes: tuple[str, ...]  # the route ids serving after the attempt
+    routes: tuple[str, ...]  # the routes serving after the attempt, as "id -> uri"
     error: str = ""
 
 
@@ -99,7 +99,8 @@ class GatewayInstance(NacosClient):
             ok, error = True, ""
         except (ValueError, TypeError, KeyError, yaml.YAMLError) as e:  # config errors are ValueErrors
             ok, error = False, f"{type(e).__name__}: {e}"
-        self.refreshes.append(Refresh(self.now, self.id, ok, tuple(r.id for r in self.gateway.routes), error))
+        self.refreshes.append(Refresh(self.now, self.id, ok, tuple(f"{r.id} -> {r.uri}" for r in self.gateway.routes),
+                                      error))
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "request":

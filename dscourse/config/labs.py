@@ -142,3 +142,29 @@ def gray_console(ips: str = "10.0.0.7", labels: str = "canary", percentage: int 
                action=list(ACTIONS), initial={"ips": ips, "labels": labels, "percentage": percentage,
                                               "action": action},
                describe=_console_summary, title="Gray-release console")
+
+
+# -- the thundering herd -----------------------------------------------------------------------
+def herd_figure(runs: Mapping[str, Any]) -> Figure:
+    """Requests per second at the server after a restart (100 ms buckets), one panel per
+    shipped schedule, with and without jitter; the dashed line is when the server is back."""
+    pairs: dict[str, list[Any]] = {}
+    for h in runs.values():
+        pairs.setdefault(h.policy.replace(" + jitter", ""), []).append(h)
+    fig = new_figure(figsize=(10, 3.2))
+    axes = fig.subplots(1, len(pairs), sharey=True, squeeze=False)[0]
+    for ax, (name, hs) in zip(axes, pairs.items(), strict=True):
+        for h in hs:
+            t = [(h.restart_at + i * 100 - h.up_at) / 1000 for i in range(len(h.counts))]
+            jitter = "jitter" in h.policy
+            ax.step(t, h.rates(), where="post", lw=1.0 if jitter else 1.4,
+                    color="#2ca02c" if jitter else "#d62728",
+                    label=f"{h.policy}: peak {h.peak_per_s:,.0f}/s, mean {h.mean_per_s:,.0f}/s")
+        ax.axvline(0, color="grey", ls="--", lw=0.8)
+        ax.set_yscale("symlog", linthresh=100)
+        ax.set_xlabel("seconds after the server is back")
+        ax.set_title(f"{name}, {hs[0].clients:,} clients", fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+    axes[0].set_ylabel("requests/s at the server")
+    fig.tight_layout()
+    return fig
