@@ -61,6 +61,7 @@ MAX_BLOCKED = 4           # blocked-import names kept per sandbox
 MODULE_NAME = re.compile(r"^dscourse(\.[a-z_][a-z0-9_]{0,40}){1,3}$")
 NAMESPACES = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork"]
 CGROUP_PREFIX = "dscourse-grade-"
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode   # built once
 
 
 class ChildError(Exception):
@@ -333,7 +334,7 @@ class Child:
 
     def __init__(self, *, timeout: float, isolation: str = "auto", slot: int = 0,
                  memory_mb: int = 1024, files: dict[str, str] | None = None,
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, numpy: bool = False) -> None:
         if isolation not in ISOLATIONS:
             raise allowed("isolation", isolation, f"one of {ISOLATIONS}")
         self.mode = detect() if isolation == "auto" else isolation
@@ -343,8 +344,10 @@ class Child:
         self.slot = slot
         self.memory_mb = memory_mb
         self.files = files or {}
+        self.numpy = numpy                # import numpy at start-up (else on a node's first rng use)
         self.nonce = secrets.token_hex(16)
         self.seq = 0
+        self.last_size = 0                # bytes of the last response line (see remote._apply)
         self.proc: subprocess.Popen | None = None
         self.tmp: str | None = None
         self.cgroup: str | None = None
@@ -431,7 +434,7 @@ class Child:
         self.wfd, self.rfd = req_w, resp_r
         os.set_blocking(self.wfd, False)
         os.set_blocking(self.rfd, False)
-        self.send({"op": "hello", "nonce": self.nonce})
+        self.send({"op": "hello", "nonce": self.nonce, "numpy": self.numpy})
 
     def _config(self, fds: list[int], rt: str) -> dict:
         assert self.tmp is not None, "launch() makes the temp folder first"
@@ -570,7 +573,7 @@ class Child:
                                         f"{b.timeout:g} s (the node made the simulation huge)")
         if b.actions > MAX_ACTIONS:
             raise self._fail("timeout", f"the node took more than {MAX_ACTIONS} actions")
-        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        data = _ENCODE(payload).encode() + b"\n"
         view = memoryview(data)
         while view:
             try:
@@ -586,6 +589,7 @@ class Child:
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
         line = self._read_line(free)
+        self.last_size = len(line)
         try:
             resp = json.loads(line)
         except (ValueError, RecursionError):
