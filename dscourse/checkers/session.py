@@ -100,19 +100,22 @@ def _where(key: Any) -> str:
 
 
 def _operations(history: Any) -> list[Operation]:
-    """Operations of a Recorder, a cluster (anything with ``operations()``) or a list."""
-    from ..history import Recorder
-
-    if isinstance(history, Recorder):
-        ops = history.operations(flat=True)
-    elif hasattr(history, "operations") and callable(history.operations):
+    """Operations of a Recorder, a cluster (anything with ``operations()``) or a list (a
+    Recorder's ``("put", (key, value))`` inputs are read as ``("put", key, value)``)."""
+    if hasattr(history, "operations") and callable(history.operations):
         ops = history.operations()
     else:
         ops = list(history)
     for op in ops:
         if not isinstance(op, Operation):
             raise allowed("history", op, "Operation records, a dscourse.history.Recorder or a cluster")
-    return ops
+    return [Operation(op.client, op.call, op.ret, ("put", *op.input[1]), op.output) if _recorded_put(op.input)
+            else op for op in ops]
+
+
+def _recorded_put(inp: Any) -> bool:
+    return (type(inp) is tuple and len(inp) == 2 and inp[0] == "put" and type(inp[1]) is tuple
+            and len(inp[1]) == 2)
 
 
 def _parse(inp: Any) -> tuple[str, Any, Any]:
@@ -126,8 +129,6 @@ def _parse(inp: Any) -> tuple[str, Any, Any]:
             return "r", inp[1], None
         if len(inp) == 3 and inp[0] == "put":
             return "w", inp[1], inp[2]
-        if len(inp) == 2 and inp[0] == "put" and type(inp[1]) is tuple and len(inp[1]) == 2:
-            return "w", inp[1][0], inp[1][1]      # a Recorder's ("put", (key, value))
     raise allowed("operation input", inp,
                   '("read", None), ("write", v), ("get", key) or ("put", key, v): '
                   "session and causal checks judge read/write registers")
