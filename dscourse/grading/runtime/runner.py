@@ -175,7 +175,7 @@ class Runner:
         # reported of each observed attribute (only changes are sent back).
         self.peers: dict[int, tuple] = {}
         self.observe: dict[int, list[str]] = {}
-        self.reported: dict[int, dict[str, Any]] = {}
+        self.reported: dict[int, dict[str, str]] = {}     # handle -> name -> JSON text
 
     # -- plumbing ------------------------------------------------------------------------------
     def respond(self, payload: dict) -> None:
@@ -324,9 +324,10 @@ class Runner:
         changed = {}
         for name in self.observe.get(handle, ()):
             value = wire.encode(getattr(obj, name, None))
-            # == alone would take 1 for 1.0 or True: an unchanged value must be the same JSON
-            if name not in last or last[name] != value or _text(last[name]) != _text(value):
-                changed[name] = last[name] = value
+            text = _text(value)         # the JSON, not ==, which takes 1 for 1.0 or True
+            if last.get(name) != text:
+                last[name] = text
+                changed[name] = value
         if changed:
             out["observe"] = changed          # only what changed since the last report
         return out
