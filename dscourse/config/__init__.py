@@ -21,7 +21,7 @@
 * also loaded on first use: :mod:`.dynamic_routes` (the gateway's routes fed from Nacos),
   :mod:`.herd` (the thundering herd on a server restart, with and without jitter),
   :mod:`.naming` (Nacos's AP Distro vs CP Raft naming under a partition) and :mod:`.console`
-  (the gray-release console's model).
+  (the gray-release console's model); :mod:`.exercises` (E15.1-E15.4 harnesses).
 """
 
 from .._lazy import lazy
@@ -79,5 +79,6 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(),
-                            ("zkcenter", "measure", "labs", "dynamic_routes", "herd", "naming", "console"),
+                            ("zkcenter", "measure", "labs", "dynamic_routes", "herd", "naming", "console",
+                             "exercises"),
                             attributes={"zk_cluster": "zkcenter"})
