@@ -77,8 +77,9 @@ class Cluster(SimCluster):
         messages the clients sent: the version order ``ds.checkers.session`` judges reads by."""
         stamps: dict[str, dict[str, tuple]] = {}
         for e in self.sim.trace.filter("send"):
-            if e.label == "Write":
-                stamps.setdefault(e.data["key"], {})[e.data["value"]] = tuple(e.data["ts"])
+            data = e.data
+            if e.label == "Write" and isinstance(data, dict) and {"key", "ts", "value"} <= data.keys():
+                stamps.setdefault(data["key"], {})[data["value"]] = tuple(data["ts"])
         return {k: tuple(sorted(vs, key=lambda v: (vs[v], v))) for k, vs in sorted(stamps.items())}
 
     def versions(self, key: str) -> dict[str, tuple]:
