@@ -210,6 +210,7 @@ class Herd:
     counts: tuple[int, ...]  # requests per bucket, from restart_at
     reconnected_ms: float  # from up_at until the last client is connected again (inf: not all)
     refused: int  # connects refused after up_at (overload)
+    stale: int = 0  # clients whose snapshot differs from the server's release at the end
 
     def rates(self) -> list[float]:
         """Requests per second in each bucket."""
@@ -230,10 +231,12 @@ class Herd:
 
 
 def herd(policy: Reconnect = NACOS2, clients: int = 2_000, seed: int | None = None, down_ms: float = 10_000,
-         window_s: float = 60.0, capacity_per_s: float | None = None) -> Herd:
+         window_s: float = 60.0, capacity_per_s: float | None = None,
+         publish_after_ms: float | None = None) -> Herd:
     """``clients`` clients with ``policy`` settle on one server (10 s), which then restarts and
     is down ``down_ms``; count the requests reaching it until ``window_s`` after it is back.
-    Links: 1-10 ms uniform latency, FIFO."""
+    ``publish_after_ms``: publish a new release that long after the server is back (while
+    clients are still reconnecting). Links: 1-10 ms uniform latency, FIFO."""
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 1:
         raise allowed("clients", clients, "an int >= 1")
     if not (window_s > 0 and down_ms >= 0):
@@ -251,6 +254,8 @@ def herd(policy: Reconnect = NACOS2, clients: int = 2_000, seed: int | None = No
     up_at = restart_at + down_ms
     end = up_at + window_s * 1000
     start = len(sim.trace)
+    if publish_after_ms is not None:
+        server.set_timer(down_ms + publish_after_ms, "publish", (KEY, "v: 1"))
     sim.run(until=end)
     counts = [0] * round((end - restart_at) / BUCKET_MS)
     refused = 0
@@ -265,5 +270,6 @@ def herd(policy: Reconnect = NACOS2, clients: int = 2_000, seed: int | None = No
             refused += 1
     last = [n.connected_at[-1] if n.connected_at and n.connected else float("inf") for n in nodes]
     done = max(last)
+    stale = sum(1 for n in nodes if n.md5(KEY) != server.store.md5(KEY))
     return Herd(policy.name, clients, restart_at, up_at, tuple(counts),
-                done - up_at if done != float("inf") else float("inf"), refused)
+                done - up_at if done != float("inf") else float("inf"), refused, stale)

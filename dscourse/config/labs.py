@@ -147,7 +147,8 @@ def gray_console(ips: str = "10.0.0.7", labels: str = "canary", percentage: int 
 # -- the thundering herd -----------------------------------------------------------------------
 def herd_figure(runs: Mapping[str, Any]) -> Figure:
     """Requests per second at the server after a restart (100 ms buckets), one panel per
-    shipped schedule, with and without jitter; the dashed line is when the server is back."""
+    shipped schedule, with and without jitter; the dashed line is when the server is back. The
+    axis stops 40 s after it (peak and mean in the legend are over the whole window)."""
     pairs: dict[str, list[Any]] = {}
     for h in runs.values():
         pairs.setdefault(h.policy.replace(" + jitter", ""), []).append(h)
@@ -161,6 +162,7 @@ def herd_figure(runs: Mapping[str, Any]) -> Figure:
                     color="#2ca02c" if jitter else "#d62728",
                     label=f"{h.policy}: peak {h.peak_per_s:,.0f}/s, mean {h.mean_per_s:,.0f}/s")
         ax.axvline(0, color="grey", ls="--", lw=0.8)
+        ax.set_xlim(right=min(ax.get_xlim()[1], 40))  # the statistics cover the whole window
         ax.set_yscale("symlog", linthresh=100)
         ax.set_xlabel("seconds after the server is back")
         ax.set_title(f"{name}, {hs[0].clients:,} clients", fontsize=9)

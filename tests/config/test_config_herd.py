@@ -79,3 +79,16 @@ def test_while_down_the_server_sees_only_the_clients_connect_schedule(seed):
     # (plus a few health checks sent just before the restart and still in flight)
     assert 100 * tries_before(2_000, 10, 20) <= down <= 100 * tries_before(2_000, 1, 2) + 5
     assert h.reconnected_ms < 1_000  # the next try after the restart is at most a few hundred ms away
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(POLICIES), jitter=st.booleans(),
+       after=st.floats(0, 3_000), capacity=st.sampled_from([None, 500.0]))
+def test_no_client_misses_a_release_published_while_the_herd_reconnects(seed, policy, jitter, after, capacity):
+    """A publish lands while some clients are connected and others still backing off: the
+    connected ones get a push, the others see the new MD5 in their batch listen on reconnect."""
+    p = policy.jittered() if jitter else policy
+    h = H.herd(p, clients=60, seed=seed, down_ms=3_000, window_s=150, capacity_per_s=capacity,
+               publish_after_ms=after)
+    assert h.reconnected_ms < float("inf")
+    assert h.stale == 0
