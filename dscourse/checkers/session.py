@@ -152,6 +152,11 @@ def differentiated(history: Any, init: Any = _DEFAULT) -> Differentiated:
         if kind != "w":
             continue
         where = f"{_where(key)}, by {ops[i].client!r} at {ops[i].call:g} ms"
+        try:
+            hash((key, value))
+        except TypeError:
+            raise ConfigError(f"written value {value!r} ({where}) is not allowed: expected a hashable "
+                              "key and value (str, int, tuple)") from None
         if value == init:
             raise ConfigError(f"written value {value!r} ({where}) is not allowed: expected a value other than "
                               f"the initial value {init!r}, so that a read of it names one write")
@@ -161,8 +166,14 @@ def differentiated(history: Any, init: Any = _DEFAULT) -> Differentiated:
                               f"(it was also written by {ops[j].client!r} at {ops[j].call:g} ms), so that each "
                               "read names its write; e.g. ds.replication's Workload writes '<client>.<k>'")
         writes[key, value] = i
-    observed = {(key, op.output) for op, (kind, key, _) in zip(ops, parsed, strict=True)
-                if kind == "r" and op.output is not UNKNOWN}
+    observed = set()
+    for op, (kind, key, _) in zip(ops, parsed, strict=True):
+        if kind == "r" and op.output is not UNKNOWN:
+            try:
+                observed.add((key, op.output))
+            except TypeError:
+                raise ConfigError(f"read output {op.output!r} ({_where(key)}, by {op.client!r} at {op.call:g} ms) "
+                                  "is not allowed: expected a hashable value (str, int, tuple)") from None
     keep = [i for i, (op, (kind, key, value)) in enumerate(zip(ops, parsed, strict=True))
             if not (kind == "r" and op.output is UNKNOWN)
             and not (kind == "w" and op.output is UNKNOWN and (key, value) not in observed)]
@@ -329,15 +340,17 @@ def _witness(h: Differentiated, c: Constraint) -> tuple[int, ...]:
 def _check_given(h: Differentiated, wanted: tuple[str, ...], order: Mapping[Any, Sequence[Any]]) -> Result:
     rank: dict[int | None, int] = {INIT: -1}
     versions: dict[Any, tuple[Any, ...]] = {}
+    positions: dict[Any, dict[Any, int]] = {}
     for (key, value), w in h.writes.items():
         if key not in order:
             raise allowed("order", f"no entry for key {key!r}", "each written key's values, oldest first")
-        values = tuple(order[key])
-        if value not in values:
-            raise allowed(f"order[{key!r}]", values, f"a sequence including every value written to {key!r} "
-                                                     f"(missing {value!r})")
-        rank[w] = values.index(value)
-        versions[key] = values
+        if key not in versions:
+            versions[key] = tuple(order[key])
+            positions[key] = {v: i for i, v in enumerate(versions[key])}
+        if value not in positions[key]:
+            raise allowed(f"order[{key!r}]", versions[key], f"a sequence including every value written to "
+                                                            f"{key!r} (missing {value!r})")
+        rank[w] = positions[key][value]
     violations = _thin_air(h, wanted)
     for c in constraints(h, wanted):
         before, after = rank[c.before], rank[c.after]

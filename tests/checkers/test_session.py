@@ -143,6 +143,8 @@ def test_the_found_order_satisfies_the_guarantees():
     ([Operation("a", 0, 1, ("append", "x", "1"), None)], ["append"]),
     ([W("a", 0, 1), Operation("a", 0.5, 3, ("read", None), 1)], ["one at a time"]),
     ([W("a", 0, 1), R("b", 0, "", "x")], ["mixed"]),
+    ([W("a", 0, [1, 2])], ["[1, 2]", "hashable"]),
+    ([R("a", 0, [1])], ["[1]", "hashable"]),
 ])
 def test_histories_it_cannot_judge_are_refused_by_name(history, words):
     with pytest.raises(ValueError) as err:
