@@ -107,3 +107,22 @@ def test_refresh_routes_builds_everything_before_swapping():
     assert gw.routes == old and gw.weight_groups == {}
     gw.refresh_routes(weighted.rsplit("- {id: c", 1)[0])
     assert [r.id for r in gw.routes] == ["a", "b"] and gw.weight_groups == {"g": [("a", 1), ("b", 3)]}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_after_a_rejected_publish_a_restart_falls_back_to_boot_routes_until_rollback(seed):
+    c = route_cluster(V1, gateways=3, seed=seed, interval=10)
+    c.run(200)
+    c.publish_routes(V2)
+    c.run(200)
+    c.publish_routes(BAD["unknown predicate"])
+    c.run(200)
+    c.crash("g1")
+    c.recover("g1")
+    c.run(300)
+    assert c.routes()["g1"] == ("orders",) and c.routes()["g0"] == ("orders-canary", "orders")
+    assert served_by(c, "g1")[-1] == "orders-v1:80" and served_by(c, "g0")[-1] == "orders-v2:80"
+    c.rollback(ROUTES_DATA_ID)
+    c.run(300)
+    assert set(c.routes().values()) == {("orders-canary", "orders")}
+    assert {served_by(c, g)[-1] for g in c.clients} == {"orders-v2:80"}
