@@ -408,3 +408,43 @@ def test_same_seed_same_trace():
     a = E.drill_trial(start, on_result, 5).trace.digest()
     b = E.drill_trial(start, on_result, 5).trace.digest()
     assert a == b
+
+
+# -- through the real grader: instances in separate processes -----------------------------------
+SALTED_ROUTER = '''# ANSWER E15.3
+class GrayRouter(ds.sim.Node):
+    def route(self, clients, key, releases):
+        gray, out = releases["gray"], []
+        for client, ip, labels in clients:
+            chosen = releases["main"]
+            if gray is not None and (hash((key, client)) % 10_000 < gray["percentage"] * 100
+                                     or ip in gray["ips"] or set(labels) & set(gray["labels"])):
+                chosen = gray["release_key"]
+            out.append(chosen)
+        return out
+'''
+
+
+def test_the_grader_fails_salted_hash_on_stable_only(tmp_path):
+    """In the grader each router instance is its own process with its own hash seed: the
+    salted-hash router loses exactly the stable tests (2 public + 1 hidden points of 8)."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from dscourse.grading import grader
+
+    root = Path(__file__).resolve().parents[2]
+    master = root / "exercises" / "source" / "ch15.ipynb"
+    nb = json.loads((root / "exercises" / "ch15.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "".join(c["source"]).startswith("# ANSWER E15.3"))
+    cell["source"] = SALTED_ROUTER
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "salted.ipynb").write_text(json.dumps(nb))
+    grader.grade_all(master, subs, tmp_path / "g.csv", secret="salted", jobs=1, progress=False, timeout=180,
+                     results=tmp_path / "res")
+    row = next(csv.DictReader((tmp_path / "g.csv").open()))
+    assert row["status"] == "graded" and row["E15.3"] == "5", row
+    feedback = (tmp_path / "res" / "salted" / "feedback.md").read_text()
+    assert "failed: Stable" in feedback and "failed: Fraction" not in feedback and "failed: Merge" not in feedback
