@@ -44,6 +44,7 @@ the message debugger: ``ds.viz.Debugger(make_sim, seed=result.seed)`` then
 
 from __future__ import annotations
 
+import functools
 import gc
 import pickle
 import time
@@ -325,7 +326,8 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
             goals: Any = None, prunes: Any = None, max_depth: int = 30, max_drops: int = 0,
             max_duplicates: int = 0, max_restarts: int = 0, restartable: Iterable[str] = (),
             timers: bool = True, max_states: int | None = None, mode: str = "bfs",
-            walks: int = 200, engine: str = "compact") -> ExploreResult:
+            walks: int = 200, engine: str = "compact",
+            symmetry: Iterable[Iterable[str]] | None = None) -> ExploreResult:
     """Search the states of ``make_sim(seed)`` for one that breaks an invariant.
 
     ``invariants``, ``goals`` and ``prunes`` are functions ``sim -> bool`` (one, a list, or a
@@ -338,7 +340,9 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     only the receiving node; the default), ``"incremental"`` (per-node snapshots, keys carried
     over from the parent) or ``"checkpoint"`` (the original search: the whole simulation
     checkpointed and the key rebuilt per state), kept as the reference the others must agree
-    with state for state.
+    with state for state. ``symmetry`` (compact breadth-first only): groups of interchangeable
+    node ids, e.g. ``[("a1", "a2", "a3")]``; the search keeps one state per orbit
+    (:mod:`.explore_symmetry` says when that is sound), so it counts fewer states.
     """
     if not callable(make_sim):
         raise allowed("make_sim", make_sim, "a function seed -> Simulation")
@@ -362,10 +366,13 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     for nid in bounds.restartable:
         root.status(nid)   # unknown ids raise UnknownNodeError
     steps = settle(root)
+    if symmetry is not None and (mode != "bfs" or engine != "compact"):
+        raise allowed("symmetry", symmetry, 'None unless mode="bfs" and engine="compact"')
     if mode == "random":
         search = _random
     elif engine == "compact":
-        from .explore_compact import bfs_compact as search
+        from .explore_compact import bfs_compact
+        search = functools.partial(bfs_compact, symmetry=symmetry)
     else:
         search = _bfs_fast if engine == "incremental" else _bfs
     collecting = gc.isenabled()

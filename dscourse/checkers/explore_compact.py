@@ -40,6 +40,7 @@ from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME,
 from ..sim.rng import stream
 from ..sim.trace import private
 from .explore import _choice, _first, freeze, node_state, restart
+from .explore_symmetry import Plain, keying
 
 _KERNEL_ATTRS = ("_sim", "rng", "_init_args")
 _SHARED = frozenset({int, float, str, bool, type(None), bytes, complex, range})
@@ -178,7 +179,7 @@ class State(NamedTuple):
     images: dict[str, Image]           # node id -> its attributes (never handed to a node)
     entries: tuple[tuple, ...]          # the live queue entries, sorted (a sorted list is a heap)
     keys: tuple[Any, ...]               # per entry: its member of the pending multiset (None: kernel event)
-    hashes: tuple[int, ...]             # per entry: hash of its key (0 for kernel events)
+    hashes: tuple[Any, ...]             # per entry: its key's hash(es) (0 for kernel events)
     backlog: tuple[tuple[str, tuple[tuple, ...]], ...]
     streams: dict[str, tuple]           # node id -> ((stream name, bit generator state), ...)
     links: dict[str, tuple]             # node id -> ((dst, last, buffer, index), ...)
@@ -202,8 +203,9 @@ def _faults(sim: Simulation) -> bytes:
 class Machine:
     """The simulation object moved between compact states, with what is loaded in it."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, keys: Plain) -> None:
         self.sim = sim
+        self.keys = keys
         self.nodes = sim._nodes
         self.loaded: dict[str, Any] = {}       # node id -> the image its attributes are a copy of
         self.streams_at: dict[str, Any] = {}   # node id -> the streams tuple loaded
@@ -216,6 +218,7 @@ class Machine:
         self.state: State | None = None
         self.after: tuple = ()                 # the links of the node the last step ran on
         self.dirty: set[str] = set()           # nodes that may differ from the loaded state
+        self.grouped: set[str] = set()         # nodes under symmetry reduction (must not draw)
         self.timer_map: dict[str, dict[int, list]] = {}
         self.watched: dict[str, Watched] = {}
         for nid, node in self.nodes.items():
@@ -265,7 +268,7 @@ class Machine:
         entries = tuple(sorted(tuple(e) for e in sim._heap if e[KIND] != DEAD))
         keys = tuple(entry_key(e) for e in entries)
         return State(sim._now, sim._seq, images, entries, keys,
-                     tuple(0 if k is None else hash(k) for k in keys),
+                     tuple(0 if k is None else self.keys.entry(k) for k in keys),
                      tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items()),
                      {nid: self.streams_of(nid) for nid in self.nodes},
                      {nid: self.links_of(nid) for nid in self.nodes},
@@ -433,27 +436,45 @@ class Machine:
                 any(a[2] is not b[2] or a[3] != b[3] for a, b in zip(after, before, strict=True))
         if drew:
             self.streams_at[nid] = None
+            if watched.used and nid in self.grouped:
+                raise _random_in_group(nid)
         return nid
 
-    def net(self) -> tuple[tuple[int, ...], dict[int, tuple[Any, int]]]:
-        """The pending multiset after a step, as the sorted hashes of its members (the
-        parent's, less those the step consumed, plus those it queued), and the new entries'
-        keys and hashes by seq."""
+    def restart(self, nid: str) -> str:
+        """Crash node ``nid`` and recover it at once (the ``restart`` choice)."""
+        if nid in self.dirty:
+            self.node(nid)
+        self.dirty.add(nid)
+        restart(self.sim, nid)
+        self.loaded[nid] = self.streams_at[nid] = self.links_at[nid] = None
+        self.after = self.links_of(nid)
+        return nid
+
+    def faults_changed(self) -> bool:
+        """Whether the fault state differs from the loaded state's (then the step is captured
+        whole and the parent loaded again for the next choice)."""
+        st = self.state
+        assert st is not None
+        return _faults(self.sim) != st.faults
+
+    def net(self) -> tuple[list[Any], dict[int, tuple[Any, Any]]]:
+        """The pending multiset after a step, as its members' hashes (the parent's, less those
+        the step consumed, plus those it queued), and the new entries' keys and hashes by seq."""
         st = self.state
         assert st is not None
         members = [h for e, kind, k, h in zip(self.lists, self.kinds, st.keys, st.hashes, strict=True)
                    if k is not None and e[KIND] == kind]
-        new: dict[int, tuple[Any, int]] = {}
+        new: dict[int, tuple[Any, Any]] = {}
         parent_seq = st.seq
+        entry = self.keys.entry
         for e in self.sim._heap:
             if e[SEQ] >= parent_seq:
                 key = entry_key(e)
                 if key is not None and e[KIND] != DEAD:
-                    h = hash(key)
+                    h = entry(key)
                     new[e[SEQ]] = (key, h)
                     members.append(h)
-        members.sort()
-        return tuple(members), new
+        return members, new
 
     def child(self, touched: str | None, new: dict[int, tuple[Any, int]]) -> State:
         """The state the simulation is in, reached from the loaded state by a step that ran
@@ -492,14 +513,15 @@ class Machine:
 
 
 # -- the search -----------------------------------------------------------------------------------
-def node_hash(sim: Simulation, nid: str) -> int:
-    return hash((nid, sim._impaired.get(nid, "up"), node_state(sim._nodes[nid])))
+def node_hash(m: Machine, nid: str) -> Any:
+    return m.keys.node(nid, m.sim._impaired.get(nid, "up"), node_state(m.nodes[nid]))
 
 
 def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, max_depth: int,
-                max_states: int | None, seed: int, walks: int) -> tuple:
+                max_states: int | None, seed: int, walks: int, symmetry: Any = None) -> tuple:
     """The breadth-first search of :func:`dscourse.checkers.explore.explore` on compact
-    states: the same states in the same order as ``engine="checkpoint"``."""
+    states: the same states in the same order as ``engine="checkpoint"`` (without
+    ``symmetry``; with it, one state per orbit: :mod:`.explore_symmetry`)."""
     parents: list[int] = [-1]
     moves: list[tuple | None] = [None]
 
@@ -512,7 +534,13 @@ def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, 
             i = parents[i]
         return out[::-1]
 
-    m = Machine(root)
+    keys = keying(symmetry, root)
+    grouped = {n for g in symmetry for n in g} if symmetry is not None else set()
+    for nid in grouped:
+        if root.rng(f"node:{nid}").bit_generator.state != stream(seed, f"node:{nid}").bit_generator.state:
+            raise _random_in_group(nid)
+    m = Machine(root, keys)
+    m.grouped = grouped
     try:
         return _search(m, bounds, inv, gls, prn, max_depth, max_states, parents, moves, path_to)
     finally:
@@ -530,9 +558,10 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
         raise _unpicklable(exc) from None
     m.load(st0)
     used0 = (0, 0, 0)
-    nh0 = tuple(node_hash(sim, nid) for nid in order)
-    net0 = tuple(sorted(h for k, h in zip(st0.keys, st0.hashes, strict=True) if k is not None))
-    seen = {hash((nh0, net0, used0))}
+    nh0 = tuple(node_hash(m, nid) for nid in order)
+    net0 = [h for k, h in zip(st0.keys, st0.hashes, strict=True) if k is not None]
+    combine = m.keys.combine
+    seen = {combine(nh0, net0, used0)}
     bad, goal = _first(inv, sim, False), _first(gls, sim, True)
     if bad or goal:
         return bad, goal, [], 1, 0, True, False
@@ -549,8 +578,13 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             options = _options(st, used, bounds, status)
             stepped = False
             touched: str | None = None
+            whole = False           # the last step changed the fault state: capture it whole
             for kind, target, i in options:
                 if stepped:
+                    if whole:
+                        m.faults_at = None
+                        slow = True     # the rest of this parent's choices start from a full load
+                        whole = False
                     if slow:
                         m.load(st)
                     else:
@@ -568,26 +602,20 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                     spent = (used[0], used[1] + 1, used[2])
                 else:
                     assert isinstance(target, str)
-                    for nid in order:
-                        m.node(nid)
-                    restart(sim, target)
-                    touched = target
-                    m.dirty = set(order)
+                    touched = m.restart(target)
                     spent = (used[0], used[1], used[2] + 1)
+                    if m.faults_changed():
+                        whole = True
                 stepped = True
                 child_net, new = m.net()
                 if touched is not None:
                     child_nh = list(nh)
-                    child_nh[position[touched]] = node_hash(sim, touched)
+                    child_nh[position[touched]] = node_hash(m, touched)
                     child_hashes = tuple(child_nh)
                 else:
                     child_hashes = nh
-                key = hash((child_hashes, child_net, spent))
+                key = combine(child_hashes, child_net, spent)
                 if key in seen:
-                    if kind == "restart":
-                        m.faults_at = None
-                        m.loaded[target] = m.streams_at[target] = m.links_at[target] = None  # type: ignore[index]
-                        slow = True
                     continue
                 seen.add(key)
                 parents.append(index)
@@ -596,7 +624,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 me = len(moves) - 1
                 for nid in [n for n in m.dirty if n != touched]:
                     m.node(nid)
-                m.dirty = set(order) if kind == "restart" else {touched} if touched else set()
+                m.dirty = {touched} if touched else set()
                 bad, goal = _first(inv, sim, False), _first(gls, sim, True)
                 if bad or goal:
                     return bad, goal, path_to(me), len(seen), depth, True, False
@@ -605,8 +633,9 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 expand = not _first(prn, sim, True)
                 if expand and depth < max_depth:
                     try:
-                        if kind == "restart":
+                        if whole:
                             child = m.capture()
+                            m.dirty = set(order)
                         else:
                             child = m.child(touched, new)
                     except (pickle.PicklingError, AttributeError, TypeError) as exc:
@@ -614,10 +643,6 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                     nxt.append((me, child, spent, child_hashes))
                 elif expand:
                     cut = True
-                if kind == "restart":
-                    m.faults_at = None
-                    m.loaded[target] = m.streams_at[target] = m.links_at[target] = None  # type: ignore[index]
-                    slow = True        # the rest of this parent's choices start from a full load
         frontier = nxt
     return None, None, [], len(seen), depth, True, not frontier and not cut
 
@@ -646,6 +671,11 @@ def _options(st: State, used: tuple[int, int, int], bounds: Any,
             if impaired.get(nid, "up") == "up":
                 out.append(("restart", nid, None))
     return out
+
+
+def _random_in_group(nid: str) -> ConfigError:
+    return ConfigError(f"node {nid!r} draws from its random stream, so it is not interchangeable "
+                       "with the other nodes of its symmetry group: leave it out of symmetry")
 
 
 def _unpicklable(exc: Exception) -> ConfigError:

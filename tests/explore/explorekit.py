@@ -199,3 +199,29 @@ def meddlers(seed):
     for n in ("m1", "m2", "m3"):
         sim.add_node(Meddler(n))
     return sim
+
+
+class Voter(ds.sim.Node):
+    """Sends one Note to the tally at start."""
+
+    def on_start(self):
+        self.send("t", Note(1))
+
+
+class Tally(ds.sim.Node):
+    """Remembers who voted."""
+
+    def __init__(self, id):
+        super().__init__(id)
+        self.voters = frozenset()
+
+    def on_message(self, src, msg):
+        self.voters = self.voters | {src}
+
+
+def ballot_box(seed, k=3):
+    sim = ds.sim.Simulation(seed=seed)
+    sim.add_node(Tally("t"))
+    for i in range(k):
+        sim.add_node(Voter(f"v{i}"))
+    return sim
