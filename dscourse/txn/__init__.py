@@ -21,12 +21,20 @@
   :class:`TransactionCoordinator`);
 * :mod:`.txmsg` -- RocketMQ-style transactional messages: half message, local transaction,
   check-back (:func:`run_txmsg`);
+* :mod:`.xa` -- the X/Open XA model: MySQL's ``XA`` statements on SQLite RMs, a TM,
+  heuristic outcomes (:class:`~.xa.XaResource`, :class:`~.xa.TransactionManager`);
+* :mod:`.paxoscommit` -- Paxos Commit (Gray & Lamport) on ``ds.paxos`` acceptors;
+* :mod:`.threepc_fd` -- 3PC with a perfect failure detector and the termination protocol;
+* :mod:`.notify` -- best-effort notification with WeChat Pay's schedule and the query API;
+* :mod:`.choreography` -- a Saga by events, no orchestrator; :mod:`.isolation` -- sagas'
+  anomalies (lost update, dirty read) and the countermeasures;
 * :mod:`.labs` -- the chapter's live widget (:func:`~.labs.two_pc_player`), loaded on first use;
 * :func:`cluster` -- a coordinator and SQLite participants on one simulation
   (:class:`TxnCluster`), databases in a temporary folder removed by ``close()``.
 """
 
 from .._lazy import lazy
+from . import choreography, isolation, notify, paxoscommit, threepc_fd, xa
 from .at import AtResource, TransactionCoordinator
 from .messages import Ack, Decision, DecisionRequest, PreAck, PreCommit, Prepare, Vote
 from .modelcheck import blocking_2pc, check_2pc, check_3pc, simulation
@@ -75,15 +83,21 @@ __all__ = [
     "blocking_2pc",
     "check_2pc",
     "check_3pc",
+    "choreography",
     "cluster",
     "commit_validity",
+    "isolation",
+    "notify",
     "outcomes",
+    "paxoscommit",
     "run_outbox",
     "run_sagas",
     "run_transfers",
     "run_txmsg",
     "simulation",
+    "threepc_fd",
     "transfer",
+    "xa",
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))
