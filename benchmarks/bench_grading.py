@@ -1,15 +1,17 @@
 """Benchmark: grade 30 Chapter 1 submissions (issue 23's target: under 60 s with --jobs 2).
 
 The batch is the worst case for time: every submission solves all three exercises, so every
-test runs every seed (a stub or a crash is much cheaper). It is graded, in the same run:
-``--jobs`` = the number of cores (what instructors run) now; the same as before issue 23 (the
-named peer for this issue's change: a ``/proc`` scan for every fresh sandbox uid and after
-every kill, and a ``rm`` process per sandbox folder); and, unless ``--skip-peers``, with every
-node of an exercise in one process (the design before issue 12), with ``--jobs 1`` and with
-``--isolation none`` (what the jail itself costs). The machine is shared, so compare the
-ratios printed, not the seconds.
+test runs every seed (a stub or a crash is much cheaper). It is graded, in the same run,
+alternately (``--repeat`` rounds), with ``--jobs`` = the number of cores (what instructors run):
+by this tree's grader, and by the grader as it was before issue 23's item 5 (the named peer:
+the library at commit ``BEFORE``, extracted with ``git archive`` into a temporary folder and
+run from there on the same batch and the same master). Both run in fresh interpreters. Unless
+``--skip-peers``, also (in this tree): the uid scans and ``rm`` processes of before issue 23's
+first change, every node of an exercise in one process (the design before issue 12), ``--jobs
+1`` and ``--isolation none`` (what the jail itself costs). The machine is shared, so compare the
+ratios printed, not the seconds; the load average is printed beside each time.
 
-    .venv/bin/python benchmarks/bench_grading.py [--n 30] [--skip-peers]
+    .venv/bin/python benchmarks/bench_grading.py [--n 30] [--repeat 1] [--before REV] [--skip-peers]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +35,28 @@ from dscourse.grading import grader, remote, sandbox  # noqa: E402
 
 MASTER = ROOT / "exercises" / "source" / "ch01.ipynb"
 STUDENT = ROOT / "exercises" / "ch01.ipynb"
+#: The last commit before issue 23's item 5 (the lean sandbox protocol: peers and observed
+#: names sent once, observed values only when changed, numpy imported only by nodes that use
+#: their rng, size checks only for lines that could hold an oversized value, E1.2's harness
+#: re-observing only the nodes that changed).
+BEFORE = "c695dbe"
+
+#: Grades the batch in a fresh interpreter with the library found in argv[1]; prints JSON.
+RUN = """
+import json, os, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from dscourse.grading import grader
+assert grader.__file__.startswith(sys.argv[1]), grader.__file__
+with tempfile.TemporaryDirectory() as out:
+    start = time.perf_counter()
+    rows = grader.grade_all(Path(sys.argv[2]), Path(sys.argv[3]), Path(out) / "gradebook.csv",
+                            secret="bench", jobs=int(sys.argv[4]), isolation=sys.argv[5])
+    took = time.perf_counter() - start
+t = os.times()
+print(json.dumps({"seconds": took, "cpu": t.user + t.system + t.children_user + t.children_system,
+                  "rows": sorted([r.student, r.status, r.total] for r in rows)}))
+"""
 
 
 def make_batch(folder: Path, n: int) -> None:
@@ -55,8 +80,34 @@ def timed(folder: Path, jobs: int, isolation: str) -> tuple[float, list]:
         return time.perf_counter() - start, results
 
 
+def graded_by(tree: Path, folder: Path, jobs: int, isolation: str) -> tuple[float, float, list]:
+    """Seconds, CPU seconds and ``[student, status, total]`` rows: the batch graded by the
+    library in ``tree``. The CPU is the grading process tree's; a jailed sandbox's interpreter
+    is reaped by nobody of it, so only ``--isolation none`` counts the sandboxes' CPU too."""
+    done = subprocess.run([sys.executable, "-c", RUN, str(tree), str(MASTER), str(folder), str(jobs),
+                           isolation], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"grading with {tree} failed:\n{done.stderr[-3000:]}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["cpu"], out["rows"]
+
+
+def extract(rev: str, dest: Path) -> Path:
+    """The ``dscourse`` package as of commit ``rev``, extracted into ``dest``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "dscourse"], capture_output=True,
+                             check=False)
+    if archive.returncode:
+        raise SystemExit(f"git archive {rev} failed (a shallow clone?): {archive.stderr.decode()[:300]}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
 def before(folder: Path, jobs: int) -> float:
-    """The same batch graded as before issue 23 (see the module docstring)."""
+    """The same batch graded as before issue 23's first change (uid scans, ``rm`` processes)."""
     def rm(top: str) -> None:
         subprocess.run(["rm", "-rf", "--one-file-system", top], check=False)
 
@@ -71,26 +122,46 @@ def before(folder: Path, jobs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=30)
-    parser.add_argument("--skip-peers", action="store_true", help="only the parallel run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of now / before, alternated")
+    parser.add_argument("--before", default=BEFORE, help="the commit graded as the named peer")
+    parser.add_argument("--isolation", default="auto", help="for now and before ('none' also "
+                        "counts the sandboxes' CPU)")
+    parser.add_argument("--skip-peers", action="store_true", help="only now against before")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as old:
         folder = Path(tmp)
         make_batch(folder, args.n)
         mode = sandbox.detect()
-        t_par, results = timed(folder, cores, "auto")
-        lost = [(r.student, r.status, r.total, r.reason) for r in results
-                if r.status != "graded" or r.total != 20]
-        if lost:
-            raise SystemExit(f"solutions lost points: {lost[:3]}")
-        print(f"{args.n} submissions, --jobs {cores}, isolation {mode}: {t_par:.1f} s "
-              f"({t_par / args.n:.2f} s each; target < 60 s); load average {os.getloadavg()[0]:.1f}")
-        t_before = before(folder, cores)
-        print(f"peer: as before issue 23 (uid scans, an rm process per sandbox): {t_before:.1f} s "
-              f"({t_before / args.n:.2f} s each); now x{t_before / t_par:.2f} faster; "
-              f"load average {os.getloadavg()[0]:.1f}")
+        peer = extract(args.before, Path(old))
+        iso = mode if args.isolation == "auto" else args.isolation
+        print(f"{args.n} fully correct Chapter 1 submissions, --jobs {cores}, isolation {iso}; "
+              f"target < 60 s")
+        nows, befores, cpus = [], [], []
+        for _ in range(args.repeat):
+            t_now, c_now, rows = graded_by(ROOT, folder, cores, args.isolation)
+            lost = [r for r in rows if r[1] != "graded" or r[2] != 20]
+            if lost:
+                raise SystemExit(f"solutions lost points: {lost[:3]}")
+            print(f"  now: {t_now:.1f} s ({t_now / args.n:.2f} s each), CPU {c_now:.1f} s; {load()}",
+                  flush=True)
+            t_old, c_old, old_rows = graded_by(peer, folder, cores, args.isolation)
+            print(f"  before ({args.before}): {t_old:.1f} s ({t_old / args.n:.2f} s each), CPU "
+                  f"{c_old:.1f} s; {load()}" + ("" if old_rows == rows else "; DIFFERENT RESULTS"),
+                  flush=True)
+            nows.append(t_now)
+            befores.append(t_old)
+            cpus.append(c_old / c_now)
+        t_par = median(nows)
+        print(f"median now {t_par:.1f} s, before {median(befores):.1f} s: "
+              f"x{median(befores) / t_par:.2f} faster (per round: "
+              + ", ".join(f"x{b / n:.2f}" for n, b in zip(nows, befores, strict=True))
+              + "); CPU before / now per round: " + ", ".join(f"x{c:.2f}" for c in cpus))
         if args.skip_peers:
             return
+        t_before = before(folder, cores)
+        print(f"peer: uid scans, an rm process per sandbox (before issue 23's first change): "
+              f"{t_before:.1f} s; x{t_before / t_par:.2f} of now; {load()}")
         remote.Sandboxes.PER_NODE = False          # the peer: all nodes in one process
         try:
             t_shared, _ = timed(folder, cores, "auto")
@@ -100,10 +171,10 @@ def main() -> None:
               f"({t_shared / args.n:.2f} s each); a process per node instance costs "
               f"x{t_par / t_shared:.2f}")
         t_one, _ = timed(folder, 1, "auto")
-        print(f"peer --jobs 1, isolation {mode}: {t_one:.1f} s; speed-up x{t_one / t_par:.2f}")
+        print(f"peer --jobs 1, isolation {mode}: {t_one:.1f} s; speed-up x{t_one / t_par:.2f}; {load()}")
         t_none, _ = timed(folder, cores, "none")
         print(f"peer --jobs {cores}, isolation none: {t_none:.1f} s; the sandbox costs "
-              f"x{t_par / t_none:.2f}")
+              f"x{t_par / t_none:.2f}; {load()}")
 
 
 if __name__ == "__main__":
