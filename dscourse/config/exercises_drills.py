@@ -167,6 +167,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
     for node in (server, *nodes):
         sim.add_node(node)
     problems: dict[str, str] = {}
+    when: dict[str, float] = {}
     rng = stream(seed, "E15.4")
     outage = float(rng.uniform(90_000, 200_000))
     down, up = 20_000.0, 20_000.0 + outage
@@ -191,6 +192,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
                     sim.recover(c.id)
                     booted = c.stable["booted"][1]
                     if booted != c.file and "cold_start" not in problems:
+                        when["cold_start"] = sim.now
                         problems["cold_start"] = (f"Cold start: {c.id} restarted at t={sim.now:g} ms while the server "
                                                   f"was down; its snapshot file held {c.file}, start() served "
                                                   f"{booted}")
@@ -198,6 +200,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
                 if c in restarted and sim.now >= restart_at:
                     continue
                 if c.snapshot != c.file and "snapshot" not in problems:
+                    when["snapshot"] = sim.now
                     problems["snapshot"] = (f"Snapshot: at t={sim.now:g} ms, {sim.now - down:g} ms into the outage, "
                                             f"{c.id} served {c.snapshot}; the last content it received was {c.file} "
                                             "(keep serving it when a poll fails)")
@@ -205,6 +208,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
                 n = len(c.polls) - polls_before[c.id]
                 if not c.throttled and n > (sim.now - down) / MIN_GAP_MS + 5:
                     c.throttled = True   # the harness enforces the gap from now on, so resync stays judgeable
+                    when.setdefault("backoff", sim.now)
                     problems.setdefault("backoff", f"Backoff: {c.id} polled {n} times in the first "
                                                    f"{sim.now - down:g} ms of the outage (at most one poll per "
                                                    f"{MIN_GAP_MS / 1000:g} s on average: back off after failures)")
@@ -216,6 +220,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
         behind = [c for c in nodes if c.snapshot != want]
         if behind:
             c = behind[0]
+            when["resync"] = sim.now
             problems["resync"] = (f"Resync: {RESYNC_MS / 1000:g} s after the server recovered (down "
                                   f"{outage / 1000:.0f} s), {len(behind)} of {clients} clients, e.g. {c.id}, still "
                                   f"served {c.snapshot}; its last poll was at t={c.polls[-1]:g} ms "
@@ -225,5 +230,5 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
         return trial.fail(f"unusable answer: {exc}")
     for p in props:
         if p in problems:
-            trial.violate(problems[p])
+            trial.violate(problems[p], when.get(p))
     return trial
