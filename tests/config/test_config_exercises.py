@@ -448,3 +448,29 @@ def test_the_grader_fails_salted_hash_on_stable_only(tmp_path):
     assert row["status"] == "graded" and row["E15.3"] == "5", row
     feedback = (tmp_path / "res" / "salted" / "feedback.md").read_text()
     assert "failed: Stable" in feedback and "failed: Fraction" not in feedback and "failed: Merge" not in feedback
+
+
+# -- property tests over seeds ----------------------------------------------------------------
+@given(seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_seed_breaks_the_reference_long_poll_under_bursts(seed):
+    t = E.race_trial(long_poll, seed, clients=10, bursts=6)
+    assert t.ok, t.violations
+
+
+@given(seed=st.integers(0, 2**31 - 1), target=st.integers(1, 99))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_stable_hashing_meets_any_target_within_two_points(seed, target):
+    assert E.gray_trial(Router, seed, targets=(target,), properties=("fraction", "stable")).ok
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_reference_client_survives_any_outage(seed):
+    t = E.drill_trial(start, on_result, seed, clients=6, restarts=2)
+    assert t.ok, t.violations
+
+
+def test_long_poll_runs_replay_from_their_seed():
+    a, b = (E.long_poll_trial(long_poll, 7, clients=5, publishes=2) for _ in range(2))
+    assert a.trace.digest() == b.trace.digest() and a.facts == b.facts
