@@ -24,7 +24,7 @@ malformed reply) is a violation. Student functions see plain data only.
   and partitions.
 * E5.3 -- ``retry_delay(failures, u)``: ms to wait after the ``failures``-th failed attempt,
   ``u`` a uniform draw in [0, 1). Checked on dueling proposers, under the mis-tuned timeout
-  and under the oblivious adversary built against the answer's typical wait: at least 99% of
+  and under the oblivious adversary built against the answer's waits at u = 0.5: at least 99% of
   the seeds decide within 500 ms (one trial over many seeds: its seed is the first undecided
   one).
 """
@@ -42,7 +42,7 @@ from ..sim.rng import stream
 from . import workload
 from .backoff import Backoff
 from .basic import Acceptor, Proposer, agreement, chosen, simulation, validity
-from .livelock import SCHEDULES, Adversary, duel
+from .livelock import SCHEDULES, RoundAdversary, duel
 from .messages import NOOP, ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, Vote
 from .multi import Replica
 
@@ -136,6 +136,10 @@ def adoption_random_trial(choose_value: Callable[[list, Any], Any], seed: int) -
     return _judge(trial, body)
 
 
+#: How many failures' waits the E5.3 adversary plans for (its schedule repeats after them).
+ADVERSARY_ROUNDS = 100
+
+
 def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[int],
                   deadline_ms: float = 500.0, share: float = 0.99,
                   schedule: str = "short-timeout") -> Trial:
@@ -143,9 +147,10 @@ def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[in
     chosen) by ``deadline_ms``. One trial over all the seeds: its seed and trace are those of
     the first undecided duel (the first seed while none is undecided).
 
-    ``schedule="oblivious"`` runs the chapter's oblivious adversary, built against the
-    student's wait after one failure with ``u = 0.5`` (``retry_delay(1, 0.5)``, clipped to
-    0-200 ms): a delay that barely depends on ``u`` keeps the duel in its window."""
+    ``schedule="oblivious"`` runs the chapter's oblivious adversary
+    (:class:`~.livelock.RoundAdversary`), built against the student's waits with ``u = 0.5``
+    (``retry_delay(k, 0.5)`` for the first ``ADVERSARY_ROUNDS`` failures): every
+    deterministic answer, or one that barely depends on ``u``, duels forever under it."""
     seeds = list(seeds)
     if not seeds:
         raise allowed("seeds", seeds, "at least one seed")
@@ -157,11 +162,14 @@ def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[in
         backoff = Backoff("custom", custom=retry_delay)
         options: dict[str, Any] = {}
         if schedule == "oblivious":
-            typical = retry_delay(1, 0.5)
-            if isinstance(typical, bool) or not isinstance(typical, (int, float)) or not 0 <= typical < 1e9:
-                raise allowed("retry_delay(1, 0.5)", typical, "a number of ms >= 0")
-            options["adversary"] = Adversary(min(200.0, float(typical)))
-            trial.facts.update(adversary_backoff_ms=options["adversary"].backoff_ms)
+            waits = []
+            for k in range(1, ADVERSARY_ROUNDS + 1):
+                wait = retry_delay(k, 0.5)
+                if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < 1e6:
+                    raise allowed(f"retry_delay({k}, 0.5)", wait, "a number of ms from 0 to 1e6")
+                waits.append(float(wait))
+            options["adversary"] = RoundAdversary(tuple(waits))
+            trial.facts.update(adversary_waits_ms=waits[:5])
         late: list[int] = []
         for s in seeds:
             run = duel(s, backoff, horizon_ms=deadline_ms, schedule=schedule, **options)
@@ -172,8 +180,8 @@ def backoff_trial(retry_delay: Callable[[int, float], float], seeds: Iterable[in
         decided = len(seeds) - len(late)
         trial.facts.update(decided=decided, seeds=len(seeds))
         if decided < share * len(seeds):
-            against = (f" against the oblivious schedule built for a {options['adversary'].backoff_ms:g} ms "
-                       "wait" if schedule == "oblivious" else "")
+            against = (" against the oblivious schedule built for your waits at u = 0.5"
+                       if schedule == "oblivious" else "")
             trial.violate(f"progress: {decided}/{len(seeds)} seeds decided within {deadline_ms:g} "
                           f"ms{against} (need {share:.0%}); the first undecided duel is shown", deadline_ms)
 

@@ -116,9 +116,56 @@ class Adversary:
     def timeout_ms(self) -> float:
         return self.attempt_ms + 2 * self.fast_ms
 
+    def link_delays(self, proposer: str) -> tuple[float, ...]:
+        """``proposer``'s links to the acceptors: delays by position (see :class:`Positional`)."""
+        return self.fast_ms, self.accept_ms
+
+
+@dataclass(frozen=True)
+class RoundAdversary:
+    """The oblivious adversary against a deterministic backoff that may change from failure to
+    failure: ``waits[m]`` is the wait after the (m+1)-th failure (the schedule repeats after
+    ``len(waits)`` attempts). Prepares land alternately, ``p1``'s then ``p2``'s, gap ``g_j``
+    apart; the j-th lands before the (j-1)-th's Accept and the (j+1)-th after its own Nack
+    and wait, if ``g_(j+1) = 2.5d + W`` (W the wait that follows the j-th's defeat) and the
+    j-th's Accept takes ``g_j + g_(j+1) - 3d - W``: ``2d + waits[m-1]`` for ``p1``'s
+    (m+1)-th attempt, ``2d + waits[m]`` for ``p2``'s, indices taken cyclically (so ``p2``
+    starts ``g_0 = 2.5d + waits[-1]`` after ``p1``). Every Prepare then beats its rival's
+    Accept by d/2. With a fixed wait B it is :class:`Adversary` with A = B + 2d and
+    s = 2.5d + B."""
+
+    waits: tuple[float, ...]
+    fast_ms: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.waits or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1e6
+                                 for w in self.waits):
+            raise allowed("waits", self.waits, "a non-empty tuple of ms between 0 and 1e6")
+        if isinstance(self.fast_ms, bool) or not isinstance(self.fast_ms, (int, float)) or not self.fast_ms > 0:
+            raise allowed("fast_ms", self.fast_ms, "ms > 0")
+
+    def accept_delays(self, proposer: str) -> tuple[float, ...]:
+        """The Accept delay of each attempt of ``proposer`` (``"p1"`` or ``"p2"``)."""
+        d, w = self.fast_ms, self.waits
+        if proposer == "p1":
+            return tuple(2 * d + w[m - 1] for m in range(len(w)))     # w[-1]: the last, cyclically
+        return tuple(2 * d + w[m] for m in range(len(w)))
+
+    @property
+    def stagger_ms(self) -> float:
+        return 2.5 * self.fast_ms + self.waits[-1]
+
+    @property
+    def timeout_ms(self) -> float:
+        """Longer than the wait for a Nack (3d + the longest Accept delay), by 2d."""
+        return 5 * self.fast_ms + max(self.accept_delays("p1") + self.accept_delays("p2"))
+
+    def link_delays(self, proposer: str) -> tuple[float, ...]:
+        return tuple(x for a in self.accept_delays(proposer) for x in (self.fast_ms, a))
+
 
 def oblivious_sim(seed: int, backoff: Backoff | str = "fixed", *,
-                  adversary: Adversary | None = None) -> Simulation:
+                  adversary: Adversary | RoundAdversary | None = None) -> Simulation:
     """Three acceptors and two proposers under the oblivious adversary (module docstring).
     Unless ``adversary`` is given, it is tuned to ``backoff.fixed_ms`` (10 ms by default) whatever
     the policy, so every policy meets the same schedule."""
@@ -130,7 +177,7 @@ def oblivious_sim(seed: int, backoff: Backoff | str = "fixed", *,
                      timeout=adversary.timeout_ms, stagger_ms=adversary.stagger_ms)
     for p in ("p1", "p2"):
         for a in ("a1", "a2", "a3"):
-            sim.set_link(p, a, latency=Positional((d, adversary.accept_ms)))
+            sim.set_link(p, a, latency=Positional(adversary.link_delays(p)))
     return sim
 
 

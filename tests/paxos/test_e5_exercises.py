@@ -228,13 +228,15 @@ def test_e52_text_does_not_state_the_rule():
     (lambda f, u: 10.0, False),                              # fixed, as long as an attempt or longer
     (lambda f, u: 30.0, False),
     (lambda f, u: 30.0 + 0.001 * u, False),                  # random in name only
+    (lambda f, u: min(200.0, 5.0 * 2 ** f), False),          # deterministic exponential backoff
+    (lambda f, u: 3.0 * f + 0.01 * u, False),
 ])
 def test_backoff_trial_under_the_oblivious_schedule(answer, passes):
     mistuned = H.backoff_trial(answer, range(1, 21), share=1.0)
     assert mistuned.ok                          # the mis-tuned-timeout duel cannot tell them apart
     oblivious = H.backoff_trial(answer, range(1, 41), schedule="oblivious")
     assert oblivious.ok is passes, oblivious.violations
-    assert oblivious.facts["adversary_backoff_ms"] == pytest.approx(min(200.0, answer(1, 0.5)))
+    assert oblivious.facts["adversary_waits_ms"] == pytest.approx([answer(k, 0.5) for k in range(1, 6)])
     if not passes:
         assert "against the oblivious schedule" in oblivious.violations[0]
         assert oblivious.trace is not None and oblivious.seed == 1

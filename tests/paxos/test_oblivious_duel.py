@@ -109,3 +109,31 @@ def test_bad_parameters():
         L.Adversary(fast_ms=0)
     with pytest.raises(ValueError, match="delays"):
         L.Positional(())
+
+
+@settings(max_examples=25, deadline=None)
+@given(waits=st.lists(st.floats(0, 80), min_size=1, max_size=12), fast_ms=st.floats(0.5, 3),
+       seed=st.integers(0, 10_000))
+def test_any_deterministic_backoff_duels_against_its_round_schedule(waits, fast_ms, seed):
+    """Waits that change from failure to failure (the schedule repeats after len(waits))."""
+    adversary = L.RoundAdversary(tuple(waits), fast_ms=fast_ms)
+    table = tuple(waits)
+    policy = ds.paxos.Backoff("custom", custom=lambda k, u: table[(k - 1) % len(table)])
+    horizon = 3 * len(waits) * (10 * fast_ms + 2 * max(waits)) + 50
+    run = L.duel(seed, policy, horizon_ms=horizon, schedule="oblivious", adversary=adversary)
+    assert run.decided_ms is None and run.attempts >= 2 * len(waits)
+
+
+def test_round_schedule_with_a_fixed_wait_is_the_closed_form_one_shifted():
+    adversary = L.RoundAdversary((10.0,) * 4)
+    assert adversary.stagger_ms == 12.5 and adversary.accept_delays("p1") == (12.0,) * 4
+    assert adversary.link_delays("p2")[:4] == (1.0, 12.0, 1.0, 12.0)
+    with pytest.raises(ValueError, match="waits"):
+        L.RoundAdversary(())
+
+
+def test_randomized_backoff_beats_the_round_schedule_built_for_its_median_waits():
+    waits = tuple(0.5 * min(200.0, 5.0 * 2 ** k) for k in range(1, 101))
+    times = L.decision_times("random", range(200), horizon_ms=2_000, schedule="oblivious",
+                             adversary=L.RoundAdversary(waits))
+    assert all(t is not None for t in times)
