@@ -220,6 +220,7 @@ class Machine:
         self.dirty: set[str] = set()           # nodes that may differ from the loaded state
         self.grouped: set[str] = set()         # nodes under symmetry reduction (must not draw)
         self.timer_map: dict[str, dict[int, list]] = {}
+        self.index: dict[int, int] = {}        # the loaded state's entries by seq
         self.watched: dict[str, Watched] = {}
         for nid, node in self.nodes.items():
             gen = node.__dict__.get("rng")
@@ -287,6 +288,7 @@ class Machine:
         self.dirty.clear()
         self.events()
         self.timer_map = {nid: d.copy() for nid, d in self.sim._timers.items()}
+        self.index = {e[SEQ]: i for i, e in enumerate(st.entries)}
         self.sim.trace._rows[:] = st.rows
 
     def reset(self, touched: str | None) -> None:
@@ -428,9 +430,13 @@ class Machine:
         st = self.state
         assert st is not None
         before = st.links[nid]
-        after = self.after = self.links_of(nid)
         drew = watched.used or bool(sim._physical)
-        if after != before:
+        if sim._seq == st.seq:          # nothing sent (every send takes a seq): links untouched
+            self.after = before
+            after = before
+        else:
+            after = self.after = self.links_of(nid)
+        if after is not before and after != before:
             self.links_at[nid] = None
             drew = drew or len(after) != len(before) or \
                 any(a[2] is not b[2] or a[3] != b[3] for a, b in zip(after, before, strict=True))
@@ -492,7 +498,7 @@ class Machine:
             if self.links_at.get(touched) is not st.links[touched]:
                 links = dict(links)
                 links[touched] = self.after
-        index = {e[SEQ]: i for i, e in enumerate(st.entries)}
+        index = self.index
         entries, keys, hashes = [], [], []
         for e in sorted(e for e in sim._heap if e[KIND] != DEAD):
             seq = e[SEQ]
