@@ -20,7 +20,9 @@ FLP forbids a deterministic guarantee (Fischer, Lynch & Paterson 1985). Two sche
   ``2d + B < s < d + A``, each proposer's next Prepare lands after its rival's Prepare and
   before its rival's Accept, in every round: with backoff B (or none) no value is ever
   chosen. Randomized backoff shifts the offset by a fresh random amount each round, out of
-  that window; a leader sends no rival Prepare at all.
+  that window; a leader sends no rival Prepare at all. :class:`RoundAdversary` builds such a
+  schedule against any deterministic backoff, one whose wait changes after every failure
+  too (exercise E5.3 builds it from the answer's waits at ``u = 0.5``).
 * ``"short-timeout"`` (the default, used by exercise E5.3 and the debugger): the attempt
   timeout (6 ms) is a little shorter than a whole attempt (four message delays of 1.8-2.2 ms)
   and ``p2`` starts 3 ms after ``p1``, so with no backoff each proposer's new ``Prepare``
