@@ -1,0 +1,25 @@
+"""The complete Basic Paxos searches that fit in a test run: every reachable state (up to the
+acceptors' symmetry) with no faults and with one lost message, agreement and validity in
+each. (The one-duplicate search, about 94,000 orbits, is in ``benchmarks/bench_explore.py
+--full``.)"""
+
+from __future__ import annotations
+
+from dscourse.paxos import modelcheck as M
+
+ACCEPTORS = [("a1", "a2", "a3")]
+
+
+def test_no_faults_every_state_and_every_orbit():
+    full = M.check("correct")
+    reduced = M.check("correct", symmetry=ACCEPTORS)
+    for r in (full, reduced):
+        assert r.violation is None and r.exhausted, r.summary()
+    # an orbit holds at most 3! states, and some states are their own images
+    assert full.states / 6 <= reduced.states < full.states
+
+
+def test_one_lost_message_every_orbit():
+    r = M.check("correct", max_drops=1, symmetry=ACCEPTORS)
+    assert r.violation is None and r.exhausted, r.summary()
+    assert r.states > M.check("correct", symmetry=ACCEPTORS).states   # a loss reaches more orbits
