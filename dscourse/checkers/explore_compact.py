@@ -140,10 +140,22 @@ def _load_node(node: Any, image: Image) -> None:
 _FLAT = (dict, list, set)
 
 
-def _image(node: Any) -> Image:
-    """The node's attributes as they are now (taken over, not copied: see the module docstring)."""
+def _image(node: Any, parent: Image | None = None) -> Image:
+    """The node's attributes as they are now (taken over, not copied: see the module
+    docstring). A value still the very object of the ``parent`` image is immutable exactly
+    when it was there (a load shares only immutable values)."""
     attrs = {k: v for k, v in node.__dict__.items() if k not in _KERNEL_ATTRS}
-    mutable = [k for k, v in attrs.items() if not frozen(v)]
+    if parent is None:
+        mutable = [k for k, v in attrs.items() if not frozen(v)]
+    else:
+        before, copied = parent[0], {k for k, _ in parent[1]}
+        mutable = []
+        for k, v in attrs.items():
+            if before.get(k, attrs) is v:     # (attrs: a default no value can be)
+                if k in copied:
+                    mutable.append(k)
+            elif not frozen(v):
+                mutable.append(k)
     if len({id(attrs[k]) for k in mutable}) < len(mutable):    # aliased: copy with one memo
         return attrs, tuple((k, False) for k in mutable)
     out = []
@@ -490,7 +502,7 @@ class Machine:
         images, streams, links = st.images, st.streams, st.links
         if touched is not None:
             images = dict(images)
-            images[touched] = _image(self.nodes[touched])
+            images[touched] = _image(self.nodes[touched], st.images[touched])
             if self.streams_at.get(touched) is not st.streams[touched]:
                 streams = dict(streams)
                 mine = self.streams_of(touched)
