@@ -268,7 +268,7 @@ def normal_case(protocol: str = "paxos", *, participants: int = 3, f: int = 1) -
     done = max(e.time for e in events if e.kind == "deliver" and e.label == "Decision")
     sent = [e for e in events if e.kind == "send" and e.time < done]
     twob = [e for e in sent if e.label == "Accepted"]
-    bundled = len(sent) - len(twob) + len({(e.node.split(".")[0], e.time) for e in twob})
+    bundled = len(sent) - len(twob) + len({(str(e.node).split(".")[0], e.time) for e in twob})
     ok = (atomicity(sim) and commit_validity(sim)) if protocol == "2pc" else safe(sim)
     return {"delays": round(done / 1000), "messages": len(sent), "bundled": bundled, "safe": ok,
             "outcome": sorted({s for o in (outcomes(sim) if protocol == "2pc" else outcomes_of(sim)).values()

@@ -123,9 +123,9 @@ def resolve(spec: str | Panel | Iterable[str | Panel] | None,
         return []
     if spec == "auto":
         seen: dict[str, set[frozenset[str] | None]] = {}
-        for item in messages:
-            label, data = (item, None) if isinstance(item, str) else item
-            keys = None if isinstance(item, str) else frozenset(data) if isinstance(data, dict) else frozenset()
+        for message in messages:
+            label, data = (message, None) if isinstance(message, str) else message
+            keys = None if isinstance(message, str) else frozenset(data) if isinstance(data, dict) else frozenset()
             seen.setdefault(label, set()).add(keys)
         return [p for p in installed_panels().values()
                 if any(_owns(p, label, k) for label in p.labels for k in seen.get(label, ()))]
