@@ -181,6 +181,10 @@ class Watched:
         self.used = True
         return getattr(self.gen, name)
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:    # so that isinstance(rng, np.random.Generator) still holds
+        return type(self.gen)
+
 
 # -- compact states -------------------------------------------------------------------------------
 class State(NamedTuple):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import dscourse as ds
 
 
@@ -224,4 +226,30 @@ def ballot_box(seed, k=3):
     sim.add_node(Tally("t"))
     for i in range(k):
         sim.add_node(Voter(f"v{i}"))
+    return sim
+
+
+class Picky(ds.sim.Node):
+    """Checks, as library code may, that its ``rng`` is a numpy Generator, then draws."""
+
+    def __init__(self, id):
+        super().__init__(id)
+        self.draws = ()
+
+    def on_start(self):
+        if self.id == "x":
+            self.send("y", Note(0))
+
+    def on_message(self, src, msg):
+        if not isinstance(self.rng, np.random.Generator):
+            raise TypeError(f"rng is {type(self.rng)}")
+        self.draws = (*self.draws, int(self.rng.integers(3)))
+        if msg.k < 3:
+            self.send(src, Note(msg.k + 1))
+
+
+def picky(seed):
+    sim = ds.sim.Simulation(seed=seed, network=ds.sim.lossy(drop=0.1))
+    sim.add_node(Picky("x"))
+    sim.add_node(Picky("y"))
     return sim

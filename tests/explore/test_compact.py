@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from explorekit import meddlers, racers
+from explorekit import meddlers, picky, racers
 from hypothesis import given, settings
 from test_engines import both
 
@@ -118,3 +118,11 @@ def test_the_nodes_get_their_generators_back():
 
     ex.explore(make, lambda s: True, max_depth=4)
     assert all(type(n.rng) is np.random.Generator for n in made[0].nodes.values())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_nodes_that_check_and_draw_from_their_generator_agree(seed):
+    # the search watches each node's rng to know when to save its stream: the node must
+    # still see a numpy Generator, and its draws must be put back for every sibling
+    r = both(picky, lambda s: True, seed=seed, max_depth=8, max_duplicates=1, max_drops=1)
+    assert r.states > 10
