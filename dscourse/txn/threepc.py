@@ -13,10 +13,11 @@ failure detector.
   voted yes and times out **waiting for PreCommit aborts**; one that times out **after
   PreCommit commits**.
 
-The rules are safe when a timeout means the coordinator crashed (fail-stop, perfect failure
-detector, no partition). When a timeout only means "slow" or "cut off" -- a partition, or
-plain asynchrony -- a participant behind the partition aborts while one that received the
-PreCommit commits: :func:`~.modelcheck.check_3pc` finds the shortest such schedule.
+When a timeout only means "slow" or "cut off" -- a partition, or plain asynchrony -- a
+participant behind the partition aborts while one that received the PreCommit commits:
+:func:`~.modelcheck.check_3pc` finds the shortest such schedule. The rules are not safe even
+when a timeout always means a crash (the coordinator dies with one ``PreCommit`` delivered);
+Skeen's non-blocking 3PC adds the termination protocol, :mod:`.threepc_fd`.
 """
 
 from __future__ import annotations
