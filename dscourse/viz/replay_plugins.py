@@ -13,7 +13,8 @@ the names the caller gives, or (``"auto"``) every installed panel that has a mes
 in the trace. A label alone does not decide that (2PC and Paxos both send a ``Prepare``): a
 sent message counts for a panel when its label is one of the panel's ``labels`` **and** its
 fields are those of the panel's message class -- the dataclass of that name exported by the
-panel's own topic package, or the panel's explicit ``fields``. A caller may also pass
+panel's own topic package, or the panel's explicit ``fields``; and a trace that also sends
+foreign messages under the panel's labels gets no automatic panel. A caller may also pass
 :class:`Panel` objects directly.
 
 A panel is two halves: ``prepare`` (Python) turns the trace into compact JSON-able data,
@@ -127,8 +128,12 @@ def resolve(spec: str | Panel | Iterable[str | Panel] | None,
             label, data = (message, None) if isinstance(message, str) else message
             keys = None if isinstance(message, str) else frozenset(data) if isinstance(data, dict) else frozenset()
             seen.setdefault(label, set()).add(keys)
+        # a panel owns the trace if it owns a message and no message under its labels is foreign
+        # (a mixed trace -- Paxos Commit sends 2PC's Prepare beside Paxos's Accept -- gets no
+        # automatic panel, since the panel would read fields the foreign messages lack)
         return [p for p in installed_panels().values()
-                if any(_owns(p, label, k) for label in p.labels for k in seen.get(label, ()))]
+                if any(_owns(p, label, k) for label in p.labels for k in seen.get(label, ()))
+                and all(_owns(p, label, k) for label in p.labels for k in seen.get(label, ()))]
     items = [spec] if isinstance(spec, (str, Panel)) else list(spec)
     installed: dict[str, Panel] | None = None
     out: list[Panel] = []

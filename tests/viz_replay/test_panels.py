@@ -114,6 +114,18 @@ def test_a_2pc_prepare_does_not_pick_the_paxos_panel(seed, participants):
     assert [p.name for p in resolve("auto", [("Prepare", {"ballot": [1, "a"]})])] == ["paxos"]
 
 
+def test_a_mixed_trace_gets_no_automatic_panel():
+    """Paxos Commit sends ds.paxos's Accept and 2PC's Prepare: the Paxos panel would read a
+    ballot the 2PC Prepare lacks, so auto picks nothing (it used to raise KeyError 'ballot')."""
+    from dscourse.txn import paxoscommit
+
+    sim = paxoscommit.simulation(1, network=ds.sim.reliable())
+    sim.run(until=50)
+    assert ds.viz.replay(sim).data["panels"] == []
+    mixed = [("Accept", {"ballot": 1, "value": 2}), ("Prepare", {"txid": "t", "writes": []})]
+    assert resolve("auto", mixed) == [] and [p.name for p in resolve("auto", mixed[:1])] == ["paxos"]
+
+
 def test_panel_messages_are_matched_by_their_class_fields():
     paxos = installed_panels()["paxos"]
     assert message_fields(paxos, "Prepare") == {"ballot"}            # ds.paxos.Prepare's fields
