@@ -157,6 +157,11 @@ class LazyGenerator:
     def __getattr__(self, name: str):
         return getattr(self._generator(), name)
 
+    @property  # type: ignore[misc]
+    def __class__(self):
+        """``isinstance(self.rng, numpy.random.Generator)`` holds before the first draw too."""
+        return type(self._generator())
+
     def __repr__(self) -> str:
         return repr(self._generator())
 
