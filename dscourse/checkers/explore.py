@@ -62,7 +62,7 @@ from ..sim.rng import stream
 from ..sim.trace import Trace
 
 KINDS = ("fire", "drop", "duplicate", "restart")
-MODES = ("bfs", "random")
+MODES = ("bfs", "dfs", "random")
 ENGINES = ("compact", "incremental", "checkpoint")
 _KERNEL_ATTRS = frozenset({"_sim", "rng", "_init_args"})
 _ATOMS = (int, float, str, bool, type(None), bytes)
@@ -335,7 +335,11 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     search; a state where a prune holds is not expanded. ``mode="bfs"`` (breadth-first,
     shortest counterexamples, deduplicated states) or ``"random"`` (``walks`` random walks
     of up to ``max_depth`` steps, drawn from the stream ``"explore"``: no dedup, quick to
-    find deep bugs, no proof). Bounds: see :class:`Bounds` and the module docstring.
+    find deep bugs, no proof) or ``"dfs"`` (depth-first with the same deduplication, for
+    memory: only the states along the current path and their siblings are kept, not a whole
+    breadth-first level; its counterexamples need not be shortest, and it is ``complete``
+    only if no state was cut at ``max_depth``, when it has seen the same states as
+    breadth-first). Bounds: see :class:`Bounds` and the module docstring.
     ``engine`` (breadth-first only): ``"compact"`` (compact states, successors built by running
     only the receiving node; the default), ``"incremental"`` (per-node snapshots, keys carried
     over from the parent) or ``"checkpoint"`` (the original search: the whole simulation
@@ -366,13 +370,15 @@ def explore(make_sim: Callable[[int], Simulation], invariants: Any = None, *, se
     for nid in bounds.restartable:
         root.status(nid)   # unknown ids raise UnknownNodeError
     steps = settle(root)
-    if symmetry is not None and (mode != "bfs" or engine != "compact"):
-        raise allowed("symmetry", symmetry, 'None unless mode="bfs" and engine="compact"')
+    if symmetry is not None and (mode == "random" or engine != "compact"):
+        raise allowed("symmetry", symmetry, 'None unless mode="bfs" or "dfs" and engine="compact"')
+    if mode == "dfs" and engine != "compact":
+        raise allowed("engine", engine, '"compact" with mode="dfs"')
     if mode == "random":
         search = _random
     elif engine == "compact":
         from .explore_compact import bfs_compact
-        search = functools.partial(bfs_compact, symmetry=symmetry)
+        search = functools.partial(bfs_compact, symmetry=symmetry, dfs=mode == "dfs")
     else:
         search = _bfs_fast if engine == "incremental" else _bfs
     collecting = gc.isenabled()

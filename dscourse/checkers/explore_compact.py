@@ -540,10 +540,13 @@ def node_hash(m: Machine, nid: str) -> Any:
 
 
 def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, max_depth: int,
-                max_states: int | None, seed: int, walks: int, symmetry: Any = None) -> tuple:
+                max_states: int | None, seed: int, walks: int, symmetry: Any = None,
+                dfs: bool = False) -> tuple:
     """The breadth-first search of :func:`dscourse.checkers.explore.explore` on compact
     states: the same states in the same order as ``engine="checkpoint"`` (without
-    ``symmetry``; with it, one state per orbit: :mod:`.explore_symmetry`)."""
+    ``symmetry``; with it, one state per orbit: :mod:`.explore_symmetry`). ``dfs``: depth
+    first instead, keeping only the states on the current path and their siblings (see
+    ``explore(mode="dfs")``)."""
     parents: list[int] = [-1]
     moves: list[tuple | None] = [None]
 
@@ -564,13 +567,14 @@ def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, 
     m = Machine(root, keys)
     m.grouped = grouped
     try:
-        return _search(m, bounds, inv, gls, prn, max_depth, max_states, parents, moves, path_to)
+        return _search(m, bounds, inv, gls, prn, max_depth, max_states, parents, moves, path_to, dfs)
     finally:
         m.close()
 
 
 def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth: int,
-            max_states: int | None, parents: list[int], moves: list, path_to: Any) -> tuple:
+            max_states: int | None, parents: list[int], moves: list, path_to: Any,
+            dfs: bool = False) -> tuple:
     sim = m.sim
     order = tuple(sim._nodes)
     position = {nid: i for i, nid in enumerate(order)}
@@ -587,86 +591,114 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
     bad, goal = _first(inv, sim, False), _first(gls, sim, True)
     if bad or goal:
         return bad, goal, [], 1, 0, True, False
-    frontier = [] if _first(prn, sim, True) else [(0, st0, used0, nh0)]
-    depth = 0
-    cut = False
     drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
-    while frontier and depth < max_depth:
-        depth += 1
-        nxt = []
-        for index, st, used, nh in frontier:
-            m.load(st)
-            slow = bool(st.backlog)
-            options = _options(st, used, bounds, status)
-            stepped = False
-            touched: str | None = None
-            whole = False           # the last step changed the fault state: capture it whole
-            for kind, target, i in options:
-                if stepped:
+    cut = [False]                   # a new state was left unexpanded at max_depth
+
+    def expand(index: int, st: State, used: tuple[int, int, int], nh: tuple, depth: int,
+               out: list) -> tuple | None:
+        """Try every choice of the state ``st`` (reached in ``depth - 1`` steps): new states
+        are checked and, if they may be expanded, appended to ``out``; returns the search's
+        result if it ends here."""
+        m.load(st)
+        slow = bool(st.backlog)
+        options = _options(st, used, bounds, status)
+        stepped = False
+        touched: str | None = None
+        whole = False           # the last step changed the fault state: capture it whole
+        for kind, target, i in options:
+            if stepped:
+                if whole:
+                    m.faults_at = None
+                    slow = True     # the rest of this parent's choices start from a full load
+                    whole = False
+                if slow:
+                    m.load(st)
+                else:
+                    m.reset(touched)
+            touched = None
+            spent = used
+            if kind == "fire":
+                assert i is not None
+                touched = m.fire(i)
+            elif kind == "drop":
+                drop(target)  # type: ignore[arg-type]
+                spent = (used[0] + 1, used[1], used[2])
+            elif kind == "duplicate":
+                duplicate(target)  # type: ignore[arg-type]
+                spent = (used[0], used[1] + 1, used[2])
+            else:
+                assert isinstance(target, str)
+                touched = m.restart(target)
+                spent = (used[0], used[1], used[2] + 1)
+                if m.faults_changed():
+                    whole = True
+            stepped = True
+            child_net, new = m.net()
+            if touched is not None:
+                child_nh = list(nh)
+                child_nh[position[touched]] = node_hash(m, touched)
+                child_hashes = tuple(child_nh)
+            else:
+                child_hashes = nh
+            key = combine(child_hashes, child_net, spent)
+            if key in seen:
+                continue
+            seen.add(key)
+            parents.append(index)
+            entry = st.entries[i] if i is not None else None
+            moves.append((kind, target, entry))
+            me = len(moves) - 1
+            for nid in [n for n in m.dirty if n != touched]:
+                m.node(nid)
+            m.dirty = {touched} if touched else set()
+            bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+            if bad or goal:
+                return bad, goal, path_to(me), len(seen), depth, True, False
+            if max_states is not None and len(seen) >= max_states:
+                return None, None, [], len(seen), depth, False, False
+            grow = not _first(prn, sim, True)
+            if grow and depth < max_depth:
+                try:
                     if whole:
-                        m.faults_at = None
-                        slow = True     # the rest of this parent's choices start from a full load
-                        whole = False
-                    if slow:
-                        m.load(st)
+                        child = m.capture()
+                        m.dirty = set(order)
                     else:
-                        m.reset(touched)
-                touched = None
-                spent = used
-                if kind == "fire":
-                    assert i is not None
-                    touched = m.fire(i)
-                elif kind == "drop":
-                    drop(target)  # type: ignore[arg-type]
-                    spent = (used[0] + 1, used[1], used[2])
-                elif kind == "duplicate":
-                    duplicate(target)  # type: ignore[arg-type]
-                    spent = (used[0], used[1] + 1, used[2])
-                else:
-                    assert isinstance(target, str)
-                    touched = m.restart(target)
-                    spent = (used[0], used[1], used[2] + 1)
-                    if m.faults_changed():
-                        whole = True
-                stepped = True
-                child_net, new = m.net()
-                if touched is not None:
-                    child_nh = list(nh)
-                    child_nh[position[touched]] = node_hash(m, touched)
-                    child_hashes = tuple(child_nh)
-                else:
-                    child_hashes = nh
-                key = combine(child_hashes, child_net, spent)
-                if key in seen:
-                    continue
-                seen.add(key)
-                parents.append(index)
-                entry = st.entries[i] if i is not None else None
-                moves.append((kind, target, entry))
-                me = len(moves) - 1
-                for nid in [n for n in m.dirty if n != touched]:
-                    m.node(nid)
-                m.dirty = {touched} if touched else set()
-                bad, goal = _first(inv, sim, False), _first(gls, sim, True)
-                if bad or goal:
-                    return bad, goal, path_to(me), len(seen), depth, True, False
-                if max_states is not None and len(seen) >= max_states:
-                    return None, None, [], len(seen), depth, False, False
-                expand = not _first(prn, sim, True)
-                if expand and depth < max_depth:
-                    try:
-                        if whole:
-                            child = m.capture()
-                            m.dirty = set(order)
-                        else:
-                            child = m.child(touched, new)
-                    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                        raise _unpicklable(exc) from None
-                    nxt.append((me, child, spent, child_hashes))
-                elif expand:
-                    cut = True
-        frontier = nxt
-    return None, None, [], len(seen), depth, True, not frontier and not cut
+                        child = m.child(touched, new)
+                except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                    raise _unpicklable(exc) from None
+                out.append((me, child, spent, child_hashes, depth))
+            elif grow:
+                cut[0] = True
+        return None
+
+    if _first(prn, sim, True):
+        return None, None, [], len(seen), 0, True, True
+    if not dfs:
+        frontier = [(0, st0, used0, nh0, 0)]
+        depth = 0
+        while frontier and depth < max_depth:
+            depth += 1
+            nxt: list = []
+            for index, st, used, nh, _ in frontier:
+                done = expand(index, st, used, nh, depth, nxt)
+                if done is not None:
+                    return done
+            frontier = nxt
+        return None, None, [], len(seen), depth, True, not frontier and not cut[0]
+    stack = [(0, st0, used0, nh0, 0)]
+    deepest = 0
+    while stack:
+        index, st, used, nh, level = stack.pop()
+        kids: list = []
+        done = expand(index, st, used, nh, level + 1, kids)
+        if done is not None:
+            return (*done[:5], False, False)
+        if kids:
+            deepest = max(deepest, level + 1)
+        stack.extend(reversed(kids))
+    # depth-first, a state first met deep and cut there is not met again higher up: only a
+    # search that cut nothing is known to have seen every state
+    return None, None, [], len(seen), deepest, not cut[0], not cut[0]
 
 
 def _options(st: State, used: tuple[int, int, int], bounds: Any,

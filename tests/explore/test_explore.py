@@ -110,7 +110,7 @@ def test_lossy_networks_are_explored_too():
 
 @pytest.mark.parametrize("kwargs, word", [
     (dict(max_depth=0), "max_depth"), (dict(max_drops=-1), "max_drops"),
-    (dict(mode="dfs"), "mode"), (dict(max_states=0), "max_states"),
+    (dict(mode="sideways"), "mode"), (dict(max_states=0), "max_states"),
     (dict(restartable=["nope"]), "nope"), (dict(walks=0), "walks"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, word):
