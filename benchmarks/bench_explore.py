@@ -32,9 +32,12 @@ time for the same depth).
 
 Issue 24, 2026-12-03 (load average 6-10 on the 2 cores): ``--depth 7 --repeat 3`` gave
 compact 12,442, incremental 7,023, checkpoint 3,975 states per CPU-second, 1,616 states each:
-compact 3.13x the checkpoint search and 4.43x the recorded baseline. The exhaustive searches
+compact 3.13x the checkpoint search and 4.43x the recorded baseline; the default depth 6
+(load 3-5): compact 16,331, incremental 8,164, checkpoint 4,542 (866 states each): 3.60x the
+checkpoint search, 7.07x the recorded baseline (2,310, measured at load 14). The exhaustive searches
 with the compact engine: 30,302 states in 2.7 s CPU, 107,340 in 9.2 s, 548,174 in 62.5 s
-(818 MB peak); with the acceptors' symmetry 5,429 / 18,755 / 93,645 orbits in 0.7 / 3.1 /
+(818 MB peak; ``mode="dfs"``: the same 548,174 states in 55 s CPU, 238 MB peak); with the
+acceptors' symmetry 5,429 / 18,755 / 93,645 orbits in 0.7 / 3.1 /
 15.2 s CPU. Where the rest goes (cProfile): about half is the system's own code -- the
 handlers, the kernel's send path rendering each message for the trace, the invariants and
 ``state()`` -- which any engine that runs the handlers must pay.
