@@ -559,7 +559,7 @@ def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, 
             i = parents[i]
         return out[::-1]
 
-    keys = keying(symmetry, root)
+    keys = keying(symmetry, root, bounds.restartable)
     grouped = {n for g in symmetry for n in g} if symmetry is not None else set()
     for nid in grouped:
         if root.rng(f"node:{nid}").bit_generator.state != stream(seed, f"node:{nid}").bit_generator.state:

@@ -10,7 +10,8 @@ members give the same set of hashes, so the same least one).
 
 Sound only if renaming the ids maps runs to runs and leaves the checked properties alone:
 the grouped nodes run the same class, use no randomness (their streams are named after
-their ids; the search stops with an error if one draws), and every string equal to a
+their ids; the search stops with an error if one draws), are all restartable or none (both
+checked), and every string equal to a
 grouped id in node states and messages *is* that id. The reduced search visits fewer
 states (reported as such, never compared with the unreduced counts); a counterexample it
 finds is a real run, shortest among the orbits it reaches.
@@ -122,8 +123,11 @@ class Symmetric(Plain):
         return best
 
 
-def keying(symmetry: Iterable[Iterable[str]] | None, sim: Simulation) -> Plain:
-    """The key for ``explore(symmetry=...)``: checks the groups against ``sim``."""
+def keying(symmetry: Iterable[Iterable[str]] | None, sim: Simulation,
+           restartable: Iterable[str] = ()) -> Plain:
+    """The key for ``explore(symmetry=...)``: checks the groups against ``sim`` and the
+    restartable nodes (a group is restartable whole or not at all, or the permuted system
+    would not be the same system)."""
     if symmetry is None:
         return Plain()
     try:
@@ -141,6 +145,10 @@ def keying(symmetry: Iterable[Iterable[str]] | None, sim: Simulation) -> Plain:
             if n in seen:
                 raise allowed("symmetry node", n, "a node in one group only")
             seen.add(n)
+        restarting = set(restartable) & set(g)
+        if restarting and restarting != set(g):
+            raise allowed("symmetry group", g, "nodes all restartable or none (restartable: "
+                          f"{', '.join(sorted(restarting))})")
         classes = {type(sim.nodes[n]) for n in g}
         if len(classes) > 1:
             raise allowed("symmetry group", g, "nodes of one class (these run "

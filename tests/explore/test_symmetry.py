@@ -82,5 +82,7 @@ def test_bad_groups_are_clear_errors():
         ex.explore(M.Variant("correct"), lambda s: True, symmetry=[("a1", "p1")])
     with pytest.raises(ValueError, match="engine"):
         ex.explore(racers, lambda s: True, symmetry=[("p", "q")], engine="checkpoint")
+    with pytest.raises(ValueError, match="all restartable or none"):
+        M.check("forgetful", symmetry=ACCEPTORS, restartable=("a1",), max_depth=3)
     with pytest.raises(ConfigError, match="random stream"):     # gossip nodes draw at start
         ex.explore(gossip, lambda s: True, symmetry=[("a", "b")], max_depth=3)
