@@ -46,7 +46,7 @@ from typing import Any
 
 from ..errors import allowed
 from .models import Operation
-from .session import _DEFAULT, INIT, Differentiated, differentiated
+from .session import _DEFAULT, INIT, Differentiated, Verdict, differentiated
 
 MODELS = ("CC", "CM", "CCv")
 PATTERNS = ("ThinAirRead", "CyclicCO", "WriteCOInitRead", "WriteCORead", "WriteHBInitRead", "CyclicHB", "CyclicCF")
@@ -63,25 +63,13 @@ class BadPattern:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Verdict):
     """``outcome`` is ``"ok"`` or ``"illegal"`` for ``model`` (``"CC"``, ``"CM"`` or ``"CCv"``)."""
 
     outcome: str
     model: str
     violations: tuple[BadPattern, ...]
     operations: tuple[Operation, ...] = field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "ok"
-
-    @property
-    def core(self) -> tuple[int, ...]:
-        """Every operation some violation names, sorted."""
-        return tuple(sorted({i for v in self.violations for i in v.operations}))
-
-    def offending(self) -> list[Operation]:
-        return [self.operations[i] for i in self.core]
 
     def explain(self, limit: int = 3) -> str:
         if self.ok:

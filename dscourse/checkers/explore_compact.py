@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 from ..sim import Simulation
+from ..sim.checkpoint import dump_faults, load_faults
 from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME, SEQ, TIME, TIMER
 from ..sim.rng import stream
 from ..sim.trace import private
@@ -211,11 +212,6 @@ def entry_key(e: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def _faults(sim: Simulation) -> bytes:
-    return pickle.dumps((sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
-                         sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
-
-
 class Machine:
     """The simulation object moved between compact states, with what is loaded in it."""
 
@@ -289,7 +285,7 @@ class Machine:
                      tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items()),
                      {nid: self.streams_of(nid) for nid in self.nodes},
                      {nid: self.links_of(nid) for nid in self.nodes},
-                     _faults(sim), tuple(sim.trace._rows))
+                     dump_faults(sim), tuple(sim.trace._rows))
 
     # -- load ------------------------------------------------------------------------------------
     def load(self, st: State) -> None:
@@ -373,22 +369,11 @@ class Machine:
 
     def _load_faults(self, data: bytes) -> None:
         sim = self.sim
-        impaired, overrides, pairs, cuts, offsets, physical = pickle.loads(data)
-        sim._impaired.clear()
-        sim._impaired.update(impaired)
-        sim._overrides = overrides
-        sim._partition_pairs = pairs
-        sim._cuts.clear()
-        sim._cuts.update(cuts)
-        sim._refresh_blocked()
-        sim._clock_offset = offsets
-        for nid, pc in physical.items():
-            pc.rng = sim.rng(f"clock:{nid}")
-        sim._physical = physical
+        load_faults(sim, data)
         self.faults_at = data
         for src, by_dst in sim._links.items():     # link models follow the overrides
             for dst, link in by_dst.items():
-                model = overrides.get((src, dst), sim._default_link)
+                model = sim._overrides.get((src, dst), sim._default_link)
                 if link.model is not model:
                     link.configure(model)
 
@@ -477,7 +462,7 @@ class Machine:
         whole and the parent loaded again for the next choice)."""
         st = self.state
         assert st is not None
-        return _faults(self.sim) != st.faults
+        return dump_faults(self.sim) != st.faults
 
     def net(self) -> tuple[list[Any], dict[int, tuple[Any, Any]]]:
         """The pending multiset after a step, as its members' hashes (the parent's, less those

@@ -269,18 +269,12 @@ class Violation:
     explanation: str
 
 
-@dataclass(frozen=True)
-class Result:
-    """``outcome`` is ``"ok"`` or ``"illegal"``. ``order`` is the version order used (given)
-    or one that satisfies the guarantees (found; empty when illegal), per key, values oldest
-    first (the initial value not included)."""
+class Verdict:
+    """What the session and causal results share: the verdict and the operations it names."""
 
     outcome: str
-    guarantees: tuple[str, ...]
-    violations: tuple[Violation, ...]
-    operations: tuple[Operation, ...] = field(repr=False)
-    order: dict[Any, tuple[Any, ...]] = field(default_factory=dict, repr=False)
-    given_order: bool = False
+    violations: tuple[Any, ...]      # each with ``operations``: indices into ``operations``
+    operations: tuple[Operation, ...]
 
     @property
     def ok(self) -> bool:
@@ -294,6 +288,20 @@ class Result:
     def offending(self) -> list[Operation]:
         """The operations of :attr:`core`."""
         return [self.operations[i] for i in self.core]
+
+
+@dataclass(frozen=True)
+class Result(Verdict):
+    """``outcome`` is ``"ok"`` or ``"illegal"``. ``order`` is the version order used (given)
+    or one that satisfies the guarantees (found; empty when illegal), per key, values oldest
+    first (the initial value not included)."""
+
+    outcome: str
+    guarantees: tuple[str, ...]
+    violations: tuple[Violation, ...]
+    operations: tuple[Operation, ...] = field(repr=False)
+    order: dict[Any, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    given_order: bool = False
 
     def explain(self, limit: int = 3) -> str:
         """The verdict in words: each violation (at most ``limit``) and its operations."""

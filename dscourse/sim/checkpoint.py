@@ -155,6 +155,28 @@ def _owner(stream_name: str) -> str:
     return stream_name.split(":", 1)[-1].split("->", 1)[0]
 
 
+def dump_faults(sim: Simulation) -> bytes:
+    """The fault state (statuses, link overrides, partitions, clock offsets), pickled."""
+    return pickle.dumps((sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
+                         sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_faults(sim: Simulation, data: bytes) -> None:
+    """Put back a fault state taken by :func:`dump_faults`."""
+    impaired, overrides, pairs, cuts, offsets, physical = pickle.loads(data)
+    sim._impaired.clear()
+    sim._impaired.update(impaired)
+    sim._overrides = overrides
+    sim._partition_pairs = pairs
+    sim._cuts.clear()
+    sim._cuts.update(cuts)
+    sim._refresh_blocked()
+    sim._clock_offset = offsets
+    for nid, pc in physical.items():
+        pc.rng = sim.rng(f"clock:{nid}")
+    sim._physical = physical
+
+
 def snapshot(sim: Simulation, parent: Snapshot | None = None,
              touched: Iterable[str] | None = None) -> Snapshot:
     """Capture ``sim`` like :func:`checkpoint`. With ``parent`` and ``touched``, ``sim`` must
@@ -163,8 +185,7 @@ def snapshot(sim: Simulation, parent: Snapshot | None = None,
     ``parent``, which makes sharing visible to :func:`restore` (``loaded``)."""
     if parent is None or touched is None:
         nodes = {nid: _pickle_node(n) for nid, n in sim._nodes.items()}
-        faults = pickle.dumps((sim._impaired, sim._overrides, sim._partition_pairs, sim._cuts,
-                               sim._clock_offset, sim._physical), protocol=pickle.HIGHEST_PROTOCOL)
+        faults = dump_faults(sim)
         owners = tuple(nodes)
     else:
         nodes = dict(parent.nodes)
@@ -224,18 +245,7 @@ def restore(sim: Simulation, snap: Snapshot, touched: Iterable[str] | None = Non
     if faults and (loaded is None or loaded.get("") is not snap.faults):
         if loaded is not None:
             loaded[""] = snap.faults      # "" is no node id (Node requires a non-empty id)
-        impaired, overrides, pairs, cuts, offsets, physical = loads(snap.faults)
-        sim._impaired.clear()
-        sim._impaired.update(impaired)
-        sim._overrides = overrides
-        sim._partition_pairs = pairs
-        sim._cuts.clear()
-        sim._cuts.update(cuts)
-        sim._refresh_blocked()
-        sim._clock_offset = offsets
-        for nid, pc in physical.items():
-            pc.rng = sim.rng(f"clock:{nid}")
-        sim._physical = physical
+        load_faults(sim, snap.faults)
     for nid in ids:
         for name, state in snap.streams.get(nid, ()):
             bits = sim.rng(name).bit_generator
