@@ -408,14 +408,7 @@ def _bfs(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list, max_
     parents: list[int] = [-1]
     moves: list[Choice | None] = [None]
 
-    def path_to(i: int) -> list[Choice]:
-        out: list[Choice] = []
-        while i > 0:
-            move = moves[i]
-            assert move is not None  # only the root (index 0) has no move
-            out.append(move)
-            i = parents[i]
-        return out[::-1]
+    path_to = functools.partial(path_of, parents, moves, None)
 
     sim = root
     used0 = (0, 0, 0)
@@ -526,6 +519,18 @@ def _options(snap: Snapshot, used: tuple[int, int, int], bounds: Bounds,
     return out
 
 
+def path_of(parents: list[int], moves: list, make: Callable[..., Choice] | None, i: int) -> list[Choice]:
+    """The moves from the root (index 0, no move) to state ``i``; ``make`` turns a stored move
+    tuple into a :class:`Choice` (None: the moves are Choices already)."""
+    out: list[Choice] = []
+    while i > 0:
+        move = moves[i]
+        assert move is not None
+        out.append(move if make is None else make(*move))
+        i = parents[i]
+    return out[::-1]
+
+
 def _choice(kind: str, target: int | str, e: tuple | None) -> Choice:
     if e is None:
         return Choice(kind, target, f"{target} crashes and recovers")
@@ -541,14 +546,7 @@ def _bfs_fast(root: Simulation, bounds: Bounds, inv: list, gls: list, prn: list,
     parents: list[int] = [-1]
     moves: list[tuple | None] = [None]
 
-    def path_to(i: int) -> list[Choice]:
-        out: list[Choice] = []
-        while i > 0:
-            move = moves[i]
-            assert move is not None
-            out.append(_choice(*move))
-            i = parents[i]
-        return out[::-1]
+    path_to = functools.partial(path_of, parents, moves, _choice)
 
     sim = root
     nodes = sim._nodes

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 import pickle
 from typing import Any, NamedTuple
 
@@ -40,7 +41,7 @@ from ..sim.checkpoint import dump_faults, load_faults
 from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME, SEQ, TIME, TIMER
 from ..sim.rng import stream
 from ..sim.trace import private
-from .explore import _choice, _first, freeze, node_state, restart
+from .explore import _choice, _first, freeze, node_state, path_of, restart
 from .explore_symmetry import Plain, keying
 
 _KERNEL_ATTRS = ("_sim", "rng", "_init_args")
@@ -535,14 +536,7 @@ def bfs_compact(root: Simulation, bounds: Any, inv: list, gls: list, prn: list, 
     parents: list[int] = [-1]
     moves: list[tuple | None] = [None]
 
-    def path_to(i: int) -> list:
-        out = []
-        while i > 0:
-            move = moves[i]
-            assert move is not None
-            out.append(_choice(*move))
-            i = parents[i]
-        return out[::-1]
+    path_to = functools.partial(path_of, parents, moves, _choice)
 
     keys = keying(symmetry, root, bounds.restartable)
     grouped = {n for g in symmetry for n in g} if symmetry is not None else set()
