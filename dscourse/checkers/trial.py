@@ -6,9 +6,11 @@ turns the first violation into feedback and keeps the seed and the trace for the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..errors import allowed
 
 MAX_VIOLATIONS = 20
 
@@ -53,3 +55,12 @@ def judged(trial: Trial, body: Callable[[], None], violation: type[Exception]) -
     except violation as exc:
         return trial.fail(str(exc))
     return trial
+
+
+def selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
+    """The properties a harness is asked to judge, each one of ``known`` (else a clear error)."""
+    chosen = tuple(properties)
+    for p in chosen:
+        if p not in known:
+            raise allowed("properties", p, f"a tuple of {known}")
+    return chosen

@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, selected
 from ..errors import ConfigError, allowed
 from ..sim import Node, Simulation, reliable, stream
 from .client import FETCH_TIMEOUT_MS, NACOS_TIMEOUT_MS
@@ -48,14 +48,6 @@ KEYS = ("application.yaml", "db.yaml")
 RESYNC_MS = 65_000.0
 MIN_GAP_MS = 2_000.0
 MAX_DELAY_MS = 3_600_000.0
-
-
-def _selected(properties: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in DRILL_PROPERTIES:
-            raise allowed("properties", p, f"a tuple of {DRILL_PROPERTIES}")
-    return chosen
 
 
 def _snapshot(value: Any, what: str) -> dict[str, str]:
@@ -157,7 +149,7 @@ def drill_trial(start: Fn, on_result: Fn, seed: int, *, clients: int = 12, resta
     """Clients converge on release 2, the server is down for 90-200 s (seeded), ``restarts``
     clients restart in the middle of the outage, the server recovers and release 3 is
     published; every failed property is listed."""
-    props = _selected(properties)
+    props = selected(properties, DRILL_PROPERTIES)
     trial = Trial(seed)
     cls = type("Client", (DrillClient,), {"start_fn": staticmethod(start), "result_fn": staticmethod(on_result)})
     sim = Simulation(seed=seed, network=reliable(latency=LATENCY_MS))

@@ -33,7 +33,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, selected
 from ..errors import ConfigError, allowed
 from ..sim import Node, Simulation, UniformInt, reliable, stream
 from .client import ApolloClient
@@ -44,14 +44,6 @@ from .server import ApolloConfigService
 GRAY_PROPERTIES = ("fraction", "rules", "stable", "merge")
 Make = Callable[[Any, str], Any]
 ROUTERS = ("g0", "g1", "g2", "g3", "g4")
-
-
-def _selected(properties: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in GRAY_PROPERTIES:
-            raise allowed("properties", p, f"a tuple of {GRAY_PROPERTIES}")
-    return chosen
 
 
 def _local_make(cls: Any, node_id: str) -> Any:
@@ -252,7 +244,7 @@ def gray_trial(cls: Any, seed: int, *, make: Make | None = None, targets: Iterab
     """``fraction`` at each of ``targets`` (percent), ``rules`` and ``stable`` on five router
     instances made by ``make(cls, node_id)`` (the sandbox's ``make_node`` in the grader);
     every failed property is listed."""
-    props = _selected(properties)
+    props = selected(properties, GRAY_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E15.3")
     problems: dict[str, str] = {}

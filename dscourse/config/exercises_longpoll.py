@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..checkers.explore import explore
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, selected
 from ..errors import ConfigError, allowed
 from ..sim import Simulation, UniformInt, reliable, stream
 from .client import NACOS_TIMEOUT_MS, NacosClient
@@ -57,14 +57,6 @@ _MAX_STATE = 1 << 16
 
 class Runaway(Exception):
     """The answer made the harness's run explode (a poll loop): the run stops there."""
-
-
-def _selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in known:
-            raise allowed("properties", p, f"a tuple of {known}")
-    return chosen
 
 
 def _plain(value: Any, what: str) -> str:
@@ -249,7 +241,7 @@ def long_poll_trial(long_poll: Fn, seed: int, *, clients: int = 30, publishes: i
     """One seeded run: ``clients`` Nacos clients watching three keys; ten idle minutes
     (``idle``), then ``publishes`` publishes to random keys 40-80 s apart (``early``,
     ``changed_only``). Every failed property is listed."""
-    props = _selected(properties, LONGPOLL_PROPERTIES)
+    props = selected(properties, LONGPOLL_PROPERTIES)
     trial = Trial(seed)
     keys = ("application.yaml", "db.yaml", "flags.yaml")
 
@@ -306,7 +298,7 @@ def race_trial(long_poll: Fn, seed: int, *, clients: int = 20, bursts: int = 8,
     the second lands while clients are between an answer and their next poll; jittered
     latency. ``race``: after every event no poll is held behind the latest release, and at
     the end every client has the latest content; ``changed_only`` as above."""
-    props = _selected(properties, LONGPOLL_PROPERTIES)
+    props = selected(properties, LONGPOLL_PROPERTIES)
     trial = Trial(seed)
     keys = ("application.yaml", "db.yaml", "flags.yaml")
 

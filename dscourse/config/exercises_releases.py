@@ -32,7 +32,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, selected
 from ..errors import ConfigError, allowed
 from ..sim import Node, Simulation, UniformInt, reliable, stream
 from .client import ApolloClient
@@ -46,14 +46,6 @@ EMPTY_STORE: dict[str, Any] = {"releases": {}, "active": {}, "abandoned": [], "m
 KEYS = ("app+default+application", "app+default+db")
 _SHAPE = ('{"releases": {key: [{"release_key": str, "content": str}, ...]}, "active": {key: release_key}, '
           '"abandoned": [release_key, ...], "messages": [[id, key], ...]}')
-
-
-def _selected(properties: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in RELEASE_PROPERTIES:
-            raise allowed("properties", p, f"a tuple of {RELEASE_PROPERTIES}")
-    return chosen
 
 
 def check_store(store: Any) -> dict[str, Any]:
@@ -166,7 +158,7 @@ def release_trial(publish: Fn, rollback: Fn, seed: int, *, count: int = 0,
                   properties: Iterable[str] = ("immutable", "monotonic", "append_only")) -> Trial:
     """Apply :data:`SCRIPT` (``count == 0``) or ``count`` random operations and check the
     store after each one; every failed property is listed."""
-    props = _selected(properties)
+    props = selected(properties, RELEASE_PROPERTIES)
     trial = Trial(seed)
     ops = SCRIPT if count == 0 else operations(seed, count)
     stores = [copy.deepcopy(EMPTY_STORE)]

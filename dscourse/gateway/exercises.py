@@ -22,22 +22,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
-from ..errors import allowed
+from ..checkers.trial import Trial, selected
 from ..sim import stream
 from .breaker import CircuitBreaker
 from .filters import java_replacement
 from .patterns import PathPattern, java_regex
 
 Fn = Callable[..., Any]
-
-
-def _selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in known:
-            raise allowed("properties", p, f"a tuple of {known}")
-    return chosen
 
 
 def _report(trial: Trial, props: tuple[str, ...], problems: dict[str, str]) -> Trial:
@@ -80,7 +71,7 @@ def bucket_trial(bucket_step: Fn, seed: int, *, sets: int = 10,
     """``burst``: rate 1, capacity 3, four requests at t=0 give T T T F; ``refill``: then at
     t=1.5 one passes and at t=2 one passes, one more fails; ``requested``: 3 tokens per request
     from a bucket of 5 refilled at 1/s; ``reference``: exact decisions on random arrivals."""
-    props = _selected(properties, BUCKET_PROPERTIES)
+    props = selected(properties, BUCKET_PROPERTIES)
     trial, problems = Trial(seed), dict[str, str]()
     seq, err = _bucket_run(bucket_step, [0, 0, 0, 0, 1.5, 2.0, 2.0], 1, 3, 1)
     if err:
@@ -151,7 +142,7 @@ def _random_case(rng: Any) -> tuple[str, str]:
 def path_trial(path_match: Fn, seed: int, *, cases: int = 60, properties: Iterable[str] = PATH_PROPERTIES) -> Trial:
     """``literal``, ``capture`` and ``double_star``: fixed tables; ``reference``: random patterns
     and paths against Spring's PathPattern."""
-    props = _selected(properties, PATH_PROPERTIES)
+    props = selected(properties, PATH_PROPERTIES)
     trial, problems = Trial(seed), dict[str, str]()
     tables = {
         "literal": [("/a/b", "/a/b"), ("/a/b", "/a/c"), ("/a/b", "/a/b/c"), ("/a/*.html", "/a/x.html"),
@@ -214,7 +205,7 @@ def breaker_trial(breaker_run: Fn, seed: int, *, sets: int = 10,
     """``opens``: at the minimum number of calls with a failure rate at the threshold; ``rejects``:
     no call permitted while open and waiting; ``half_open``: exactly the permitted trial calls,
     then closed on success; ``reference``: exact sequences on random outcomes."""
-    props = _selected(properties, BREAKER_PROPERTIES)
+    props = selected(properties, BREAKER_PROPERTIES)
     trial, problems = Trial(seed), dict[str, str]()
     cfg = {"window": 4, "minimum": 4, "threshold": 50, "wait_ms": 1000, "half_open_calls": 2}
     script = [[0, "failure"], [1, "success"], [2, "failure"], [3, "success"], [500, "success"], [1003, "success"],
@@ -259,7 +250,7 @@ REWRITE_PROPERTIES = ("named_groups", "replacement", "reference")
 def rewrite_trial(to_python: Fn, seed: int, *, cases: int = 20,
                   properties: Iterable[str] = REWRITE_PROPERTIES) -> Trial:
     """Apply ``re.sub`` with the student's translation to paths and compare with the library's."""
-    props = _selected(properties, REWRITE_PROPERTIES)
+    props = selected(properties, REWRITE_PROPERTIES)
     trial, problems = Trial(seed), dict[str, str]()
     fixed = [("named_groups", "/api/(?<segment>.*)", "/$\\{segment}", "/api/member/list"),
              ("named_groups", "/(?<a>[a-z]+)/(?<b>\\d+)", "/${b}/${a}", "/shop/42"),

@@ -13,8 +13,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import cast
 
-from ..checkers.trial import Trial
-from ..errors import allowed
+from ..checkers.trial import Trial, selected
 from ..sim.rng import stream
 from .callgraph import call_graph, reconstruct
 from .coupon import ALPHABET, LENGTH
@@ -22,14 +21,6 @@ from .orders import OPAQUE
 from .tracing import SEQ_START, SEQ_WRAP, child_span_id, next_sibling, parse_trace_id
 
 KEY = "grader-key"
-
-
-def _selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in known:
-            raise allowed("properties", p, f"a tuple of {known}")
-    return chosen
 
 
 # -- E11.1 coupons ------------------------------------------------------------------------
@@ -63,7 +54,6 @@ def changing_bits(codes: list[str]) -> int:
     return min(counts)
 
 
-
 def coupon_trial(coupon_encode: Callable, coupon_decode: Callable, coupon_decode_all: Callable,
                  seed: int, *, n: int = 200, tamper: int = 100, forge: int = 0,
                  properties: Iterable[str] = COUPON_PROPERTIES) -> Trial:
@@ -73,7 +63,7 @@ def coupon_trial(coupon_encode: Callable, coupon_decode: Callable, coupon_decode
     (:func:`changing_bits`: the serial field changes in all its bits, not only its low
     ones); ``keyed``: another key rejects the codes; ``forgery`` (with ``forge`` > 0 random
     strings): accepted no more often than a 13-bit check allows."""
-    props = _selected(properties, COUPON_PROPERTIES)
+    props = selected(properties, COUPON_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.1")
     key = f"{KEY}-{seed}"
@@ -148,7 +138,7 @@ def trace_trial(trace_id: Callable, parse_trace_id_: Callable, next_seq: Callabl
     """``format``: ``trace_id`` gives SOFATracer's layout (with ``ffffffff`` for no IPv4);
     ``parse``: ``parse_trace_id`` recovers the fields (variable-length pid, ip None);
     ``counter``: ``next_seq`` wraps as SOFATracer's does."""
-    props = _selected(properties, TRACE_PROPERTIES)
+    props = selected(properties, TRACE_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.2")
     wrong_format: list[str] = []
@@ -201,7 +191,7 @@ def span_trial(child_span_id_: Callable, next_sibling_: Callable, build_tree: Ca
                seed: int, *, requests: int = 3, properties: Iterable[str] = SPAN_PROPERTIES) -> Trial:
     """``span ids``: ``child_span_id`` and ``next_sibling`` on random span ids; ``tree``: the
     call trees ``build_tree`` rebuilds from the shuffled logs of a simulated call graph."""
-    props = _selected(properties, SPAN_PROPERTIES)
+    props = selected(properties, SPAN_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.2/spans")
     wrong: list[str] = []
@@ -246,7 +236,7 @@ def permutation_trial(keyed_permutation: Callable, seed: int, *,
     1% of 500 values agree), and none is (nearly) the identity; ``scrambled``: consecutive
     inputs land far apart (in three windows of 100, at most 20 of 300 steps move less than 1/100 of the domain; a
     random permutation gives about 6) and the outputs are not monotone."""
-    props = _selected(properties, PERMUTATION_PROPERTIES)
+    props = selected(properties, PERMUTATION_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.3/permutation")
     key, other = f"{KEY}-{seed}", f"{KEY}-{seed}-other"
@@ -319,7 +309,7 @@ def shorturl_trial(short_code: Callable, expand: Callable, seed: int, *, n: int 
     """``codes``: at most 7 characters of 0-9a-zA-Z for ids below ``62**7``, ``expand``
     inverts ``short_code``, no two of ``run`` consecutive ids share a code; ``prefixes``:
     codes of consecutive ids share their first 4 characters in at most 1% of cases."""
-    props = _selected(properties, SHORTURL_PROPERTIES)
+    props = selected(properties, SHORTURL_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.3")
     key = f"{KEY}-{seed}"
@@ -358,7 +348,7 @@ def order_trial(order_number: Callable, seed: int, *, per_node: int = 300, day_v
     """``layout``: 19 digits, below ``2**63``: day, business type, node, 11 digits;
     ``unique``: no number twice over 8 nodes; ``volume``: the German tank estimator on 30 of
     a node's ``day_volume`` numbers is off by more than 50%."""
-    props = _selected(properties, ORDER_PROPERTIES)
+    props = selected(properties, ORDER_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E11.4")
     key = f"{KEY}-{seed}"

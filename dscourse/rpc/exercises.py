@@ -23,21 +23,12 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
-from ..errors import allowed
+from ..checkers.trial import Trial, selected
 from ..sim import Constant, stream
 from .model import Invocation, Provider
 from .system import cluster
 
 Fn = Callable[..., Any]
-
-
-def _selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in known:
-            raise allowed("properties", p, f"a tuple of {known}")
-    return chosen
 
 
 def _names(rng: Any, n: int) -> list[str]:
@@ -75,7 +66,7 @@ def wrr_trial(wrr_pick: Fn, seed: int, *, sets: int = 10, properties: Iterable[s
     """``cycle``: weights a=5, b=1, c=1 give ``a a b a c a a``; ``counts``: every cycle of
     ``sum(weights)`` picks has each name exactly its weight times; ``smooth``: after n picks
     each name's count is within one of ``n * w / total``; ``reference``: the exact sequence."""
-    props = _selected(properties, WRR_PROPERTIES)
+    props = selected(properties, WRR_PROPERTIES)
     trial = Trial(seed)
     if "cycle" in props:
         seq, err = _wrr_run(wrr_pick, {"a": 5, "b": 1, "c": 1}, 14)
@@ -160,7 +151,7 @@ def ring_trial(ring_build: Fn, ring_lookup: Fn, seed: int, *, keys: int = 4000,
     each key goes to the first point at or after its own, wrapping; ``order``: the mapping does
     not depend on the order of ``nodes``; ``remap``: a join moves 1/(n+1) ± 0.05 of the keys,
     all to the newcomer."""
-    props = _selected(properties, RING_PROPERTIES)
+    props = selected(properties, RING_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E12.2")
     n = int(rng.integers(3, 7))
@@ -220,7 +211,7 @@ def least_active_trial(least_active_pick: Fn, seed: int, *, cases: int = 300,
     """``minimum``: the pick has the fewest active calls; ``reference``: the exact pick for
     random cases; ``weights``: over a grid of draws ``u``, tied names are picked in proportion
     to their weights (uniformly when the weights are equal)."""
-    props = _selected(properties, LEAST_ACTIVE_PROPERTIES)
+    props = selected(properties, LEAST_ACTIVE_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E12.3")
     problems: dict[str, str] = {}
@@ -271,7 +262,7 @@ def failover_trial(failover_next: Fn, seed: int, *, calls: int = 40,
     ``retries``: after a timeout or network error an idempotent call retries while it has
     retries, budget and an untried provider; ``order``: each attempt goes to the first untried
     provider in the given order; ``budget``: a retry only with ``tokens >= 1``."""
-    props = _selected(properties, FAILOVER_PROPERTIES)
+    props = selected(properties, FAILOVER_PROPERTIES)
     trial = Trial(seed)
     rng = stream(seed, "E12.4")
     slow_ms = 600.0

@@ -26,21 +26,13 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
-from ..errors import ConfigError, allowed
+from ..checkers.trial import Trial, selected
+from ..errors import ConfigError
 from ..sim import Node, Simulation, Uniform, reliable, stream
 
 Fn = Callable[..., Any]
 MAX_CALLS = 4000          # student calls per run: a node that loops on 1 ms timers is refused
 MAX_ACTIONS = 50          # actions per call
-
-
-def _selected(properties: Iterable[str], known: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(properties)
-    for p in chosen:
-        if p not in known:
-            raise allowed("properties", p, f"a tuple of {known}")
-    return chosen
 
 
 def _plain(x: Any, what: str, depth: int = 0) -> Any:
@@ -312,7 +304,7 @@ def two_pc_trial(coordinator: Fn, participant: Fn, seed: int, *,
     after logging 'prepared' and then aborts only on an abort decision; ``resolved``: after
     every crashed node recovered, no participant is left in doubt. ``facts['blocking_ms']``
     is the longest time a participant spent prepared without a decision."""
-    props = _selected(properties, TWO_PC_PROPERTIES)
+    props = selected(properties, TWO_PC_PROPERTIES)
     trial = Trial(seed)
     try:
         plans = two_pc_schedules(coordinator, participant, seed)
@@ -652,7 +644,7 @@ def three_pc_trial(terminate: Fn, seed: int, *, properties: Iterable[str] = THRE
     """E14.2 under crash-only schedules with a perfect failure detector: ``atomicity`` (no
     node commits while another aborts, no decision changes) and ``non-blocking`` (every live
     participant decides, though the coordinator is gone for good)."""
-    props = _selected(properties, THREE_PC_PROPERTIES)
+    props = selected(properties, THREE_PC_PROPERTIES)
     trial = Trial(seed)
     try:
         plans = three_pc_schedules(terminate, seed)
@@ -727,7 +719,7 @@ def partition_answer_trial(answer: Fn, terminate: Fn, *,
     with the student's own ``terminate``): ``assumption`` is the one 3PC relies on that the
     partition breaks, ``run`` the nodes (c, p1..p3) that committed and aborted in that run,
     ``remedy`` the design that stays atomic under partitions; ``format`` checks the shape only."""
-    props = _selected(properties, ANSWER_PROPERTIES)
+    props = selected(properties, ANSWER_PROPERTIES)
     trial = Trial(0)
     got = _plain(answer(), "partition_answer()")
     keys = {"assumption", "committed", "aborted", "remedy"}

@@ -24,10 +24,10 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, selected
 from ..errors import ConfigError
 from ..sim import stream
-from .exercises_commit import _plain, _selected
+from .exercises_commit import _plain
 
 Fn = Callable[..., Any]
 
@@ -211,7 +211,7 @@ def tcc_trial(tcc: Fn, seed: int, *, runs: int = 6, properties: Iterable[str] = 
     applied twice in a row leaves the table and the answer as once), ``conserved`` (A + B,
     balances plus frozen amounts, is 200 at the end) and ``no leak`` (no frozen amount left,
     none negative) on ``runs`` nemesis runs."""
-    props = _selected(properties, TCC_PROPERTIES)
+    props = selected(properties, TCC_PROPERTIES)
     trial = Trial(seed)
     failures: list[str] = []
     cases = 0
@@ -433,7 +433,7 @@ def saga_trial(saga_next: Fn, relay: Fn, consume: Fn, seed: int, *, runs: int = 
     compensated, as the services' rows say), ``no phantom compensation``, ``published``
     (every outbox row reaches the broker) and ``exactly once`` (each published event's side
     effect applied once at the consumer)."""
-    props = _selected(properties, SAGA_PROPERTIES)
+    props = selected(properties, SAGA_PROPERTIES)
     trial = Trial(seed)
     failures: list[str] = []
     first = None
