@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 from ..sim import Simulation
-from ..sim.checkpoint import dump_faults, load_faults
+from ..sim.checkpoint import dump_faults, load_faults, restore_links_of
 from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME, SEQ, TIME, TIMER
 from ..sim.rng import stream
 from ..sim.trace import private
@@ -351,22 +351,7 @@ class Machine:
                 link.uniform._i = i
             else:
                 return
-        saved = {dst: (last, buf, i) for dst, last, buf, i in links}
-        mine = sim._links[src]
-        for dst, link in mine.items():
-            last, buf, i = saved.get(dst, (0, [], 0))
-            if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
-                name = f"net:{src}->{dst}"
-                gen = sim._streams[name] = stream(sim.seed, name)
-                link.uniform._gen = gen
-            model = sim._overrides.get((src, dst), sim._default_link)
-            if link.model is not model:
-                link.configure(model)
-            link.last, link.uniform._buf, link.uniform._i = last, buf, i
-        for dst, (last, buf, i) in saved.items():
-            if dst not in mine:
-                link = sim._new_link(src, dst)
-                link.last, link.uniform._buf, link.uniform._i = last, buf, i
+        restore_links_of(sim, src, {dst: (last, buf, i) for dst, last, buf, i in links})
 
     def _load_faults(self, data: bytes) -> None:
         sim = self.sim

@@ -108,22 +108,30 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
 
 
 def _restore_links(sim: Simulation, links: tuple, sources: set[str] | None = None) -> None:
-    saved = {(src, dst): (last, buf, i) for src, dst, last, buf, i in links}
-    for src, by_dst in sim._links.items():
-        if sources is not None and src not in sources:
-            continue
-        for dst, link in by_dst.items():
-            last, buf, i = saved.get((src, dst), (0, [], 0))
-            if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
-                name = f"net:{src}->{dst}"
-                gen = sim._streams[name] = stream(sim.seed, name)
-                link.uniform._gen = gen
-            model = sim._overrides.get((src, dst), sim._default_link)
-            if link.model is not model:
-                link.configure(model)
-            link.last, link.uniform._buf, link.uniform._i = last, buf, i
-    for (src, dst), (last, buf, i) in saved.items():
-        if dst not in sim._links[src]:
+    saved: dict[str, dict[str, tuple]] = {src: {} for src in sim._links}
+    for src, dst, last, buf, i in links:
+        saved[src][dst] = (last, buf, i)
+    for src, by_dst in saved.items():
+        if sources is None or src in sources:
+            restore_links_of(sim, src, by_dst)
+
+
+def restore_links_of(sim: Simulation, src: str, saved: dict[str, tuple]) -> None:
+    """Put back ``src``'s outgoing links: ``saved`` maps a destination to ``(last, buffer,
+    index)``; a link not in it goes back to a pristine stream; a saved link missing is made."""
+    mine = sim._links[src]
+    for dst, link in mine.items():
+        last, buf, i = saved.get(dst, (0, [], 0))
+        if not buf and link.uniform._buf:   # drawn since: back to a pristine stream
+            name = f"net:{src}->{dst}"
+            gen = sim._streams[name] = stream(sim.seed, name)
+            link.uniform._gen = gen
+        model = sim._overrides.get((src, dst), sim._default_link)
+        if link.model is not model:
+            link.configure(model)
+        link.last, link.uniform._buf, link.uniform._i = last, buf, i
+    for dst, (last, buf, i) in saved.items():
+        if dst not in mine:
             link = sim._new_link(src, dst)
             link.last, link.uniform._buf, link.uniform._i = last, buf, i
 
