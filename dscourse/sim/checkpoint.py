@@ -86,18 +86,7 @@ def rollback(sim: Simulation, cp: Checkpoint) -> None:
         d.clear()
         d.update(attrs)
         d.update(kept)
-    # the event loop holds references to these containers: mutate them in place
-    sim._impaired.clear()
-    sim._impaired.update(impaired)
-    sim._overrides = overrides
-    sim._partition_pairs = pairs
-    sim._cuts.clear()
-    sim._cuts.update(cuts)
-    sim._refresh_blocked()
-    sim._clock_offset = offsets
-    for nid, pc in physical.items():       # drifting clocks (sim/clock.py) share the node's stream
-        pc.rng = sim.rng(f"clock:{nid}")
-    sim._physical = physical
+    _set_faults(sim, impaired, overrides, pairs, cuts, offsets, physical)
     for name, state in cp.streams:
         bits = sim.rng(name).bit_generator
         if bits.state != state:            # reading and comparing is cheaper than setting
@@ -171,7 +160,12 @@ def dump_faults(sim: Simulation) -> bytes:
 
 def load_faults(sim: Simulation, data: bytes) -> None:
     """Put back a fault state taken by :func:`dump_faults`."""
-    impaired, overrides, pairs, cuts, offsets, physical = pickle.loads(data)
+    _set_faults(sim, *pickle.loads(data))
+
+
+def _set_faults(sim: Simulation, impaired: Any, overrides: Any, pairs: Any, cuts: Any,
+                offsets: Any, physical: Any) -> None:
+    # the event loop holds references to these containers: mutate them in place
     sim._impaired.clear()
     sim._impaired.update(impaired)
     sim._overrides = overrides
@@ -180,7 +174,7 @@ def load_faults(sim: Simulation, data: bytes) -> None:
     sim._cuts.update(cuts)
     sim._refresh_blocked()
     sim._clock_offset = offsets
-    for nid, pc in physical.items():
+    for nid, pc in physical.items():       # drifting clocks (sim/clock.py) share the node's stream
         pc.rng = sim.rng(f"clock:{nid}")
     sim._physical = physical
 
