@@ -304,16 +304,21 @@ class Machine:
         self.index = {e[SEQ]: i for i, e in enumerate(st.entries)}
         self.sim.trace._rows[:] = st.rows
 
-    def reset(self, touched: str | None) -> None:
-        """Undo a step that ran only on node ``touched`` (None: on no node), started from the
-        loaded state: the clock, the queue, that node's timers and the trace (its attributes,
-        streams and links are put back when needed: :attr:`dirty`)."""
+    def _rewind(self) -> tuple[Simulation, Any]:
+        """The clock and the queue back to the loaded state (its entries reset in place)."""
         sim, st, lists = self.sim, self.state, self.lists
         assert st is not None
         sim._now, sim._seq = st.now, st.seq
         for e, kind in zip(lists, self.kinds, strict=True):
             e[KIND] = kind
         sim._heap[:] = lists
+        return sim, st
+
+    def reset(self, touched: str | None) -> None:
+        """Undo a step that ran only on node ``touched`` (None: on no node), started from the
+        loaded state: the clock, the queue, that node's timers and the trace (its attributes,
+        streams and links are put back when needed: :attr:`dirty`)."""
+        sim, st = self._rewind()
         if touched is not None:
             sim._timers[touched] = self.timer_map[touched].copy()
         del sim.trace._rows[len(st.rows):]
@@ -366,12 +371,8 @@ class Machine:
     def events(self) -> None:
         """Put back the clock, the queue (the parent's entries, reset in place), the kernel's
         indexes of timers and resumes, and the trace."""
-        sim, st, lists = self.sim, self.state, self.lists
-        assert st is not None
-        sim._now, sim._seq = st.now, st.seq
-        for e, kind in zip(lists, self.kinds, strict=True):
-            e[KIND] = kind
-        sim._heap[:] = lists
+        sim, st = self._rewind()
+        lists = self.lists
         timers: dict[str, dict[int, list]] = {nid: {} for nid in self.nodes}
         resume_at = {}
         for e in lists:
