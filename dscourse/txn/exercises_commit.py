@@ -49,13 +49,16 @@ def _plain(x: Any, what: str, depth: int = 0) -> Any:
                       "(None, bool, int, float, str, lists, dicts with str keys)")
 
 
-def _report(trial: Trial, failures: list[str], runs: int, noun: str = "schedules") -> Trial:
-    """One violation listing every failed schedule (at most 8 shown)."""
+def _report(trial: Trial, failures: list[str], runs: int, noun: str = "schedules",
+            replay: str | None = None) -> Trial:
+    """One violation listing every failed run (at most 8 shown), and the line that replays the
+    first one step by step if ``replay``."""
     if failures:
         shown = failures[:8]
         more = [f"  ... and {len(failures) - 8} more"] if len(failures) > 8 else []
+        tail = [f"replay the first one step by step: {replay}"] if replay is not None else []
         trial.violate("\n".join([f"{len(failures)} of {runs} {noun} failed:",
-                                 *(f"  - {f}" for f in shown), *more]), trial.at)
+                                 *(f"  - {f}" for f in shown), *more, *tail]), trial.at)
     return trial
 
 

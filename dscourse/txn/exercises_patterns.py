@@ -27,18 +27,9 @@ from typing import Any
 from ..checkers.trial import Trial, selected
 from ..errors import ConfigError
 from ..sim import stream
-from .exercises_commit import _plain
+from .exercises_commit import _plain, _report
 
 Fn = Callable[..., Any]
-
-
-def _report(trial: Trial, failures: list[str], runs: int, replay: str) -> Trial:
-    if failures:
-        shown = failures[:8]
-        more = [f"  ... and {len(failures) - 8} more"] if len(failures) > 8 else []
-        trial.violate("\n".join([f"{len(failures)} of {runs} cases failed:", *(f"  - {f}" for f in shown),
-                                 *more, f"replay the first one step by step: {replay}"]))
-    return trial
 
 
 class _Loop:
@@ -238,7 +229,7 @@ def tcc_trial(tcc: Fn, seed: int, *, runs: int = 6, properties: Iterable[str] = 
                 failures.append(f"run seed {s}: " + "; ".join(found))
     except ConfigError as exc:
         return trial.fail(f"unusable answer: {exc}")
-    return _report(trial, failures, cases, first or "(a scripted case: the calls are listed above)")
+    return _report(trial, failures, cases, "cases", first or "(a scripted case: the calls are listed above)")
 
 
 def tcc_replay(tcc: Fn, seed: int) -> str:
@@ -448,7 +439,7 @@ def saga_trial(saga_next: Fn, relay: Fn, consume: Fn, seed: int, *, runs: int = 
                 failures.append(f"run seed {s}: " + "; ".join(found))
     except ConfigError as exc:
         return trial.fail(f"unusable answer: {exc}")
-    return _report(trial, failures, runs, first or "")
+    return _report(trial, failures, runs, "cases", first or "")
 
 
 def saga_replay(saga_next: Fn, relay: Fn, consume: Fn, seed: int) -> str:
