@@ -10,7 +10,10 @@ still raises ``NotImplementedError`` gets a one-line "not implemented yet", not 
 
 from __future__ import annotations
 
+import ast
+import inspect
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +66,13 @@ def check(exercise: str) -> None:
     points = sum(o.score for o in outcomes)
     max_points = sum(c.points for c in cases)
     _RESULTS[exercise] = CheckResult(exercise, passed, len(cases), points, max_points, implemented)
+    names = list(dict.fromkeys(n for c in cases for n in c.names))
     if not implemented:
-        said = sorted({o.message.removeprefix("not implemented yet: ").removeprefix(f"{exercise}: ")
-                       for o in outcomes if o.message.startswith("not implemented yet: ")})
-        todo = "; ".join(said) if said else "write " + ", ".join(sorted({n for c in cases for n in c.names}))
+        said = [o.message.removeprefix("not implemented yet: ").removeprefix(f"{exercise}: ")
+                for o in outcomes if o.message.startswith("not implemented yet: ")]
+        # every stub of the exercise's definitions, not only the first one each test ran into
+        todo = _todo(list(dict.fromkeys(stubs(exercise, names, ns) + sorted(set(said)))))
+        todo = todo or "write " + ", ".join(sorted(names))
         print(f"{exercise} is not implemented yet: {todo}. Replace the lines that raise "
               "NotImplementedError in the answer cell, run that cell, then run this check again.")
         return
@@ -86,6 +92,65 @@ def check(exercise: str) -> None:
         print(f"Replay the failing run (seed {failing.seed}) step by step: "
               f"ds.grading.replay({exercise!r})")
         _diagram(failing)
+
+
+def stubs(exercise: str, names: list[str], ns: dict[str, Any]) -> list[str]:
+    """What each stub among the definitions ``names`` in ``ns`` says to write, in source order:
+    a function, or a method of a class (its own or inherited from the answer's classes), whose
+    body raises ``NotImplementedError`` outright. The stub's own message (without the
+    ``"E1.1: "`` prefix), else ``"write Class.method()"``."""
+    found: list[str] = []
+    for name in names:
+        obj = ns.get(name)
+        if inspect.isclass(obj):
+            seen: set[str] = set()
+            for klass in obj.__mro__:
+                if klass.__module__ != obj.__module__:
+                    continue                          # ds.sim.Node and other library classes
+                for attr, fn in vars(klass).items():
+                    if inspect.isfunction(fn) and attr not in seen:
+                        seen.add(attr)
+                        said = _stub_says(fn)
+                        if said is not None:
+                            found.append(said or f"write {obj.__name__}.{attr}()")
+        elif inspect.isfunction(obj):
+            said = _stub_says(obj)
+            if said is not None:
+                found.append(said or f"write {name}()")
+    return [m.removeprefix(f"{exercise}: ") for m in found]
+
+
+def _stub_says(fn: Any) -> str | None:
+    """The message of the ``raise NotImplementedError(...)`` at the top level of ``fn``'s body
+    ("" without a str message), or None if ``fn`` is not a stub (or its source is unknown)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    for stmt in node.body:
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                args = stmt.exc.args if isinstance(stmt.exc, ast.Call) else []
+                if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+                    return args[0].value
+                return ""
+    return None
+
+
+def _todo(said: list[str]) -> str:
+    """``said`` in one phrase: "write A(), B() and C() (see the exercise text above)" when
+    every item is "write X" with the same parenthesis, else the items joined by "; "."""
+    if len(said) < 2 or not all(m.startswith("write ") for m in said):
+        return "; ".join(said)
+    tail = said[0][said[0].rfind(" ("):] if said[0].endswith(")") and " (" in said[0] else ""
+    if not tail or not all(m.endswith(tail) for m in said):
+        return "; ".join(said)
+    items = [m.removeprefix("write ").removesuffix(tail) for m in said]
+    return f"write {', '.join(items[:-1])} and {items[-1]}{tail}"
 
 
 def _answer_source(exercise: str, ns: dict[str, Any]) -> str | None:
