@@ -99,6 +99,49 @@ def test_glossary_page_has_every_term():
         assert definition in body, f"definition missing for {term}"
 
 
+def glossary_terms() -> set[str]:
+    """The glossary's entries, lower-cased as Sphinx matches ``{term}`` targets."""
+    body = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8").split("```{glossary}", 1)[1]
+    body = body.split("\n```", 1)[0]
+    return {t.strip().lower() for t in re.findall(r"^(\S.*)$", body, flags=re.M)} - {":sorted:"}
+
+
+def term_targets(text: str) -> list[str]:
+    """The targets of every ``{term}`` role: ``{term}`Paxos``` and ``{term}`text <Paxos>```."""
+    found = []
+    for content in re.findall(r"(?<!`)\{term\}`([^`]+)`", text):
+        explicit = re.match(r"^.*<([^<>]+)>\s*$", content, flags=re.S)
+        found.append(" ".join((explicit.group(1) if explicit else content).split()))
+    return found
+
+
+def page_text(page: Path) -> str:
+    """A page's MyST: a Markdown file, or a notebook's Markdown cells (not its JSON escapes)."""
+    if page.suffix != ".ipynb":
+        return page.read_text(encoding="utf-8")
+    nb = nbformat.read(page, as_version=4)
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_term_targets_parse_both_forms():
+    text = "a {term}`Raft` and {term}`leaders <Leader election>` and {term}`x\ny <Quorum\n node>`"
+    assert term_targets(text + " (the `{term}` role)") == ["Raft", "Leader election", "Quorum node"]
+
+
+def test_every_term_link_names_a_glossary_entry():
+    """A ``{term}`` link to a missing entry is a build warning, which fails the book build late
+    and far from the edit; this names the page and the term at once."""
+    terms = glossary_terms()
+    pages = list((ROOT / "book").rglob("*.md")) + notebooks() + sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
+    missing = sorted(
+        (str(page.relative_to(ROOT)), target)
+        for page in pages
+        for target in term_targets(page_text(page))
+        if target.lower() not in terms
+    )
+    assert not missing, f"{{term}} links to terms not in book/glossary.md: {missing}"
+
+
 def test_readme_promises_two_setup_commands_and_ci_runs_them():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make book" in readme and "make test" in readme
