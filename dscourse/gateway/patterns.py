@@ -4,8 +4,13 @@
   segments split on ``/``; ``?`` one character, ``*`` zero or more characters in a segment,
   ``**`` zero or more segments and ``{*name}`` the rest of the path captured (both only at the
   end), ``{name}`` one non-empty segment captured, ``{name:regex}`` a segment matching regex.
+  Malformed captures are refused as Spring's ``PathPatternParser`` refuses them (a
+  ``PatternParseException`` there, a :class:`~dscourse.errors.ConfigError` naming the pattern here):
+  an unclosed ``{``, a stray ``}``, nested ``{``, an empty regex, a variable captured twice,
+  ``{*name}`` sharing its segment, a regex that does not compile.
 * :class:`HostPattern` -- ``AntPathMatcher`` with ``.`` as separator (``**.haha.com:871``;
-  ``**`` may stand anywhere, ``{sub}.example.org`` captures).
+  ``**`` may stand anywhere, ``{sub}.example.org`` captures). Its captures are checked as strictly
+  (``AntPathMatcher`` would read a stray brace literally, which no legal host name contains).
 
 ``match(value)`` returns the captured template variables (a dict), or ``None``.
 """
@@ -17,28 +22,82 @@ from functools import lru_cache
 
 from ..errors import allowed
 
-_VAR = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
-
 
 def java_regex(pattern: str) -> str:
     """A Java regular expression in Python's dialect: named groups ``(?<x>...)`` become ``(?P<x>...)``."""
     return re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", pattern)
 
 
-def _segment_regex(seg: str, sep: str) -> re.Pattern[str]:
-    """One pattern segment as a regex over one value segment (``?``, ``*``, ``{x}``, ``{x:re}``)."""
-    out, pos = [], 0
-    for m in _VAR.finditer(seg):
-        out.append(_literal(seg[pos:m.start()], sep))
-        name, rx = m.group(1), m.group(2)
-        if not name.isidentifier():
-            raise allowed("URI template variable", name, "a name made of letters, digits and '_'")
-        whole = m.start() == 0 and m.end() == len(seg)
+def _captures(seg: str, what: str, pattern: str) -> list[tuple[str, str, str | None]]:
+    """One segment as ``(literal before, variable name, regex or None)`` triples plus a final
+    ``(literal, "", None)``, scanned as Spring's ``InternalPathPatternParser.parse`` does: a ``{``
+    inside a capture, a ``}`` without a ``{``, a capture left open at the end of its segment and an
+    empty regex are errors (``ILLEGAL_NESTED_CAPTURE``, ``MISSING_OPEN_CAPTURE``,
+    ``MISSING_CLOSE_CAPTURE``, ``MISSING_REGEX_CONSTRAINT``); a regex may hold balanced ``{...}``
+    and escaped ``\\{``/``\\}`` (``skipCaptureRegex``)."""
+    def bad(why: str) -> Exception:
+        return allowed(what, pattern, f"balanced '{{name}}' or '{{name:regex}}' captures ({why} in segment {seg!r})")
+
+    out, lit, i = [], [], 0
+    while i < len(seg):
+        c = seg[i]
+        if c == "}":
+            raise bad("'}' without an opening '{'")
+        if c != "{":
+            lit.append(c)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(seg) and seg[j] not in "{}:":
+            j += 1
+        if j == len(seg):
+            raise bad(f"missing '}}' after {seg[i:]!r}")
+        if seg[j] == "{":
+            raise bad("a '{' nested inside a capture")
+        name, rx = seg[i + 1:j], None
+        if seg[j] == ":":
+            k, depth, escaped = j + 1, 0, False
+            while k < len(seg) and (escaped or depth or seg[k] != "}"):
+                if not escaped:
+                    depth += {"{": 1, "}": -1}.get(seg[k], 0)
+                escaped = not escaped and seg[k] == "\\"
+                k += 1
+            if k == len(seg):
+                raise bad(f"missing '}}' after {seg[i:]!r}")
+            rx = seg[j + 1:k]
+            if not rx:
+                raise bad(f"an empty regex in {seg[i:k + 1]!r}")
+            j = k
+        out.append(("".join(lit), name, rx))
+        lit, i = [], j + 1
+    out.append(("".join(lit), "", None))
+    return out
+
+
+def _segment_regex(seg: str, sep: str, what: str, pattern: str) -> tuple[re.Pattern[str], list[str]]:
+    """One pattern segment as a regex over one value segment (``?``, ``*``, ``{x}``, ``{x:re}``) and
+    the names of its captures, in order (group ``_c{k}`` holds the k-th)."""
+    out: list[str] = []
+    names: list[str] = []
+    parts = _captures(seg, what, pattern)
+    for before, name, rx in parts[:-1]:
+        out.append(_literal(before, sep))
+        if name.startswith("*"):
+            raise allowed(what, pattern, "'{*name}' as a whole segment on its own "
+                                         "(PathPattern: CAPTURE_ALL_IS_STANDALONE_CONSTRUCT)")
+        # Spring: a Java identifier start, then identifier parts or '-'
+        if not (name[:1].isidentifier() and name.replace("-", "_").isidentifier()):
+            raise allowed("URI template variable", name, "a name made of letters, digits, '_' and '-' "
+                          f"(in {what} {pattern!r})")
+        whole = len(parts) == 2 and not before and not parts[1][0]
         body = java_regex(rx) if rx else (f"[^{re.escape(sep)}]+" if whole else ".*")
-        out.append(f"(?P<{name}>{body})")
-        pos = m.end()
-    out.append(_literal(seg[pos:], sep))
-    return re.compile("".join(out), re.DOTALL)
+        out.append(f"(?P<_c{len(names)}>{body})")
+        names.append(name)
+    out.append(_literal(parts[-1][0], sep))
+    try:
+        return re.compile("".join(out), re.DOTALL), names
+    except re.error as e:
+        raise allowed(what, pattern, f"a valid regex in each capture (segment {seg!r}: {e})") from None
 
 
 def _literal(text: str, sep: str) -> str:
@@ -54,8 +113,14 @@ class _AntPattern:
             raise allowed(self.name, pattern, "a non-empty string")
         self.pattern = pattern
         self.segments = self._split(pattern)
-        self._compiled = [None if s in ("**",) or s.startswith("{*") else _segment_regex(s, self.sep)
+        self._compiled = [None if s == "**" or s.startswith("{*") else _segment_regex(s, self.sep, self.name, pattern)
                           for s in self.segments]
+        names = [n for c in self._compiled if c is not None for n in c[1]] + \
+                [s[2:-1] for s in self.segments if s.startswith("{*")]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise allowed(self.name, pattern, f"each variable captured once ({', '.join(twice)} captured twice; "
+                                              "PathPattern: ILLEGAL_DOUBLE_CAPTURE)")
 
     def _split(self, text: str) -> list[str]:
         return [s for s in text.split(self.sep) if s != ""]
@@ -83,11 +148,11 @@ class _AntPattern:
             return {seg[2:-1]: "/" + "/".join(rest) if rest else ""}
         if not rest or rx is None:
             return None
-        m = rx.fullmatch(rest[0])
+        m = rx[0].fullmatch(rest[0])
         if m is None:
             return None
         after = self._match(i + 1, rest[1:])
-        return None if after is None else {**m.groupdict(), **after}
+        return None if after is None else {**{n: m.group(f"_c{k}") for k, n in enumerate(rx[1])}, **after}
 
 
 class PathPattern(_AntPattern):

@@ -115,3 +115,44 @@ def test_weight_groups_split_within_two_percent(seed):
     n = 10_000
     canary = sum(gw.handle(Request(path="/w/x", time_ms=i)).served_by == "b:1" for i in range(n))
     assert abs(canary / n - 0.2) <= 0.02
+
+
+@pytest.mark.parametrize("pattern,problem", [
+    ("/a/{id", "missing '}'"), ("/a/{", "missing '}'"), ("/a/{x:\\d+", "missing '}'"),
+    ("/a/{x:[0-9]{2}", "missing '}'"), ("/a/id}", "'}' without"), ("/a/}", "'}' without"),
+    ("/a/{i{d}}", "nested"), ("/a/{x:}", "empty regex"), ("/a/{id}/{id}", "captured twice"),
+    ("/a/{x}-{x}", "captured twice"), ("/a/pre{*r}", "whole segment"), ("/a/{x:(}", "regex"),
+])
+def test_path_pattern_rejects_what_spring_rejects(pattern, problem):
+    """Spring's InternalPathPatternParser throws MISSING_CLOSE_CAPTURE, MISSING_OPEN_CAPTURE,
+    ILLEGAL_NESTED_CAPTURE, MISSING_REGEX_CONSTRAINT, ILLEGAL_DOUBLE_CAPTURE,
+    CAPTURE_ALL_IS_STANDALONE_CONSTRUCT and REGEX_PATTERN_SYNTAX_EXCEPTION for these."""
+    with pytest.raises(ValueError, match=problem) as err:
+        PathPattern(pattern)
+    assert repr(pattern) in str(err.value)
+
+
+@pytest.mark.parametrize("pattern,path,expected", [
+    ("/a/{x:[0-9]{2}}", "/a/12", {"x": "12"}), ("/a/{x:[0-9]{2}}", "/a/123", None),
+    ("/a/{x:\\}}", "/a/}", {"x": "}"}), ("/a/{a}{b}", "/a/12", {"a": "12", "b": ""}),
+])
+def test_path_pattern_regex_braces_and_escapes(pattern, path, expected):
+    assert PathPattern(pattern).match(path) == expected
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="ab{}:*/", min_size=1, max_size=12))
+def test_path_pattern_braces_balanced_or_clear_error(text):
+    """Any pattern either parses with balanced braces per segment or raises a ValueError naming it."""
+    pattern = "/" + text
+    try:
+        PathPattern(pattern)
+    except ValueError as e:
+        assert repr(pattern) in str(e)
+        return
+    for seg in pattern.split("/"):
+        depth = 0
+        for c in seg:
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            assert depth >= 0, pattern
+        assert depth == 0, pattern
