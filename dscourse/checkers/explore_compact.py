@@ -188,6 +188,68 @@ class Watched:
         return type(self.gen)
 
 
+class Spy:
+    """A node's ``_sim`` during a search: the simulation, noting whether a handler reached
+    anything but the pure actions (:data:`PURE`: sending, annotating, listing peers). A read
+    of the clock, a timer set or cancelled, another node or the fault state looked at: the
+    step's result may depend on more than the node and the message, so it is not memoized."""
+
+    __slots__ = ("sim", "read")
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.read = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in PURE:
+            self.read = True
+        return getattr(self.sim, name)
+
+
+PURE = frozenset({"_send", "_broadcast", "_peers", "_annotate"})
+"""What a handler may call on the simulation and still be memoized: a send's result depends
+on the link (a random link model draws from its stream: seen, not memoized) and on the fault
+state (part of the memo's key); the message ids sends return are looked for in the result."""
+
+
+def mentions(x: Any, lo: int, hi: int) -> bool:
+    """Whether ``x`` holds an int in ``[lo, hi)`` (the ids of a step's sends), or a value this
+    walk cannot see into (then it may: a memo must not be kept)."""
+    t = type(x)
+    if t is int:
+        return lo <= x < hi
+    if t in _SHARED:
+        return False
+    if t is dict:
+        return any(mentions(k, lo, hi) or mentions(v, lo, hi) for k, v in x.items())
+    if t is tuple or t is list or t is set or t is frozenset:
+        return any(mentions(v, lo, hi) for v in x)
+    names = _immutable_fields(t)
+    if names is not None:
+        return any(mentions(getattr(x, n), lo, hi) for n in names)
+    d = getattr(x, "__dict__", None)
+    if type(d) is dict and not isinstance(x, type):
+        return mentions(d, lo, hi)
+    return True
+
+
+class Interned:
+    """Exact identities of plain data (node attributes, queued messages) as small ints: equal
+    pickles, equal values of equal types (pickle keeps types and aliasing). Values that pickle
+    differently but compare equal (a dict built in another order) get different ids: a memo
+    then misses, which costs time, never a state."""
+
+    def __init__(self) -> None:
+        self.ids: dict[bytes, int] = {}
+
+    def __call__(self, x: Any) -> int | None:
+        try:
+            data = pickle.dumps(x, 5)
+        except Exception:          # noqa: BLE001 -- not picklable: no identity, no memo
+            return None
+        return self.ids.setdefault(data, len(self.ids))
+
+
 # -- compact states -------------------------------------------------------------------------------
 class State(NamedTuple):
     """A state of the search (see the module docstring)."""
@@ -203,6 +265,8 @@ class State(NamedTuple):
     links: dict[str, tuple]             # node id -> ((dst, last, buffer, index), ...)
     faults: bytes                       # pickled: statuses, fault sets, clock offsets
     rows: tuple[tuple, ...]             # the trace
+    idents: tuple[int | None, ...]      # per node (in order): its attributes' identity (Interned)
+    mkeys: tuple[Any, ...]              # per entry: its pending item's identity (None: kernel event)
 
 
 def entry_key(e: Any) -> tuple[Any, ...] | None:
@@ -235,15 +299,33 @@ class Machine:
         self.timer_map: dict[str, dict[int, list]] = {}
         self.index: dict[int, int] = {}        # the loaded state's entries by seq
         self.watched: dict[str, Watched] = {}
+        self.spies: dict[str, Spy] = {}
+        self.order = tuple(self.nodes)
+        self.intern = Interned()
+        self.pure = False                      # the last fire's result is memoizable
         for nid, node in self.nodes.items():
             gen = node.__dict__.get("rng")
             if gen is not None:
                 node.__dict__["rng"] = self.watched[nid] = Watched(gen)
+            if node.__dict__.get("_sim") is sim:
+                node.__dict__["_sim"] = self.spies[nid] = Spy(sim)
 
     def close(self) -> None:
-        """Give the nodes their generators back."""
+        """Give the nodes their generators and their simulation back."""
         for nid, watched in self.watched.items():
             self.nodes[nid].__dict__["rng"] = watched.gen
+        for nid in self.spies:
+            self.nodes[nid].__dict__["_sim"] = self.sim
+
+    def ident(self, attrs: dict[str, Any]) -> int | None:
+        return self.intern(attrs)
+
+    def mkey(self, e: Any) -> int | None:
+        """The identity of a pending entry's (kind, node, peer, label, message)."""
+        kind = e[KIND]
+        if kind == DELIVER or kind == TIMER:
+            return self.intern((kind, e[NODE], e[PEER], e[LABEL], e[MSG]))
+        return None
 
     # -- capture ---------------------------------------------------------------------------------
     def _owned(self, nid: str) -> list[str]:
@@ -286,7 +368,9 @@ class Machine:
                      tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items()),
                      {nid: self.streams_of(nid) for nid in self.nodes},
                      {nid: self.links_of(nid) for nid in self.nodes},
-                     dump_faults(sim), tuple(sim.trace._rows))
+                     dump_faults(sim), tuple(sim.trace._rows),
+                     tuple(self.ident(images[nid][0]) for nid in self.order),
+                     tuple(self.mkey(e) for e in entries))
 
     # -- load ------------------------------------------------------------------------------------
     def load(self, st: State) -> None:
@@ -413,6 +497,9 @@ class Machine:
             sim._timers[nid][live[ID]] = live
         watched = self.watched[nid]
         watched.used = False
+        spy = self.spies.get(nid)
+        if spy is not None:
+            spy.read = False
         sim._execute(live)
         self.loaded[nid] = None
         st = self.state
@@ -432,7 +519,19 @@ class Machine:
             self.streams_at[nid] = None
             if watched.used and nid in self.grouped:
                 raise _random_in_group(nid)
+        self.pure = not drew and spy is not None and not spy.read and \
+            (sim._seq == st.seq or not self._leaks_ids(nid, st.seq))
         return nid
+
+    def _leaks_ids(self, nid: str, lo: int) -> bool:
+        """Whether the ids of the step's sends (or a value that may hide one) are in the
+        node's attributes or in a message it queued: then the step is not memoized."""
+        sim = self.sim
+        hi = sim._seq
+        d = self.nodes[nid].__dict__
+        if any(mentions(v, lo, hi) for k, v in d.items() if k not in _KERNEL_ATTRS):
+            return True
+        return any(e[SEQ] >= lo and mentions(e[MSG], lo, hi) for e in sim._heap if e[KIND] != DEAD)
 
     def restart(self, nid: str) -> str:
         """Crash node ``nid`` and recover it at once (the ``restart`` choice)."""
@@ -475,10 +574,12 @@ class Machine:
         only on node ``touched`` (None: on no node) and queued the entries ``new``."""
         sim, st = self.sim, self.state
         assert st is not None
-        images, streams, links = st.images, st.streams, st.links
+        images, streams, links, idents = st.images, st.streams, st.links, st.idents
         if touched is not None:
             images = dict(images)
-            images[touched] = _image(self.nodes[touched], st.images[touched])
+            images[touched] = image = _image(self.nodes[touched], st.images[touched])
+            idents = tuple(self.ident(image[0]) if nid == touched else i
+                           for nid, i in zip(self.order, idents, strict=True))
             if self.streams_at.get(touched) is not st.streams[touched]:
                 streams = dict(streams)
                 mine = self.streams_of(touched)
@@ -487,23 +588,26 @@ class Machine:
                 links = dict(links)
                 links[touched] = self.after
         index = self.index
-        entries, keys, hashes = [], [], []
+        entries, keys, hashes, mkeys = [], [], [], []
         for e in sorted(e for e in sim._heap if e[KIND] != DEAD):
             seq = e[SEQ]
             entries.append(tuple(e))
             if seq in new:
                 key, h = new[seq]
+                mk = self.mkey(e)
             elif seq < st.seq:
                 i = index[seq]
-                key, h = st.keys[i], st.hashes[i]
+                key, h, mk = st.keys[i], st.hashes[i], st.mkeys[i]
             else:                               # a kernel event queued by the step
-                key, h = None, 0
+                key, h, mk = None, 0, None
             keys.append(key)
             hashes.append(h)
+            mkeys.append(mk)
         backlog = st.backlog if not sim._backlog else \
             tuple((nid, tuple(tuple(e) for e in q)) for nid, q in sim._backlog.items())
         return State(sim._now, sim._seq, images, tuple(entries), tuple(keys), tuple(hashes),
-                     backlog, streams, links, st.faults, tuple(sim.trace._rows))
+                     backlog, streams, links, st.faults, tuple(sim.trace._rows), idents,
+                     tuple(mkeys))
 
 
 # -- the search -----------------------------------------------------------------------------------
@@ -558,20 +662,60 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
         return bad, goal, [], 1, 0, True, False
     drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
     cut = [False]                   # a new state was left unexpanded at max_depth
+    memo: dict[tuple, tuple] = {}   # (node ident, item ident, faults) -> (node key, queued keys)
 
     def expand(index: int, st: State, used: tuple[int, int, int], nh: tuple, depth: int,
                out: list) -> tuple | None:
         """Try every choice of the state ``st`` (reached in ``depth - 1`` steps): new states
         are checked and, if they may be expanded, appended to ``out``; returns the search's
         result if it ends here."""
-        m.load(st)
         slow = bool(st.backlog)
+        loaded = False
+        if slow or used[2] < bounds.max_restarts:
+            m.load(st)                 # (the restart choices read the nodes' statuses)
+            loaded = True
         options = _options(st, used, bounds, status)
         stepped = False
         touched: str | None = None
         whole = False           # the last step changed the fault state: capture it whole
+        members: list | None = None     # the parent's pending multiset (its members' hashes)
         for kind, target, i in options:
-            if stepped:
+            # predict the child's key without running the step where that is sound: a drop
+            # or a duplicate changes only the pending multiset, a fire whose (node, item)
+            # pair ran purely before gives what it gave then (:class:`Spy`)
+            predicted = None
+            memo_key = None
+            if not slow and kind != "restart":
+                assert i is not None
+                if members is None:
+                    members = [(j, h) for j, (k, h) in enumerate(zip(st.keys, st.hashes, strict=True))
+                               if k is not None]
+                h_i = st.hashes[i]
+                rest = [h for j, h in members if j != i]
+                if kind == "fire":
+                    pos = position[st.entries[i][NODE]]
+                    ident, item = st.idents[pos], st.mkeys[i]
+                    if ident is not None and item is not None:
+                        memo_key = (ident, item, st.faults)
+                        predicted = memo.get(memo_key)
+                        if predicted is not None:
+                            p_nh = list(nh)
+                            p_nh[pos] = predicted[0]
+                            rest.extend(predicted[1])
+                            if combine(tuple(p_nh), rest, used) in seen:
+                                continue
+                elif kind == "drop":
+                    if combine(nh, rest, spent_of(used, kind)) in seen:
+                        continue
+                else:
+                    rest.append(h_i)
+                    rest.append(h_i)
+                    if combine(nh, rest, spent_of(used, kind)) in seen:
+                        continue
+            if not loaded:
+                m.load(st)
+                loaded = True
+            elif stepped:
                 if whole:
                     m.faults_at = None
                     slow = True     # the rest of this parent's choices start from a full load
@@ -581,20 +725,17 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 else:
                     m.reset(touched)
             touched = None
-            spent = used
+            spent = spent_of(used, kind)
             if kind == "fire":
                 assert i is not None
                 touched = m.fire(i)
             elif kind == "drop":
                 drop(target)  # type: ignore[arg-type]
-                spent = (used[0] + 1, used[1], used[2])
             elif kind == "duplicate":
                 duplicate(target)  # type: ignore[arg-type]
-                spent = (used[0], used[1] + 1, used[2])
             else:
                 assert isinstance(target, str)
                 touched = m.restart(target)
-                spent = (used[0], used[1], used[2] + 1)
                 if m.faults_changed():
                     whole = True
             stepped = True
@@ -605,6 +746,13 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 child_hashes = tuple(child_nh)
             else:
                 child_hashes = nh
+            if memo_key is not None and not whole:
+                result = (child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())))
+                if predicted is not None:
+                    if result != predicted:
+                        raise _impure(touched)
+                elif m.pure:
+                    memo[memo_key] = result
             key = combine(child_hashes, child_net, spent)
             if key in seen:
                 continue
@@ -690,6 +838,25 @@ def _options(st: State, used: tuple[int, int, int], bounds: Any,
             if impaired.get(nid, "up") == "up":
                 out.append(("restart", nid, None))
     return out
+
+
+def spent_of(used: tuple[int, int, int], kind: str) -> tuple[int, int, int]:
+    """The fault budget used after a choice of ``kind``."""
+    if kind == "fire":
+        return used
+    if kind == "drop":
+        return (used[0] + 1, used[1], used[2])
+    if kind == "duplicate":
+        return (used[0], used[1] + 1, used[2])
+    return (used[0], used[1], used[2] + 1)
+
+
+def _impure(nid: str | None) -> ConfigError:
+    return ConfigError(f"node {nid!r}'s handler gave a different result for the same node state "
+                       "and message, though it read nothing but them that the explorer can see "
+                       "(a global, a class attribute, an object shared with other nodes?): "
+                       "handlers must depend only on their node, the message, and the "
+                       "simulation's accessors")
 
 
 def _random_in_group(nid: str) -> ConfigError:
