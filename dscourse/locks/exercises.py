@@ -46,7 +46,8 @@ def _report(trial: Trial, failures: list[str], cases: int | None, at: float | No
             noun: str = "cases", note: str = "") -> Trial:
     """One violation listing every failed case (so a student sees all of them at once)."""
     if failures:
-        head = f"{len(failures)} of {cases} {noun} failed:" if cases else f"{len(failures)} problems:"
+        plural = "s" if len(failures) > 1 else ""
+        head = f"{len(failures)} of {cases} {noun} failed:" if cases else f"{len(failures)} problem{plural}:"
         trial.violate("\n".join([head, *(f"  - {f}" for f in failures), *([note] if note else [])]), at)
     return trial
 

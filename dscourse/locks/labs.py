@@ -63,7 +63,7 @@ def arena_summary(recipe: str = "token", fault: str = "pause", release: str = "l
     chk = c.check()
     return (f"{recipe} under {fault} (seed {seed}, fencing {'on' if fencing else 'off'}): "
             f"{chk['grants']} grants, {chk['overlaps']} overlapping beliefs, {chk['writes_accepted']} writes "
-            f"accepted, {chk['writes_rejected']} rejected, {chk['stale_writes']} stale writes accepted")
+            f"accepted, {chk['writes_rejected']} rejected, stale writes accepted: {chk['stale_writes']}")
 
 
 def arena_lab(recipe: str = "token", fault: str = "pause", seed: int = 1) -> Any:
