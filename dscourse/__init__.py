@@ -22,6 +22,7 @@
 * ``ds.gateway`` -- Chapter 13: an API gateway with Spring Cloud Gateway's routes, filters, rate limiter and breaker.
 * ``ds.txn`` -- Chapter 14: 2PC and 3PC model checked, on resource managers in real SQLite.
 * ``ds.config`` -- Chapter 15: configuration centers, Nacos and Apollo long polling, push, releases, gray release.
+* ``ds.capstone`` -- Chapter 16: MiniMall, the earlier chapters composed, under a combined nemesis.
 * ``ds.grading`` -- the exercise format, ``check("E1.1")`` self-checks, the sandboxed grader.
 * ``ds.cli`` -- the ``dscourse`` console script: ``assign``, ``grade``, ``execute``.
 * ``ds.errors`` -- the one exception hierarchy (``DscourseError``; config errors are ``ValueError``).
@@ -42,6 +43,7 @@ from .errors import ConfigError, DscourseError
 from .notebook import setup
 
 if TYPE_CHECKING:  # the lazy attributes typed for mypy (``x as x`` re-exports); never imported at run time
+    from . import capstone as capstone
     from . import checkers as checkers
     from . import cli as cli
     from . import clocks as clocks
