@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
-from ..viz.replay_plugins import Panel
+from ..viz.replay_plugins import Panel, message_fields
 
 LABELS = ("Prepare", "Promise", "Accept", "Accepted", "MPrepare", "MPromise", "MAccept", "MAccepted")
 ACCEPTOR_SAYS = ("Promise", "Accepted", "Nack", "MPromise", "MAccepted", "MNack")
@@ -52,6 +52,14 @@ def _value(value: Any) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
+def _foreign(e: Any) -> bool:
+    """Whether a trace event carries another topic's message under a Paxos label (2PC's
+    ``Prepare(txid, writes)`` beside Paxos's ``Prepare(ballot)``, as in Paxos Commit): the
+    panel then ignores it, also when a caller forces the panel with ``panels="paxos"``."""
+    fields = message_fields(PANEL, e.label)
+    return fields is not None and frozenset(e.data) != fields
+
+
 def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = None
                     ) -> tuple[dict[str, dict[str, Any]], list[list[Any]]]:
     """Each acceptor's ``{"promised": ballot, "accepted": {slot: [ballot, value]}}`` just
@@ -65,7 +73,7 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
     for seq, e in enumerate(events[:stop]):
         if seq == start:
             init = json.loads(json.dumps(states))
-        if not isinstance(e.data, dict):
+        if not isinstance(e.data, dict) or _foreign(e):
             continue
         d = e.data
         if e.kind == "send" and e.label == "MAccept":
@@ -115,9 +123,9 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
 
 def prepare(events: Sequence[Any], start: int, stop: int, nodes: list[str]) -> dict[str, Any]:
     """The panel's data: the acceptors, their states at the window's start and the changes."""
-    acceptors = sorted({e.node for e in events[:stop] if e.kind == "send" and e.label in ACCEPTOR_SAYS}
-                       | {e.peer for e in events[:stop] if e.kind == "send" and e.label in ("Prepare", "MPrepare")},
-                       key=nodes.index)
+    sent = [e for e in events[:stop] if e.kind == "send" and isinstance(e.data, dict) and not _foreign(e)]
+    acceptors = sorted({e.node for e in sent if e.label in ACCEPTOR_SAYS}
+                       | {e.peer for e in sent if e.label in ("Prepare", "MPrepare")}, key=nodes.index)
     init, changes = acceptor_states(events, start, stop)
     return {"acceptors": acceptors, "init": init, "changes": changes}
 

@@ -126,6 +126,24 @@ def test_a_mixed_trace_gets_no_automatic_panel():
     assert resolve("auto", mixed) == [] and [p.name for p in resolve("auto", mixed[:1])] == ["paxos"]
 
 
+def test_a_forced_paxos_panel_ignores_foreign_messages():
+    """``panels="paxos"`` on a 2PC trace shows no acceptor (it used to raise KeyError 'ballot');
+    on a Paxos Commit trace it shows the Paxos acceptors' votes and skips 2PC's Prepare."""
+    from dscourse.txn import paxoscommit
+
+    two_pc = ds.txn.simulation(3)
+    two_pc.run(until=300)
+    data = ds.viz.replay(two_pc, panels="paxos").data["panels"][0]["data"]
+    assert data["acceptors"] == [] and data["changes"] == []
+    sim = paxoscommit.simulation(1, network=ds.sim.reliable())
+    sim.run(until=50)
+    data = ds.viz.replay(sim, panels="paxos").data["panels"][0]["data"]
+    voters = {e.node for e in sim.trace.events if e.kind == "send" and e.label == "Accepted"}
+    assert voters and set(data["acceptors"]) == voters
+    assert {node for _seq, node, _state in data["changes"]} <= voters
+    assert all(state["accepted"] for _seq, _node, state in data["changes"])
+
+
 def test_panel_messages_are_matched_by_their_class_fields():
     paxos = installed_panels()["paxos"]
     assert message_fields(paxos, "Prepare") == {"ballot"}            # ds.paxos.Prepare's fields
