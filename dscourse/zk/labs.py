@@ -20,7 +20,9 @@ static figure. Loaded on first use (``ds.zk.labs``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import textwrap
+from dataclasses import dataclass, replace
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -30,6 +32,7 @@ from .. import viz
 from ..checkers import linearizability as lin
 from ..errors import allowed as viz_allowed
 from ..viz.display import new_figure
+from .election import FOLLOWING, LEADING
 from .ensemble import ensemble
 from .errors import ZookeeperError
 from .experiments import stale_read, sync_leader_change
@@ -127,13 +130,17 @@ def explorer_figure(steps: list[Step], step: int, title: str | None = None) -> F
                 f"{st['numChildren']:>5}  {st['mzxid']:<6}{st['owner']}", family="monospace", fontsize=7.5,
                 va="top", color="#1f5fa8" if st["owner"] else "black")
     y -= 0.14
-    ax.text(0.0, y, "sessions: " + ", ".join(f"{k} {v}" for k, v in s.sessions.items()), fontsize=8, va="top")
+    ax.text(0.0, y, "sessions:", fontsize=8, va="top")
+    for who, state in s.sessions.items():
+        y -= 0.08
+        ax.text(0.03, y, f"{who} {state}", family="monospace", fontsize=7.5, va="top")
     lx = fig.add_axes((0.58, 0.02, 0.41, 0.9))
     lx.axis("off")
     lx.set_title("event log", fontsize=9, loc="left")
-    for i, line in enumerate(s.log[-11:]):
-        lx.text(0.0, 0.95 - 0.085 * i, line[:62], family="monospace", fontsize=6.5, va="top",
-                color="#b03020" if "watch:" in line or "expires" in line else "black")
+    rows = [(part, "#b03020" if "watch:" in line or "expires" in line else "black")
+            for line in s.log for part in textwrap.wrap(line, 58, subsequent_indent="      ")]
+    for i, (text, color) in enumerate(rows[-14:]):
+        lx.text(0.0, 0.95 - 0.068 * i, text, family="monospace", fontsize=6.5, va="top", color=color)
     return fig
 
 
@@ -275,9 +282,15 @@ def free_explorer(seed: int = 1) -> ZnodeExplorer:
 
 
 def stale_read_figure(use_sync: bool = False, lag_ms: int = 200, seed: int = 1) -> Figure:
+    """The stale-read history, its time axis starting just before the first write (the
+    election before it is not part of the story; shifting every time changes no verdict)."""
     r = stale_read(seed, use_sync=use_sync, lag_ms=float(lag_ms))
-    title = f"{'sync() + get()' if use_sync else 'get()'} on lagging {r.lagging}: read {r.read!r}"
-    return viz.history(r.history.operations(flat=True), lin.kv(), result=r.verdict, title=title)
+    ops = r.history.operations(flat=True)
+    t0 = math.floor(min(op.call for op in ops) / 10) * 10
+    shifted = [replace(op, call=op.call - t0, ret=op.ret - t0) for op in ops]
+    title = (f"{'sync() + get()' if use_sync else 'get()'} on lagging {r.lagging}: read {r.read!r} "
+             f"(time from t={t0:g} ms)")
+    return viz.history(shifted, lin.kv(), title=title)
 
 
 def stale_read_lab(use_sync: bool = False) -> viz.Lab:
@@ -377,11 +390,53 @@ def election_run(zk1: tuple[int, int] = (1, 99), zk2: tuple[int, int] = (1, 90),
     return ens
 
 
+def election_steps(ens: Any) -> list[str]:
+    """The vote exchange of an election run, one line per step: each server's first vote (for
+    itself), every vote it adopts (and from whom), and its decision."""
+    servers = set(ens.nodes)
+    last_from: dict[str, str] = {}
+    vote: dict[str, tuple[int, int, int]] = {}
+    decided: set[str] = set()
+    lines: list[str] = []
+
+    def fmt(v: tuple[int, int, int]) -> str:
+        return f"({v[0]}, {zxid_str(v[1])}, {v[2]})"
+
+    for e in ens.trace.events:
+        if e.node not in servers:
+            continue
+        t = f"t={e.time / 1000:>5g} ms"
+        if e.kind == "send" and e.label == "Notification" and e.node not in vote:
+            vote[e.node] = (e.data["peer_epoch"], e.data["zxid"], e.data["leader"])
+            lines.append(f"{t}  {e.node} votes for itself {fmt(vote[e.node])}")
+        elif e.kind == "deliver" and e.label == "Notification":
+            last_from[e.node] = e.peer
+        elif e.kind == "annotate" and "vote" in e.data:
+            new = tuple(e.data["vote"])
+            lines.append(f"{t}  {e.node} adopts {fmt(new)} from {last_from.get(e.node, '?')}: "
+                         f"better than {fmt(vote.get(e.node, new))}")
+            vote[e.node] = new
+        elif e.kind == "annotate" and e.data.get("role") in (LEADING, FOLLOWING):
+            lines.append(f"{t}  {e.node} decides: {e.data['role']}"
+                         + (f" zk{e.data['leader']}" if e.data["role"] == FOLLOWING else ""))
+            decided.add(e.node)
+            if decided == {s for s in servers if ens.up(s)}:
+                break
+    return lines
+
+
 def election_figure(zk1_epoch: int = 1, zk1_zxid: int = 99, zk3_epoch: int = 1, zk3_zxid: int = 95) -> Figure:
     ens = election_run((zk1_epoch, zk1_zxid), (1, 90), (zk3_epoch, zk3_zxid))
-    end = min(e.time for e in ens.trace.events if e.kind == "annotate" and e.data.get("phase") == "broadcast")
-    fig = viz.spacetime(ens.sim, window=(0, end / 1000 + 2), nodes=["zk1", "zk2", "zk3"], roles=True,
-                        title=f"votes (peerEpoch, zxid, myid); leader: {ens.leader()}")
+    lines = election_steps(ens)
+    fig = new_figure((8.0, 0.5 + 0.2 * len(lines)))
+    ax = fig.add_axes((0.01, 0.0, 0.98, 1.0))
+    ax.axis("off")
+    ax.text(0.0, 0.99, f"votes (peerEpoch, zxid, myid), compared in that order; leader: {ens.leader()}",
+            fontsize=9, va="top")
+    step = 0.93 / (len(lines) + 1)
+    for i, line in enumerate(lines):
+        color = "#1f7a1f" if "decides" in line else ("#b03020" if "adopts" in line else "black")
+        ax.text(0.0, 0.93 - step * (i + 1), line, family="monospace", fontsize=8, va="center", color=color)
     return fig
 
 
