@@ -120,8 +120,8 @@ def drift_figure(drift_a: int = 1500, drift_b: int = -800, drift_c: int = 300, d
 def drift_summary(drift_a: int = 1500, drift_b: int = -800, drift_c: int = 300, drift_d: int = 0,
                   ntp_every_ms: int = 1000, mode: str = "step") -> str:
     run = drift_run(drift_a, drift_b, drift_c, drift_d, ntp_every_ms=ntp_every_ms, mode=mode)
-    parts = [f"{n} {run.drift_ppm[n]:+g} ppm: {run.steps_back[n]} steps back, "
-             f"{len(run.rollbacks[n])} ids refused" for n in NODES]
+    parts = [f"{n} {run.drift_ppm[n]:+g} ppm: steps back {run.steps_back[n]}, "
+             f"ids refused {len(run.rollbacks[n])}" for n in NODES]
     return f"NTP {mode} every {ntp_every_ms} ms -> " + "; ".join(parts)
 
 
