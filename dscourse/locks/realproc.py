@@ -162,7 +162,7 @@ def lab_text(port: int = 6379) -> str:
 
         redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).ping()
     except Exception as e:  # noqa: BLE001 - no redis-py, or nothing listening: say how to run it
-        return (f"no redis-server on 127.0.0.1:{port} ({type(e).__name__}): start one with "
+        return (f"no redis-server on 127.0.0.1:{port} ({type(e).__name__}):\nstart one with "
                 f"`redis-server --port {port} --save ''` and run this cell again")
     out = []
     for fencing in (False, True):
