@@ -72,8 +72,8 @@ class BroadcastResult:
 
     def summary(self) -> str:
         lat = ", ".join(f"p{p}={v:.0f}" for p, v in self.latency_ms.items())
-        return (f"ok={self.ok} msgs/op={self.msgs_per_op:.1f} latency ms: {lat} "
-                f"lost={len(self.lost)} of {self.acknowledged} acknowledged")
+        return (f"ok={self.ok} msgs/op={self.msgs_per_op:.1f} lost={len(self.lost)} of {self.acknowledged} "
+                f"acknowledged\n    latency ms: {lat}")
 
 
 class _Client(Node):
