@@ -157,8 +157,9 @@ class Ensemble(Cluster):
         return {node_id: (s.role if self.up(node_id) else "crashed") for node_id, s in self.nodes.items()}
 
     def zxids(self) -> dict[str, str]:
-        """Each server's last applied zxid as ``epoch:counter``."""
-        return {node_id: zxid_str(s.applied) for node_id, s in self.nodes.items()}
+        """Each server's last applied zxid as ``epoch:counter``, or ``"crashed"`` for a server
+        that is down (as in :meth:`roles`; one crashed before it started has applied nothing)."""
+        return {node_id: (zxid_str(s.applied) if self.up(node_id) else "crashed") for node_id, s in self.nodes.items()}
 
     def check(self) -> list[str]:
         """Safety violations seen so far (empty when ZAB's properties held at every step)."""

@@ -590,8 +590,9 @@ def sync_decision_trial(sync_decision: Fn, seed: int = 1, n: int = 200) -> Trial
 def truncation_trial(sync_decision: Fn, seed: int = 1) -> Trial:
     """An old leader of epoch 1 logged proposals that fewer than a quorum acknowledged (itself
     and, with five servers, one follower), then crashed with them. The others elect a leader
-    (epoch 2), which commits a few writes (sometimes none; sometimes it snapshots them), then
-    the old servers rejoin: they must drop those proposals (TRUNC, or SNAP when the leader's log
+    (epoch 2), which commits a few writes (sometimes none, and then no client session either, so
+    its log ends below the old servers' last zxid; sometimes it snapshots them), then the old
+    servers rejoin: they must drop those proposals (TRUNC, or SNAP when the leader's log
     no longer reaches back), deliver the new leader's order, and the ensemble must converge."""
     from ..sim import stream
     from .messages import zxid as make_zxid
@@ -614,10 +615,11 @@ def truncation_trial(sync_decision: Fn, seed: int = 1) -> Trial:
         leader = ens.run_until_leader(20_000)
         if leader is None:
             return trial.fail("the servers without the old proposals elected no leader within 20 s")
-        zk = ens.client(server=leader, record=False)
-        zk.start()
-        for i in range(writes):
-            zk.create(f"/w{i}", b"new")
+        if writes:  # with no writes, no client either: the new leader's log ends where the
+            zk = ens.client(server=leader, record=False)  # common prefix does, below the old
+            zk.start()  # servers' last zxid (a session would be a transaction of epoch 2)
+            for i in range(writes):
+                zk.create(f"/w{i}", b"new")
         for s in old:
             ens.recover(s)
         if not ens.sim.run_until(lambda: ens.settled() and all(ens.up(s) for s in ens.nodes), 30_000):

@@ -65,6 +65,28 @@ def test_epoch_beats_a_longer_log(seed: int) -> None:
     assert ens.check() == []
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_seed_example_with_the_old_leader_down(seed: int) -> None:
+    """The seed's example as told: server2 (the old leader) is down; server1 (zxid 99) and
+    server3 (zxid 95) elect server1. ``zxids`` reports the down server instead of failing."""
+    ens = ds.zk.ensemble(3, seed=seed, preset={"zk1": (1, 99), "zk2": (1, 90), "zk3": (1, 95)})
+    ens.crash("zk2")
+    assert ens.run_until_leader() == "zk1"
+    assert ens.zxids() == {"zk1": "1:99", "zk2": "crashed", "zk3": "1:99"}
+    assert ens.check() == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_peer_epoch_beats_a_larger_zxid(seed: int) -> None:
+    """Only peerEpoch separates these votes (E8): zk2 and zk3 accepted epoch 2 with logs ending
+    at 1:3, zk1 logged 1:4..1:500 alone. By zxid alone zk1 would win; epoch first, zk3 does and
+    zk1 is truncated to 1:3."""
+    ens = ds.zk.ensemble(3, seed=seed, preset={"zk1": (1, 500), "zk2": (1, 3, 2), "zk3": (1, 3, 2)})
+    assert ens.run_until_leader() == "zk3"
+    assert [e.data["zxid"] for e in sent(ens, "Trunc") if e.peer == "zk1"] == [(1 << 32) | 3]
+    assert ens.check() == []
+
+
 def test_observers_do_not_vote_and_learn_by_inform() -> None:
     ens = ds.zk.ensemble(servers=3, observers=2, seed=4)
     leader = ens.run_until_leader()
