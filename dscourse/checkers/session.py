@@ -289,6 +289,11 @@ class Verdict:
         """The operations of :attr:`core`."""
         return [self.operations[i] for i in self.core]
 
+    def explain(self, limit: int = 3) -> str:
+        """The verdict in words: the first line the verdict, then each violation (at most
+        ``limit``)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Result(Verdict):

@@ -9,12 +9,19 @@ operations of the verdict's explanation (the partition's ``core``: operations th
 linearized together) are outlined in thick dark red. This is the
 picture Porcupine's HTML visualizer draws (Athalye, "Porcupine", 2017-) for Lowe's and
 Wing & Gong's search.
+
+``result`` may also be a session-guarantee or causal-consistency verdict
+(:mod:`dscourse.checkers.session`, :mod:`dscourse.checkers.causal`): then one panel shows
+every operation, those the violations name filled light red and outlined in dark red, and no
+linearization line (these models have no single order to draw), with the verdict's first
+violation as the title.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -22,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..checkers import linearizability as lin
+from ..checkers.session import Verdict
 from ..errors import allowed
 from .display import new_figure
 
@@ -29,6 +37,7 @@ OK_FILL = "#a6d96a"
 OTHER_FILL = "#d9d9d9"
 STUCK_FILL = "#d62728"
 CORE_EDGE = "#67001f"
+CORE_FILL = "#f4a582"
 UNKNOWN_FILL = "#fdd49e"
 MAX_PANELS = 4
 
@@ -137,7 +146,8 @@ def _failed_bars(ax: Axes, failed: Sequence[Any], lane: dict[Any, int]) -> None:
 
 
 def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[Any],
-           t_max: float, title: str, failed: Sequence[Any] = ()) -> None:
+           t_max: float, title: str, failed: Sequence[Any] = (),
+           label: Callable[[lin.Model, lin.Operation], str] = short_label) -> None:
     ops = part.operations
     lane = {c: k for k, c in enumerate(lanes)}
     rank = {i: k for k, i in enumerate(part.longest)}
@@ -153,6 +163,8 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
             fill = STUCK_FILL
         elif i in rank:
             fill = OK_FILL
+        elif i in core and not part.longest:
+            fill = CORE_FILL          # a session/causal verdict: no linearization to colour by
         else:
             fill = UNKNOWN_FILL if op.output is lin.UNKNOWN else OTHER_FILL
         # an operation with an unknown outcome may take effect any time later: a thin
@@ -163,7 +175,7 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
                         edgecolor=edge, linewidth=lw, hatch="///" if open_ended else None,
                         gid=f"op-{i}")
         ax.add_patch(bar)
-        text = short_label(model, op)
+        text = label(model, op)
         number = str(rank[i] + 1) if i in rank else ""
         span = min(end, width) - op.call
         if open_ended or len(text) * ms_per_char > span:
@@ -201,15 +213,50 @@ def draw_partition(ax: Axes, part: lin.PartitionResult, model: lin.Model, *, t_m
     _panel(ax, part, model, lanes, t_max, title, failed)
 
 
-def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckResult | None = None,
+def _keyed_label(model: lin.Model, op: lin.Operation) -> str:
+    """:func:`short_label` after the key, for a panel that mixes keys: ``x W:a1``."""
+    inp = op.input
+    key = inp[1] if isinstance(inp, tuple) and len(inp) > 1 and inp[0] in ("get", "put", "append") else None
+    return short_label(model, op) if key is None else f"{key} {short_label(model, op)}"
+
+
+def _verdict_figure(result: Verdict, model: lin.Model, title: str | None) -> Figure:
+    ops = result.operations
+    part = lin.PartitionResult("ok" if result.ok else "illegal", tuple(ops), (), (), result.core)
+    lanes = sorted({op.client for op in ops}, key=str)
+    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
+    lines = [ln.strip(" -") for ln in result.explain(limit=1).splitlines()]
+    why = "\n".join(textwrap.wrap(lines[1], 125)) if len(lines) > 1 else ""
+    fig = new_figure((7.5, max(len(lanes), 1) * 0.5 + 0.9 + 0.16 * why.count("\n")))
+    fig.suptitle(title or lines[0], fontsize=9.5, x=0.02, ha="left",
+                 color="#1a1a1a" if result.ok else "#b2182b")
+    ax = fig.subplots()
+    keys = {op.input[1] for op in ops
+            if isinstance(op.input, tuple) and len(op.input) > 1 and op.input[0] in ("get", "put", "append")}
+    _panel(ax, part, model, lanes, max(finite, default=1.0) or 1.0, why,
+           label=_keyed_label if len(keys) > 1 else short_label)
+    ax.set_title(why, fontsize=7, loc="left")
+    ax.set_xlabel("virtual time (ms)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckResult | Verdict | None = None,
             title: str | None = None, timeout: float | None = 10.0) -> Figure:
     """Draw a history and its linearizability verdict (see the module docstring).
 
     ``source``: a list of :class:`~dscourse.checkers.linearizability.Operation`, or anything
     with an ``operations()`` method (a ``dscourse.replication`` cluster, a ``Recorder``).
-    ``model`` defaults to :func:`infer_model`; ``result`` to ``lin.check(ops, model)``.
+    ``model`` defaults to :func:`infer_model`; ``result`` to ``lin.check(ops, model)``, or a
+    session/causal verdict on the same history (drawn as the module docstring says).
     Illegal partitions are drawn first, at most four panels. Returns the Figure.
     """
+    if isinstance(result, Verdict):
+        model = infer_model(list(result.operations)) if model is None else model
+        return _verdict_figure(result, model, title)
+    if result is not None and not isinstance(result, lin.CheckResult):
+        raise allowed("result", result, "a linearizability CheckResult, a session or causal "
+                      "verdict, or None")
     ops = _operations(source)
     failed = _failed(source)
     model = infer_model(ops) if model is None else model

@@ -96,3 +96,47 @@ def test_a_recorder_of_a_kv_store_is_a_source():
     c.run(until=300)
     fig = history(c.history)             # the Recorder itself: put inputs are flattened
     assert fig._suptitle.get_text() == verdict(c.check())
+
+
+def _session_ops(stale_read: bool):
+    """Client a writes, then reads: the initial value (an RYW violation) or its write."""
+    return [lin.Operation("a", 0.0, 10.0, ("write", "a1"), None),
+            lin.Operation("a", 20.0, 30.0, ("read", None), None if stale_read else "a1"),
+            lin.Operation("b", 12.0, 18.0, ("read", None), "a1")]
+
+
+@pytest.mark.parametrize("stale_read", [True, False])
+def test_a_session_verdict_outlines_exactly_the_operations_it_names(stale_read):
+    from dscourse.checkers import session
+
+    result = session.read_your_writes(_session_ops(stale_read))
+    assert result.ok is not stale_read
+    fig = history(result.operations, result=result)
+    patches = _patches(fig)
+    core = {f"op-{i}" for i in result.core}
+    assert core == ({"op-0", "op-1"} if stale_read else set())
+    for gid, patch in patches.items():
+        red = matplotlib.colors.to_hex(patch.get_edgecolor()) == "#67001f"
+        assert red == (gid in core), gid
+    assert not [ln for ax in fig.axes for ln in ax.lines if ln.get_gid() == "linearization"]
+    assert ("violated" if stale_read else "hold") in fig._suptitle.get_text()
+
+
+def test_a_causal_verdict_labels_keys_when_the_history_mixes_them():
+    from dscourse.checkers import causal
+
+    chain = [lin.Operation("a", 0, 10, ("put", "x", "a1"), None),
+             lin.Operation("b", 12, 18, ("get", "x"), "a1"), lin.Operation("b", 20, 30, ("put", "y", "b1"), None),
+             lin.Operation("c", 32, 38, ("get", "y"), "b1"), lin.Operation("c", 40, 50, ("get", "x"), "")]
+    result = causal.check(chain)
+    fig = history(chain, result=result)
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert {"x W:a1", "y W:b1", "x R:∅"} <= texts
+    assert "WriteCOInitRead" in fig.axes[0].get_title(loc="left")
+    assert {p.get_gid() for p in _patches(fig).values()
+            if matplotlib.colors.to_hex(p.get_edgecolor()) == "#67001f"} == {f"op-{i}" for i in result.core}
+
+
+def test_a_result_of_another_kind_is_refused():
+    with pytest.raises(ConfigError, match="result"):
+        history(_stale(), result="illegal")
