@@ -264,6 +264,7 @@ class Runner:
         return {"cells": cells, "names": names}
 
     def op_new(self, req: dict) -> dict:
+        import dscourse
         if req.get("exclusive", True):        # one node instance per process at a time
             for table in (self.objects, self.upcalls, self.peers, self.observe, self.reported):
                 table.clear()
@@ -274,7 +275,11 @@ class Runner:
         cls = self.module.__dict__[req["name"]]
         args = wire.decode(req["args"], self.make)
         kwargs = wire.decode(req["kwargs"], self.make)
-        obj = cls(*args, **kwargs)
+        dscourse._DETACHED[0] = True          # acting in __init__ raises, as in the notebook
+        try:
+            obj = cls(*args, **kwargs)
+        finally:
+            dscourse._DETACHED[0] = False
         self.objects[req["h"]] = obj
         self.upcalls[req["h"]] = list(req["upcalls"])
         self._attach(req["h"], req.get("rng_state"))

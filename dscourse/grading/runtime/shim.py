@@ -14,6 +14,24 @@ from typing import Any
 __version__ = "sandbox"
 
 _ACTIONS: list = []          # the current handler call's actions, drained by the runner
+_DETACHED = [False]          # True while the runner constructs a node (not yet in a simulation)
+
+
+class NotAttachedError(ValueError):
+    """As ``dscourse.sim.errors.NotAttachedError``: a node acting before it is in a simulation
+    (e.g. sending in ``__init__``). In the notebook that raises; so it does here, naming the
+    answer cell's line (a recorded action would otherwise be silently lost)."""
+
+
+def _attached(action: str) -> None:
+    if not _DETACHED[0]:
+        return
+    frame = sys._getframe(2)
+    while frame is not None and not frame.f_code.co_filename.startswith("<answer"):
+        frame = frame.f_back
+    where = f" ({frame.f_code.co_filename[1:-1]}, line {frame.f_lineno})" if frame else ""
+    raise NotAttachedError(f"{action}() in __init__{where}: this node is not in a simulation yet "
+                           "(as in the notebook, a node may act from on_start on, not in __init__)")
 # What a crash keeps: ``sim.node._KEPT`` (id, stable, rng, _init_args; the kernel's ``_sim``
 # has no counterpart here) plus this stand-in's own bookkeeping, which the parent's kernel
 # owns in the real thing. tests/grading/test_shim_in_step.py keeps the two in step.
@@ -65,23 +83,28 @@ class Node:
         return float(self.__dict__.get("_clock", self._now))
 
     def send(self, dst: str, msg: Any) -> None:
+        _attached("send")
         _ACTIONS.append(("send", dst, msg))
 
     def broadcast(self, msg: Any) -> None:
+        _attached("broadcast")
         for dst in self._peers:
             _ACTIONS.append(("send", dst, msg))
 
     def set_timer(self, delay_ms: float, name: str, payload: Any = None) -> int:
+        _attached("set_timer")
         self._timer_seq[0] += 1
         handle = self._timer_seq[0]
         _ACTIONS.append(("timer", handle, delay_ms, name, payload))
         return handle
 
     def cancel_timer(self, handle: int) -> bool:
+        _attached("cancel_timer")
         _ACTIONS.append(("cancel", handle))
         return True
 
     def annotate(self, **fields: Any) -> None:
+        _attached("annotate")
         _ACTIONS.append(("annotate", fields))
 
 
