@@ -202,13 +202,13 @@ class ProtobufCodec(Codec):
             if not isinstance(obj, dict):
                 raise CodecError(f"a schema message encodes a dict of its fields, not {obj!r}")
             try:
-                return self.message_class(**obj).SerializeToString()
+                return self.message_class(**obj).SerializeToString(deterministic=True)
             except (TypeError, ValueError) as e:
                 raise CodecError(f"protobuf cannot encode {obj!r}: {e}") from None
         from google.protobuf import struct_pb2
         v = struct_pb2.Value()
         _to_value(obj, v)
-        return v.SerializeToString()
+        return v.SerializeToString(deterministic=True)  # a Struct is a map: sorted keys, same bytes in every process
 
     def decode(self, data: bytes) -> Any:
         from google.protobuf.message import DecodeError

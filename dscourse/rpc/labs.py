@@ -86,7 +86,7 @@ def arena_compare_figure(slow: bool = True, weight_change: bool = False, seed: i
     ax1.set_ylabel("share of calls")
     ax1.legend(fontsize=7)
     ax2.bar(range(len(names)), [overall_p99(runs[n]) for n in names], color="#7f7f7f")
-    ax2.set_xticks(range(len(names)), [n[:6] for n in names], fontsize=7)
+    ax2.set_xticks(range(len(names)), [n.replace("response", "resp.") for n in names], fontsize=6, rotation=20)
     ax2.set_ylabel("overall p99 (ms)")
     fig.tight_layout()
     return fig
