@@ -57,6 +57,11 @@ MAX_ACTIONS = 200_000     # sends, timers, ... applied in the parent per sandbox
 MAX_BYTES = 256 << 20     # bytes read from all children of one submission (honest: < 20 MiB)
 START_LIMIT = 30          # seconds a sandbox may take to start (the grader's code, not charged)
 PARENT_FACTOR = 4         # the parent's own work for one exercise is capped at 4 x timeout
+#: A child is charged the CPU time it used (its cgroup's, or its own process's), so a loaded
+#: machine does not turn a correct submission into a timeout; a child that sleeps or is starved
+#: still ends after this many times its budget of wall-clock waiting.
+WALL_FACTOR = 3
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 MAX_BLOCKED = 4           # blocked-import names kept per sandbox
 MODULE_NAME = re.compile(r"^dscourse(\.[a-z_][a-z0-9_]{0,40}){1,3}$")
 NAMESPACES = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork"]
@@ -75,15 +80,17 @@ class ChildError(Exception):
 
 class Budget:
     """What the children grading one exercise may cost. Each child may keep the parent
-    waiting ``timeout`` seconds (its own ``spent``; a child is one node instance, as a sandbox
-    was one exercise before); shared by all: the parent's own work (``PARENT_FACTOR`` x
-    timeout from ``born``), actions applied, and bytes read (``quota``: a one-item list shared
-    by every exercise of a submission)."""
+    waiting ``timeout`` seconds, or, where its CPU time can be read, use ``timeout`` CPU seconds
+    within ``WALL_FACTOR`` x ``timeout`` of waiting (:meth:`Child._left`; a child is one node
+    instance, as a sandbox was one exercise before); shared by all: the parent's own work
+    (``PARENT_FACTOR`` x timeout of the parent's CPU time from ``born_cpu``), actions applied,
+    and bytes read (``quota``: a one-item list shared by every exercise of a submission)."""
 
     def __init__(self, timeout: float, quota: list[int] | None = None) -> None:
         self.timeout = float(timeout)
         self.spent = 0.0
         self.born = time.monotonic()
+        self.born_cpu = time.process_time()      # the parent's cap is on its own CPU time
         self.actions = 0
         self.quota = quota if quota is not None else [MAX_BYTES]
 
@@ -326,9 +333,12 @@ def hidden_dirs(roots: list[str]) -> list[str]:
 class Child:
     """One sandboxed runner. Use as a context manager; :meth:`request` sends one call.
 
-    ``timeout`` is the child's budget in wall-clock seconds, spent only while the parent waits
-    for it (starting up, loading, answering calls), so the parent's own simulation work does
-    not count against the student; the CPU rlimit backs it up. Children that grade the same
+    ``timeout`` is the child's budget in seconds, counted only while the parent waits for it
+    (answering calls; starting up and loading have their own limit), so the parent's own
+    simulation work does not count against the student: once the waiting exceeds it, the
+    child's own CPU time is what is charged (a loaded machine slows a child without making it
+    time out), up to ``WALL_FACTOR`` x ``timeout`` of waiting (a child that sleeps); where its
+    CPU time cannot be read, the waiting itself. The CPU rlimit backs it up. Children that grade the same
     exercise share one :class:`Budget` (pass ``budget``).
     """
 
@@ -341,6 +351,7 @@ class Child:
         self.budget = budget if budget is not None else Budget(timeout)
         self.timeout = self.budget.timeout
         self.spent = 0.0                  # seconds the parent waited for this child
+        self.free_cpu = 0.0               # its CPU seconds while starting and loading (not charged)
         self.slot = slot
         self.memory_mb = memory_mb
         self.files = files or {}
@@ -568,7 +579,7 @@ class Child:
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
         b = self.budget
-        if time.monotonic() - b.born > PARENT_FACTOR * b.timeout:
+        if time.process_time() - b.born_cpu > PARENT_FACTOR * b.timeout:
             raise self._fail("timeout", f"grading this exercise took over {PARENT_FACTOR} x "
                                         f"{b.timeout:g} s (the node made the simulation huge)")
         if b.actions > MAX_ACTIONS:
@@ -588,7 +599,11 @@ class Child:
         the wait is not charged to the budget but limited to ``free`` seconds of its own."""
         if self.proc is None:
             raise ChildError("crashed", "the sandbox is not running")
+        before = self.cpu() if free is not None else None
         line = self._read_line(free)
+        if before is not None:
+            after = self.cpu()
+            self.free_cpu += max(0.0, (after or before) - before)
         self.last_size = len(line)
         try:
             resp = json.loads(line)
@@ -617,18 +632,50 @@ class Child:
             if not r:
                 raise self._fail("timeout", f"the sandbox did not start or load within {free:g} s")
             return
-        left = b.timeout - self.spent
-        if left <= 0:
-            raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
-        start = time.monotonic()
+        while True:
+            left = self._left()
+            if left <= 0:
+                raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
+            start = time.monotonic()
+            try:
+                r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
+            finally:
+                waited = time.monotonic() - start
+                self.spent += waited
+                b.spent += waited
+            if r or w:
+                return
+
+    def cpu(self) -> float | None:
+        """CPU seconds the sandbox has used: its cgroup's (every process in it), else, without
+        a jail, its own process's; None when neither can be read (then wall clock is charged)."""
         try:
-            r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
-        finally:
-            waited = time.monotonic() - start
-            self.spent += waited
-            b.spent += waited
-        if not (r or w):
-            raise self._fail("timeout", f"the submission ran past the {b.timeout:g} s limit")
+            if self.cgroup is not None:
+                with open(os.path.join(self.cgroup, "cpu.stat"), "rb") as fh:
+                    for line in fh:
+                        if line.startswith(b"usage_usec "):
+                            return int(line.split()[1]) / 1e6
+                return None
+            if self.mode == "none" and self.proc is not None:
+                with open(f"/proc/{self.proc.pid}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    def _left(self) -> float:
+        """Seconds the parent may still wait before looking again: the budget minus the CPU the
+        child was charged (start-up and loading excluded), within ``WALL_FACTOR`` x the budget
+        of waiting; wall clock (the waiting itself) when its CPU cannot be read."""
+        timeout = self.budget.timeout
+        if self.spent < timeout:          # within budget even if all the waiting was its CPU
+            return timeout - self.spent
+        used = self.cpu()
+        wall_left = WALL_FACTOR * timeout - self.spent
+        if used is None or wall_left <= 0 or used - self.free_cpu >= timeout:
+            return 0.0
+        return min(max(timeout - (used - self.free_cpu), 0.01), wall_left)
 
     def _read_line(self, free: float | None = None) -> bytes:
         start = 0

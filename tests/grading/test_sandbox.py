@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -352,3 +357,36 @@ def test_the_jail_shows_no_installed_packages_and_no_library():
         seen, lib = wire.decode(child.request({"op": "fn", "name": "f", "args": [hidden]})["result"])
     assert seen == {d: [] for d in hidden}
     assert lib == ["/rt/pkgs/dscourse"]
+
+
+def test_a_starved_child_is_charged_its_cpu_not_the_wait():
+    """Stopped (as a child starved by a loaded machine is, in effect) for longer than its
+    budget, a child that used little CPU still answers; one that used its budget in CPU does
+    not (test_deadline_kills_an_endless_child), and one that sleeps ends at WALL_FACTOR x."""
+    with Child(timeout=1.0) as child:
+        _load(child, "def f(x):\n    return x + 1\n")
+        if child.cpu() is None:
+            pytest.skip("the sandbox's CPU time cannot be read here (userns without cgroups)")
+        target = child.proc.pid if child.cgroup is None else None
+        pids = [target] if target else [int(p) for p in
+                                         Path(child.cgroup, "cgroup.procs").read_text().split()]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        # resumed 1.6 s later by another process, while this one waits for the answer
+        subprocess.Popen(["sh", "-c", "sleep 1.6; kill -CONT " + " ".join(map(str, pids))])
+        assert child.request({"op": "fn", "name": "f", "args": [1]})["result"] == 2
+        assert child.spent > child.timeout     # waited past the budget, charged far less CPU
+        assert child.cpu() - child.free_cpu < child.timeout
+
+
+def test_a_sleeping_child_ends_at_the_wall_factor():
+    with Child(timeout=1.0) as child:
+        _load(child, "import time\ndef f():\n    time.sleep(60)\n")
+        if child.cpu() is None:
+            pytest.skip("the sandbox's CPU time cannot be read here (userns without cgroups)")
+        start = time.monotonic()
+        with pytest.raises(ChildError) as info:
+            child.request({"op": "fn", "name": "f", "args": []})
+        assert info.value.status == "timeout"
+        assert sandbox.WALL_FACTOR * 1.0 <= time.monotonic() - start < 30
+        assert not child.alive
