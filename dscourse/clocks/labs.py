@@ -193,14 +193,22 @@ def hb_figure(seed: int = 3, first: int = 1, second: int = 6) -> Figure:
     nodes = list(NODES[:3])
     fig = spacetime(sim, nodes=nodes, legend=False,
                     title=f"e{i} {verdict} e{j}   (Lamport {li} vs {lj}; vector {_vec(vi)} vs {_vec(vj)})")
+    fig.set_size_inches(10.0, 3.6)        # room for every step's stamps side by side
     ax = fig.axes[0]
+    ax.set_position((0.05, 0.2, 0.93, 0.68))
+    low, high = ax.get_ylim()                      # room below the last node for stacked labels
+    ax.set_ylim(low + 0.6 if low > high else low - 0.6, high)
+    placed: list[tuple[int, float]] = []
     for k, s in enumerate(steps):
         y = nodes.index(s.node)
         x = s.time or 0.0
         picked = k in (i, j)
         ax.plot([x], [y], marker="o", markersize=9 if picked else 5, zorder=6, linestyle="none",
                 markerfacecolor=ROLLBACK if picked else "white", markeredgecolor="#333333")
-        ax.annotate(f"e{k}\n{lam[k]} {_vec(vec[k])}", (x, y), xytext=(0, -9 if y != 0 else 7),
+        near = sum(1 for py, px in placed if py == y and abs(px - x) < 2.5)   # stack labels of close steps
+        placed.append((y, x))
+        shift = 9 + 16 * near
+        ax.annotate(f"e{k}\n{lam[k]} {_vec(vec[k])}", (x, y), xytext=(0, -shift if y != 0 else shift - 2),
                     textcoords="offset points", ha="center", va="top" if y != 0 else "bottom",
                     fontsize=6, color=ROLLBACK if picked else "#333333", zorder=7)
     return fig
