@@ -21,7 +21,8 @@
 * also loaded on first use: :mod:`.dynamic_routes` (the gateway's routes fed from Nacos),
   :mod:`.herd` (the thundering herd on a server restart, with and without jitter),
   :mod:`.naming` (Nacos's AP Distro vs CP Raft naming under a partition) and :mod:`.console`
-  (the gray-release console's model); :mod:`.exercises` (E15.1-E15.4 harnesses).
+  (the gray-release console's model), :mod:`.modelcheck` (:func:`check_long_poll`, every
+  interleaving of one client's polls with two publishes); :mod:`.exercises` (E15.1-E15.4 harnesses).
 """
 
 from .._lazy import lazy
@@ -80,5 +81,5 @@ __all__ = [
 
 __getattr__, __dir__ = lazy(__name__, globals(),
                             ("zkcenter", "measure", "labs", "dynamic_routes", "herd", "naming", "console",
-                             "exercises"),
-                            attributes={"zk_cluster": "zkcenter"})
+                             "modelcheck", "exercises"),
+                            attributes={"zk_cluster": "zkcenter", "check_long_poll": "modelcheck"})
