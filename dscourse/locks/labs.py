@@ -52,7 +52,8 @@ def arena_figure(recipe: str = "token", fault: str = "pause", release: str = "lu
                  f"stale writes accepted={chk['stale_writes']}, rejected={chk['writes_rejected']}", fontsize=9)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
-    ax.legend(uniq.values(), uniq.keys(), loc="lower right", fontsize=7)
+    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
+              fontsize=7, frameon=False)   # below the axes: inside, it hid the last grants
     fig.tight_layout()
     return fig
 
