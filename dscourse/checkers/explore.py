@@ -308,6 +308,33 @@ def _named(what: str, preds: Any) -> list[tuple[str, Predicate]]:
     return [(str(n), p) for n, p in items]
 
 
+class OnNodes:
+    """A predicate that reads only the nodes' attributes: see :func:`on_nodes`."""
+
+    reads_nodes = True
+
+    def __init__(self, predicate: Predicate) -> None:
+        if not callable(predicate):
+            raise allowed("predicate", predicate, "a function sim -> bool")
+        self.predicate = predicate
+        self.__name__ = getattr(predicate, "__name__", repr(predicate))
+        self.__doc__ = getattr(predicate, "__doc__", None)
+
+    def __call__(self, sim: Simulation) -> Any:
+        return self.predicate(sim)
+
+    def __repr__(self) -> str:
+        return f"on_nodes({self.__name__})"
+
+
+def on_nodes(predicate: Predicate) -> OnNodes:
+    """Declare that ``predicate`` (an invariant, goal or prune) reads nothing but the nodes'
+    attributes (not the pending messages, the trace, the clock or the statuses): the compact
+    search then remembers its value per combination of node states and does not run it
+    again on a state whose nodes are all as in one judged before."""
+    return OnNodes(predicate)
+
+
 def _first(preds: list[tuple[str, Predicate]], sim: Simulation, want: bool) -> str | None:
     for name, p in preds:
         if bool(p(sim)) is want:

@@ -301,6 +301,7 @@ class Machine:
         self.watched: dict[str, Watched] = {}
         self.spies: dict[str, Spy] = {}
         self.order = tuple(self.nodes)
+        self.position = {nid: i for i, nid in enumerate(self.order)}
         self.intern = Interned()
         self.pure = False                      # the last fire's result is memoizable
         for nid, node in self.nodes.items():
@@ -569,17 +570,36 @@ class Machine:
                     members.append(h)
         return members, new
 
-    def child(self, touched: str | None, new: dict[int, tuple[Any, int]]) -> State:
+    def image_after(self, touched: str | None, known: list | None) -> tuple[Image | None, tuple]:
+        """The image of node ``touched`` after a step from the loaded state, and every node's
+        ident. ``known``: the memo entry of a pure step, whose image (identical to the node's
+        attributes now) is shared, or filled in if this is the step's first run."""
+        st = self.state
+        assert st is not None
+        if touched is None:
+            return None, st.idents
+        if known is not None and known[2] is not None:
+            image, ident = known[2], known[3]
+        else:
+            image = _image(self.nodes[touched], st.images[touched])
+            ident = self.ident(image[0])
+            if known is not None:
+                known[2], known[3] = image, ident
+        pos = self.position[touched]
+        return image, (*st.idents[:pos], ident, *st.idents[pos + 1:])
+
+    def child(self, touched: str | None, new: dict[int, tuple[Any, int]], image: Image | None,
+              idents: tuple) -> State:
         """The state the simulation is in, reached from the loaded state by a step that ran
-        only on node ``touched`` (None: on no node) and queued the entries ``new``."""
+        only on node ``touched`` (None: on no node) and queued the entries ``new``; ``image``
+        and ``idents`` from :meth:`image_after`."""
         sim, st = self.sim, self.state
         assert st is not None
-        images, streams, links, idents = st.images, st.streams, st.links, st.idents
+        images, streams, links = st.images, st.streams, st.links
         if touched is not None:
+            assert image is not None
             images = dict(images)
-            images[touched] = image = _image(self.nodes[touched], st.images[touched])
-            idents = tuple(self.ident(image[0]) if nid == touched else i
-                           for nid, i in zip(self.order, idents, strict=True))
+            images[touched] = image
             if self.streams_at.get(touched) is not st.streams[touched]:
                 streams = dict(streams)
                 mine = self.streams_of(touched)
@@ -662,7 +682,22 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
         return bad, goal, [], 1, 0, True, False
     drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
     cut = [False]                   # a new state was left unexpanded at max_depth
-    memo: dict[tuple, tuple] = {}   # (node ident, item ident, faults) -> (node key, queued keys)
+    memo: dict[tuple, list] = {}    # (node ident, item ident, faults) -> [node key, queued
+    #                                 keys, the node's image after, its ident] (Machine.image_after)
+    on_nodes = all(getattr(p, "reads_nodes", False) for _, p in inv + gls + prn)
+    verdicts: dict[tuple, tuple] = {}   # every node's ident -> (bad, goal, pruned)
+
+    def judge(idents: tuple) -> tuple:
+        """The first broken invariant, the first goal reached, and whether a prune holds, in
+        the state the simulation is in (every node loaded), remembered by ``idents`` if every
+        predicate reads only the nodes' attributes (``explore.on_nodes``)."""
+        out = (_first(inv, sim, False), _first(gls, sim, True), bool(_first(prn, sim, True)))
+        if on_nodes and idents and None not in idents:
+            verdicts[idents] = out
+        return out
+
+    def cached(idents: tuple) -> tuple | None:
+        return verdicts.get(idents) if on_nodes else None
 
     def expand(index: int, st: State, used: tuple[int, int, int], nh: tuple, depth: int,
                out: list) -> tuple | None:
@@ -746,13 +781,16 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 child_hashes = tuple(child_nh)
             else:
                 child_hashes = nh
+            known = None
             if memo_key is not None and not whole:
-                result = (child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())))
+                result = [child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())),
+                          None, None]
                 if predicted is not None:
-                    if result != predicted:
+                    if result[:2] != predicted[:2]:
                         raise _impure(touched)
+                    known = predicted
                 elif m.pure:
-                    memo[memo_key] = result
+                    memo[memo_key] = known = result
             key = combine(child_hashes, child_net, spent)
             if key in seen:
                 continue
@@ -761,22 +799,28 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             entry = st.entries[i] if i is not None else None
             moves.append((kind, target, entry))
             me = len(moves) - 1
-            for nid in [n for n in m.dirty if n != touched]:
-                m.node(nid)
-            m.dirty = {touched} if touched else set()
-            bad, goal = _first(inv, sim, False), _first(gls, sim, True)
+            image, idents = (None, ()) if whole else m.image_after(touched, known)
+            answers = cached(idents)
+            if answers is None:
+                for nid in [n for n in m.dirty if n != touched]:
+                    m.node(nid)
+                m.dirty = {touched} if touched else set()
+                answers = judge(idents)
+            elif touched is not None:
+                m.dirty.add(touched)
+            bad, goal, pruned = answers
             if bad or goal:
                 return bad, goal, path_to(me), len(seen), depth, True, False
             if max_states is not None and len(seen) >= max_states:
                 return None, None, [], len(seen), depth, False, False
-            grow = not _first(prn, sim, True)
+            grow = not pruned
             if grow and depth < max_depth:
                 try:
                     if whole:
                         child = m.capture()
                         m.dirty = set(order)
                     else:
-                        child = m.child(touched, new)
+                        child = m.child(touched, new, image, idents)
                 except (pickle.PicklingError, AttributeError, TypeError) as exc:
                     raise _unpicklable(exc) from None
                 out.append((me, child, spent, child_hashes, depth))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checkers.explore import ExploreResult, explore
+from ..checkers.explore import ExploreResult, explore, on_nodes
 from ..errors import allowed
 from ..sim import Simulation
 from .basic import Acceptor, ForgetfulAcceptor, NoAdoptProposer, Proposer, agreement, simulation, validity
@@ -28,7 +28,8 @@ VARIANTS: dict[str, tuple[type[Proposer], type[Acceptor]]] = {
     "no-adopt": (NoAdoptProposer, Acceptor),
     "forgetful": (Proposer, ForgetfulAcceptor),
 }
-INVARIANTS = {"agreement": agreement, "validity": validity}
+INVARIANTS = {"agreement": on_nodes(agreement), "validity": on_nodes(validity)}
+"""Both read only the nodes' durable state (the acceptors' votes, the proposers' values)."""
 
 
 def _variant(variant: str) -> tuple[type[Proposer], type[Acceptor]]:
