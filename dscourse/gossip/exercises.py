@@ -82,6 +82,20 @@ def _spread_with(fn: Fn, mode: str, n: int, seed: int, check_every: bool) -> Spr
     return Spread(n, mode, tuple(counts))
 
 
+def _round_mismatch(mode: str, infected: list[bool], contacts: list[int], got: Any, want: list[bool]) -> str:
+    """Where a round went wrong: the first node whose state differs, with what decides it."""
+    call = f"anti_entropy_round({mode!r}, infected, contacts) on {len(infected)} nodes"
+    if type(got) is not list or len(got) != len(want):
+        return f"{call} returned {_text(got, 80)}: expected a list of {len(want)} bools"
+    i = next(x for x in range(len(want)) if got[x] != want[x])
+    j = contacts[i]
+    pushers = [h for h, c in enumerate(contacts) if c == i and infected[h]]
+    return (f"{call} is wrong at node {i}: expected {want[i]}, got {_text(got[i])}. At the start of the "
+            f"round node {i} was {'infected' if infected[i] else 'susceptible'}; it contacts node {j} "
+            f"({'infected' if infected[j] else 'susceptible'}); infected nodes that contact it: "
+            f"{_text(pushers, 60)}")
+
+
 def round_rules_trial(fn: Fn, seed: int, n: int = 40, rounds: int = 30) -> Trial:
     """Every mode, round by round, against the reference rule on small random states."""
     trial = Trial(seed)
@@ -94,8 +108,7 @@ def round_rules_trial(fn: Fn, seed: int, n: int = 40, rounds: int = 30) -> Trial
             got = fn(mode, list(infected), list(contacts))
             want = reference_round(mode, infected, contacts)
             if got != want:
-                return trial.fail(f"anti_entropy_round({mode!r}, infected={_text(infected, 80)}, "
-                                  f"contacts={_text(contacts, 80)}) is wrong: expected {_text(want, 80)}")
+                return trial.fail(_round_mismatch(mode, infected, contacts, got, want))
     except _Bad as exc:
         return trial.fail(str(exc))
     return trial
@@ -165,8 +178,13 @@ def _rumor_with(fn: Fn, n: int, k: int, seed: int, check: bool) -> tuple[float, 
         if check:
             want = reference_rumor_round(pushes, knows, counter, k)
             if [list(x) for x in got] != [list(x) for x in want]:
+                nodes = sorted({x for p in pushes for x in p})
+                before = ", ".join(f"{x}: knows={knows[x]}, counter={counter[x]}" for x in nodes[:8])
                 raise _Bad(f"rumor_round(pushes={_text(pushes, 60)}, k={k}) is wrong: expected "
-                           f"still={_text(want[2], 60)}, new={_text(want[3], 60)}")
+                           f"still={_text(want[2], 60)}, new={_text(want[3], 60)}, counters "
+                           f"{_text({x: want[1][x] for x in nodes[:8]}, 80)}; got still={_text(got[2], 60)}, "
+                           f"new={_text(got[3], 60)}, counters {_text({x: got[1][x] for x in nodes[:8]}, 80)} "
+                           f"(before the round: {before})")
         pushes_total += len(pushes)
         knows, counter, still, new = got
         infective = list(still) + list(new)

@@ -148,6 +148,10 @@ def expiry_trial(should_fail: Fn, seed: int) -> Trial:
         want = flag == "PFAIL" and valid + me >= masters // 2 + 1
         got = should_fail(flag, dict(reports), now, TIMEOUT, me, masters)
         if got is not want:
-            return trial.fail(f"should_fail({flag!r}, {_text(reports, 120)}, now={now:g}, node_timeout={TIMEOUT:g}, "
-                              f"i_am_master={me}, masters={masters}) returned {got!r}, expected {want!r}")
+            ages = {m: round(now - t, 1) for m, t in reports.items()}
+            return trial.fail(f"should_fail({flag!r}, reports, now={now:g}, node_timeout={TIMEOUT:g}, "
+                              f"i_am_master={me}, masters={masters}) returned {got!r}, expected {want!r}: "
+                              f"the reports' ages are {ages} ms, {valid} of them within "
+                              f"{TIMEOUT * FAIL_REPORT_VALIDITY_MULT:g} ms, and a majority of {masters} masters "
+                              f"is {masters // 2 + 1}")
     return trial

@@ -30,6 +30,24 @@ def test_e41_accepts_the_reference_and_rejects_wrong_rules():
     assert not ex.modes_trial(push_only, list(range(1, 6))).ok        # push-pull no faster than push
 
 
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_e41_feedback_names_the_first_wrong_node(seed):
+    """The message points at a node whose state is wrong, with what decides it (it used to
+    print the 40-node lists cut off after 80 characters)."""
+    msg = ex.round_rules_trial(in_place_pull, seed).violations[0]
+    node = int(msg.split("is wrong at node ")[1].split(":")[0])
+    rng = ds.sim.stream(seed, "exercise:E4.1:rules")
+    for r in range(30):                      # replay the harness's states to find the failing round
+        mode = ex.MODES[r % 3]
+        infected = (rng.random(40) < rng.random()).tolist()
+        contacts = ex._contacts(rng, 40)
+        want, got = ex.reference_round(mode, infected, contacts), in_place_pull(mode, list(infected), contacts)
+        if got != want:
+            break
+    assert got[node] != want[node] and all(got[x] == want[x] for x in range(node))
+    assert f"it contacts node {contacts[node]}" in msg
+
+
 def blind_round(pushes, knows, counter, k):
     """Counts every push, not only unnecessary ones: a blind counter."""
     knows, counter = list(knows), list(counter)
@@ -49,6 +67,11 @@ def test_e42_accepts_the_reference_and_rejects_a_blind_counter():
     assert ex.residue_trial(ex.reference_rumor_round, list(range(1, 11)), k=1).ok
     assert not ex.rumor_rules_trial(blind_round, 1).ok
     assert not ex.residue_trial(blind_round, list(range(1, 6)), k=2).ok   # blind k=2 ~ feedback k=1
+
+
+def test_e42_feedback_shows_the_answer_beside_the_expected_one():
+    msg = ex.rumor_rules_trial(blind_round, 1).violations[0]
+    assert "expected still=" in msg and "got still=" in msg and "before the round:" in msg
 
 
 def test_e42_rejects_malformed_results():

@@ -42,6 +42,17 @@ def test_wrong_rules_are_caught():
     assert not ex.partition_trial(pfail_due, replicas_count, should_fail, 1).ok
 
 
+def test_expiry_feedback_gives_the_reports_ages_and_the_majority():
+    never_expire = lambda flag, r, now, t, me, m: flag == "PFAIL" and len(r) + me >= m // 2 + 1  # noqa: E731
+    for seed in range(1, 6):
+        t = ex.expiry_trial(never_expire, seed)
+        assert not t.ok
+        msg = t.violations[0]
+        ages = eval(msg.split("the reports' ages are ")[1].split(" ms,")[0])  # noqa: S307 - our own repr
+        valid = int(msg.split(" ms, ")[1].split(" of them")[0])
+        assert valid == sum(a <= 2000 for a in ages.values()) and "a majority of" in msg
+
+
 def test_malformed_answers_are_reported():
     t = ex.crash_trial(lambda *a: "yes", on_gossip, should_fail, 1)
     assert not t.ok and "True or False" in t.violations[0]
