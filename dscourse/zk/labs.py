@@ -428,7 +428,7 @@ def election_steps(ens: Any) -> list[str]:
 def election_figure(zk1_epoch: int = 1, zk1_zxid: int = 99, zk3_epoch: int = 1, zk3_zxid: int = 95) -> Figure:
     ens = election_run((zk1_epoch, zk1_zxid), (1, 90), (zk3_epoch, zk3_zxid))
     lines = election_steps(ens)
-    fig = new_figure((8.0, 0.5 + 0.2 * len(lines)))
+    fig = new_figure((6.4, 0.5 + 0.2 * len(lines)))
     ax = fig.add_axes((0.01, 0.0, 0.98, 1.0))
     ax.axis("off")
     ax.text(0.0, 0.99, f"votes (peerEpoch, zxid, myid), compared in that order; leader: {ens.leader()}",
