@@ -76,46 +76,65 @@ def naive(make_sim, depth: int) -> int:
     return visited
 
 
+def engines(depth: int, repeat: int) -> None:
+    """The three engines on the same search, interleaved; states per CPU-second, best of
+    ``repeat``, and the ratios against the checkpoint engine and the recorded baseline."""
+    best = {engine: float("inf") for engine in ENGINES}
+    counts = {}
+    for _ in range(repeat):        # interleaved, so a change in the machine's load hits all
+        for engine in ENGINES:
+            t = time.process_time()
+            counts[engine] = M.check("correct", max_depth=depth, engine=engine).states
+            best[engine] = min(best[engine], time.process_time() - t)
+    rate = {engine: counts[engine] / best[engine] for engine in ENGINES}
+    same = "same" if len(set(counts.values())) == 1 else "DIFFERENT"
+    print(f"depth {depth}: CPU time (best of {repeat}): " + ", ".join(
+        f"{engine} {rate[engine]:,.0f}" for engine in ENGINES) + " states per CPU-second; "
+        f"state counts {', '.join(str(counts[e]) for e in ENGINES)} ({same})")
+    print(f"          compact vs checkpoint (the original search, same run): "
+          f"{rate['compact'] / rate['checkpoint']:.2f}x; vs incremental "
+          f"{rate['compact'] / rate['incremental']:.2f}x")
+    if depth in BASELINE:
+        states, base = BASELINE[depth]
+        print(f"          issue 24 baseline (2026-12-03): {base:,} states per CPU-second with {states} "
+              f"states ({'same' if states == counts['compact'] else 'DIFFERENT'} state count), "
+              f"ratio {rate['compact'] / base:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--depth", type=int, default=6)   # the naive peer needs minutes at depth 7
+    ap.add_argument("--depth", type=int, default=6, help="the naive peer's depth (minutes at 7)")
+    ap.add_argument("--depths", type=int, nargs="+", default=[6, 7], help="the engines' depths")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--full", action="store_true")
     args = ap.parse_args()
     make = M.Variant("correct")
 
-    t = time.perf_counter()
-    r = M.check("correct", max_depth=args.depth)
-    ours = time.perf_counter() - t
-    t = time.perf_counter()
-    nodes = naive(make, args.depth)
-    theirs = time.perf_counter() - t
-    print(f"depth {args.depth}: dscourse {r.states} states in {ours:.2f} s "
-          f"({r.states / ours:,.0f} states/s)")
-    best = {engine: float("inf") for engine in ENGINES}
-    counts = {}
-    for _ in range(args.repeat):        # interleaved, so a change in the machine's load hits all
-        for engine in ENGINES:
-            t = time.process_time()
-            counts[engine] = M.check("correct", max_depth=args.depth, engine=engine).states
-            best[engine] = min(best[engine], time.process_time() - t)
-    rate = {engine: counts[engine] / best[engine] for engine in ENGINES}
-    same = "same" if len(set(counts.values())) == 1 else "DIFFERENT"
-    print(f"          CPU time (best of {args.repeat}): " + ", ".join(
-        f"{engine} {rate[engine]:,.0f}" for engine in ENGINES) + " states per CPU-second; "
-        f"state counts {', '.join(str(counts[e]) for e in ENGINES)} ({same})")
-    print(f"          compact vs checkpoint (the original search): "
-          f"{rate['compact'] / rate['checkpoint']:.2f}x; vs incremental "
-          f"{rate['compact'] / rate['incremental']:.2f}x")
-    if args.depth in BASELINE:
-        states, base = BASELINE[args.depth]
-        print(f"          issue 24 baseline (2026-12-03): {base:,} states per CPU-second with {states} "
-              f"states ({'same' if states == counts['compact'] else 'DIFFERENT'} state count), "
-              f"ratio {rate['compact'] / base:.2f}x")
-    print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
-    print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
-          f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
+    for depth in args.depths:
+        engines(depth, args.repeat)
+    if not args.no_naive:
+        t = time.perf_counter()
+        r = M.check("correct", max_depth=args.depth)
+        ours = time.perf_counter() - t
+        t = time.perf_counter()
+        nodes = naive(make, args.depth)
+        theirs = time.perf_counter() - t
+        print(f"depth {args.depth}: dscourse {r.states} states in {ours:.2f} s "
+              f"({r.states / ours:,.0f} states/s)")
+        print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
+        print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
+              f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
     if args.full:
+        times = {}
+        for engine in ("compact", "checkpoint"):
+            t = time.process_time()
+            r = M.check("correct", engine=engine)
+            times[engine] = time.process_time() - t
+            print(f"exhaustive, no faults, engine={engine}: {r.states} states in "
+                  f"{times[engine]:.1f} s CPU ({r.states / times[engine]:,.0f} states per CPU-second)")
+        print(f"          compact vs checkpoint on the complete search (same run): "
+              f"{times['checkpoint'] / times['compact']:.2f}x")
         for label, kw in (("exhaustive, no faults", {}),
                           ("exhaustive, 1 loss", dict(max_drops=1)),
                           ("exhaustive, 1 duplicate", dict(max_duplicates=1))):

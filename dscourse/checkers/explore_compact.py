@@ -520,9 +520,15 @@ class Machine:
             self.streams_at[nid] = None
             if watched.used and nid in self.grouped:
                 raise _random_in_group(nid)
-        self.pure = not drew and spy is not None and not spy.read and \
-            (sim._seq == st.seq or not self._leaks_ids(nid, st.seq))
+        self.pure = not drew and spy is not None and not spy.read
         return nid
+
+    def memoizable(self, nid: str) -> bool:
+        """Whether the last fire, on node ``nid``, read nothing but its node and its message
+        (:class:`Spy`, :class:`Watched`, the links) and kept no id of a message it sent."""
+        st = self.state
+        assert st is not None
+        return self.pure and (self.sim._seq == st.seq or not self._leaks_ids(nid, st.seq))
 
     def _leaks_ids(self, nid: str, lo: int) -> bool:
         """Whether the ids of the step's sends (or a value that may hide one) are in the
@@ -789,7 +795,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                     if result[:2] != predicted[:2]:
                         raise _impure(touched)
                     known = predicted
-                elif m.pure:
+                elif m.memoizable(touched):
                     memo[memo_key] = known = result
             key = combine(child_hashes, child_net, spent)
             if key in seen:
