@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dscourse.zk import labs
@@ -95,3 +97,27 @@ def test_sync_leader_change_lab():
     assert "read '1', linearizable: True" in lab.summary()
     lab.set(leader_change=True)
     assert "read '0', linearizable: False" in lab.summary() and lab.figure().axes
+
+
+@pytest.mark.parametrize(("zk1", "zk3", "leader"), [((1, 99), (1, 95), "zk1"), ((1, 99), (2, 5), "zk3"),
+                                                     ((1, 50), (1, 95), "zk3")])
+def test_election_sandbox_lists_the_vote_exchange(zk1, zk3, leader) -> None:
+    """Every server first votes for itself, adopts only better votes (peerEpoch, zxid, myid),
+    and all decide for the server with the best initial vote."""
+    ens = labs.election_run(zk1, (1, 90), zk3)
+    assert ens.leader() == leader
+    lines = labs.election_steps(ens)
+    assert sum("votes for itself" in line for line in lines) == 3
+    votes = [[tuple(map(int, v)) for v in re.findall(r"\((\d+), (\d+):(\d+), (\d+)\)", line)]
+             for line in lines if " adopts " in line]
+    assert votes and all(new > old for new, old in votes)  # an adopted vote is always better
+    last = {}
+    for line in lines:
+        if " adopts " in line:
+            server, vote = re.search(r"(zk\d+) adopts (\(.*?\)) from", line).groups()
+            last[server] = vote
+    assert all(v.endswith(f", {leader[-1]})") for v in last.values())  # and ends on the leader
+    decisions = [line for line in lines if "decides" in line]
+    assert len(decisions) == 3
+    assert any(f"{leader} decides: LEADING" in line for line in decisions)
+    assert sum(f"FOLLOWING {leader}" in line for line in decisions) == 2
