@@ -14,7 +14,8 @@ inside a Saga (Chapter 14).
 * the order service, E16.1's plug point: :class:`OrderServiceBase` (the plumbing a
   replacement builds on), :class:`OrderService` (the reference Saga), :class:`Settings`;
   ``minimall(order_service=MyService)`` runs a replacement;
-* :func:`trial` -- one seeded run under the combined nemesis, judged;
+* :func:`trial` -- one seeded run under the combined nemesis, judged; :func:`critical_pause`
+  (a targeted pause inside the lock) and :func:`shrink` (a 1-minimal failing schedule);
 * :mod:`.labs` (the chapter's widget and figures) loads on first use.
 """
 
@@ -35,7 +36,7 @@ from .messages import (
 from .orders import DEFENCES, TERMINAL, OrderProvider, OrderService, OrderServiceBase, Settings
 from .services import InventoryStore, LeafServer, PaymentService
 from .system import NEMESIS_KINDS, MiniMall, minimall
-from .trial import Run, trial
+from .trial import Run, critical_pause, shrink, trial
 
 __all__ = [
     "CONFIG_KEY",
@@ -68,8 +69,10 @@ __all__ = [
     "TccCall",
     "TccResult",
     "Verdict",
+    "critical_pause",
     "default_config",
     "minimall",
+    "shrink",
     "trial",
 ]
 __getattr__, __dir__ = lazy(__name__, globals(), ("labs",))
