@@ -28,10 +28,13 @@ The monitors judge the platform's own state, never what the student's node says 
 * ``money conserved`` (safety, after every event): no order's net charge (charges minus
   refunds) ever leaves ``[0, price]``: no double charge, no refund of money never taken;
 * ``completed or compensated`` (liveness, by the deadline after GST): every request is
-  answered; a completed order was charged its price and took its units, and every other order
-  made for the request (a rejected one, a duplicate) was fully compensated;
+  answered; a completed order was charged, every other order made for the request (a
+  rejected one, a duplicate) was refunded and took no stock, and a request is rejected only
+  when the payment service declined it or its stock is short;
 * ``unique order numbers`` (safety, after every event): an order number serves one request;
 * ``efficiency``: ids fetched a segment at a time, and no retry storm.
+
+With no order completed, the safety properties and efficiency fail as held only vacuously.
 
 The curriculum's two other end-to-end invariants (gray cohorts stable; the gateway never
 routes to a provider whose registry session expired) belong to the platform's gateway and
@@ -135,6 +138,8 @@ class Platform:
         self.net: dict[int, int] = {}                       # order -> charges - refunds
         self.charges: dict[int, int] = {}                   # order -> charges applied
         self.refunds: dict[int, int] = {}                   # order -> refunds applied
+        self.declined: set[str] = set()                     # requests a charge was declined for
+        self.short: set[str] = set()                        # requests a read showed short stock for
         self.price: dict[int, int] = {}
         self.units: dict[int, int] = {}                     # order -> units its writes took
         self.segments = 0
@@ -275,8 +280,12 @@ class StockService(_Service):
             self.send(src, {"type": "fenced", "sku": sku, "order": msg["order"], "key": None,
                             "token": token, "fence": self.stable["fence"][sku]})
             return
+        w = self.world
+        req = w.order_req.get(msg["order"])
+        if req is not None and w.stock[sku] < w.requests[req]["qty"] and w.requests[req]["sku"] == sku:
+            w.short.add(req)
         self.send(src, {"type": "stock", "sku": sku, "order": msg["order"], "token": token,
-                        "stock": self.world.stock[sku]})
+                        "stock": w.stock[sku]})
 
     def _admit(self, sku: str, token: Any) -> bool:
         """The fence: a token below the highest seen for ``sku`` is refused; a higher one
@@ -347,6 +356,7 @@ class PaymentService(_Service):
             answer = "charged"
         else:
             answer = "declined"
+            w.declined.add(msg["req"])
         if key is not None:
             done[key] = answer
         self.send(src, {"type": answer, "order": msg["order"], "key": key})
@@ -420,6 +430,12 @@ class Clients(Node):
             w.check_stock(w.requests[req]["sku"], self.now)
         else:
             self.history.fail(req, data.get("reason"))
+            r = w.requests[req]
+            if req not in w.declined and req not in w.short:
+                w.violate("completed or compensated", f"{req} was rejected (reason {data.get('reason')!r}), "
+                          f"but the payment service never declined it and no read of {r['sku']} for it "
+                          f"showed fewer than its {r['qty']} unit(s): reject only a declined charge or a "
+                          "short stock", self.now, req)
 
 
 def _instrument(node: Node, world: Platform) -> Node:
@@ -553,6 +569,16 @@ def _outcomes(world: Platform) -> None:
                               f"of {r['sku']}: not compensated", end, req)
 
 
+def _vacuous(world: Platform) -> None:
+    """With no order completed, the safety properties and efficiency held only vacuously: a
+    service must sell to earn them (as a channel must deliver to earn "in order")."""
+    if any(a["status"] == "completed" for a in world.answers.values()):
+        return
+    for p in ("no oversell", "money conserved", "unique order numbers", "efficiency"):
+        world.violate(p, "no order was completed, so this held only vacuously (a service must sell "
+                      "to earn it)", GST_MS + DEADLINE_MS)
+
+
 def _efficiency(world: Platform) -> None:
     numbered = len(world.order_req)
     budget = math.ceil(numbered / STEP) + 2 * world.restarts + 4
@@ -585,6 +611,7 @@ def order_trial(OrderService: Any, seed: int, *, make: Make | None = None, reque
         return trial.fail(f"unusable message (seed {seed}, t={sim.now:g} ms): {exc}")
     _outcomes(world)
     _efficiency(world)
+    _vacuous(world)
     trial.facts.update(answered=len(world.answers),
                        completed=sum(a["status"] == "completed" for a in world.answers.values()),
                        segments=world.segments, sends=world.sends, restarts=world.restarts,
@@ -612,6 +639,7 @@ def story(OrderService: Any, seed: int, *, requests: int = 30, around: float | N
         finish(world, sim)
         _outcomes(world)
         _efficiency(world)
+        _vacuous(world)
     except AnswerError as exc:
         error = f"unusable message at t={sim.now:g} ms: {exc}"
     if req is None and around is None:

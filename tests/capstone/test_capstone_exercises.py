@@ -160,6 +160,30 @@ def test_wasteful_answers_fail_efficiency_only(cls):
     assert failing(cls, range(1, 3)) == {"efficiency": [1, 2]}
 
 
+class RejectAll(ds.sim.Node):
+    """Answers every request "rejected" at once: nothing to oversell, charge or number twice."""
+
+    def on_message(self, src, msg):
+        if msg["type"] == "place":
+            self.send(src, {"type": "placed", "req": msg["req"], "order": int(msg["req"][1:]),
+                            "status": "rejected", "reason": "sold out"})
+
+
+class Idle(ds.sim.Node):
+    """Never answers."""
+
+
+@pytest.mark.parametrize("cls", [RejectAll, Idle])
+def test_doing_nothing_earns_nothing(cls):
+    bad = failing(cls, range(1, 3))
+    assert set(bad) == set(E.PROPERTIES)
+    t = E.order_trial(cls, 1, properties=("no oversell",))
+    assert "held only vacuously" in t.violations[0]
+    t = E.order_trial(cls, 1, properties=("completed or compensated",))
+    why = "never declined it" if cls is RejectAll else "never answered"
+    assert why in t.violations[0], t.violations
+
+
 def test_failure_names_the_invariant_the_seed_and_a_replay_line():
     t = E.order_trial(NoCompensation, 2, properties=("completed or compensated",))
     msg = t.violations[0]
