@@ -29,7 +29,10 @@ The search works on one simulation object and moves it between states with the k
 must be defined at the top level of a module or notebook). The default ``engine="compact"``
 (:mod:`.explore_compact`) keeps each state as a compact record instead and builds a successor
 by running only the receiving node's handler on a fresh copy of that node, resetting the queue
-in place and carrying the parent's key over. ``engine="incremental"`` uses
+in place and carrying the parent's key over; it does not run a step whose (node, message)
+pair ran before without reading anything else (clock, timers, randomness, other nodes, the
+ids of the messages it sent) when the step leads to a state already seen, and judges
+predicates marked :func:`on_nodes` once per combination of node states. ``engine="incremental"`` uses
 :func:`~dscourse.sim.checkpoint.snapshot` and :func:`~dscourse.sim.checkpoint.restore`: each
 node is pickled on its own, and after a step only the node it ran on (its attributes, random
 streams and outgoing links) is put back. Both require that a handler change only its own

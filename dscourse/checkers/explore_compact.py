@@ -22,9 +22,26 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
 * the successor's node image is the node's own attributes after the step (no copy: the node
   is given a fresh copy of an image before its next handler runs).
 
+* a step is not run at all when its child is known to be a state already seen: a drop or a
+  duplicate changes only the pending multiset, and a delivery or timer whose *(node
+  attributes, item, fault state)* triple ran before, *purely*, gives the node key and queued
+  items it gave then (a memo, as TLC and DSLabs cache what they can; keys are exact
+  identities -- :class:`Interned` pickles -- not hashes). A run is pure when the handler
+  reached nothing through the simulation but sending, annotating and the peer list
+  (:class:`Spy`: the clock, timers, other nodes or the fault state make it impure), drew
+  nothing from its random stream or its links' (:class:`Watched`), and kept no id of a
+  message it sent in its attributes or in a message (:func:`mentions`). A memoized step
+  whose child is new is run for real, and its result checked against the memo (a mismatch
+  is an error: the handler depends on something the explorer cannot see); the child then
+  shares the memo's node image;
+* invariants, goals and prunes declared with :func:`~dscourse.checkers.explore.on_nodes`
+  are judged once per combination of the nodes' identities.
+
 Restarts, paused nodes and their backlogs take the slow path: the whole parent is loaded
-again. The engine relies on the Node API's rule that a node's handlers change only that node
-(its attributes, random streams and outgoing links); nodes share nothing but messages.
+again (and nothing is predicted). The engine relies on the Node API's rule that a node's
+handlers change only that node (its attributes, random streams and outgoing links) and read
+no other node; nodes share nothing but messages. A handler that reads a global or a class
+attribute some other code changes is outside what any engine can see.
 """
 
 from __future__ import annotations
@@ -789,6 +806,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 child_hashes = nh
             known = None
             if memo_key is not None and not whole:
+                assert touched is not None          # (a memo key is made for fires only)
                 result = [child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())),
                           None, None]
                 if predicted is not None:
