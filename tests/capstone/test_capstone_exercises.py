@@ -240,3 +240,34 @@ def test_bad_arguments_are_refused():
         E.order_trial(OrderService, 1, properties=("no bugs",))
     with pytest.raises(ValueError, match="requests"):
         E.order_trial(OrderService, 1, requests=0)
+
+
+# -- the sandbox -----------------------------------------------------------------------------------
+def _answer_source() -> str:
+    return next("".join(c["source"]) for c in json.loads(MASTER.read_text())["cells"]
+                if "".join(c["source"]).startswith("# ANSWER E16."))
+
+
+@pytest.mark.parametrize("variant", ["master", "no fencing"])
+def test_a_sandboxed_service_is_judged_as_the_same_class_in_the_kernel(variant):
+    """In the grader the node runs in its own process and its messages cross as tagged JSON:
+    the platform must see the same plain data (same violations, same counts) as locally."""
+    from dscourse.grading.remote import RemoteClass, Sandboxes, make_node
+
+    src = _answer_source()
+    if variant == "no fencing":
+        src = src.replace(', "token": o["token"]})', "})").replace(
+            '"token": o["token"], "key": f"{n}/stock"', '"key": f"{n}/stock"').replace(
+            ' and msg["token"] == o["token"]', "")
+        assert src != _answer_source()
+    ns: dict = {"ds": ds}
+    exec(compile(src, "answer", "exec"), ns)  # noqa: S102 - the master's answer (or a planted bug)
+    with Sandboxes([["E16.1", src]], ["OrderService"], timeout=60) as boxes:
+        boxes.start()
+        remote = RemoteClass(boxes, "OrderService")
+        for seed in (2, 3):
+            here = E.order_trial(ns["OrderService"], seed)
+            there = E.order_trial(remote, seed, make=make_node)
+            assert there.error is None and there.violations == here.violations
+            assert there.facts == here.facts
+            assert (variant == "master") == here.ok
