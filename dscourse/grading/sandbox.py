@@ -43,6 +43,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import allowed
 from .rules import REFUSABLE
 
@@ -67,6 +69,35 @@ MODULE_NAME = re.compile(r"^dscourse(\.[a-z_][a-z0-9_]{0,40}){1,3}$")
 NAMESPACES = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork"]
 CGROUP_PREFIX = "dscourse-grade-"
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode   # built once
+#: Where orjson may read a line differently from ``json.loads``: a number of 19 or more digits
+#: (orjson reads an integer beyond 64 bits as a float) and nesting ``json.loads`` refuses
+#: (Python's recursion limit, about 1000, against orjson's 1024).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+FAST_NESTING = 900
+
+
+def parse_line(line: bytes) -> Any:
+    """``json.loads(line)``, exactly, about five times faster: orjson (a strict RFC 8259 parser
+    in Rust, safe on untrusted input) reads the line unless it could differ (see
+    ``_LONG_NUMBER``); anything orjson refuses (NaN, lone surrogates, other encodings) is read
+    by ``json.loads``, which accepts or refuses it as before. Raises what ``json.loads`` does."""
+    if not _LONG_NUMBER.search(line) and line.count(b"[") + line.count(b"{") < FAST_NESTING:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
+def encode_line(payload: Any) -> bytes:
+    """One request line: ``payload`` as JSON and a newline (orjson; ``json`` for what orjson
+    cannot write, such as integers beyond 64 bits in a node's random state). Requests are the
+    parent's own data: their floats are finite (times; a handler's arguments are tagged by
+    ``wire.encode``)."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return _ENCODE(payload).encode() + b"\n"
 
 
 class ChildError(Exception):
@@ -299,6 +330,8 @@ def _python() -> str:
 
 
 def _numpy_dirs() -> list[str]:
+    """The package folders the child may import besides the standard library, read-only:
+    numpy (a node's ``rng``) and orjson (the child's own JSON lines, see ``runner._dumps``)."""
     try:
         import numpy
     except ImportError:  # pragma: no cover - numpy is a dependency
@@ -308,6 +341,7 @@ def _numpy_dirs() -> list[str]:
     libs = pkg + ".libs"
     if os.path.isdir(libs):
         dirs.append(libs)
+    dirs.append(os.path.dirname(orjson.__file__))
     return dirs
 
 
@@ -499,7 +533,7 @@ class Child:
                 Path(work, name).write_text(text, encoding="utf-8")
             dirs = _numpy_dirs()
             cfg.update(cwd=work, runner=os.path.join(rt, "runner.py"),
-                       pypath=[os.path.dirname(dirs[0])] if dirs else [])
+                       pypath=sorted({os.path.dirname(d) for d in dirs}))
         return cfg
 
     def close(self) -> None:
@@ -584,7 +618,7 @@ class Child:
                                         f"{b.timeout:g} s (the node made the simulation huge)")
         if b.actions > MAX_ACTIONS:
             raise self._fail("timeout", f"the node took more than {MAX_ACTIONS} actions")
-        data = _ENCODE(payload).encode() + b"\n"
+        data = encode_line(payload)
         view = memoryview(data)
         while view:
             try:
@@ -606,7 +640,7 @@ class Child:
             self.free_cpu += max(0.0, (after or before) - before)
         self.last_size = len(line)
         try:
-            resp = json.loads(line)
+            resp = parse_line(line)
         except (ValueError, RecursionError):
             raise self._fail("crashed", "the result channel carried something that is not "
                                         "valid JSON (or nested too deeply)") from None

@@ -26,7 +26,7 @@ class NotAttachedError(ValueError):
 def _attached(action: str) -> None:
     if not _DETACHED[0]:
         return
-    frame = sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
     while frame is not None and not frame.f_code.co_filename.startswith("<answer"):
         frame = frame.f_back
     where = f" ({frame.f_code.co_filename[1:-1]}, line {frame.f_lineno})" if frame else ""
