@@ -156,3 +156,10 @@ def test_path_pattern_braces_balanced_or_clear_error(text):
             depth += {"{": 1, "}": -1}.get(c, 0)
             assert depth >= 0, pattern
         assert depth == 0, pattern
+
+
+def test_host_pattern_checks_captures_as_strictly():
+    with pytest.raises(ValueError, match="missing '}'") as err:
+        HostPattern("{sub.example.org")
+    assert "'{sub.example.org'" in str(err.value)
+    assert HostPattern("{sub}.example.org").match("www.example.org") == {"sub": "www"}
