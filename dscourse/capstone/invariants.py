@@ -125,7 +125,7 @@ def orders_resolved(mall: MiniMall) -> Verdict:
     accepted = {r.order_no for r in mall.gateway.answered if r.status == 200 and r.order_no is not None}
     v = Violations()
     for order_no in sorted(accepted):
-        states = [s for s in (p.service.status(order_no) for p in mall.providers.values()) if s is not None]
+        states = [s for s in (p.service.status(order_no) for p in mall.live_providers()) if s is not None]
         final = [s for s in states if s in ("completed", "compensated", "rejected")]
         state = final[0] if final else (states[0] if states else None)
         held, paid = mall.inventory.net(order_no), confirmed.get(str(order_no), set())

@@ -268,9 +268,16 @@ class OrderService(OrderServiceBase):
 
     def on_timer(self, name: str, payload: Any) -> None:
         if name == "retry":
+            self.__dict__.setdefault("retrying", set()).discard(payload)
             self.step(payload)
 
     def retry(self, order_no: int, delay_ms: float = 20.0) -> None:
+        """Run the order's current step again after a jittered delay; one retry per order at a
+        time (two calls timing out together must not double the retries, round after round)."""
+        retrying: set[int] = self.__dict__.setdefault("retrying", set())
+        if order_no in retrying:
+            return
+        retrying.add(order_no)
         jitter = float(self.node.rng.uniform(0.5, 1.5))
         self.later(delay_ms * jitter, "retry", order_no)
 

@@ -97,6 +97,10 @@ class MiniMall(Cluster):
         children = tree.children(PROVIDERS_PATH)
         return sorted(parse_provider_url(unquote(c))[0].address for c in children)
 
+    def live_providers(self) -> list[OrderProvider]:
+        """The order providers not crashed now (a crashed one has only its ``stable`` storage)."""
+        return [p for pid, p in self.providers.items() if self.up(pid)]
+
     @property
     def without(self) -> tuple[str, ...]:
         """The defences turned off."""
@@ -192,7 +196,7 @@ class MiniMall(Cluster):
     def summary(self) -> dict[str, Any]:
         """Counts for a table: purchases, answers, order states, faults."""
         states: dict[str, int] = {}
-        for p in self.providers.values():
+        for p in self.live_providers():
             for s in p.service.states().values():
                 states[s] = states.get(s, 0) + 1
         outcomes: dict[str, int] = {}
