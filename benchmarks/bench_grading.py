@@ -11,6 +11,11 @@ first change, every node of an exercise in one process (the design before issue 
 1`` and ``--isolation none`` (what the jail itself costs). The machine is shared, so compare the
 ratios printed, not the seconds; the load average is printed beside each time.
 
+Last measured (2026-12-04, fourth session; docs/grading.md section 6 has the rest): ``--n 10
+--repeat 2 --isolation none --skip-peers --before 6cef96f`` (load 7.3-9.7): process-tree CPU
+54.1 and 60.5 s now against 67.7 and 64.3 s at the session's start (x1.25, x1.06); ``--n 30
+--skip-peers`` with the jail: BENCH2. Still over the 60 s target at these loads.
+
     .venv/bin/python benchmarks/bench_grading.py [--n 30] [--repeat 1] [--before REV] [--skip-peers]
 """
 
