@@ -14,7 +14,8 @@ ratios printed, not the seconds; the load average is printed beside each time.
 Last measured (2026-12-04, fourth session; docs/grading.md section 6 has the rest): ``--n 10
 --repeat 2 --isolation none --skip-peers --before 6cef96f`` (load 7.3-9.7): process-tree CPU
 54.1 and 60.5 s now against 67.7 and 64.3 s at the session's start (x1.25, x1.06); ``--n 30
---skip-peers`` with the jail: BENCH2. Still over the 60 s target at these loads.
+--skip-peers`` with the jail: 192.4 s now against 253.0 s at c695dbe (x1.31; load 6.9-8.1),
+the grading processes' own CPU 100.9 s against 129.3 s. Still over the 60 s target here.
 
     .venv/bin/python benchmarks/bench_grading.py [--n 30] [--repeat 1] [--before REV] [--skip-peers]
 """
