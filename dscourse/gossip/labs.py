@@ -68,7 +68,10 @@ def arena_figure(n: int = 1024, mode: str = "push", fanout: int = 1, seeds: int 
     side = math.ceil(math.sqrt(n))
     when = np.full(side * side, np.nan)
     when[:n] = [np.nan if r < 0 else r for r in first]
-    grid.imshow(when.reshape(side, side), cmap="viridis", interpolation="nearest")
+    image = grid.imshow(when.reshape(side, side), cmap="viridis", interpolation="nearest")
+    bar = fig.colorbar(image, ax=grid, fraction=0.046, pad=0.04)
+    bar.set_label("round infected", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     grid.set_title("round each node was infected\n(first run; blank = never)", fontsize=9)
     grid.set_xticks([])
     grid.set_yticks([])
