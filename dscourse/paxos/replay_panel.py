@@ -56,6 +56,8 @@ def _foreign(e: Any) -> bool:
     """Whether a trace event carries another topic's message under a Paxos label (2PC's
     ``Prepare(txid, writes)`` beside Paxos's ``Prepare(ballot)``, as in Paxos Commit): the
     panel then ignores it, also when a caller forces the panel with ``panels="paxos"``."""
+    if not isinstance(e.label, str):
+        return False               # a timer, a crash, an annotation: no message
     fields = message_fields(PANEL, e.label)
     return fields is not None and frozenset(e.data) != fields
 
