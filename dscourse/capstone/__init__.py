@@ -11,7 +11,7 @@ inside a Saga (Chapter 14).
   ``run_workload()``, ``random_nemesis()``/``schedule()`` on processes, ``check()``);
 * the six invariants (:data:`INVARIANTS`, :mod:`.invariants`) and the defence that protects
   each (:data:`DEFENCES`, :data:`DEFENDS`); ``minimall(without=("fencing",))`` removes one;
-* the order service, E16.1's plug point: :class:`OrderServiceBase` (the plumbing a
+* the order service, the plug point for a reader's own design: :class:`OrderServiceBase` (the plumbing a
   replacement builds on), :class:`OrderService` (the reference Saga), :class:`Settings`;
   ``minimall(order_service=MyService)`` runs a replacement;
 * :func:`trial` -- one seeded run under the combined nemesis, judged; :func:`critical_pause`

@@ -1,4 +1,6 @@
-"""The order service: the part of MiniMall a student replaces (exercise E16.1).
+"""The order service: the part of MiniMall a reader replaces. (Exercise E16.1 asks for the same
+role on a plain-data copy of the platform, :mod:`.exercises_platform`, because the grader's
+sandbox has no library classes.)
 
 It runs as a Chapter 12 RPC provider (:class:`OrderProvider`, a :class:`ds.rpc.ProviderNode`)
 registered in the ZooKeeper registry; the gateway calls its one remote method,
