@@ -231,7 +231,7 @@ def minimall(seed: int | None = None, *, order_service: type[OrderServiceBase] =
     routes and providers; shoppers then start buying.
 
     ``order_service``: the class every order provider runs (a subclass of
-    :class:`~.orders.OrderServiceBase`, E16.1's plug point); ``without``: defences to turn off
+    :class:`~.orders.OrderServiceBase`, the plug point); ``without``: defences to turn off
     (:data:`~.orders.DEFENCES`); ``users`` shoppers with ``balance`` each buy ``orders`` times;
     ``stock`` per item; ``gray`` the gray-release percentage; ``loss``/``duplicate`` the
     probabilities on the application's links (message loss and duplication).
