@@ -16,7 +16,8 @@ inside a Saga (Chapter 14).
   ``minimall(order_service=MyService)`` runs a replacement;
 * :func:`trial` -- one seeded run under the combined nemesis, judged; :func:`critical_pause`
   (a targeted pause inside the lock) and :func:`shrink` (a 1-minimal failing schedule);
-* :mod:`.labs` (the chapter's widget and figures) loads on first use.
+* :mod:`.labs` (the chapter's widget and figures) and :mod:`.exercises` (E16.1's harness)
+  load on first use.
 """
 
 from .._lazy import lazy
@@ -75,4 +76,4 @@ __all__ = [
     "shrink",
     "trial",
 ]
-__getattr__, __dir__ = lazy(__name__, globals(), ("labs",))
+__getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises"))
