@@ -281,8 +281,7 @@ def _diagram(outcome: Outcome) -> None:
 def summary() -> None:
     """Print a table of this notebook's checks so far (every chapter notebook ends with it)."""
     if not _RESULTS:
-        print("No exercise has been checked in this notebook yet (run the ds.grading.check(...) "
-              "cells).")
+        print("No exercise checked in this notebook yet: run its ds.grading.check(...) cells.")
         return
     print(f"{'Exercise':<10}{'Public tests':<14}{'Public points':<15}Status")
     for ex in sorted(_RESULTS, key=lambda e: tuple(int(x) for x in e[1:].split("."))):
