@@ -128,12 +128,14 @@ class Counterexample:
         """The counterexample as text (feedback and ``results.json``)."""
         at = f" at {self.at:g} ms" if self.at is not None else ""
         if not self.original:
-            out = [f"counterexample: seed {self.seed}, failing{at}; this run has no nemesis "
-                   "schedule to shrink:", "    (no scheduled faults)"]
+            out = [f"counterexample: seed {self.seed}, failing{at} in a run with no scheduled faults"]
+        elif not self.shrunk:
+            out = [f"counterexample: seed {self.seed}, failing{at}; it fails the same way with none of "
+                   f"the run's {len(self.original)} nemesis action(s), so no fault is needed to show it"]
         else:
             out = [f"counterexample: seed {self.seed}; the fault schedule shrunk from "
                    f"{len(self.original)} to {len(self.shrunk)} nemesis action(s), still failing{at}:"]
-            out += [f"    {line}" for line in self.shrunk] or ["    (no faults at all)"]
+            out += [f"    {line}" for line in self.shrunk]
         out.append(f"replay it in your notebook (after running the test cells): {self.replay_line}")
         return out
 

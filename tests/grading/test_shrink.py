@@ -166,3 +166,19 @@ def test_the_replay_line_replays_in_the_students_kernel(graded, monkeypatch):
         ds.grading.replay("E6.1", test="election_safety", seed=1, keep=[-1])
     with pytest.raises(ValueError, match=r"public tests of E6\.1"):
         ds.grading.replay("E6.1", test="nope", seed=1)
+
+
+@pytest.mark.parametrize("original, keep, expected", [
+    ((), (), "in a run with no scheduled faults"),
+    (("crash n1 at 5 ms", "heal at 9 ms"), (), "none of the run's 2 nemesis action(s), so no fault is needed"),
+    (("crash n1 at 5 ms", "heal at 9 ms"), (0,), "shrunk from 2 to 1 nemesis action(s), still failing at 7 ms:"),
+])
+def test_counterexample_text_says_what_the_shrink_found(original, keep, expected):
+    from dscourse.grading.shrink import Counterexample
+
+    cx = Counterexample("E6.1", "safety", 3, original, keep, "broken", 7.0, 4)
+    lines = cx.lines()
+    assert expected in lines[0]
+    assert lines[-1].endswith(f"keep={list(keep)})")
+    # schedule lines (indented: a code block in the feedback) only when actions remain
+    assert [ln.strip() for ln in lines[1:-1]] == [original[i] for i in keep]
