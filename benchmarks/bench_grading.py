@@ -15,7 +15,9 @@ Last measured (2026-12-04, fourth session; docs/grading.md section 6 has the res
 --repeat 2 --isolation none --skip-peers --before 6cef96f`` (load 7.3-9.7): process-tree CPU
 54.1 and 60.5 s now against 67.7 and 64.3 s at the session's start (x1.25, x1.06); ``--n 30
 --skip-peers`` with the jail: 192.4 s now against 253.0 s at c695dbe (x1.31; load 6.9-8.1),
-the grading processes' own CPU 100.9 s against 129.3 s. Still over the 60 s target here.
+the grading processes' own CPU 100.9 s against 129.3 s. Nearly idle (load 3.5, most of it
+this benchmark): 71.9 s now against 107.1 s (x1.49), and `dscourse grade` alone 65.4 s. Still
+over the 60 s target, by about 10% when idle.
 
     .venv/bin/python benchmarks/bench_grading.py [--n 30] [--repeat 1] [--before REV] [--skip-peers]
 """
