@@ -321,6 +321,9 @@ class Machine:
         self.position = {nid: i for i, nid in enumerate(self.order)}
         self.intern = Interned()
         self.pure = False                      # the last fire's result is memoizable
+        # sends keep their messages unrendered until a predicate reads the trace
+        # (trace.Unrendered): most of the search's trace rows are never read
+        sim._lazy_trace = sim.trace._lazy = True
         for nid, node in self.nodes.items():
             gen = node.__dict__.get("rng")
             if gen is not None:
@@ -329,7 +332,12 @@ class Machine:
                 node.__dict__["_sim"] = self.spies[nid] = Spy(sim)
 
     def close(self) -> None:
-        """Give the nodes their generators and their simulation back."""
+        """Give the nodes their generators and their simulation back, and the simulation its
+        eagerly rendered trace."""
+        sim = self.sim
+        sim._lazy_trace = False
+        sim.trace._rendered()
+        sim.trace._lazy = False
         for nid, watched in self.watched.items():
             self.nodes[nid].__dict__["rng"] = watched.gen
         for nid in self.spies:

@@ -56,7 +56,7 @@ from .queue import (
     to_us,
 )
 from .rng import Uniforms, check_seed, stream
-from .trace import _ATOMIC, Trace, jsonable, label_of, private
+from .trace import _ATOMIC, Trace, Unrendered, jsonable, label_of, private
 
 _KIND_NAMES = {DELIVER: "deliver", TIMER: "timer", START: "start", CALL: "nemesis",
                RESUME: "resume"}
@@ -127,6 +127,7 @@ class Simulation(Faults, Clocks):
         self._default_link = network.link_model()
         self.trace = Trace()
         self._rec = self.trace.append
+        self._lazy_trace = False  # the model checker's: sends keep messages unrendered (Unrendered)
         self._now = 0
         self._heap: list[Entry] = []
         self._seq = 0  # the next queue seq: a plain counter, so checkpoints can read it
@@ -264,7 +265,8 @@ class Simulation(Faults, Clocks):
 
     # -- node actions ------------------------------------------------------------------------
     def _broadcast(self, src: str, msg: Any) -> list[int]:
-        rendered = (label_of(msg), jsonable(msg))  # render once for every destination
+        # render once for every destination (the model checker's searches: never here)
+        rendered = None if self._lazy_trace else (label_of(msg), jsonable(msg))
         send = self._send
         return [send(src, dst, msg, rendered) for dst in self._peers(src)]
 
@@ -282,8 +284,14 @@ class Simulation(Faults, Clocks):
         if cls in _atomic:
             label = cls.__name__
             data = msg
+        elif rendered is not None:
+            label, data = rendered
+            msg = private(msg)
+        elif self._lazy_trace:
+            label = label_of(msg)
+            data = Unrendered(msg := private(msg))
         else:
-            label, data = rendered or (label_of(msg), jsonable(msg))
+            label, data = label_of(msg), jsonable(msg)
             msg = private(msg)
         mid = self._seq  # the hot path: self._next_seq() inlined
         self._seq = mid + 1

@@ -141,6 +141,23 @@ def label_of(msg: Any) -> str:
     return type(msg).__name__
 
 
+class Unrendered:
+    """A message kept for the trace unrendered (:func:`jsonable` runs when the trace is read).
+
+    Only the model checker asks for it (``Simulation._lazy_trace``, off by default): it sends
+    thousands of messages whose trace rows are never read. The message is the queued private
+    copy, which no handler mutates (the explorer hands each receiver its own copy), so
+    rendering it later gives what rendering it at the send would have given."""
+
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: Any) -> None:
+        self.msg = msg
+
+    def __reduce__(self) -> tuple:
+        return (Unrendered, (self.msg,))
+
+
 def _line(seq: int, row: tuple) -> str:
     time, kind, node, peer, msg_id, label, data = row
     return json.dumps(
@@ -153,11 +170,12 @@ def _line(seq: int, row: tuple) -> str:
 class Trace:
     """An append-only list of :class:`Event` records (see module docstring)."""
 
-    __slots__ = ("_rows", "_events", "append")
+    __slots__ = ("_rows", "_events", "append", "_lazy")
 
     def __init__(self, events: Iterable[Event] = ()) -> None:
         self._rows: list[tuple] = [tuple(e[1:]) for e in events]
         self._events: list[Event] = []
+        self._lazy = False   # rows may hold Unrendered data (the model checker's searches)
         # The kernel records with ``trace.append((time, kind, node, peer, msg_id, label, data))``.
         self.append = self._rows.append
 
@@ -165,11 +183,22 @@ class Trace:
     @property
     def events(self) -> list[Event]:
         """All events as :class:`Event` records (materialized incrementally, then cached)."""
-        events, rows = self._events, self._rows
+        events, rows = self._events, self._rendered()
         if len(events) < len(rows):
             make = Event._make
             events.extend(make((i, *rows[i])) for i in range(len(events), len(rows)))
         return events
+
+    def _rendered(self) -> list[tuple]:
+        """The rows, any :class:`Unrendered` data rendered in place first (only when
+        :attr:`_lazy` is set; a normal simulation's rows are rendered at the send)."""
+        rows = self._rows
+        if self._lazy:
+            for i, row in enumerate(rows):
+                data = row[6]
+                if type(data) is Unrendered:
+                    rows[i] = (*row[:6], jsonable(data.msg))
+        return rows
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -198,7 +227,7 @@ class Trace:
     # -- export ----------------------------------------------------------------------------
     def lines(self) -> Iterator[str]:
         """The canonical JSON lines (without newlines), one per event."""
-        for seq, row in enumerate(self._rows):
+        for seq, row in enumerate(self._rendered()):
             yield _line(seq, row)
 
     def digest(self) -> str:
@@ -260,7 +289,7 @@ class Trace:
         sent = delivered = duplicated = ops = server_sent = 0
         reasons: Counter[str] = Counter()
         by_label: dict[str, dict[str, int]] = {}
-        for _time, kind, node, peer, _mid, label, data in self._rows:
+        for _time, kind, node, peer, _mid, label, data in self._rendered():
             if kind == "send":
                 sent += 1
                 entry = by_label.setdefault(label, {"messages": 0, "bytes": 0})

@@ -87,3 +87,17 @@ def test_agree_on_random_searches(seed, k, drops, dups, depth, cap, writes):
 def test_bad_engine_is_a_clear_error():
     with pytest.raises(ValueError, match="engine"):
         ex.explore(racers, lambda s: True, engine="fast")
+
+
+@pytest.mark.parametrize("kw", [{}, dict(max_drops=1), dict(max_duplicates=1)])
+def test_predicates_reading_message_data_in_the_trace_agree(kw):
+    # the compact search keeps sends unrendered (sim.trace.Unrendered) until a predicate
+    # reads the trace: what it reads must be what an eager trace holds
+    def delivered(*ks):
+        return lambda s: [e.data["k"] for e in s.trace.filter(kind="deliver")] == list(ks)
+
+    r = both(racers, goals={"4 then 1 delivered": delivered(2, 4, 1)}, max_depth=20, **kw)
+    assert r.goal and r.path
+    assert both(racers, {"never 3 first": lambda s: not delivered(3)(s)}, max_depth=20, **kw).violation
+    both(racers, goals={"bytes": lambda s: s.trace.stats()["by_label"].get("Note", {})
+                        .get("bytes", 0) > 20}, max_depth=20, **kw)
