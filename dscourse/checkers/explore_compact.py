@@ -35,7 +35,13 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
   is an error: the handler depends on something the explorer cannot see); the child then
   shares the memo's node image;
 * invariants, goals and prunes declared with :func:`~dscourse.checkers.explore.on_nodes`
-  are judged once per combination of the nodes' identities.
+  are judged once per combination of the nodes' identities;
+* sends are not rendered for the trace during the search (``Simulation._lazy_trace``: the
+  trace row keeps the queued message, :class:`~dscourse.sim.trace.Unrendered`, which no
+  handler mutates), so only a predicate that reads the trace pays for rendering, and what it
+  reads is what an eager trace holds. (A message that is not data is then reported when the
+  trace is read, at the latest when the search ends, rather than at the send.)
+  Counterexample traces are replays from the seed, rendered as usual.
 
 Restarts, paused nodes and their backlogs take the slow path: the whole parent is loaded
 again (and nothing is predicted). The engine relies on the Node API's rule that a node's
@@ -335,13 +341,15 @@ class Machine:
         """Give the nodes their generators and their simulation back, and the simulation its
         eagerly rendered trace."""
         sim = self.sim
-        sim._lazy_trace = False
-        sim.trace._rendered()
-        sim.trace._lazy = False
         for nid, watched in self.watched.items():
             self.nodes[nid].__dict__["rng"] = watched.gen
         for nid in self.spies:
-            self.nodes[nid].__dict__["_sim"] = self.sim
+            self.nodes[nid].__dict__["_sim"] = sim
+        sim._lazy_trace = False
+        try:
+            sim.trace._rendered()       # (a message that is not data raises here)
+        finally:
+            sim.trace._lazy = False
 
     def ident(self, attrs: dict[str, Any]) -> int | None:
         return self.intern(attrs)

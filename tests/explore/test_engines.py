@@ -10,6 +10,7 @@ import pytest
 from explorekit import fan, gossip, racers, volatile
 from hypothesis import given, settings
 
+import dscourse as ds
 from dscourse.checkers import explore as ex
 from dscourse.paxos import modelcheck as M
 
@@ -101,3 +102,27 @@ def test_predicates_reading_message_data_in_the_trace_agree(kw):
     assert both(racers, {"never 3 first": lambda s: not delivered(3)(s)}, max_depth=20, **kw).violation
     both(racers, goals={"bytes": lambda s: s.trace.stats()["by_label"].get("Note", {})
                         .get("bytes", 0) > 20}, max_depth=20, **kw)
+
+
+def test_a_message_that_is_not_data_is_still_an_error():
+    # sends are rendered lazily in the compact search; a closure in a message must still fail
+    from dscourse.sim.errors import MessageNotDataError
+
+    class Closure(ds.sim.Node):
+        def on_start(self):
+            if self.id == "a":
+                self.send("b", {"type": "Ping"})
+
+        def on_message(self, src, msg):
+            if self.id == "b":
+                self.send("a", {"type": "Thunk", "f": lambda: 1})
+
+    def make(seed):
+        sim = ds.sim.Simulation(seed=seed)
+        for nid in "ab":
+            sim.add_node(Closure(nid))
+        return sim
+
+    for engine in ("compact", "incremental", "checkpoint"):
+        with pytest.raises(MessageNotDataError, match="not data"):
+            ex.explore(make, lambda s: True, max_depth=3, engine=engine)
