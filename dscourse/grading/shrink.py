@@ -130,8 +130,9 @@ class Counterexample:
         if not self.original:
             out = [f"counterexample: seed {self.seed}, failing{at} in a run with no scheduled faults"]
         elif not self.shrunk:
-            out = [f"counterexample: seed {self.seed}, failing{at}; it fails the same way with none of "
-                   f"the run's {len(self.original)} nemesis action(s), so no fault is needed to show it"]
+            out = [f"counterexample: seed {self.seed}; the fault schedule shrunk from "
+                   f"{len(self.original)} to 0 nemesis action(s), still failing{at}: it fails the same "
+                   "way with none of them, so no fault is needed to show it"]
         else:
             out = [f"counterexample: seed {self.seed}; the fault schedule shrunk from "
                    f"{len(self.original)} to {len(self.shrunk)} nemesis action(s), still failing{at}:"]
