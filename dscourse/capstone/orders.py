@@ -40,6 +40,7 @@ back), with its log in ``stable`` so that a restarted instance resumes every unf
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,7 @@ class Settings:
         return defence in self.defences
 
 
-class OrderServiceBase:
+class OrderServiceBase(ABC):
     """The plumbing a replacement order service builds on (module docstring)."""
 
     interface = "OrderService"
@@ -90,17 +91,17 @@ class OrderServiceBase:
         self.lock_owner: dict[Any, str] = {}
 
     # -- the remote method ---------------------------------------------------------------------
+    @abstractmethod
     def placeOrder(self, request_id: str, user: str, item: str, qty: int, cohort: str) -> list[Any]:
         """Accept (``["accepted", order_no]``), or refuse (``["busy", None]``, ``["invalid", None]``)."""
-        raise NotImplementedError("an order service implements placeOrder(request_id, user, item, qty, cohort)")
 
+    @abstractmethod
     def status(self, order_no: int) -> str | None:
         """The order's state if this instance knows it (terminal: one of ``TERMINAL``)."""
-        raise NotImplementedError("an order service implements status(order_no)")
 
+    @abstractmethod
     def states(self) -> dict[int, str]:
         """Every order this instance knows, with its state."""
-        raise NotImplementedError("an order service implements states()")
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -109,6 +110,7 @@ class OrderServiceBase:
 
     def on_timer(self, name: str, payload: Any) -> None:
         """The service's own timers."""
+        return None                    # a service with no timers of its own ignores them
 
     # -- plumbing: one request, one reply or a timeout -------------------------------------------
     @property

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,7 +270,7 @@ class Violation:
     explanation: str
 
 
-class Verdict:
+class Verdict(ABC):
     """What the session and causal results share: the verdict and the operations it names."""
 
     outcome: str
@@ -289,10 +290,10 @@ class Verdict:
         """The operations of :attr:`core`."""
         return [self.operations[i] for i in self.core]
 
+    @abstractmethod
     def explain(self, limit: int = 3) -> str:
         """The verdict in words: the first line the verdict, then each violation (at most
         ``limit``)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -329,7 +329,7 @@ def _python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
 
-def _numpy_dirs() -> list[str]:
+def _package_dirs() -> list[str]:
     """The package folders the child may import besides the standard library, read-only:
     numpy (a node's ``rng``) and orjson (the child's own JSON lines, see ``runner._dumps``)."""
     try:
@@ -518,7 +518,7 @@ class Child:
                     binds.append((top, top))
                     roots.append(top)
             pypath = []
-            for d in _numpy_dirs():
+            for d in _package_dirs():
                 binds.append((d, "/py/" + os.path.basename(d)))
                 pypath = ["/py"]
             cfg.update(root=os.path.join(tmp, "root"), binds=binds, symlinks=symlinks,
@@ -531,7 +531,7 @@ class Child:
             os.makedirs(work)
             for name, text in self.files.items():
                 Path(work, name).write_text(text, encoding="utf-8")
-            dirs = _numpy_dirs()
+            dirs = _package_dirs()
             cfg.update(cwd=work, runner=os.path.join(rt, "runner.py"),
                        pypath=sorted({os.path.dirname(d) for d in dirs}))
         return cfg

@@ -52,22 +52,28 @@ def _value(value: Any) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def _foreign(e: Any) -> bool:
+def _foreign(e: Any, known: dict[str, frozenset[str] | None]) -> bool:
     """Whether a trace event carries another topic's message under a Paxos label (2PC's
     ``Prepare(txid, writes)`` beside Paxos's ``Prepare(ballot)``, as in Paxos Commit): the
-    panel then ignores it, also when a caller forces the panel with ``panels="paxos"``."""
+    panel then ignores it, also when a caller forces the panel with ``panels="paxos"``.
+    ``known`` memoizes each label's fields for one pass over a trace (the lookup scans the
+    loaded modules)."""
     if not isinstance(e.label, str):
         return False               # a timer, a crash, an annotation: no message
-    fields = message_fields(PANEL, e.label)
+    if e.label not in known:
+        known[e.label] = message_fields(PANEL, e.label)
+    fields = known[e.label]
     return fields is not None and frozenset(e.data) != fields
 
 
-def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = None
+def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = None,
+                    known: dict[str, frozenset[str] | None] | None = None
                     ) -> tuple[dict[str, dict[str, Any]], list[list[Any]]]:
     """Each acceptor's ``{"promised": ballot, "accepted": {slot: [ballot, value]}}`` just
     before event ``start``, and its changes in ``start .. stop - 1`` as
-    ``[seq, acceptor, state]`` (slot ``""`` for Basic Paxos)."""
+    ``[seq, acceptor, state]`` (slot ``""`` for Basic Paxos); ``known``: as for :func:`_foreign`."""
     stop = len(events) if stop is None else stop
+    known = {} if known is None else known
     states: dict[str, dict[str, Any]] = {}
     proposed: dict[tuple[str, int], Any] = {}
     init: dict[str, dict[str, Any]] | None = None
@@ -75,7 +81,7 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
     for seq, e in enumerate(events[:stop]):
         if seq == start:
             init = json.loads(json.dumps(states))
-        if not isinstance(e.data, dict) or _foreign(e):
+        if not isinstance(e.data, dict) or _foreign(e, known):
             continue
         d = e.data
         if e.kind == "send" and e.label == "MAccept":
@@ -125,10 +131,11 @@ def acceptor_states(events: Sequence[Any], start: int = 0, stop: int | None = No
 
 def prepare(events: Sequence[Any], start: int, stop: int, nodes: list[str]) -> dict[str, Any]:
     """The panel's data: the acceptors, their states at the window's start and the changes."""
-    sent = [e for e in events[:stop] if e.kind == "send" and isinstance(e.data, dict) and not _foreign(e)]
+    known: dict[str, frozenset[str] | None] = {}
+    sent = [e for e in events[:stop] if e.kind == "send" and isinstance(e.data, dict) and not _foreign(e, known)]
     acceptors = sorted({e.node for e in sent if e.label in ACCEPTOR_SAYS}
                        | {e.peer for e in sent if e.label in ("Prepare", "MPrepare")}, key=nodes.index)
-    init, changes = acceptor_states(events, start, stop)
+    init, changes = acceptor_states(events, start, stop, known)
     return {"acceptors": acceptors, "init": init, "changes": changes}
 
 

@@ -202,39 +202,47 @@ def _panel(ax: Axes, part: lin.PartitionResult, model: lin.Model, lanes: list[An
         ax.spines[side].set_visible(False)
 
 
+def _t_max(ops: Sequence[Any], returns: Sequence[float] = ()) -> float:
+    """The right end of the time axis: the last finite call or return (1 ms if none)."""
+    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops] + list(returns)
+    return max(finite, default=1.0) or 1.0
+
+
 def draw_partition(ax: Axes, part: lin.PartitionResult, model: lin.Model, *, t_max: float | None = None,
-                   lanes: Sequence[Any] | None = None, title: str = "", failed: Sequence[Any] = ()) -> None:
+                   lanes: Sequence[Any] | None = None, title: str = "", failed: Sequence[Any] = (),
+                   label: Callable[[lin.Model, lin.Operation], str] = short_label) -> None:
     """Draw one partition's verdict into ``ax`` (for widgets that compose figures);
-    ``failed``: ``dscourse.history.Op`` records of failed operations to outline too."""
+    ``failed``: ``dscourse.history.Op`` records of failed operations to outline too;
+    ``label``: an operation's text on its bar."""
     ops = part.operations
-    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
-    t_max = t_max if t_max is not None else (max(finite, default=1.0) or 1.0)
+    t_max = t_max if t_max is not None else _t_max(ops)
     lanes = list(lanes) if lanes is not None else sorted({op.client for op in ops}, key=str)
-    _panel(ax, part, model, lanes, t_max, title, failed)
+    _panel(ax, part, model, lanes, t_max, title, failed, label)
+
+
+def _kv_key(op: lin.Operation) -> Any:
+    """The key of a key-value operation (``get``/``put``/``append``), else None."""
+    inp = op.input
+    return inp[1] if isinstance(inp, tuple) and len(inp) > 1 and inp[0] in ("get", "put", "append") else None
 
 
 def _keyed_label(model: lin.Model, op: lin.Operation) -> str:
     """:func:`short_label` after the key, for a panel that mixes keys: ``x W:a1``."""
-    inp = op.input
-    key = inp[1] if isinstance(inp, tuple) and len(inp) > 1 and inp[0] in ("get", "put", "append") else None
+    key = _kv_key(op)
     return short_label(model, op) if key is None else f"{key} {short_label(model, op)}"
 
 
 def _verdict_figure(result: Verdict, model: lin.Model, title: str | None) -> Figure:
     ops = result.operations
     part = lin.PartitionResult("ok" if result.ok else "illegal", tuple(ops), (), (), result.core)
-    lanes = sorted({op.client for op in ops}, key=str)
-    finite = [op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
     lines = [ln.strip(" -") for ln in result.explain(limit=1).splitlines()]
     why = "\n".join(textwrap.wrap(lines[1], 125)) if len(lines) > 1 else ""
-    fig = new_figure((7.5, max(len(lanes), 1) * 0.5 + 0.9 + 0.16 * why.count("\n")))
+    fig = new_figure((7.5, max(len({op.client for op in ops}), 1) * 0.5 + 0.9 + 0.16 * why.count("\n")))
     fig.suptitle(title or lines[0], fontsize=9.5, x=0.02, ha="left",
                  color="#1a1a1a" if result.ok else "#b2182b")
     ax = fig.subplots()
-    keys = {op.input[1] for op in ops
-            if isinstance(op.input, tuple) and len(op.input) > 1 and op.input[0] in ("get", "put", "append")}
-    _panel(ax, part, model, lanes, max(finite, default=1.0) or 1.0, why,
-           label=_keyed_label if len(keys) > 1 else short_label)
+    keys = {_kv_key(op) for op in ops} - {None}
+    draw_partition(ax, part, model, label=_keyed_label if len(keys) > 1 else short_label)
     ax.set_title(why, fontsize=7, loc="left")
     ax.set_xlabel("virtual time (ms)", fontsize=8)
     fig.tight_layout()
@@ -265,9 +273,7 @@ def history(source: Any, model: lin.Model | None = None, *, result: lin.CheckRes
     if result is None:
         result = lin.check(ops, model, timeout=timeout)
     parts = sorted(result.partitions, key=lambda p: p.outcome != "illegal")[:MAX_PANELS]
-    finite = ([op.ret for op in ops if op.ret != math.inf] + [op.call for op in ops]
-              + [op.ret for op in failed])
-    t_max = max(finite, default=1.0) or 1.0
+    t_max = _t_max(ops, [op.ret for op in failed])
     keyed = model.partition is not None
 
     def failed_in(p: lin.PartitionResult) -> list[Any]:
