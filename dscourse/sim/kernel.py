@@ -271,9 +271,11 @@ class Simulation(Faults, Clocks):
         return [send(src, dst, msg, rendered) for dst in self._peers(src)]
 
     def _send(self, src: str, dst: str, msg: Any, rendered: tuple[str, Any] | None = None,
-              _atomic: frozenset = _ATOMIC, _heappush: Callable = heappush) -> int:
+              owned: bool = False, _atomic: frozenset = _ATOMIC, _heappush: Callable = heappush) -> int:
         """Trace a send and queue its delivery (or drop it). The message id is the queue
-        ``seq`` of its first copy, so a pending delivery's id equals its ``msg_id``."""
+        ``seq`` of its first copy, so a pending delivery's id equals its ``msg_id``.
+        ``owned``: the sender hands ``msg`` over (built for this send, no reference kept), so
+        the receiver may have it without the private copy (:meth:`Node._hand_over`)."""
         if self._impaired and self._impaired.get(src) == CRASHED:
             self._check_up(src, "send")
         try:
@@ -286,13 +288,15 @@ class Simulation(Faults, Clocks):
             data = msg
         elif rendered is not None:
             label, data = rendered
-            msg = private(msg)
+            if not owned:
+                msg = private(msg)
         elif self._lazy_trace:
             label = label_of(msg)
-            data = Unrendered(msg := private(msg))
+            data = Unrendered(msg if owned else (msg := private(msg)))
         else:
             label, data = label_of(msg), jsonable(msg)
-            msg = private(msg)
+            if not owned:
+                msg = private(msg)
         mid = self._seq  # the hot path: self._next_seq() inlined
         self._seq = mid + 1
         now = self._now

@@ -117,6 +117,11 @@ class Node:
         """Send ``msg`` (plain data) to node ``dst``; returns the message id in the trace."""
         return self._sim._send(self.id, dst, msg)
 
+    def _hand_over(self, dst: str, msg: Any) -> int:
+        """:meth:`send` for a message built for this send and not referenced afterwards (the
+        grading proxy's freshly decoded messages): the kernel skips its private copy."""
+        return self._sim._send(self.id, dst, msg, owned=True)
+
     def broadcast(self, msg: Any) -> list[int]:
         """Send ``msg`` to every other node; returns the message ids."""
         return self._sim._broadcast(self.id, msg)

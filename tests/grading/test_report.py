@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
+import xml.etree.ElementTree as ET
 
+import pytest
 from gradekit import MASTER
 
 from dscourse.grading import grader, report
@@ -90,3 +93,21 @@ def test_the_class_summary_has_a_histogram_per_exercise_and_the_common_failures(
     assert row in page
     counts = report.failing_properties(results)
     assert counts.most_common(1)[0] == (("E1.1", f"{e11.title} — Exactly once"), 2)
+
+
+@pytest.mark.parametrize("scores,top", [([0, 0, 7, 3, 7, 7], 7), ([], 5), ([40] * 3 + [0], 40)])
+def test_a_histogram_draws_one_bar_per_score_as_tall_as_its_count(scores, top):
+
+    svg = report.histogram_svg(scores, top, "E1.<1>")
+    root = ET.fromstring(svg)                                   # well-formed, title escaped
+    bars = [el for el in root.iter() if el.tag.endswith("rect")]
+    assert [int(b.get("data-points")) for b in bars] == list(range(top + 1))
+    assert [int(b.get("data-count")) for b in bars] == [scores.count(x) for x in range(top + 1)]
+    heights = [float(b.get("height")) for b in bars]
+    peak = max(scores.count(x) for x in range(top + 1))
+    for b, h in zip(bars, heights, strict=True):
+        n = int(b.get("data-count"))
+        assert (h == 0) == (n == 0)
+        if peak:
+            assert abs(h - max(heights) * n / peak) < 0.2          # proportional to the count
+    assert "E1.&lt;1&gt;" in svg and re.search(r">submissions<", svg)

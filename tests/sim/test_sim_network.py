@@ -161,3 +161,37 @@ def test_receivers_get_private_copies_of_mutable_messages():
     sim.run()
     assert sim.nodes["b"].got == [[1], [1]] and sim.nodes["c"].got == [[1], [1]]
     assert all(e.data["items"] == [1] for e in sim.trace.filter(kind="deliver"))
+
+
+@pytest.mark.parametrize("duplicate", [0.0, 1.0])
+def test_a_handed_over_message_skips_the_private_copy_but_not_the_duplicates(duplicate):
+    """``Node._hand_over`` (the grading proxy's freshly decoded messages): the receiver gets the
+    very object sent, the trace keeps its own rendering, and a duplicate is still a copy."""
+    sent: list = []
+
+    class Giver(Node):
+        def __init__(self, id):
+            super().__init__(id)
+            self.got = []
+
+        def on_start(self):
+            if self.id == "a":
+                box = {"type": "Box", "items": [1]}
+                sent.append(box)
+                self._hand_over("b", box)
+                self.send("b", {"type": "Box", "items": [9]})      # a plain send: copied
+
+        def on_message(self, src, msg):
+            self.got.append(msg)
+            msg["items"].append("seen")
+
+    sim = ds.sim.Simulation(seed=3, network=ds.sim.Network(duplicate=duplicate))
+    for n in "ab":
+        sim.add_node(Giver(n))
+    sim.run()
+    got = sim.nodes["b"].got
+    handed = [m for m in got if m["items"][0] == 1]
+    assert len(handed) == (2 if duplicate else 1) and len(got) == 2 * len(handed)
+    assert sum(m is sent[0] for m in got) == 1                 # one delivery is the object itself
+    assert all(m["items"] == [1, "seen"] for m in handed)     # the copy did not see the other's write
+    assert all(e.data["items"] in ([1], [9]) for e in sim.trace.filter(kind="deliver"))
