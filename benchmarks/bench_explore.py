@@ -81,17 +81,79 @@ without the kernel.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-from dscourse.checkers import explore as ex
-from dscourse.paxos import modelcheck as M
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dscourse.checkers import explore as ex  # noqa: E402
+from dscourse.paxos import modelcheck as M  # noqa: E402
 
 ENGINES = ("compact", "incremental", "checkpoint")
 BASELINE = {5: (465, 2657), 6: (866, 2310), 7: (1616, 2806), 8: (2975, 2514)}
 """Issue 24's starting point, measured on the project's 2-core VM on 2026-12-03 (load about
 14): depth -> (states, states per CPU-second) of ``M.check("correct", max_depth=depth)``,
-before any work on the explorer's speed. Printed beside today's run, so a speed-up (the
-issue asks for 10x) shows against the same searches and state counts."""
+before any work on the explorer's speed. Printed beside today's run for the record; the
+same-run ratio against the code of that day (``--before``) is the one that counts."""
+
+#: The original explorer: the last commit before issue 24's first model-checker change
+#: (``7d2e9ba``, the incremental engine, 2026-12-03 17:13; the issue was filed that day and
+#: ``f7f31c8`` recorded :data:`BASELINE` at 16:48 on the code as it was). ``455cd14`` is its
+#: parent: ``dscourse.checkers.explore`` and ``dscourse.sim`` as the issue found them (their
+#: last change before it, ``75ff240``, was lint only).
+BEFORE = "455cd14"
+
+#: One search with the library in argv[1] first on sys.path (argv[2]: variant, argv[3]: JSON
+#: keyword arguments of ``modelcheck.check``); prints states, CPU seconds, verdict and path.
+RUN = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from dscourse.paxos import modelcheck as M
+assert M.__file__.startswith(sys.argv[1]), M.__file__
+kw = json.loads(sys.argv[3])
+t = time.process_time()
+r = M.check(sys.argv[2], **kw)
+cpu = time.process_time() - t
+print(json.dumps({"states": r.states, "cpu": cpu, "violation": r.violation,
+                  "path": [repr(c) for c in r.path]}))
+"""
+
+
+def extract(rev: str, dest: Path) -> Path:
+    """The ``dscourse`` package as of commit ``rev``, extracted into ``dest``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "dscourse"], capture_output=True,
+                             check=False)
+    if archive.returncode:
+        raise SystemExit(f"git archive {rev} failed (a shallow clone?): {archive.stderr.decode()[:300]}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def searched(tree: Path | None, variant: str, **kw: object) -> dict:
+    """One search: states, CPU seconds, violation and path (as ``repr`` of each choice), by
+    the library in ``tree`` in a fresh interpreter, or by this tree's (``kw`` may then name
+    the ``engine``) in this process."""
+    if tree is None:
+        t = time.process_time()
+        r = M.check(variant, **kw)  # type: ignore[arg-type]
+        cpu = time.process_time() - t
+        return {"states": r.states, "cpu": cpu, "violation": r.violation,
+                "path": [repr(c) for c in r.path]}
+    done = subprocess.run([sys.executable, "-c", RUN, str(tree), variant, json.dumps(kw)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the search with {tree} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
 
 
 def naive(make_sim, depth: int) -> int:
@@ -111,29 +173,35 @@ def naive(make_sim, depth: int) -> int:
     return visited
 
 
-def engines(depth: int, repeat: int) -> None:
-    """The three engines on the same search, interleaved; states per CPU-second, best of
-    ``repeat``, and the ratios against the checkpoint engine and the recorded baseline."""
-    best = {engine: float("inf") for engine in ENGINES}
-    counts = {}
+def compared(label: str, variant: str, kw: dict, repeat: int, old: Path | None,
+             engines: tuple[str, ...] = ENGINES) -> None:
+    """One search by this tree's ``engines`` and by the original code (``old``), interleaved
+    ``repeat`` times: states per CPU-second (best run each), the ratios, and whether the state
+    counts, verdicts and counterexamples are identical."""
+    who = (*engines, "before") if old is not None else engines
+    best = dict.fromkeys(who, float("inf"))
+    found: dict[str, dict] = {}
     for _ in range(repeat):        # interleaved, so a change in the machine's load hits all
-        for engine in ENGINES:
-            t = time.process_time()
-            counts[engine] = M.check("correct", max_depth=depth, engine=engine).states
-            best[engine] = min(best[engine], time.process_time() - t)
-    rate = {engine: counts[engine] / best[engine] for engine in ENGINES}
-    same = "same" if len(set(counts.values())) == 1 else "DIFFERENT"
-    print(f"depth {depth}: CPU time (best of {repeat}): " + ", ".join(
-        f"{engine} {rate[engine]:,.0f}" for engine in ENGINES) + " states per CPU-second; "
-        f"state counts {', '.join(str(counts[e]) for e in ENGINES)} ({same})")
-    print(f"          compact vs checkpoint (the original search, same run): "
-          f"{rate['compact'] / rate['checkpoint']:.2f}x; vs incremental "
-          f"{rate['compact'] / rate['incremental']:.2f}x")
-    if depth in BASELINE:
-        states, base = BASELINE[depth]
-        print(f"          issue 24 baseline (2026-12-03): {base:,} states per CPU-second with {states} "
-              f"states ({'same' if states == counts['compact'] else 'DIFFERENT'} state count), "
-              f"ratio {rate['compact'] / base:.2f}x")
+        for name in who:
+            r = searched(old, variant, **kw) if name == "before" else \
+                searched(None, variant, engine=name, **kw)
+            found[name] = r
+            best[name] = min(best[name], r["cpu"])
+    rate = {name: found[name]["states"] / best[name] for name in who}
+    same = len({(r["states"], r["violation"], tuple(r["path"])) for r in found.values()}) == 1
+    r0 = found[who[0]]
+    what = f"violation {r0['violation']!r} in {len(r0['path'])} steps" if r0["violation"] else "no violation"
+    print(f"{label}: {r0['states']:,} states, {what}; "
+          f"{'identical' if same else 'DIFFERENT'} states, verdicts and paths across "
+          f"{', '.join(who)}; {load()}")
+    print(f"          CPU s (best of {repeat}): " + ", ".join(
+        f"{name} {best[name]:.3f} ({rate[name]:,.0f}/s)" for name in who))
+    if "checkpoint" in who:
+        print(f"          compact vs checkpoint (this tree, same run): "
+              f"{rate['compact'] / rate['checkpoint']:.2f}x")
+    if old is not None:
+        print(f"          compact vs before ({BEFORE}, the original explorer, same run): "
+              f"{rate['compact'] / rate['before']:.2f}x")
 
 
 def main() -> None:
@@ -143,11 +211,33 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--before", default=BEFORE, help="the commit run as the original explorer")
+    ap.add_argument("--no-before", action="store_true", help="skip the original explorer")
     args = ap.parse_args()
     make = M.Variant("correct")
 
-    for depth in args.depths:
-        engines(depth, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None if args.no_before else extract(args.before, Path(tmp))
+        for depth in args.depths:
+            compared(f"depth {depth}", "correct", {"max_depth": depth}, args.repeat, old)
+            if depth in BASELINE:
+                print(f"          (issue 24's recorded baseline, 2026-12-03, load ~14: "
+                      f"{BASELINE[depth][1]:,} states per CPU-second)")
+        if args.full:
+            for variant in ("no-adopt", "forgetful"):
+                compared(f"counterexample, {variant}", variant, {}, 1, old, ("compact", "checkpoint"))
+            compared("exhaustive, no faults", "correct", {}, 1, old, ("compact", "checkpoint"))
+            compared("exhaustive, 1 loss", "correct", {"max_drops": 1}, 1, old, ("compact",))
+            compared("exhaustive, 1 duplicate", "correct", {"max_duplicates": 1}, 1, old, ("compact",))
+            for label, kw in (("exhaustive, no faults", {}),
+                              ("exhaustive, 1 loss", dict(max_drops=1)),
+                              ("exhaustive, 1 duplicate", dict(max_duplicates=1))):
+                t = time.process_time()
+                r = M.check("correct", symmetry=[("a1", "a2", "a3")], **kw)
+                dt = time.process_time() - t
+                print(f"{label} (acceptors interchangeable: states are orbits): "
+                      f"{r.summary().splitlines()[0]}; {dt:.1f} s CPU, "
+                      f"{r.states / dt:,.0f} states per CPU-second; {load()}")
     if not args.no_naive:
         t = time.perf_counter()
         r = M.check("correct", max_depth=args.depth)
@@ -160,26 +250,6 @@ def main() -> None:
         print(f"          naive    {nodes} nodes in {theirs:.2f} s ({nodes / theirs:,.0f} nodes/s)")
         print(f"          same depth: dscourse is {theirs / ours:.1f}x faster; "
               f"per node visited {(nodes / theirs) and (r.states / ours) / (nodes / theirs):.1f}x")
-    if args.full:
-        times = {}
-        for engine in ("compact", "checkpoint"):
-            t = time.process_time()
-            r = M.check("correct", engine=engine)
-            times[engine] = time.process_time() - t
-            print(f"exhaustive, no faults, engine={engine}: {r.states} states in "
-                  f"{times[engine]:.1f} s CPU ({r.states / times[engine]:,.0f} states per CPU-second)")
-        print(f"          compact vs checkpoint on the complete search (same run): "
-              f"{times['checkpoint'] / times['compact']:.2f}x")
-        for label, kw in (("exhaustive, no faults", {}),
-                          ("exhaustive, 1 loss", dict(max_drops=1)),
-                          ("exhaustive, 1 duplicate", dict(max_duplicates=1))):
-            for sym in (None, [("a1", "a2", "a3")]):
-                t = time.process_time()
-                r = M.check("correct", symmetry=sym, **kw)
-                dt = time.process_time() - t
-                how = " (acceptors interchangeable: states are orbits)" if sym else ""
-                print(f"{label}{how}: {r.summary().splitlines()[0]}; {dt:.1f} s CPU, "
-                      f"{r.states / dt:,.0f} states per CPU-second")
 
 
 if __name__ == "__main__":
