@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import sim as dsim
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged_once
 from ..errors import allowed
 from ..fundamentals import primary_backup as pb
 from .registry import StudentError
@@ -79,9 +79,17 @@ def channel_trial(ReliableChannel: Any, seed: int, *, drop: float = 0.3, dup: fl
     its sender sent on that link, never a repeat, never invented (at every delivery); every
     payload delivered within ``drain_ms`` after the loss stops; and no traffic at all in the
     last 200 ms (the channel is quiet once everything is acknowledged). Only the
-    ``properties`` named (of :data:`CHANNEL_PROPERTIES`) are judged.
+    ``properties`` named (of :data:`CHANNEL_PROPERTIES`) are judged; the tests of the other
+    properties share the run (:func:`~dscourse.checkers.trial.judged_once`).
     """
     want = _wanted(properties, CHANNEL_PROPERTIES)
+    key = ("E1.1", ReliableChannel, seed, drop, dup, reorder, messages, back, drain_ms)
+    return judged_once(key, want, CHANNEL_PROPERTIES, lambda w: _channel_run(
+        ReliableChannel, seed, drop, dup, reorder, messages, back, drain_ms, w), stops_early=False)
+
+
+def _channel_run(ReliableChannel: Any, seed: int, drop: float, dup: float, reorder: bool,
+                 messages: int, back: int, drain_ms: float, want: frozenset[str]) -> Trial:
     trial = Trial(seed)
     rng = dsim.stream(seed, "e1.1-workload")
     plan = {("a", "b"): [_payload(rng, i) for i in range(messages)],
@@ -184,9 +192,20 @@ def fd_trial(TimeoutFD: Any, seed: int, *, n: int = 3, period_ms: float = 10.0,
     ``1 + ceil(log2((period + max_delay) / initial))`` times (then its timeout covers any
     heartbeat gap); and no correct node is suspected at the end. Only the ``properties``
     named (of :data:`FD_PROPERTIES`) are judged; the shape of ``suspected`` and ``timeout``
-    always is.
+    always is. The tests of the other properties share the run (it ends at its first
+    violation: see :meth:`~dscourse.checkers.trial.Trial.only`).
     """
     want = _wanted(properties, FD_PROPERTIES)
+    key = ("E1.2", TimeoutFD, seed, n, period_ms, initial_timeout_ms, gst_ms, max_delay_ms, crash,
+           end_ms)
+    return judged_once(key, want, FD_PROPERTIES, lambda w: _fd_run(
+        TimeoutFD, seed, n, period_ms, initial_timeout_ms, gst_ms, max_delay_ms, crash, end_ms, w),
+        stops_early=True)
+
+
+def _fd_run(TimeoutFD: Any, seed: int, n: int, period_ms: float, initial_timeout_ms: float,
+            gst_ms: float, max_delay_ms: float, crash: bool, end_ms: float,
+            want: frozenset[str]) -> Trial:
     trial = Trial(seed)
     rng = dsim.stream(seed, "e1.2-workload")
     ids = [f"p{i}" for i in range(1, n + 1)]

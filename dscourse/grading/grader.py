@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checkers.trial import sharing_runs
 from ..errors import ConfigError, allowed
 from . import cells as fmt
 from . import rules, shrink
@@ -408,10 +409,11 @@ def _grade_exercise(exercise: str, cases: list[TestCase], cells: list[tuple[str,
                     _note_load(answer, result, cells)
                     bindings = _bindings(boxes, answer, names)
                     loaded = True
-                    while pending:
-                        result.outcomes.append(run_test(pending[0], bindings, secret,
-                                                        reraise=(ChildError,), salt=salt))
-                        pending.pop(0)
+                    with sharing_runs():      # these sandboxes' code: one run judged per property
+                        while pending:
+                            result.outcomes.append(run_test(pending[0], bindings, secret,
+                                                            reraise=(ChildError,), salt=salt))
+                            pending.pop(0)
                 except ChildError as exc:
                     result.worsen(exc.status, f"{exercise}: {exc.reason}")
                     message = _child_message(exc)

@@ -113,13 +113,24 @@ class StudentError(Exception):
         self.not_implemented = not_implemented
 
 
+def check_seeds_args(n: Any, group: Any) -> None:
+    """Refuse what :meth:`Context.seeds` cannot take."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise allowed("n", n, "a positive int")
+    if group is not None and (type(group) is not str or not group or "/" in group):
+        raise allowed("group", group, "a non-empty str without '/'")
+
+
 class Context:
     """The ``t`` a test receives: seeds, expectations, and whether it is hidden.
 
     Public tests get fixed seeds ``1..n``; hidden tests get seeds derived from the
     instructor's secret with HMAC-SHA256 over ``salt`` (the grader passes the student id and
     a digest of the submission's answer cells), the exercise, the test and the index, so
-    students cannot precompute them and a leaked input helps no other submission.
+    students cannot precompute them and a leaked input helps no other submission. Hidden
+    tests that judge different properties of the same runs name a ``group``: they get the
+    same seeds (derived from the group instead of the test), so the grader runs each run once
+    (:func:`~dscourse.checkers.trial.judged_once`).
     """
 
     def __init__(self, case: TestCase, secret: bytes | None = None, salt: str = "") -> None:
@@ -128,17 +139,18 @@ class Context:
         self._secret = secret
         self._salt = salt
 
-    def seeds(self, n: int) -> list[int]:
-        """``n`` seeds for this test (fixed when public, secret-derived when hidden)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise allowed("n", n, "a positive int")
+    def seeds(self, n: int, group: str | None = None) -> list[int]:
+        """``n`` seeds for this test (fixed when public, secret-derived when hidden: from the
+        test's name, or from ``group``, shared by the exercise's tests naming it)."""
+        check_seeds_args(n, group)
         if not self.hidden:
             return list(range(1, n + 1))
         if self._secret is None:
             raise allowed("secret", None, "an instructor's secret (hidden tests run only in the grader)")
+        source = self.case.name if group is None else f"group/{group}"    # never a test's name
         out = []
         for i in range(n):
-            tag = f"{self._salt}/{self.case.exercise}/{self.case.name}/{i}".encode()
+            tag = f"{self._salt}/{self.case.exercise}/{source}/{i}".encode()
             out.append(int.from_bytes(hmac.new(self._secret, tag, hashlib.sha256).digest()[:4], "big"))
         return out
 

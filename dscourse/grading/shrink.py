@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import allowed
+from ..checkers.trial import sharing_runs
 from ..sim import Simulation
 from ..sim.nemesis import Nemesis
-from .registry import Context, Outcome, TestCase, run_test
+from .registry import Context, Outcome, TestCase, check_seeds_args, run_test
 
 SHRINK_CPU = 20.0        # CPU seconds per submission for shrinking (all of its tests)
 MAX_RERUNS = 60          # reruns per failing test, whatever the budget
@@ -39,9 +39,8 @@ class Focused(Context):
         super().__init__(case)
         self._seed = seed
 
-    def seeds(self, n: int) -> list[int]:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise allowed("n", n, "a positive int")
+    def seeds(self, n: int, group: str | None = None) -> list[int]:
+        check_seeds_args(n, group)
         return [self._seed]
 
 
@@ -72,7 +71,7 @@ def rerun(case: TestCase, bindings: dict[str, Any], seed: int, keep: frozenset[i
     """Run public test ``case`` on ``seed`` alone, with only the nemesis entries in ``keep``
     (all with None); returns the outcome and the full schedule the harness asked for."""
     record: list[Any] = []
-    with nemesis_filter(keep, record):
+    with nemesis_filter(keep, record), sharing_runs(active=False):   # every rerun runs
         outcome = run_test(case, bindings, reraise=reraise, context=Focused(case, seed))
     return outcome, record
 

@@ -1,0 +1,154 @@
+"""One run judged for every property, shared by the tests of its properties (issue 23, item 5).
+
+Inside ``sharing_runs()`` a harness runs each seeded run once and hands each test its
+properties' share: that must be exactly what a run judged for those properties alone finds --
+on correct and wrong implementations, every property subset, many seeds -- and a harness that
+ends a run at its first violation must run again when that violation is not wanted.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from test_ch01_harness import (
+    FixedLongTimeout,
+    Garbage,
+    NeverQuiet,
+    NeverSuspects,
+    NoDedup,
+    NoDoubling,
+    NoRetransmit,
+    Silent,
+    SuspectAll,
+    Unordered,
+)
+
+from dscourse.checkers import trial as trial_mod
+from dscourse.checkers.trial import MAX_VIOLATIONS, Trial, judged_once, sharing_runs
+from dscourse.fundamentals.reliable_channel import ReliableChannel
+from dscourse.fundamentals.timeout_fd import TimeoutFD
+from dscourse.grading import ch01
+
+
+class NoDoublingThenDeaf(NoDoubling):
+    """Breaks adaptation early (before GST) and completeness at the end: a run judged for
+    every property ends at the first, so completeness must be judged by a run of its own."""
+
+    def on_timer(self, name, payload):
+        if self.now < 350:
+            super().on_timer(name, payload)
+            return
+        for peer in self.peers:
+            self.send(peer, "hb")
+        self.set_timer(self.period_ms, "beat")
+
+
+def _subsets(known):
+    return [c for r in (1, 2, len(known)) for c in itertools.combinations(known, r)]
+
+
+def _seen(t: Trial):
+    return (t.ok, t.violations, t.at, t.seed, None if t.error is None else str(t.error))
+
+
+CHANNELS = [ReliableChannel, NoDedup, NoRetransmit, NeverQuiet, Unordered, Silent, Garbage]
+DETECTORS = [TimeoutFD, NoDoubling, FixedLongTimeout, NeverSuspects, SuspectAll, NoDoublingThenDeaf]
+
+
+@pytest.mark.parametrize("cls", CHANNELS, ids=lambda c: c.__name__)
+def test_a_shared_channel_run_judges_each_property_as_its_own_run(cls):
+    for seed in range(1, 5):
+        alone = {p: _seen(ch01.channel_trial(cls, seed, properties=p))
+                 for p in _subsets(ch01.CHANNEL_PROPERTIES)}
+        with sharing_runs():
+            shared = {p: _seen(ch01.channel_trial(cls, seed, properties=p)) for p in alone}
+        assert shared == alone
+
+
+@pytest.mark.parametrize("cls", DETECTORS, ids=lambda c: c.__name__)
+def test_a_shared_detector_run_judges_each_property_as_its_own_run(cls):
+    for seed in range(1, 5):
+        alone = {p: _seen(ch01.fd_trial(cls, seed, properties=p)) for p in _subsets(ch01.FD_PROPERTIES)}
+        with sharing_runs():
+            shared = {p: _seen(ch01.fd_trial(cls, seed, properties=p)) for p in alone}
+        assert shared == alone
+
+
+def _counting(monkeypatch, name):
+    runs = []
+    real = getattr(ch01, name)
+
+    def counted(*args):
+        runs.append(args[-1])
+        return real(*args)
+    monkeypatch.setattr(ch01, name, counted)
+    return runs
+
+
+def test_a_correct_run_is_run_once_for_all_its_tests(monkeypatch):
+    runs = _counting(monkeypatch, "_fd_run")
+    with sharing_runs():
+        for p in ch01.FD_PROPERTIES:
+            assert ch01.fd_trial(TimeoutFD, 7, properties=(p,)).ok
+        assert ch01.fd_trial(TimeoutFD, 8, properties=("adaptation",)).ok      # another seed
+    assert runs == [frozenset(ch01.FD_PROPERTIES)] * 2
+    runs.clear()
+    for p in ch01.FD_PROPERTIES:                 # outside the block nothing is shared
+        ch01.fd_trial(TimeoutFD, 7, properties=(p,))
+    assert runs == [frozenset({p}) for p in ch01.FD_PROPERTIES]
+
+
+def test_a_run_ended_by_an_unwanted_violation_runs_again(monkeypatch):
+    runs = _counting(monkeypatch, "_fd_run")
+    with sharing_runs():
+        adaptation = ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("adaptation",))
+        completeness = ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("completeness",))
+    assert adaptation.violations[0].startswith("adaptation: ")
+    assert completeness.violations and completeness.violations[0].startswith("completeness: ")
+    assert runs == [frozenset(ch01.FD_PROPERTIES), frozenset({"completeness"})]
+
+
+def test_without_the_rerun_the_shared_verdict_would_be_wrong(monkeypatch):
+    """Blind :meth:`Trial.only` to early stops: the deaf detector then passes completeness."""
+    real = Trial.only
+    monkeypatch.setattr(Trial, "only", lambda self, want, known, stops_early: real(
+        self, want, known, stops_early=False))
+    with sharing_runs():
+        ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("adaptation",))
+        assert ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("completeness",)).ok
+
+
+def test_unnamed_violations_stay_in_every_share_and_a_full_run_is_not_trusted():
+    known = ("a", "b")
+    full = Trial(1)
+    full.violate("b: late", 5.0)
+    full.violate("x.suspected must be a set", 7.0)
+    part = full.only(frozenset({"a"}), known, stops_early=False)
+    assert part.violations == ["x.suspected must be a set"] and part.at == 7.0
+    assert full.only(frozenset({"a"}), known, stops_early=True).violations == ["x.suspected must be a set"]
+    only_b = Trial(1)
+    only_b.violate("b: late", 5.0)
+    assert only_b.only(frozenset({"a"}), known, stops_early=True) is None
+    assert only_b.only(frozenset({"a"}), known, stops_early=False).ok
+    capped = Trial(1)
+    for i in range(MAX_VIOLATIONS + 3):
+        capped.violate(f"b: {i}", float(i))
+    assert capped.only(frozenset({"b"}), known, stops_early=False) is None
+
+
+def test_sharing_is_scoped_and_can_be_switched_off():
+    calls = []
+
+    def run(want):
+        calls.append(want)
+        return Trial(1)
+    known = ("a", "b")
+    with sharing_runs():
+        judged_once("k", frozenset({"a"}), known, run, stops_early=False)
+        judged_once("k", frozenset({"b"}), known, run, stops_early=False)
+        with sharing_runs(active=False):            # e.g. a shrinker's reruns
+            judged_once("k", frozenset({"a"}), known, run, stops_early=False)
+        judged_once(["unhashable"], frozenset({"a"}), known, run, stops_early=False)
+    assert calls == [frozenset(known), frozenset({"a"}), frozenset({"a"})]
+    assert trial_mod._SHARED == []
