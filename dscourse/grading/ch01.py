@@ -217,7 +217,7 @@ def _fd_run(TimeoutFD: Any, seed: int, n: int, period_ms: float, initial_timeout
     # per observer p, per peer q: what p last showed about q (mixed values, hence Any)
     state: dict[str, dict[str, dict[str, Any]]] = {
         p: {q: {"susp": False, "since": None, "t_before": None, "false_after_gst": 0, "restores": 0,
-                "heard": 0.0} for q in ids if q != p} for p in ids}
+                "heard": 0.0, "gap": 0.0} for q in ids if q != p} for p in ids}
 
     def observe(p: str, node: Any) -> None:
         now = s.now
@@ -275,7 +275,9 @@ def _fd_run(TimeoutFD: Any, seed: int, n: int, period_ms: float, initial_timeout
             events = s.trace.events
             for e in events[seen[0]:]:
                 if e.kind == "deliver" and e.node in state and e.peer in state[e.node]:
-                    state[e.node][e.peer]["heard"] = e.time / 1000
+                    st = state[e.node][e.peer]
+                    st["gap"] = max(st["gap"], e.time / 1000 - st["heard"])
+                    st["heard"] = e.time / 1000
             seen[0] = len(events)
             if s.now == 0:                      # the nodes are still starting
                 return False
@@ -332,21 +334,27 @@ def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bo
                     trial.violate(f"eventual accuracy: {p} still suspects {q} at the end, but {q} is correct")
 
     # Before GST heartbeats are late, so a working detector suspects and retracts; one that
-    # never does keeps adaptation and accuracy only vacuously, and earns neither. One that
-    # suspects everyone is complete only trivially, and earns no completeness.
-    watched = [st for p, peers in state.items() if p != victim for st in peers.values()]
-    if "adaptation" in want and not any(st["restores"] for st in watched):
-        trial.violate("adaptation: no suspicion was ever retracted, so no timeout ever doubled "
-                      "(before GST heartbeats arrive late: a detector must suspect, then retract)")
+    # never does keeps adaptation and accuracy only vacuously, and earns neither -- judged only
+    # when the run made it necessary: a silence longer than the initial timeout plus a period,
+    # ended by a heartbeat (a run whose heartbeats all came in time asks for no suspicion). One
+    # that suspects everyone is complete only trivially, and earns no completeness.
+    watched = [(p, q, st) for p, peers in state.items() if p != victim for q, st in peers.items()]
+    p, q, longest = max(watched, key=lambda w: w[2]["gap"], default=("", "", {"gap": 0.0}))
+    forced = longest["gap"] > t0 + period_ms
+    because = (f"{p} heard nothing from {q} for {longest['gap']:.1f} ms, longer than the initial "
+               f"timeout ({t0:g} ms) plus a period ({period_ms:g} ms), before its heartbeat came")
+    if "adaptation" in want and forced and not any(st["restores"] for _, _, st in watched):
+        trial.violate(f"adaptation: no suspicion was ever retracted, so no timeout ever doubled, "
+                      f"but {because}: a detector must suspect then, and retract")
     if "completeness" in want and victim is not None and any(
             st["susp"] for p, peers in state.items() if p != victim
             for q, st in peers.items() if q != victim):
         trial.violate("completeness: correct peers are still suspected at the end too, and "
                       "suspecting everyone is complete only trivially (completeness counts "
                       "together with no false suspicion at the end)")
-    if "eventual accuracy" in want and not any(st["since"] is not None for st in watched):
-        trial.violate("eventual accuracy: nobody was ever suspected, so accuracy held only "
-                      "vacuously (a detector that never suspects is not a detector)")
+    if "eventual accuracy" in want and forced and not any(st["since"] is not None for _, _, st in watched):
+        trial.violate(f"eventual accuracy: nobody was ever suspected, so accuracy held only "
+                      f"vacuously, but {because} (a detector that never suspects is not a detector)")
 
 
 # ---- E1.3: break the naive primary-backup store --------------------------------------------------

@@ -233,3 +233,20 @@ def test_invented_deliveries_count_for_nothing():
     assert _broken(Garbage, ch01.channel_trial, ch01.CHANNEL_PROPERTIES) == set(ch01.CHANNEL_PROPERTIES)
     t = ch01.channel_trial(Garbage, 1, properties=("exactly once",))
     assert "never sent on that link" in t.violations[0]
+
+
+def test_vacuity_is_judged_only_when_the_run_forced_a_suspicion():
+    """A correct detector is never blamed for a run whose heartbeats all came in time (it once
+    lost a hidden point that way); a detector that never suspects still loses adaptation and
+    accuracy on every run with a silence longer than the initial timeout plus a period."""
+    assert ch01.fd_trial(TimeoutFD, 1156602890).ok       # heartbeats all in time: no suspicion
+    forced = 0
+    for i in range(1, 121):
+        seed = i * 2654435761 % 2**32
+        assert ch01.fd_trial(TimeoutFD, seed).ok, seed
+        lazy = ch01.fd_trial(NeverSuspects, seed, properties=("adaptation", "eventual accuracy"))
+        vacuous = [v for v in lazy.violations if "heard nothing from" in v]
+        if vacuous:
+            forced += 1
+            assert [v.split(":")[0] for v in vacuous] == ["adaptation", "eventual accuracy"]
+    assert forced > 60        # most runs force a suspicion before GST (Pareto latencies)
