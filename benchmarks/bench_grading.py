@@ -2,16 +2,22 @@
 
 The batch is the worst case for time: every submission solves all three exercises, so every
 test runs every seed (a stub or a crash is much cheaper). It is graded, in the same run,
-alternately (``--repeat`` rounds), with ``--jobs`` = the number of cores (what instructors run):
-by this tree's grader, and by the grader as it was before issue 23's item 5 (the named peer:
-the library at commit ``BEFORE``, extracted with ``git archive`` into a temporary folder and
-run from there on the same batch and the same master). Both run in fresh interpreters. Unless
-``--skip-peers``, also (in this tree): the uid scans and ``rm`` processes of before issue 23's
-first change, every node of an exercise in one process (the design before issue 12), ``--jobs
-1`` and ``--isolation none`` (what the jail itself costs). The machine is shared, so compare the
-ratios printed, not the seconds; the load average is printed beside each time.
+alternately (``--repeat`` rounds), with ``--jobs`` = the number of cores (what instructors
+run): by this tree's grader, and by the grader as it was before issue 23's item 5 (the named
+peer: the library and the Chapter 1 master notebook at commit ``BEFORE``, extracted with ``git
+archive`` into a temporary folder and run from there on the same batch: each grader with its
+own master, whose answers are the same, since the master's tests are part of what is timed).
+Both run in fresh interpreters. Unless ``--skip-peers``, also (in this tree): the uid scans and
+``rm`` processes of before issue 23's first change, every node of an exercise in one process
+(the design before issue 12), ``--jobs 1`` and ``--isolation none`` (what the jail itself
+costs). The machine is shared, so compare the ratios printed, not the seconds; the load average
+is printed beside each time.
 
-Last measured (2026-12-04, fourth session; docs/grading.md section 6 has the rest): ``--n 10
+Last measured (2026-12-04, fifth session, after one run judged per property set; load
+1.9-4.9): ``--n 30 --skip-peers``: **35.9 s now against 99.8 s at c695dbe (x2.78)**, grading
+processes' CPU 35.5 s against 103.6 s, the same gradebook rows: under the 60 s target.
+
+Fourth session (docs/grading.md section 6 has the rest): ``--n 10
 --repeat 2 --isolation none --skip-peers --before 6cef96f`` (load 7.3-9.7): process-tree CPU
 54.1 and 60.5 s now against 67.7 and 64.3 s at the session's start (x1.25, x1.06); ``--n 30
 --skip-peers`` with the jail: 192.4 s now against 253.0 s at c695dbe (x1.31; load 6.9-8.1),
@@ -90,9 +96,11 @@ def timed(folder: Path, jobs: int, isolation: str) -> tuple[float, list]:
 
 def graded_by(tree: Path, folder: Path, jobs: int, isolation: str) -> tuple[float, float, list]:
     """Seconds, CPU seconds and ``[student, status, total]`` rows: the batch graded by the
-    library in ``tree``. The CPU is the grading process tree's; a jailed sandbox's interpreter
-    is reaped by nobody of it, so only ``--isolation none`` counts the sandboxes' CPU too."""
-    done = subprocess.run([sys.executable, "-c", RUN, str(tree), str(MASTER), str(folder), str(jobs),
+    library and the master in ``tree``. The CPU is the grading process tree's; a jailed
+    sandbox's interpreter is reaped by nobody of it, so only ``--isolation none`` counts the
+    sandboxes' CPU too."""
+    master = tree / MASTER.relative_to(ROOT)
+    done = subprocess.run([sys.executable, "-c", RUN, str(tree), str(master), str(folder), str(jobs),
                            isolation], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"grading with {tree} failed:\n{done.stderr[-3000:]}")
@@ -101,9 +109,9 @@ def graded_by(tree: Path, folder: Path, jobs: int, isolation: str) -> tuple[floa
 
 
 def extract(rev: str, dest: Path) -> Path:
-    """The ``dscourse`` package as of commit ``rev``, extracted into ``dest``."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "dscourse"], capture_output=True,
-                             check=False)
+    """The ``dscourse`` package and the Chapter 1 master as of commit ``rev``, in ``dest``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "dscourse",
+                              str(MASTER.relative_to(ROOT))], capture_output=True, check=False)
     if archive.returncode:
         raise SystemExit(f"git archive {rev} failed (a shallow clone?): {archive.stderr.decode()[:300]}")
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
