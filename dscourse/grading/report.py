@@ -162,15 +162,15 @@ def histogram_svg(scores: list[int], top: int, title: str) -> str:
     width, height, left, right, bottom, head = 480, 220, 48, 12, 40, 26
     plot_w, plot_h = width - left - right, height - bottom - head
     peak = max(counts.values(), default=0)
-    y_top = max(1, peak)
+    tick = max(1, -(-peak // 4))                      # whole submissions, at most 4 steps
+    y_top = tick * max(1, -(-peak // tick))
     step = plot_w / (top + 1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
            f'<title>{e(title)}: submissions per score</title>',
            f'<text x="{left + plot_w / 2:.1f}" y="16" text-anchor="middle" font-size="13">{e(title)}</text>']
     base = head + plot_h
-    ticks = sorted({0, y_top, *(round(y_top * k / 4) for k in range(1, 4))})
-    for t in ticks:                                   # integer gridlines on the count axis
+    for t in range(0, y_top + 1, tick):               # evenly spaced integer gridlines
         y = base - plot_h * t / y_top
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{t}</text>')
