@@ -335,14 +335,21 @@ def _judge_fd(trial: Trial, state: dict, victim: str | None, crash_at: float, bo
 
     # Before GST heartbeats are late, so a working detector suspects and retracts; one that
     # never does keeps adaptation and accuracy only vacuously, and earns neither -- judged only
-    # when the run made it necessary: a silence longer than the initial timeout plus a period,
-    # ended by a heartbeat (a run whose heartbeats all came in time asks for no suspicion). One
-    # that suspects everyone is complete only trivially, and earns no completeness.
+    # when the run made a suspicion necessary: a silence longer than the initial timeout plus a
+    # period, ended by a heartbeat, or a correct peer silent that long at the end (its
+    # heartbeats stopped: after GST a working detector's arrive every period + at most
+    # max_delay). A run whose heartbeats all came in time asks for no suspicion. One that
+    # suspects everyone is complete only trivially, and earns no completeness.
     watched = [(p, q, st) for p, peers in state.items() if p != victim for q, st in peers.items()]
-    p, q, longest = max(watched, key=lambda w: w[2]["gap"], default=("", "", {"gap": 0.0}))
-    forced = longest["gap"] > t0 + period_ms
-    because = (f"{p} heard nothing from {q} for {longest['gap']:.1f} ms, longer than the initial "
-               f"timeout ({t0:g} ms) plus a period ({period_ms:g} ms), before its heartbeat came")
+
+    def silence(w: tuple[str, str, dict[str, Any]]) -> float:
+        st = w[2]
+        return max(st["gap"], end_ms - st["heard"] if w[1] != victim else 0.0)
+    p, q, longest = max(watched, key=silence, default=("", "", {"gap": 0.0, "heard": end_ms}))
+    quiet = silence((p, q, longest))
+    forced = quiet > t0 + period_ms
+    because = (f"{p} heard nothing from {q} for {quiet:.1f} ms, longer than the initial timeout "
+               f"({t0:g} ms) plus a period ({period_ms:g} ms)")
     if "adaptation" in want and forced and not any(st["restores"] for _, _, st in watched):
         trial.violate(f"adaptation: no suspicion was ever retracted, so no timeout ever doubled, "
                       f"but {because}: a detector must suspect then, and retract")

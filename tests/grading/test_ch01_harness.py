@@ -250,3 +250,19 @@ def test_vacuity_is_judged_only_when_the_run_forced_a_suspicion():
             forced += 1
             assert [v.split(":")[0] for v in vacuous] == ["adaptation", "eventual accuracy"]
     assert forced > 60        # most runs force a suspicion before GST (Pareto latencies)
+
+
+class Mute(TimeoutFD):
+    """Sends no heartbeat and suspects every peer (the cheat corpus's globals detector)."""
+
+    def on_timer(self, name, payload):
+        self.suspected = set(self.peers)
+        self.set_timer(self.period_ms, "beat")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 1156602890])
+def test_a_detector_whose_heartbeats_never_come_earns_no_adaptation(seed):
+    """No heartbeat ever ends a silence, yet the silence of correct peers until the end
+    forces a suspicion (after GST a working detector's heartbeats arrive every period)."""
+    t = ch01.fd_trial(Mute, seed, properties=("adaptation",))
+    assert t.violations and "heard nothing from" in t.violations[0]
