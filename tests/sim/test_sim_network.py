@@ -138,12 +138,16 @@ def test_presets_and_is_reply():
     assert ds.sim.is_reply("x", {"in_reply_to": 3}) and not ds.sim.is_reply("Get", {})
 
 
-def test_receivers_get_private_copies_of_mutable_messages():
-    class Mutator(Node):
-        def __init__(self, id):
-            super().__init__(id)
-            self.got = []
+class Receiver(Node):
+    """Keeps what it received in ``got``."""
 
+    def __init__(self, id):
+        super().__init__(id)
+        self.got = []
+
+
+def test_receivers_get_private_copies_of_mutable_messages():
+    class Mutator(Receiver):
         def on_start(self):
             if self.id == "a":
                 box = {"type": "Box", "items": [1]}
@@ -169,11 +173,7 @@ def test_a_handed_over_message_skips_the_private_copy_but_not_the_duplicates(dup
     very object sent, the trace keeps its own rendering, and a duplicate is still a copy."""
     sent: list = []
 
-    class Giver(Node):
-        def __init__(self, id):
-            super().__init__(id)
-            self.got = []
-
+    class Giver(Receiver):
         def on_start(self):
             if self.id == "a":
                 box = {"type": "Box", "items": [1]}
