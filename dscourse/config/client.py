@@ -5,6 +5,13 @@ snapshot file (Nacos ``LocalConfigInfoProcessor``, Apollo ``LocalFileConfigRepos
 survives a restart, so :meth:`get` serves the last known config, never an empty one, while the
 server is down. ``stable["received"]`` logs every update applied: (time, key, md5).
 Listeners are called as ``listener(client_id, key, content)`` after an update.
+
+A restart (crash and recovery of the client's node) does not call the listeners with the
+snapshot: Nacos's ``CacheData`` loads the failover copy or snapshot when it is created and
+``addListener`` records that content's MD5 as the listener's ``lastCallMd5``, so a listener
+hears only of a content whose MD5 differs (one published while the client was down arrives
+after the first poll). The application reads the snapshot on start with ``getConfig``, here
+:meth:`ConfigClient.get`.
 """
 
 from __future__ import annotations

@@ -17,11 +17,23 @@ Watches are one-shot: each registered function is called once with a :class:`Wat
 ACLs as kazoo has them (:mod:`.security`): ``create(acl=...)``, ``get_acls``, ``set_acls`` and
 ``add_auth``, whose credentials the client sends again on every new connection (ZooKeeper
 authenticates connections, not sessions).
+
+Restarts. A crash and recovery of the client's node (``ds.sim``: the node is rebuilt from
+``__init__``, only ``stable`` is kept) is a restart of the process the client runs in: the
+session, its watches, the connection and the requests in flight were in memory and are gone
+(what was in flight never completes; the old session's ephemerals stay until the servers
+expire it). The :class:`KazooClient` object, the application's handle, survives with what
+kazoo keeps on it: its ``add_listener`` listeners (a set, as kazoo's ``state_listeners``:
+adding one again is a no-op, so an application that registers on every start is called once)
+and its ``auth_data``. If it was started and not stopped, it starts again by itself with a
+new session (a new process has no session id to resume) and calls its listeners with
+CONNECTED; an application that calls ``start_async()`` on its own start just joins that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import allowed
@@ -158,14 +170,27 @@ class AsyncResult:
         return self.value
 
 
+@dataclass(eq=False)
+class Handle:
+    """What the application's :class:`KazooClient` holds and a restart of the client's node
+    keeps (a constructor argument of :class:`ClientNode`, so ``ds.sim``'s rebuild hands the
+    same object back): the state listeners, the ``auth_data`` and the driver of sync calls."""
+
+    listeners: list[Callable[[str], Any]] = field(default_factory=list)
+    auth_data: list[tuple[str, str]] = field(default_factory=list)  # (scheme, credential)
+    driver: Callable[[Callable[[], bool], float | None], None] | None = None
+
+
 class ClientNode(Node):
     """The client's connection to the ensemble, as a simulated process (see module docstring)."""
 
-    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int, ip: str = "127.0.0.1") -> None:
+    def __init__(self, id: str, servers: tuple[str, ...], timeout_ms: int, ip: str = "127.0.0.1",
+                 handle: Handle | None = None) -> None:
         super().__init__(id)
         self.servers = servers
         self.ip = ip
-        self.auth_data: list[tuple[str, str]] = []  # (scheme, credential), sent on every connection
+        self.handle = handle if handle is not None else Handle()
+        self.auth_data = self.handle.auth_data  # sent on every connection
         self.requested_timeout = timeout_ms
         self.timeout_ms = timeout_ms
         self.session = 0
@@ -183,17 +208,26 @@ class ClientNode(Node):
         self.outbox: list[tuple[tuple, AsyncResult, Callable | None]] = []
         self.data_watchers: dict[str, dict[Callable, None]] = {}
         self.child_watchers: dict[str, dict[Callable, None]] = {}
-        self.listeners: list[Callable[[str], Any]] = []
+        self.listeners = self.handle.listeners
         self.started = False
-        self.driver: Callable[[Callable[[], bool], float | None], None] | None = None
 
     def drive(self, done: Callable[[], bool], timeout_s: float | None) -> None:
-        if self.driver is not None:
-            self.driver(done, timeout_s)
+        if self.handle.driver is not None:
+            self.handle.driver(done, timeout_s)
+
+    def on_recover(self) -> None:
+        """The process restarted (module docstring, "Restarts"): start again, with a new
+        session, if the application had started the client and not stopped it."""
+        if self.stable.get("started"):
+            self.begin()
+
+    def _set_started(self, started: bool) -> None:
+        self.started = started
+        self.stable["started"] = started
 
     # -- connection state machine ------------------------------------------------------------
     def begin(self) -> None:
-        self.started = True
+        self._set_started(True)
         self.keeper = KeeperState.CONNECTING
         self._connect_next()
         self.set_timer(self._read_timeout() / 2, "check")
@@ -249,7 +283,7 @@ class ClientNode(Node):
     def _auth_failed(self) -> None:
         """kazoo's AUTH_FAILED: the server closed the connection and kazoo stops connecting, so the
         client ends CLOSED (later calls raise :class:`ConnectionClosedError`, as on a real server)."""
-        self.started = False
+        self._set_started(False)
         self.keeper = KeeperState.CLOSED
         for _, (_, result, _) in sorted(self.pending.items()):
             result.set_exception(AuthFailedError())
@@ -397,7 +431,7 @@ class ClientNode(Node):
             fn(event)
 
     def close(self) -> None:
-        self.started = False
+        self._set_started(False)
         self.keeper = KeeperState.CLOSED
         for _, (_, result, _) in sorted(self.pending.items()):
             result.set_exception(ConnectionClosedError())
@@ -495,7 +529,7 @@ class KazooClient:
         self.default_acl = default_acl
         for scheme, credential in auth_data or ():
             node.auth_data.append((scheme, credential))
-        node.driver = self._drive
+        node.handle.driver = self._drive
 
     def __repr__(self) -> str:
         return f"<KazooClient {self._node.id} -> {self._node.server} {self.state} session={self._node.session:#x}>"
@@ -579,7 +613,11 @@ class KazooClient:
         self._node.close()
 
     def add_listener(self, listener: Callable[[str], Any]) -> None:
-        self._node.listeners.append(listener)
+        """kazoo's ``add_listener``: its listeners are a set (adding one twice is a no-op)."""
+        if not callable(listener):
+            raise allowed("listener", listener, "a callable taking the new state")
+        if listener not in self._node.listeners:
+            self._node.listeners.append(listener)
 
     def remove_listener(self, listener: Callable[[str], Any]) -> None:
         if listener in self._node.listeners:

@@ -9,7 +9,7 @@ from ..history import Recorder
 from ..notebook import default_seed
 from ..sim import Network, Simulation
 from ..sim.cluster import Cluster
-from .client import ClientNode, KazooClient
+from .client import ClientNode, Handle, KazooClient
 from .datatree import NoopTxn
 from .election import LEADING
 from .invariants import ZabMonitor
@@ -120,7 +120,7 @@ class Ensemble(Cluster):
         from .acl import ipv4
         if not isinstance(ip, str) or ipv4(ip) is None:
             raise allowed("ip", ip, "a dotted IPv4 address such as '10.0.0.5'")
-        node = ClientNode(cid, tuple(order), session_timeout_ms, ip)
+        node = ClientNode(cid, tuple(order), session_timeout_ms, ip, Handle())  # kept over restarts
         self.sim.add_node(node)
         zk = KazooClient(node, self.sim, self.history if record else None, default_acl, auth_data)
         self.clients[cid] = zk
