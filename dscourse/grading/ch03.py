@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import sim as dsim
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged_once
 from ..errors import allowed
 from ..replication import cluster, majority_minority
 from ..sim.rng import stream
@@ -196,10 +196,18 @@ def abd_partition_trial(abd_client: Any, seed: int, clients: int = 4, keys: tupl
     into a majority and a minority side from ``start`` for ``heal_after`` ms. The
     ``properties`` judged, each reported: the history is linearizable; no minority client
     completes an operation it began during the partition; some majority read completes
-    during it."""
+    during it. The tests of the other properties share the run (it always runs to the end:
+    :func:`~dscourse.checkers.trial.judged_once`)."""
     for p in properties:
         if p not in ABD_PROPERTIES:
             raise allowed("properties", p, f"a tuple of {ABD_PROPERTIES}")
+    key = ("E3.2", abd_client, seed, clients, keys, start, heal_after, skew_ms)
+    return judged_once(key, frozenset(properties), ABD_PROPERTIES, lambda want: _partition_run(
+        abd_client, seed, clients, keys, start, heal_after, skew_ms, want), stops_early=False)
+
+
+def _partition_run(abd_client: Any, seed: int, clients: int, keys: tuple[str, ...], start: float,
+                   heal_after: float, skew_ms: float, properties: frozenset[str]) -> Trial:
     trial = Trial(seed)
     rng = stream(seed, "E3.2/workload")
     c = cluster("quorum", replicas=5, clients=clients, seed=seed, n=5, r=3, w=3, timeout_ms=50.0,
@@ -218,17 +226,17 @@ def abd_partition_trial(abd_client: Any, seed: int, clients: int = 4, keys: tupl
     c.run(until=1500)
     ops = c.history.ops()
     if "linearizable" in properties and c.check().outcome != "ok":
-        trial.violate("Linearizability: the history is not linearizable")
+        trial.violate("linearizable: the history is not linearizable")
     early = [op for op in ops if op.process in minority and op.status == "ok"
              and start < op.call and op.ret < end]
     if "minority silent" in properties and early:
-        trial.violate(f"Minority side: {early[0].process} completed a {early[0].f} it began during the "
+        trial.violate(f"minority silent: {early[0].process} completed a {early[0].f} it began during the "
                       f"partition ({start:g}-{end:g} ms), at {early[0].ret:.1f} ms: it cannot have "
                       "reached a majority", early[0].ret)
     if "majority live" in properties and not any(
             op.process in majority and op.f == "get" and op.status == "ok"
             and start + 20 < op.call < end - 20 for op in ops):
-        trial.violate(f"Majority side: no read completed during the partition ({start:g}-{end:g} ms)")
+        trial.violate(f"majority live: no read completed during the partition ({start:g}-{end:g} ms)")
     return trial
 
 
