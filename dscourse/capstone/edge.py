@@ -94,16 +94,17 @@ class EdgeGateway(ConsumerNode):
         self.gateway.refresh_routes(conf["routes"])
         self.rule = GrayRule(percentage=float(conf["gray"]["percentage"]))
         self.release = md5(content)
-        self.stable["config"] = content   # the local snapshot: a restarted gateway starts from it
+        self.stable["config"] = content   # the release applied: a restarted gateway starts from it
 
     def on_config(self, client_id: str, key: str, content: str) -> None:
         if key == CONFIG_KEY:
             self.configure(content)
 
     def on_start(self) -> None:
-        if "config" in self.stable:
-            self.configure(self.stable["config"])
-        if self.zk is not None:       # also after a restart, which rebuilt the client's node
+        if "config" in self.stable:   # a Nacos listener is not called with the client's snapshot
+            self.configure(self.stable["config"])   # on a restart (ds.config.client), so keep ours
+        if self.zk is not None:       # as a new process does; kazoo's listeners are a set, and a
+                                      # restarted client is already reconnecting (ds.zk.client)
             self.zk.add_listener(self.on_session)
             self.zk.start_async()
         super().on_start()

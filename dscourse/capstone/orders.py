@@ -404,9 +404,11 @@ class OrderProvider(ProviderNode):
     the service's own timers go to the service.
 
     ``zk`` is the process's ZooKeeper client and ``znode`` its provider znode: at every start
-    (also after a restart, which rebuilds the client's node too) the provider starts the client
-    and, on every connection, creates the ephemeral znode again if its session lost it (Dubbo's
-    registry recovery); a restarted process is thus found again."""
+    the provider registers its listener and starts the client, as a new process would (after a
+    restart the client is already reconnecting with a new session and keeps its listeners, as a
+    kazoo client object does; registering again is a no-op), and on every connection creates
+    the ephemeral znode again if its session lost it (Dubbo's registry recovery); a restarted
+    process is thus found again."""
 
     def __init__(self, id: str, *, settings: Settings, service: type[OrderServiceBase] = OrderService,
                  latency: Dist = SERVICE_TIME, zk: Any = None, znode: str | None = None) -> None:
