@@ -30,10 +30,19 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
   reached nothing through the simulation but sending, annotating and the peer list
   (:class:`Spy`: the clock, timers, other nodes or the fault state make it impure), drew
   nothing from its random stream or its links' (:class:`Watched`), and kept no id of a
-  message it sent in its attributes or in a message (:func:`mentions`). A memoized step
-  whose child is new is run for real, and its result checked against the memo (a mismatch
-  is an error: the handler depends on something the explorer cannot see); the child then
-  shares the memo's node image;
+  message it sent in its attributes or in a message (:func:`mentions`, which sees into
+  named tuples too; a link the step made and left pristine is not a draw: :func:`_drawn`).
+  A memoized step whose child is new is run for real, and its result checked against the
+  memo (a mismatch is an error: the handler depends on something the explorer cannot see);
+  the child then shares the memo's node image;
+* a memoized step whose child is new is not run either when its *effect* was recorded
+  (:class:`Effect`: the trace rows and queue entries it added, relative to the clock and the
+  first free seq, and the FIFO links it sent on) and the verdicts on the child's nodes are
+  known (``on_nodes``): the child is built from the parent's record and the effect
+  (:meth:`Machine.derive`), a parent none of whose steps must run is never loaded. A pure
+  step draws nothing, so its sends took constant latencies; the effect applies unless a FIFO
+  link would hold a send back behind an earlier one (:meth:`Machine.applies`). Tests set
+  ``Machine.verify_derived``: every derived child is then also built for real and compared;
 * invariants, goals and prunes declared with :func:`~dscourse.checkers.explore.on_nodes`
   are judged once per combination of the nodes' identities;
 * sends are not rendered for the trace during the search (``Simulation._lazy_trace``: the
@@ -61,9 +70,9 @@ from typing import Any, NamedTuple
 from ..errors import ConfigError
 from ..sim import Simulation
 from ..sim.checkpoint import dump_faults, load_faults, restore_links_of
-from ..sim.queue import DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, RESUME, SEQ, TIME, TIMER
+from ..sim.queue import DATA, DEAD, DELIVER, ID, KIND, LABEL, MSG, NODE, PEER, PRIORITY, RESUME, SEQ, TIME, TIMER
 from ..sim.rng import stream
-from ..sim.trace import private
+from ..sim.trace import Unrendered, private
 from .explore import _choice, _first, freeze, node_state, path_of, restart
 from .explore_symmetry import Plain, keying
 
@@ -192,6 +201,21 @@ def _image(node: Any, parent: Image | None = None) -> Image:
     return attrs, tuple(out)
 
 
+def _drawn(after: tuple, before: tuple) -> bool:
+    """Whether a node's links (:meth:`Machine.links_of`) drew from their streams between
+    ``before`` and ``after``: a buffer refilled or read on. A link made by the step (its first
+    send there) with nothing drawn is not a draw: only its delivery time (``last``) is state."""
+    was = {a[0]: a for a in before}
+    for dst, _last, buf, i in after:
+        old = was.get(dst)
+        if old is None:
+            if buf or i:
+                return True
+        elif (buf is not old[2] and (buf or old[2])) or i != old[3]:
+            return True
+    return len(was) > len(after)
+
+
 class Watched:
     """A node's ``rng`` during a search: the node's generator, noting that it was used (so a
     step that draws nothing costs no read of the generator's state)."""
@@ -251,6 +275,8 @@ def mentions(x: Any, lo: int, hi: int) -> bool:
     if names is not None:
         return any(mentions(getattr(x, n), lo, hi) for n in names)
     d = getattr(x, "__dict__", None)
+    if isinstance(x, tuple):                # named tuples: their items (and any attributes)
+        return any(mentions(v, lo, hi) for v in x) or (type(d) is dict and mentions(d, lo, hi))
     if type(d) is dict and not isinstance(x, type):
         return mentions(d, lo, hi)
     return True
@@ -303,6 +329,10 @@ def entry_key(e: Any) -> tuple[Any, ...] | None:
 class Machine:
     """The simulation object moved between compact states, with what is loaded in it."""
 
+    verify_derived = False
+    """Tests set it: every child built from a recorded effect is also built by running the
+    step, and the two compared (:func:`_verify`)."""
+
     def __init__(self, sim: Simulation, keys: Plain) -> None:
         self.sim = sim
         self.keys = keys
@@ -327,6 +357,7 @@ class Machine:
         self.position = {nid: i for i, nid in enumerate(self.order)}
         self.intern = Interned()
         self.pure = False                      # the last fire's result is memoizable
+        self.verify_derived = Machine.verify_derived
         # sends keep their messages unrendered until a predicate reads the trace
         # (trace.Unrendered): most of the search's trace rows are never read
         sim._lazy_trace = sim.trace._lazy = True
@@ -547,8 +578,7 @@ class Machine:
             after = self.after = self.links_of(nid)
         if after is not before and after != before:
             self.links_at[nid] = None
-            drew = drew or len(after) != len(before) or \
-                any(a[2] is not b[2] or a[3] != b[3] for a, b in zip(after, before, strict=True))
+            drew = drew or _drawn(after, before)
         if drew:
             self.streams_at[nid] = None
             if watched.used and nid in self.grouped:
@@ -669,6 +699,164 @@ class Machine:
                      tuple(mkeys))
 
 
+    def effect(self, i: int, new: dict[int, tuple[Any, Any]]) -> Effect | None:
+        """The effect of the last fire, of the loaded state's entry ``i`` (a pure step: see
+        :meth:`memoizable`), relative to its clock and seqs; None if it cannot be replayed
+        without the kernel (its rows or entries are not what the template can express, or a
+        FIFO link held a send back behind an earlier one)."""
+        sim, st = self.sim, self.state
+        assert st is not None
+        e = st.entries[i]
+        if e[KIND] != DELIVER and e[KIND] != TIMER:
+            return None
+        now, lo, hi = sim._now, st.seq, sim._seq
+        rows = sim.trace._rows[len(st.rows):]
+        if not rows or rows[0] != _first_row(e, now):
+            return None
+        tail = []
+        for row in rows[1:]:
+            if row[0] != now or not (row[4] is None or (type(row[4]) is int and lo <= row[4] < hi)):
+                return None
+            tail.append((0, *row[1:4], _shift(row[4], lo, hi, -lo), *row[5:]))
+        entries, keys, hashes, mkeys = [], [], [], []
+        first: dict[str, int] = {}             # destination -> the earliest time queued to it
+        for q in sorted(q for q in sim._heap if q[SEQ] >= lo and q[KIND] != DEAD):
+            if q[KIND] != DELIVER or q[SEQ] not in new or not (type(q[ID]) is int and lo <= q[ID] < hi):
+                return None
+            key, h = new[q[SEQ]]
+            entries.append((q[TIME] - now, q[PRIORITY], q[SEQ] - lo, q[KIND], _shift(q[ID], lo, hi, -lo),
+                            *q[NODE:]))
+            keys.append(key)
+            hashes.append(h)
+            mkeys.append(self.mkey(q))
+            first[q[NODE]] = min(first.get(q[NODE], q[TIME]), q[TIME])
+        nid = e[NODE]
+        moved = _moved(st.links[nid], self.after, first, now, sim._links[nid])
+        if moved is None:
+            return None
+        return Effect(tuple(tail), tuple(entries), tuple(keys), tuple(hashes), tuple(mkeys),
+                      hi - lo, moved)
+
+    @staticmethod
+    def applies(st: State, i: int, effect: Effect) -> bool:
+        """Whether ``effect`` (of the same pure step from another state) is what firing entry
+        ``i`` of ``st`` does: no FIFO link it sends on holds its sends back here."""
+        if not effect.moved:
+            return True
+        e = st.entries[i]
+        now = e[TIME] if e[TIME] > st.now else st.now
+        last = {link[0]: link[1] for link in st.links[e[NODE]]}
+        return all(last.get(dst, 0) <= now + c for dst, c in effect.moved)
+
+    @staticmethod
+    def derive(st: State, i: int, effect: Effect, image: Image, idents: tuple) -> State:
+        """The child of ``st`` by firing its entry ``i``, built from a recorded ``effect`` of
+        the same pure step (same node attributes, item and fault state; ``image`` and
+        ``idents`` the node's after it; :meth:`applies`) without running anything: what
+        :meth:`child` builds after running it (``Machine.verify_derived`` checks that)."""
+        e = st.entries[i]
+        nid = e[NODE]
+        now = e[TIME] if e[TIME] > st.now else st.now
+        lo = st.seq
+        rows = [_first_row(e, now)]
+        for row in effect.rows:
+            rows.append((now, *row[1:4], _shift(row[4], 0, effect.seqs, lo), *row[5:]))
+        merged = [(x, st.keys[j], st.hashes[j], st.mkeys[j]) for j, x in enumerate(st.entries) if j != i]
+        for x, key, h, mk in zip(effect.entries, effect.keys, effect.hashes, effect.mkeys, strict=True):
+            merged.append(((x[TIME] + now, x[PRIORITY], x[SEQ] + lo, x[KIND],
+                            _shift(x[ID], 0, effect.seqs, lo), *x[NODE:]), key, h, mk))
+        merged.sort(key=_by_entry)
+        images = dict(st.images)
+        images[nid] = image
+        links = st.links
+        if effect.moved:
+            mine = list(links[nid])
+            where = {link[0]: k for k, link in enumerate(mine)}
+            for dst, c in effect.moved:
+                k = where.get(dst)
+                if k is None:
+                    mine.append((dst, now + c, [], 0))
+                else:
+                    mine[k] = (dst, now + c, mine[k][2], mine[k][3])
+            links = dict(links)
+            links[nid] = tuple(mine)
+        return State(now, lo + effect.seqs, images, tuple(r[0] for r in merged),
+                     tuple(r[1] for r in merged), tuple(r[2] for r in merged), st.backlog,
+                     st.streams, links, st.faults, st.rows + tuple(rows), idents,
+                     tuple(r[3] for r in merged))
+
+# -- a pure step's effect, replayed without the kernel ---------------------------------------------
+class Effect(NamedTuple):
+    """What a pure delivery or timer did, relative to the step's clock and first seq: the
+    trace rows after the first (the deliver or timer_fire row, rebuilt from the entry), the
+    entries it queued (``[time - now, priority, seq - lo, kind, id - lo, ...]`` as tuples)
+    with their pending-multiset keys, hashes and identities, and the number of seqs taken.
+    A pure step draws nothing, so its sends took constant latencies and the only link state it
+    changes is a FIFO link's ``last`` (the latest delivery time queued): ``now + latency``
+    unless an earlier send on the link is due later (:func:`_moved`, :meth:`Machine.applies`)."""
+
+    rows: tuple[tuple, ...]
+    entries: tuple[tuple, ...]
+    keys: tuple[Any, ...]
+    hashes: tuple[Any, ...]
+    mkeys: tuple[Any, ...]
+    seqs: int
+    moved: tuple                # (destination, latency in us) per FIFO link it sent on
+
+
+def _moved(before: tuple, after: tuple, first: dict[str, int], now: int,
+           links: dict[str, Any]) -> tuple | None:
+    """The FIFO links a pure step sent on, from its node's links ``before`` and ``after`` it
+    (``first``: each destination's earliest queued time; ``links``: the node's link objects):
+    ``(destination, latency)`` for each, the constant latency (us) every send on it took and
+    the new ``last`` (both relative to the clock); None if a send was held back behind an
+    earlier one (its time then depends on more than the clock) or a link changed otherwise.
+    A link the step made is a link that was pristine."""
+    was = {link[0]: link for link in before}
+    out = []
+    for dst, last, buf, i in after:
+        old = was.get(dst, (dst, 0, buf, i))
+        if (old[2] is not buf and (old[2] or buf)) or old[3] != i:
+            return None
+        if dst not in first:
+            if last != old[1]:
+                return None
+            continue
+        link = links[dst]
+        if not link.fifo:
+            if last != old[1]:
+                return None
+            continue
+        c = link.const_us
+        if c is None or not (old[1] <= now + c and first[dst] == now + c and last == now + c):
+            return None
+        out.append((dst, c))
+    return tuple(out)
+
+
+def _used(links: tuple) -> tuple:
+    """A node's links (:meth:`Machine.links_of`) less the pristine ones (nothing delivered on a
+    FIFO link, nothing drawn): a pristine link behaves as a link not yet made, and a link not
+    in a state's links is put back pristine when the state is loaded (``restore_links_of``)."""
+    return tuple(link for link in links if link[1] or link[2] or link[3])
+
+
+def _by_entry(r: tuple) -> tuple:
+    return r[0]
+
+
+def _first_row(e: Any, now: int) -> tuple:
+    """The row the kernel records when it runs the live entry ``e`` at ``now`` (a node up)."""
+    if e[KIND] == DELIVER:
+        return (now, "deliver", e[NODE], e[PEER], e[ID], e[LABEL], e[DATA])
+    return (now, "timer_fire", e[NODE], None, e[ID], e[LABEL], e[DATA])
+
+
+def _shift(x: Any, lo: int, hi: int, by: int) -> Any:
+    """A row's or entry's id moved by ``by`` if it is one of the step's seqs ``[lo, hi)``."""
+    return x + by if type(x) is int and lo <= x < hi else x
+
+
 # -- the search -----------------------------------------------------------------------------------
 def node_hash(m: Machine, nid: str) -> Any:
     return m.keys.node(nid, m.sim._impaired.get(nid, "up"), node_state(m.nodes[nid]))
@@ -722,7 +910,8 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
     drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
     cut = [False]                   # a new state was left unexpanded at max_depth
     memo: dict[tuple, list] = {}    # (node ident, item ident, faults) -> [node key, queued
-    #                                 keys, the node's image after, its ident] (Machine.image_after)
+    #                                 keys, the node's image after, its ident (Machine.image_after),
+    #                                 its Effect (False: not replayable; None: not yet recorded)]
     on_nodes = all(getattr(p, "reads_nodes", False) for _, p in inv + gls + prn)
     verdicts: dict[tuple, tuple] = {}   # every node's ident -> (bad, goal, pruned)
 
@@ -776,8 +965,39 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                             p_nh = list(nh)
                             p_nh[pos] = predicted[0]
                             rest.extend(predicted[1])
-                            if combine(tuple(p_nh), rest, used) in seen:
+                            p_key = combine(tuple(p_nh), rest, used)
+                            if p_key in seen:
                                 continue
+                            # a new state: built from the step's recorded effect, not run,
+                            # if the node's links are as they were then and the verdicts on
+                            # its nodes are known (``on_nodes``)
+                            effect = predicted[4]
+                            if effect and Machine.applies(st, i, effect):
+                                p_idents = (*st.idents[:pos], predicted[3], *st.idents[pos + 1:])
+                                answers = cached(p_idents)
+                                if answers is not None:
+                                    if m.verify_derived:
+                                        _verify(m, st, i, predicted, p_idents)
+                                        loaded = stepped = True
+                                        whole = False
+                                        touched = target_node(st, i)
+                                    seen.add(p_key)
+                                    parents.append(index)
+                                    moves.append((kind, target, st.entries[i]))
+                                    me = len(moves) - 1
+                                    bad, goal, pruned = answers
+                                    if bad or goal:
+                                        return bad, goal, path_to(me), len(seen), depth, True, False
+                                    if max_states is not None and len(seen) >= max_states:
+                                        return None, None, [], len(seen), depth, False, False
+                                    if pruned:
+                                        continue
+                                    if depth < max_depth:
+                                        out.append((me, m.derive(st, i, effect, predicted[2], p_idents),
+                                                    used, tuple(p_nh), depth))
+                                    else:
+                                        cut[0] = True
+                                    continue
                 elif kind == "drop":
                     if combine(nh, rest, spent_of(used, kind)) in seen:
                         continue
@@ -824,7 +1044,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             if memo_key is not None and not whole:
                 assert touched is not None          # (a memo key is made for fires only)
                 result = [child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())),
-                          None, None]
+                          None, None, None]
                 if predicted is not None:
                     if result[:2] != predicted[:2]:
                         raise _impure(touched)
@@ -840,6 +1060,9 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             moves.append((kind, target, entry))
             me = len(moves) - 1
             image, idents = (None, ()) if whole else m.image_after(touched, known)
+            if known is not None and known[4] is None:
+                assert i is not None
+                known[4] = m.effect(i, new) or False    # (False: not replayable)
             answers = cached(idents)
             if answers is None:
                 for nid in [n for n in m.dirty if n != touched]:
@@ -896,6 +1119,32 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
     # depth-first, a state first met deep and cut there is not met again higher up: only a
     # search that cut nothing is known to have seen every state
     return None, None, [], len(seen), deepest, not cut[0], not cut[0]
+
+
+def target_node(st: State, i: int) -> str:
+    """The node entry ``i`` of state ``st`` runs on."""
+    return st.entries[i][NODE]
+
+
+def _verify(m: Machine, st: State, i: int, predicted: list, idents: tuple) -> None:
+    """Run the step that :meth:`Machine.derive` builds without the kernel for real and check
+    that both give the same child, field by field (``Machine.verify_derived``, for tests)."""
+    m.load(st)
+    touched = m.fire(i)
+    _, new = m.net()
+    real = m.child(touched, new, predicted[2], idents)
+    derived = Machine.derive(st, i, predicted[4], predicted[2], idents)
+    a: Any
+    b: Any
+    for name, a, b in zip(State._fields, real, derived, strict=True):
+        if name == "links":             # equal up to pristine links and their order
+            a, b = ({n: {link[0]: link for link in _used(x)} for n, x in links.items()}
+                    for links in (a, b))
+        elif name in ("entries", "rows"):     # a send's unrendered message: by its value
+            a, b = ([tuple(x.msg if type(x) is Unrendered else x for x in row) for row in rows]
+                    for rows in (a, b))
+        if a != b:
+            raise AssertionError(f"a derived child differs from the real one in {name}: {a!r} != {b!r}")
 
 
 def _options(st: State, used: tuple[int, int, int], bounds: Any,
