@@ -249,6 +249,8 @@ def minimall(seed: int | None = None, *, order_service: type[OrderServiceBase] =
     settings = Settings(prices={k: {"book": 10, "pen": 3}.get(k, 5) for k in stock}, lease_ms=lease_ms,
                         defences=_defences(without))
     seed = default_seed(seed)
+    # FIFO: every link is a TCP connection (RPC, Redis, JDBC; ds.zk makes its own FIFO anyway);
+    # loss and duplication are set on the application's links below
     sim = Simulation(seed, network=Network(latency=Uniform(1.0, 3.0), fifo=True))
     ens = zookeeper.ensemble(3, sim=sim, options=zookeeper.ZKOptions(tick_ms=500))
     ens.run_until_leader()

@@ -18,6 +18,11 @@ ACLs as kazoo has them (:mod:`.security`): ``create(acl=...)``, ``get_acls``, ``
 ``add_auth``, whose credentials the client sends again on every new connection (ZooKeeper
 authenticates connections, not sessions).
 
+The connection is a TCP stream: in order (``Ensemble`` makes the client's links to the
+servers FIFO, as it does the servers' links to each other), a duplicate dropped, and a gap
+(a message lost past TCP's retransmissions) a broken connection, after which the client
+reconnects with its session.
+
 Restarts. A crash and recovery of the client's node (``ds.sim``: the node is rebuilt from
 ``__init__``, only ``stable`` is kept) is a restart of the process the client runs in: the
 session, its watches, the connection and the requests in flight were in memory and are gone
@@ -317,6 +322,8 @@ class ClientNode(Node):
         t = type(msg)
         if t in (ClientReply, WatcherEvent, PingReply):
             if self.keeper != KeeperState.CONNECTED:
+                return
+            if msg.seq <= self.seq_in:  # a duplicate: TCP drops it
                 return
             if msg.seq != self.seq_in + 1:  # the stream lost a message: it is broken
                 return self._suspend()

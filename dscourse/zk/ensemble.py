@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import allowed
 from ..history import Recorder
 from ..notebook import default_seed
-from ..sim import Network, Simulation
+from ..sim import Constant, Network, Simulation
 from ..sim.cluster import Cluster
 from .client import ClientNode, Handle, KazooClient
 from .datatree import NoopTxn
@@ -71,6 +71,10 @@ class Ensemble(Cluster):
             server = server_class(node_id, i, self.ids, voters, obs, self.options, self.monitor)
             self.sim.add_node(server)
             self.nodes[node_id] = server
+        for a in self.nodes:
+            for b in self.nodes:
+                if a < b:
+                    self._tcp(a, b)
         for node_id, spec in sorted((preset or {}).items()):
             if node_id not in self.nodes:
                 raise allowed("preset server", node_id, f"one of {', '.join(self.nodes)}")
@@ -87,6 +91,16 @@ class Ensemble(Cluster):
         self.history = Recorder(self.sim)
         self.clients: dict[str, KazooClient] = {}
         self.sim.run(until=self.sim.now)
+
+    def _tcp(self, a: str, b: str) -> None:
+        """ZooKeeper talks over TCP (quorum and client connections): a stream is delivered in
+        order or breaks. So both directions between ``a`` and ``b`` are FIFO links (loss and
+        duplication stay: a gap breaks the connection, a duplicate is dropped); a link that
+        cannot reorder anyway (constant latency, no long reordering) is left as it is."""
+        for src, dst in ((a, b), (b, a)):
+            m = self.sim.link(src, dst)
+            if not m.fifo and (not isinstance(m.latency, Constant) or m.long_reorder > 0):
+                self.sim.set_link(src, dst, fifo=True)
 
     def __repr__(self) -> str:
         return f"<Ensemble {len(self.nodes)} servers t={self.sim.now:g} ms leader={self.leader()}>"
@@ -122,6 +136,8 @@ class Ensemble(Cluster):
             raise allowed("ip", ip, "a dotted IPv4 address such as '10.0.0.5'")
         node = ClientNode(cid, tuple(order), session_timeout_ms, ip, Handle())  # kept over restarts
         self.sim.add_node(node)
+        for s in self.nodes:
+            self._tcp(cid, s)
         zk = KazooClient(node, self.sim, self.history if record else None, default_acl, auth_data)
         self.clients[cid] = zk
         return zk

@@ -201,7 +201,8 @@ class RevalidateReply:
 # -- client <-> server --------------------------------------------------------------------
 # A client connection is a TCP stream too: requests and pings carry the client's sequence
 # number, replies, events and ping replies the server's; a gap (a message the network lost)
-# breaks the connection, and the client reconnects with its session, as after a TCP reset.
+# breaks the connection, and the client reconnects with its session, as after a TCP reset; a
+# duplicate is dropped. TCP never reorders: ``Ensemble`` makes ZooKeeper's links FIFO.
 @dataclass(frozen=True)
 class ConnectRequest:
     session: int

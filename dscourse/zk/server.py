@@ -476,6 +476,8 @@ class ZKServer(Node):
         h = self.handlers.get(sid)
         if h is None or msg.conn != h.conn:
             return None
+        if msg.seq < h.seq_in:  # a duplicate: TCP drops it
+            return None
         if msg.seq != h.seq_in:
             del self.handlers[sid]
             self.annotate(dropped=sid, why="stream gap")
@@ -739,6 +741,8 @@ class ZKServer(Node):
     def _from_leader(self, src: str, msg: Any) -> bool:
         if self.role not in (FOLLOWING, OBSERVING) or self.sids.get(src) != self.leader_id or msg.conn != self.conn:
             return False
+        if msg.seq < self.seq_in:  # a duplicate: TCP drops it
+            return False
         if msg.seq != self.seq_in:
             self._look("stream from leader broken")
             return False
@@ -907,6 +911,8 @@ class ZKServer(Node):
     def _from_client(self, m: Any) -> bool:
         """Check the client stream; on a gap, close the connection (the client reconnects)."""
         expected = self.cseq_in.get(m.session, 0) + 1
+        if m.seq < expected:  # a duplicate: TCP drops it
+            return False
         if m.seq != expected:
             self.send(self.local[m.session], Disconnect(m.session, False))
             self._forget(m.session)

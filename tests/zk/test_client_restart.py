@@ -14,7 +14,7 @@ from dscourse.zk import KazooState
 
 def restarted(ens, zk, down_ms: float = 500.0) -> None:
     ens.sim.crash(zk.id)
-    ens.sim.run(down_ms)
+    ens.run(down_ms)
     ens.sim.recover(zk.id)
 
 
@@ -71,7 +71,7 @@ def test_a_stopped_client_stays_stopped_after_a_restart(seed: int) -> None:
     never = ens.client(session_timeout_ms=4000)
     restarted(ens, zk)
     restarted(ens, never)
-    ens.sim.run(5_000)
+    ens.run(5_000)
     assert zk.state == never.state == KazooState.LOST
     with pytest.raises(ds.zk.ConnectionClosedError):
         zk.get("/")
