@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged_once
 from ..errors import allowed
 from ..sim import Constant, Simulation, UniformInt, reliable, stream
 from .builder import RaftCluster
@@ -695,19 +695,29 @@ def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25
     """Five servers with the chosen timing over links of ``latency`` ms (uniform), ``runs``
     runs of 10 s each with the leader crashing every 2.5 s: the mean availability and the
     fraction of all elections that split must meet the bars (§5.6, §9.3). ``properties``
-    selects the bars judged (one test per property gives partial credit)."""
+    selects the bars judged (one test per property gives partial credit); the tests of the
+    other bar share the run (:func:`~dscourse.checkers.trial.judged_once`: both bars are
+    judged on the whole run, so it never runs again)."""
     for p in properties:
         if p not in TIMING_PROPERTIES:
             raise allowed("properties", p, f"a tuple of {TIMING_PROPERTIES}")
+    key = ("E6.4", choose_timing, seed, latency, availability, split_rate, runs)
+    return judged_once(key, frozenset(properties), TIMING_PROPERTIES, lambda want: _timing_run(
+        choose_timing, seed, latency, availability, split_rate, runs, want), stops_early=False)
+
+
+def _timing_run(choose_timing: Fn, seed: int, latency: tuple[int, int], availability: float,
+                split_rate: float, runs: int, properties: frozenset[str]) -> Trial:
+    where = "(election timing, §5.6)"
 
     def body(run: _Run) -> None:
         lo_lat, hi_lat = latency
         choice = choose_timing({"lo": lo_lat, "hi": hi_lat})
         if type(choice) is not dict:
-            _fail("choose_timing() must return a dict")
+            _fail(f"choose_timing() must return a dict {where}")
         values = [choice.get(k) for k in ("election_lo", "election_hi", "heartbeat")]
         if not all(type(v) in (int, float) for v in values):
-            _fail("the dict needs numbers 'election_lo', 'election_hi', 'heartbeat'")
+            _fail(f"the dict needs numbers 'election_lo', 'election_hi', 'heartbeat' {where}")
         numbers = cast(list[float], values)  # all int or float: checked just above
         # the answer's domain (a 1e-7 ms heartbeat would flood the grader with events)
         lo, hi, beat = numbers
@@ -715,7 +725,7 @@ def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25
                 and TIMING_DOMAIN_MS[0] <= lo <= hi <= TIMING_DOMAIN_MS[1]):
             _fail("the chosen timing is outside the answer's domain: heartbeat and "
                   f"election_lo <= election_hi, each between {TIMING_DOMAIN_MS[0]:g} and "
-                  f"{TIMING_DOMAIN_MS[1]:g} ms")
+                  f"{TIMING_DOMAIN_MS[1]:g} ms {where}")
         opts = RaftOptions(election_timeout=(numbers[0], numbers[1]), heartbeat=numbers[2])
         avail = elections = splits = 0.0
         for k in range(runs):
@@ -726,10 +736,11 @@ def timing_trial(choose_timing: Fn, seed: int, latency: tuple[int, int] = (5, 25
             splits += sp
         run.trial.facts.update(availability=avail, elections=elections, split=splits)
         if "availability" in properties and avail < availability:
-            _fail(f"Availability: a leader was available {avail:.1%} of the time over links of "
-                  f"{lo_lat}-{hi_lat} ms; the bar is {availability:.0%}")
+            run.trial.violate(f"availability: a leader was available {avail:.1%} of the time over "
+                              f"links of {lo_lat}-{hi_lat} ms; the bar is {availability:.0%} {where}")
         if "split votes" in properties and elections and splits / elections > split_rate:
-            _fail(f"Split votes: {splits:g} of {elections:g} elections split the vote over links "
-                  f"of {lo_lat}-{hi_lat} ms; the bar is {split_rate:.0%}")
+            run.trial.violate(f"split votes: {splits:g} of {elections:g} elections split the vote "
+                              f"over links of {lo_lat}-{hi_lat} ms; the bar is {split_rate:.0%} "
+                              f"{where}")
 
-    return _judge(seed, body, "Election timing (§5.6)")
+    return _judge(seed, body)

@@ -279,17 +279,17 @@ def test_timing():
     t = passed(ex.timing_trial(lambda lat: {"election_lo": 50, "election_hi": 100, "heartbeat": 15}, 1))
     assert t.facts["availability"] >= 0.85
     failed(ex.timing_trial(lambda lat: {"election_lo": 4, "election_hi": 8, "heartbeat": 2}, 1),
-           "Election timing", "available")
+           "availability: ", "election timing")
     failed(ex.timing_trial(lambda lat: [1, 2, 3], 1), "a dict")
 
 
 def test_timing_properties_are_judged_one_by_one():
     """One test per property: a slow but split-free timing loses only the availability point."""
     slow = lambda lat: {"election_lo": 2000, "election_hi": 4000, "heartbeat": 500}  # noqa: E731
-    failed(ex.timing_trial(slow, 1, properties=("availability",)), "Availability")
+    failed(ex.timing_trial(slow, 1, properties=("availability",)), "availability: ")
     passed(ex.timing_trial(slow, 1, properties=("split votes",)))
     tight = lambda lat: {"election_lo": 100, "election_hi": 102, "heartbeat": 25}  # noqa: E731
-    failed(ex.timing_trial(tight, 1, properties=("split votes",)), "Split votes")
+    failed(ex.timing_trial(tight, 1, properties=("split votes",)), "split votes: ")
     with pytest.raises(ValueError, match="properties"):
         ex.timing_trial(slow, 1, properties=("speed",))
 
