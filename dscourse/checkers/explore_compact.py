@@ -951,10 +951,10 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             if not slow and kind != "restart":
                 assert i is not None
                 if members is None:
-                    members = [(j, h) for j, (k, h) in enumerate(zip(st.keys, st.hashes, strict=True))
-                               if k is not None]
+                    members = [h for k, h in zip(st.keys, st.hashes, strict=True) if k is not None]
                 h_i = st.hashes[i]
-                rest = [h for j, h in members if j != i]
+                rest = members.copy()
+                rest.remove(h_i)                # (the multiset less one copy of entry i's member)
                 if kind == "fire":
                     pos = position[st.entries[i][NODE]]
                     ident, item = st.idents[pos], st.mkeys[i]
