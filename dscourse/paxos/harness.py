@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..checkers.explore import ExploreResult, explore, settle
-from ..checkers.trial import Trial
+from ..checkers.trial import Trial, judged_once
 from ..errors import ConfigError, allowed
 from ..sim import Simulation, lossy, random_schedule
 from ..sim.rng import stream
@@ -71,9 +71,9 @@ def _model_trial(result: ExploreResult, what: str) -> Trial:
 
 
 def _safe_run(trial: Trial, sim: Simulation, until: float,
-              properties: Mapping[str, Callable[[Simulation], bool]]) -> bool:
+              properties: Mapping[str, Callable[[Simulation], bool]], sep: str = "") -> bool:
     """Run ``sim`` to ``until`` ms checking ``properties`` after every event; record the first
-    that breaks (True if none did)."""
+    that breaks (True if none did), its message ``"<property><sep> violated at ..."``."""
     trial.trace = sim.trace
     broken: list[str] = []
 
@@ -82,7 +82,7 @@ def _safe_run(trial: Trial, sim: Simulation, until: float,
         return bool(broken)
 
     if sim.run_until(violated, until):
-        trial.violate(f"{broken[0]} violated at t={sim.now:g} ms (chosen: "
+        trial.violate(f"{broken[0]}{sep} violated at t={sim.now:g} ms (chosen: "
                       f"{sorted(map(str, chosen(sim)))})", sim.now)
         return False
     return True
@@ -516,10 +516,22 @@ def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int,
                           properties: Iterable[str] = (*ACCEPTOR_SAFETY, "progress")) -> Trial:
     """Three proposers (retrying, random backoff), five student acceptors, loss, duplication,
     reordering and acceptor crashes for 600 ms: the safety ``properties`` (agreement,
-    validity, promises kept) after every event, and (``"progress"``) a value chosen by the end."""
-    cls = acceptor_from(prepare, accept)
+    validity, promises kept) after every event, and (``"progress"``) a value chosen by the end.
+    The run ends at the first safety violation; the tests of the other properties share it
+    (:func:`~dscourse.checkers.trial.judged_once`, which runs again when it ended on another
+    property's violation)."""
     wanted = tuple(properties)
-    props = _properties([p for p in wanted if p != "progress"], ACCEPTOR_SAFETY)
+    _properties([p for p in wanted if p != "progress"], ACCEPTOR_SAFETY)   # a clear error first
+    known = (*ACCEPTOR_SAFETY, "progress")
+    return judged_once(("E5.1", prepare, accept, seed), frozenset(wanted), known,
+                       lambda want: _acceptor_random_run(prepare, accept, seed, want),
+                       stops_early=True)
+
+
+def _acceptor_random_run(prepare: Callable, accept: Callable, seed: int,
+                         wanted: frozenset[str]) -> Trial:
+    cls = acceptor_from(prepare, accept)
+    props = _properties([p for p in ACCEPTOR_SAFETY if p in wanted], ACCEPTOR_SAFETY)
     trial = Trial(seed)
 
     def body() -> None:
@@ -529,7 +541,7 @@ def acceptor_random_trial(prepare: Callable, accept: Callable, seed: int,
         sim.schedule_nemesis([(t, a) for t, a in random_schedule(accs, sim.rng("nemesis"), until=300,
                                                                  kinds=("crash",), mean_gap=30,
                                                                  mean_duration=20)])
-        if _safe_run(trial, sim, 600, props) and "progress" in wanted and not chosen(sim):
+        if _safe_run(trial, sim, 600, props, ":") and "progress" in wanted and not chosen(sim):
             trial.violate("progress: nothing was chosen in 600 ms", sim.now)
 
     return _judge(trial, body)
