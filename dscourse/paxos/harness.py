@@ -238,7 +238,9 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
     different commands), ``"linearizability"`` (of the clients' history) and ``"progress"``
     (over all the seeds at least ``completed`` of the operations complete). One trial: its
     seed and trace are those of the first seed that breaks a property (the first seed while
-    none does); every seed that breaks one is listed."""
+    none does); every seed that breaks one is listed. Each seed's run is judged for both
+    per-run properties whatever is asked, so the tests of the other properties share it
+    (:func:`~dscourse.checkers.trial.judged_once`, per seed)."""
     seeds = list(seeds)
     if not seeds:
         raise allowed("seeds", seeds, "at least one seed")
@@ -246,22 +248,20 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
     for p in wanted:
         if p not in RECOVERY_PROPERTIES:
             raise allowed("properties", p, f"a tuple of {RECOVERY_PROPERTIES}")
-    cls = recovering(recover)
     trial = Trial(seeds[0])
 
     def body() -> None:
         done = total = 0
         broken: dict[str, list[int]] = {p: [] for p in wanted}
         for seed in seeds:
-            r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=cls,
-                             network=lossy(drop=0.1, duplicate=0.05))
-            bad = [p for p, ok in (("prefix consistency", r.prefix_consistent),
-                                   ("linearizability", r.linearizable)) if p in wanted and not ok]
+            r = judged_once(("E5.4", recover, seed), frozenset(_RUN_PROPERTIES), _RUN_PROPERTIES,
+                            lambda _, s=seed: _recovery_run(recover, s), stops_early=False)
+            bad = [p for p in wanted if any(v.startswith(p + ":") for v in r.violations)]
             for p in bad:
                 broken[p].append(seed)
             if seed == seeds[0] or (bad and seed == min(s for ss in broken.values() for s in ss)):
-                trial.seed, trial.trace = seed, r.sim.trace       # the first failing run
-            done, total = done + r.completed, total + r.operations
+                trial.seed, trial.trace = seed, r.trace       # the first failing run
+            done, total = done + r.facts["completed"], total + r.facts["operations"]
         if broken.get("prefix consistency"):
             s = broken["prefix consistency"]
             trial.violate(f"prefix consistency violated on {len(s)} of {len(seeds)} seeds ({s[:8]}): "
@@ -277,6 +277,20 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
                           "highest reported one filled?")
 
     return _judge(trial, body)
+
+
+_RUN_PROPERTIES = RECOVERY_PROPERTIES[:2]      # judged per seed; progress over all of them
+
+
+def _recovery_run(recover: Callable[[int, list], Any], seed: int) -> Trial:
+    """One seed of :func:`recovery_trial`, judged for both per-run properties."""
+    r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=recovering(recover),
+                     network=lossy(drop=0.1, duplicate=0.05))
+    run = Trial(seed, trace=r.sim.trace, facts=dict(completed=r.completed, operations=r.operations))
+    for p, ok in zip(_RUN_PROPERTIES, (r.prefix_consistent, r.linearizable), strict=True):
+        if not ok:
+            run.violate(f"{p}: broken on seed {seed}")
+    return run
 
 
 def recover_cases_trial(recover: Callable[[int, list], Any], seed: int, n: int = 60,

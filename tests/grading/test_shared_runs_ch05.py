@@ -20,7 +20,7 @@ from dscourse.checkers.trial import Trial, sharing_runs
 from dscourse.paxos import harness as H
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "paxos"))
-from test_harness import accept_anything, accept_ok, prepare_hiding_votes, prepare_ok
+from test_harness import accept_anything, accept_ok, prepare_hiding_votes, prepare_ok, recover_noops, recover_p2c
 
 KNOWN = (*H.ACCEPTOR_SAFETY, "progress")
 
@@ -109,3 +109,52 @@ def test_a_run_ended_by_another_property_runs_again(monkeypatch):
         for p in KNOWN:
             assert H.acceptor_random_trial(prepare_ok, accept_ok, seed, properties=(p,)).ok
     assert runs == [frozenset(KNOWN)]
+
+
+# -- E5.4: recovery_trial shares each seed's Multi-Paxos run -------------------------------------
+def recover_raises_late(first, promises):
+    if first > 3:
+        raise KeyError("slot")
+    return recover_p2c(first, promises)
+
+
+RECOVERIES = {
+    "p2c": recover_p2c,
+    "no-ops": recover_noops,
+    "a token never handed out": lambda first, promises: [[first, 999]] if any(promises) else [],
+    "raises later": recover_raises_late,
+}
+
+
+def _seen_recovery(t: Trial):
+    return (t.ok, t.violations, t.at, t.seed, t.facts, None if t.error is None else repr(t.error),
+            None if t.trace is None else len(t.trace))
+
+
+@pytest.mark.parametrize("name", list(RECOVERIES))
+def test_shared_recovery_runs_judge_each_property_as_their_own_runs(name):
+    recover = RECOVERIES[name]
+    seeds = list(range(40))
+    alone = {p: _seen_recovery(H.recovery_trial(recover, seeds, properties=p))
+             for p in _subsets(H.RECOVERY_PROPERTIES)}
+    with sharing_runs():
+        shared = {p: _seen_recovery(H.recovery_trial(recover, seeds, properties=p))
+                  for p in reversed(list(alone))}
+    assert shared == alone
+    failed = {p for p, seen in alone.items() if not seen[0]}
+    assert not failed if name == "p2c" else failed
+
+
+def test_each_seed_of_the_recovery_runs_is_run_once(monkeypatch):
+    runs = []
+    real = H._recovery_run
+
+    def counted(recover, seed):
+        runs.append(seed)
+        return real(recover, seed)
+    monkeypatch.setattr(H, "_recovery_run", counted)
+    with sharing_runs():
+        for p in H.RECOVERY_PROPERTIES:
+            H.recovery_trial(recover_noops, range(1, 9), properties=(p,))
+        H.recovery_trial(recover_noops, range(5, 11), properties=("progress",))   # overlapping seeds
+    assert runs == list(range(1, 11))

@@ -101,7 +101,7 @@ def test_random_acceptor_runs_judge_each_property_alone():
     good = [H.acceptor_random_trial(ANS["prepare"], ANS["accept"], s) for s in (1, 2)]
     assert all(t.ok for t in good)
     bad = H.acceptor_random_trial(ANS["prepare"], accept_any, 1, properties=("promises kept",))
-    assert not bad.ok and bad.violations[0].startswith("promises kept violated")
+    assert not bad.ok and bad.violations[0].startswith("promises kept: violated")
     assert H.acceptor_random_trial(ANS["prepare"], accept_any, 1, properties=("validity",)).ok
     with pytest.raises(ValueError, match="properties"):
         H.acceptor_random_trial(ANS["prepare"], ANS["accept"], 1, properties=("speed",))
