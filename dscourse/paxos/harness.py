@@ -32,6 +32,7 @@ malformed reply) is a violation. Student functions see plain data only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from ..checkers.explore import ExploreResult, explore, settle
@@ -255,7 +256,7 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
         broken: dict[str, list[int]] = {p: [] for p in wanted}
         for seed in seeds:
             r = judged_once(("E5.4", recover, seed), frozenset(_RUN_PROPERTIES), _RUN_PROPERTIES,
-                            lambda _, s=seed: _recovery_run(recover, s), stops_early=False)
+                            partial(_recovery_run, recover, seed), stops_early=False)
             bad = [p for p in wanted if any(v.startswith(p + ":") for v in r.violations)]
             for p in bad:
                 broken[p].append(seed)
@@ -282,8 +283,9 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
 _RUN_PROPERTIES = RECOVERY_PROPERTIES[:2]      # judged per seed; progress over all of them
 
 
-def _recovery_run(recover: Callable[[int, list], Any], seed: int) -> Trial:
-    """One seed of :func:`recovery_trial`, judged for both per-run properties."""
+def _recovery_run(recover: Callable[[int, list], Any], seed: int, _want: frozenset[str]) -> Trial:
+    """One seed of :func:`recovery_trial`, judged for both per-run properties (whatever is
+    wanted: the verdicts cost nothing beside the run)."""
     r = workload.run(seed, clients=4, ops=6, until=400.0, replica_cls=recovering(recover),
                      network=lossy(drop=0.1, duplicate=0.05))
     run = Trial(seed, trace=r.sim.trace, facts=dict(completed=r.completed, operations=r.operations))

@@ -149,9 +149,9 @@ def test_each_seed_of_the_recovery_runs_is_run_once(monkeypatch):
     runs = []
     real = H._recovery_run
 
-    def counted(recover, seed):
+    def counted(recover, seed, want):
         runs.append(seed)
-        return real(recover, seed)
+        return real(recover, seed, want)
     monkeypatch.setattr(H, "_recovery_run", counted)
     with sharing_runs():
         for p in H.RECOVERY_PROPERTIES:
