@@ -7,6 +7,7 @@ started, with a new session, and calls its listeners; the old session expires on
 from __future__ import annotations
 
 import pytest
+from test_tcp_links import listening_client
 
 import dscourse as ds
 from dscourse.zk import KazooState
@@ -21,12 +22,7 @@ def restarted(ens, zk, down_ms: float = 500.0) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_a_restarted_client_starts_again_with_a_new_session_and_keeps_its_listeners(seed: int) -> None:
     ens = ds.zk.ensemble(3, seed=seed)
-    ens.run_until_leader()
-    zk = ens.client(session_timeout_ms=4000)
-    states: list[str] = []
-    zk.add_listener(states.append)
-    zk.start()
-    old = zk.client_id[0]
+    zk, states, old = listening_client(ens, session_timeout_ms=4000)
     zk.create("/eph", b"x", ephemeral=True)
     states.clear()
     restarted(ens, zk)

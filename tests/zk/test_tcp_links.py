@@ -11,13 +11,19 @@ import dscourse as ds
 from dscourse.zk import KazooState
 
 
-def workload(ens) -> tuple[list[str], list[bytes]]:
+def listening_client(ens, session_timeout_ms: float = 6000):
+    """A started client on a ready ensemble, the connection states its listener heard, and its
+    session id."""
     ens.run_until_leader()
-    zk = ens.client(session_timeout_ms=6000)
+    zk = ens.client(session_timeout_ms=session_timeout_ms)
     states: list[str] = []
     zk.add_listener(states.append)
     zk.start()
-    session = zk.client_id[0]
+    return zk, states, zk.client_id[0]
+
+
+def workload(ens) -> tuple[list[str], list[bytes]]:
+    zk, states, session = listening_client(ens)
     zk.create("/k", b"0")
     seen = []
     for i in range(1, 30):
@@ -57,12 +63,7 @@ def test_loss_still_breaks_the_connection_and_the_session_survives() -> None:
     """A message lost for good on a TCP stream (past retransmission) is a broken connection:
     the client reconnects with its session."""
     ens = ds.zk.ensemble(3, seed=2, network=ds.sim.Network(latency=ds.sim.Uniform(1.0, 30.0)))
-    ens.run_until_leader()
-    zk = ens.client(session_timeout_ms=6000)
-    states: list[str] = []
-    zk.add_listener(states.append)
-    zk.start()
-    session = zk.client_id[0]
+    zk, states, session = listening_client(ens)
     ens.sim.set_link(zk.server, zk.id, drop=1.0)
     with pytest.raises(ds.zk.ConnectionLoss):
         zk.get("/")
