@@ -152,3 +152,20 @@ def test_sharing_is_scoped_and_can_be_switched_off():
         judged_once(["unhashable"], frozenset({"a"}), known, run, stops_early=False)
     assert calls == [frozenset(known), frozenset({"a"}), frozenset({"a"})]
     assert trial_mod._SHARED == []
+
+
+def test_hidden_tests_naming_a_group_share_their_seeds_and_nothing_else_does():
+    from dscourse.grading.registry import Context, TestCase
+
+    def case(name, hidden=True):
+        return TestCase("E1.2", name, 1, hidden, lambda t: None)
+    a, b = Context(case("a"), b"k", "s1"), Context(case("b"), b"k", "s1")
+    assert a.seeds(8, group="g") == b.seeds(8, group="g")
+    assert len(set(a.seeds(8, group="g"))) == 8
+    assert a.seeds(8) != b.seeds(8) and a.seeds(8, group="g") != a.seeds(8)
+    assert a.seeds(8, group="a") != a.seeds(8)                   # a group is never a test's name
+    assert Context(case("a"), b"k", "s2").seeds(3, group="g") != a.seeds(3, group="g")   # per student
+    assert Context(case("p", hidden=False)).seeds(3, group="g") == [1, 2, 3]
+    for bad in ("", "x/y", 3):
+        with pytest.raises(ValueError, match="group"):
+            a.seeds(2, group=bad)
