@@ -67,7 +67,7 @@ class Trial:
         if len(self.violations) >= MAX_VIOLATIONS:
             return None
         mine = [(m, at) for m, at in zip(self.violations, self.moments, strict=True)
-                if property_of(m, known) in want or property_of(m, known) is None]
+                if (p := property_of(m, known)) is None or p in want]
         if stops_early and self.violations and not mine:
             return None
         part = Trial(self.seed, trace=self.trace, error=self.error, facts=dict(self.facts))

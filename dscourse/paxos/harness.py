@@ -36,7 +36,7 @@ from functools import partial
 from typing import Any
 
 from ..checkers.explore import ExploreResult, explore, settle
-from ..checkers.trial import Trial, judged_once
+from ..checkers.trial import Trial, judged_once, property_of
 from ..errors import ConfigError, allowed
 from ..sim import Simulation, lossy, random_schedule
 from ..sim.rng import stream
@@ -257,7 +257,7 @@ def recovery_trial(recover: Callable[[int, list], Any], seeds: Iterable[int],
         for seed in seeds:
             r = judged_once(("E5.4", recover, seed), frozenset(_RUN_PROPERTIES), _RUN_PROPERTIES,
                             partial(_recovery_run, recover, seed), stops_early=False)
-            bad = [p for p in wanted if any(v.startswith(p + ":") for v in r.violations)]
+            bad = [p for p in wanted if p in {property_of(v, _RUN_PROPERTIES) for v in r.violations}]
             for p in bad:
                 broken[p].append(seed)
             if seed == seeds[0] or (bad and seed == min(s for ss in broken.values() for s in ss)):

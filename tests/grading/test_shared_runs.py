@@ -8,9 +8,8 @@ ends a run at its first violation must run again when that violation is not want
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from gradekit import counting_runs, property_subsets, trial_view
 from test_ch01_harness import (
     FixedLongTimeout,
     Garbage,
@@ -44,12 +43,6 @@ class NoDoublingThenDeaf(NoDoubling):
         self.set_timer(self.period_ms, "beat")
 
 
-def _subsets(known):
-    return [c for r in (1, 2, len(known)) for c in itertools.combinations(known, r)]
-
-
-def _seen(t: Trial):
-    return (t.ok, t.violations, t.at, t.seed, None if t.error is None else str(t.error))
 
 
 CHANNELS = [ReliableChannel, NoDedup, NoRetransmit, NeverQuiet, Unordered, Silent, Garbage]
@@ -59,35 +52,25 @@ DETECTORS = [TimeoutFD, NoDoubling, FixedLongTimeout, NeverSuspects, SuspectAll,
 @pytest.mark.parametrize("cls", CHANNELS, ids=lambda c: c.__name__)
 def test_a_shared_channel_run_judges_each_property_as_its_own_run(cls):
     for seed in range(1, 5):
-        alone = {p: _seen(ch01.channel_trial(cls, seed, properties=p))
-                 for p in _subsets(ch01.CHANNEL_PROPERTIES)}
+        alone = {p: trial_view(ch01.channel_trial(cls, seed, properties=p))
+                 for p in property_subsets(ch01.CHANNEL_PROPERTIES)}
         with sharing_runs():
-            shared = {p: _seen(ch01.channel_trial(cls, seed, properties=p)) for p in alone}
+            shared = {p: trial_view(ch01.channel_trial(cls, seed, properties=p)) for p in alone}
         assert shared == alone
 
 
 @pytest.mark.parametrize("cls", DETECTORS, ids=lambda c: c.__name__)
 def test_a_shared_detector_run_judges_each_property_as_its_own_run(cls):
     for seed in range(1, 5):
-        alone = {p: _seen(ch01.fd_trial(cls, seed, properties=p)) for p in _subsets(ch01.FD_PROPERTIES)}
+        alone = {p: trial_view(ch01.fd_trial(cls, seed, properties=p)) for p in property_subsets(ch01.FD_PROPERTIES)}
         with sharing_runs():
-            shared = {p: _seen(ch01.fd_trial(cls, seed, properties=p)) for p in alone}
+            shared = {p: trial_view(ch01.fd_trial(cls, seed, properties=p)) for p in alone}
         assert shared == alone
 
 
-def _counting(monkeypatch, name):
-    runs = []
-    real = getattr(ch01, name)
-
-    def counted(*args):
-        runs.append(args[-1])
-        return real(*args)
-    monkeypatch.setattr(ch01, name, counted)
-    return runs
-
 
 def test_a_correct_run_is_run_once_for_all_its_tests(monkeypatch):
-    runs = _counting(monkeypatch, "_fd_run")
+    runs = counting_runs(monkeypatch, ch01, "_fd_run")
     with sharing_runs():
         for p in ch01.FD_PROPERTIES:
             assert ch01.fd_trial(TimeoutFD, 7, properties=(p,)).ok
@@ -100,7 +83,7 @@ def test_a_correct_run_is_run_once_for_all_its_tests(monkeypatch):
 
 
 def test_a_run_ended_by_an_unwanted_violation_runs_again(monkeypatch):
-    runs = _counting(monkeypatch, "_fd_run")
+    runs = counting_runs(monkeypatch, ch01, "_fd_run")
     with sharing_runs():
         adaptation = ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("adaptation",))
         completeness = ch01.fd_trial(NoDoublingThenDeaf, 1, properties=("completeness",))

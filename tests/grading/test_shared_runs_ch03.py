@@ -9,25 +9,17 @@ is made once for all of its tests (the run always goes to its end, so nothing ru
 
 from __future__ import annotations
 
-import itertools
 import sys
 from pathlib import Path
 
 import pytest
+from gradekit import counting_runs, property_subsets, trial_view
 
-from dscourse.checkers.trial import Trial, sharing_runs
+from dscourse.checkers.trial import sharing_runs
 from dscourse.grading import ch03
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "replication"))
 from test_e3_grading import _answers
-
-
-def _seen(t: Trial):
-    return (t.ok, t.violations, t.at, t.seed, None if t.error is None else str(t.error))
-
-
-def _subsets(known):
-    return [c for r in (1, 2, len(known)) for c in itertools.combinations(known, r)]
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +39,10 @@ def test_a_shared_partition_run_judges_each_property_as_its_own_run(clients, nam
     failed = set()
     for seed in (1, 2, 3):
         for load in WORKLOADS:
-            alone = {p: _seen(ch03.abd_partition_trial(cls, seed, properties=p, **load))
-                     for p in _subsets(ch03.ABD_PROPERTIES)}
+            alone = {p: trial_view(ch03.abd_partition_trial(cls, seed, properties=p, **load))
+                     for p in property_subsets(ch03.ABD_PROPERTIES)}
             with sharing_runs():
-                shared = {p: _seen(ch03.abd_partition_trial(cls, seed, properties=p, **load))
+                shared = {p: trial_view(ch03.abd_partition_trial(cls, seed, properties=p, **load))
                           for p in reversed(list(alone))}
             assert shared == alone
             failed |= {p for p, seen in alone.items() if not seen[0]}
@@ -71,13 +63,7 @@ def test_every_violation_names_its_property(clients):
 
 
 def test_a_run_is_made_once_for_all_its_tests(clients, monkeypatch):
-    runs = []
-    real = ch03._partition_run
-
-    def counted(*args):
-        runs.append(args[-1])
-        return real(*args)
-    monkeypatch.setattr(ch03, "_partition_run", counted)
+    runs = counting_runs(monkeypatch, ch03, "_partition_run")
     cls = clients["clock tags"]
     with sharing_runs():
         for p in ch03.ABD_PROPERTIES:

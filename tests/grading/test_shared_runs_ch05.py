@@ -10,11 +10,11 @@ malformed reply, one that raises), every property subset, many seeds.
 
 from __future__ import annotations
 
-import itertools
 import sys
 from pathlib import Path
 
 import pytest
+from gradekit import counting_runs, property_subsets, trial_view
 
 from dscourse.checkers.trial import Trial, sharing_runs
 from dscourse.paxos import harness as H
@@ -47,12 +47,6 @@ ACCEPTORS = {
 }
 
 
-def _seen(t: Trial):
-    return (t.ok, t.violations, t.at, t.seed, t.facts, None if t.error is None else repr(t.error))
-
-
-def _subsets(known):
-    return [c for r in (1, 2, len(known)) for c in itertools.combinations(known, r)]
 
 
 @pytest.mark.parametrize("name", list(ACCEPTORS))
@@ -60,10 +54,10 @@ def test_a_shared_random_run_judges_each_property_as_its_own_run(name):
     prepare, accept = ACCEPTORS[name]
     failed = set()
     for seed in range(6):
-        alone = {p: _seen(H.acceptor_random_trial(prepare, accept, seed, properties=p))
-                 for p in _subsets(KNOWN)}
+        alone = {p: trial_view(H.acceptor_random_trial(prepare, accept, seed, properties=p))
+                 for p in property_subsets(KNOWN)}
         with sharing_runs():
-            shared = {p: _seen(H.acceptor_random_trial(prepare, accept, seed, properties=p))
+            shared = {p: trial_view(H.acceptor_random_trial(prepare, accept, seed, properties=p))
                       for p in reversed(list(alone))}
         assert shared == alone
         failed |= {p for p, seen in alone.items() if not seen[0]}
@@ -86,13 +80,7 @@ def test_violations_name_their_property():
 
 
 def test_a_run_ended_by_another_property_runs_again(monkeypatch):
-    runs = []
-    real = H._acceptor_random_run
-
-    def counted(*args):
-        runs.append(args[-1])
-        return real(*args)
-    monkeypatch.setattr(H, "_acceptor_random_run", counted)
+    runs = counting_runs(monkeypatch, H, "_acceptor_random_run")
     seed = next(s for s in range(20)
                 if not H.acceptor_random_trial(prepare_ok, accept_anything, s).ok)
     broken = H.acceptor_random_trial(prepare_ok, accept_anything, seed).violations[0].split(":")[0]
@@ -136,7 +124,7 @@ def test_shared_recovery_runs_judge_each_property_as_their_own_runs(name):
     recover = RECOVERIES[name]
     seeds = list(range(40))
     alone = {p: _seen_recovery(H.recovery_trial(recover, seeds, properties=p))
-             for p in _subsets(H.RECOVERY_PROPERTIES)}
+             for p in property_subsets(H.RECOVERY_PROPERTIES)}
     with sharing_runs():
         shared = {p: _seen_recovery(H.recovery_trial(recover, seeds, properties=p))
                   for p in reversed(list(alone))}

@@ -9,14 +9,14 @@ latencies -- and a run is made once for all of its tests.
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
 import pytest
+from gradekit import counting_runs, property_subsets, trial_view
 
 import dscourse as ds
-from dscourse.checkers.trial import Trial, sharing_runs
+from dscourse.checkers.trial import sharing_runs
 from dscourse.grading import cells as fmt
 from dscourse.raft import exercises as ex
 
@@ -44,13 +44,6 @@ TIMINGS = {
 LOADS = [dict(), dict(latency=(20, 60), availability=0.7)]
 
 
-def _seen(t: Trial):
-    return (t.ok, t.violations, t.at, t.seed, t.facts, None if t.error is None else str(t.error))
-
-
-def _subsets(known):
-    return [c for r in range(1, len(known) + 1) for c in itertools.combinations(known, r)]
-
 
 @pytest.mark.parametrize("name", list(TIMINGS))
 def test_a_shared_timing_run_judges_each_bar_as_its_own_run(name):
@@ -58,10 +51,10 @@ def test_a_shared_timing_run_judges_each_bar_as_its_own_run(name):
     failed = set()
     for seed in (1, 2):
         for load in LOADS:
-            alone = {p: _seen(ex.timing_trial(choose, seed, properties=p, **load))
-                     for p in _subsets(ex.TIMING_PROPERTIES)}
+            alone = {p: trial_view(ex.timing_trial(choose, seed, properties=p, **load))
+                     for p in property_subsets(ex.TIMING_PROPERTIES)}
             with sharing_runs():
-                shared = {p: _seen(ex.timing_trial(choose, seed, properties=p, **load))
+                shared = {p: trial_view(ex.timing_trial(choose, seed, properties=p, **load))
                           for p in reversed(list(alone))}
             assert shared == alone
             failed |= {p for p, seen in alone.items() if not seen[0]}
@@ -70,7 +63,7 @@ def test_a_shared_timing_run_judges_each_bar_as_its_own_run(name):
     elif name == "slow":                      # one bar broken, the other held, in shares
         assert ("availability",) in failed and ("split votes",) not in failed
     else:
-        assert set(_subsets(ex.TIMING_PROPERTIES)) <= failed
+        assert set(property_subsets(ex.TIMING_PROPERTIES)) <= failed
 
 
 def test_violations_name_their_bar_and_malformed_answers_fail_every_share():
@@ -83,13 +76,7 @@ def test_violations_name_their_bar_and_malformed_answers_fail_every_share():
 
 
 def test_a_run_is_made_once_for_all_its_tests(monkeypatch):
-    runs = []
-    real = ex._timing_run
-
-    def counted(*args):
-        runs.append(args[-1])
-        return real(*args)
-    monkeypatch.setattr(ex, "_timing_run", counted)
+    runs = counting_runs(monkeypatch, ex, "_timing_run")
     with sharing_runs():
         for p in ex.TIMING_PROPERTIES:
             ex.timing_trial(TIMINGS["tight"], 2, properties=(p,))

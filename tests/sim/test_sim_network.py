@@ -195,3 +195,27 @@ def test_a_handed_over_message_skips_the_private_copy_but_not_the_duplicates(dup
     assert sum(m is sent[0] for m in got) == 1                 # one delivery is the object itself
     assert all(m["items"] == [1, "seen"] for m in handed)     # the copy did not see the other's write
     assert all(e.data["items"] in ([1], [9]) for e in sim.trace.filter(kind="deliver"))
+
+
+def test_a_handed_over_message_goes_through_a_send_the_harness_installed():
+    """Harnesses wrap a node's ``send`` on the instance (Chapter 3's clocks, E4.5's unwrap):
+    ``_hand_over`` must not go around them."""
+    seen: list = []
+
+    class Giver(Receiver):
+        def on_start(self):
+            if self.id == "a":
+                self._hand_over("b", {"type": "Box", "items": [1]})
+
+        def on_message(self, src, msg):
+            self.got.append(msg)
+
+    sim = ds.sim.Simulation(seed=3)
+    a, b = Giver("a"), Giver("b")
+    real = a.send
+    a.__dict__["send"] = lambda dst, msg: seen.append(msg) or real(dst, {**msg, "wrapped": True})
+    sim.add_node(a)
+    sim.add_node(b)
+    sim.run()
+    assert seen == [{"type": "Box", "items": [1]}]
+    assert b.got == [{"type": "Box", "items": [1], "wrapped": True}]
