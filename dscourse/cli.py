@@ -12,9 +12,25 @@ from . import __version__
 from .errors import DscourseError
 
 
+def merge_streams(cell: dict) -> None:
+    """Join a code cell's consecutive stream outputs of the same name (stdout, stderr) into one,
+    as the book renders them (``nb_merge_streams``): a cell that prints between slow steps is
+    one output box, however the kernel flushed it."""
+    merged: list = []
+    for out in cell.get("outputs", []):
+        last = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == out.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    cell["outputs"] = merged
+
+
 def execute_notebook(path: str | os.PathLike) -> None:
     """Execute a notebook in place, as notebooks are committed: in its own folder, with static
-    figures instead of widget state (``DSCOURSE_STATIC=1``) and no timing metadata."""
+    figures instead of widget state (``DSCOURSE_STATIC=1``), each cell's consecutive prints in
+    one output (:func:`merge_streams`) and no timing metadata."""
     import nbclient
     import nbformat
 
@@ -30,6 +46,9 @@ def execute_notebook(path: str | os.PathLike) -> None:
             del os.environ["DSCOURSE_STATIC"]
         else:
             os.environ["DSCOURSE_STATIC"] = previous
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            merge_streams(cell)
     nbformat.write(nb, path)
 
 
