@@ -26,16 +26,27 @@ SECRET = "corpus-secret"
 TIMEOUT = 20      # per sandbox: generous, so that honest code passes on a loaded machine
 
 
-def _lingering() -> list[int]:
-    """Processes that fork_and_linger left (they carry a marker as argv[0])."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and LINGER.encode() in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
+def _lingering(wait: float = 10.0) -> dict[int, str]:
+    """Processes that fork_and_linger left (they carry a marker as argv[0]) and still live
+    ``wait`` seconds on: pid -> their state, uid, parent and cgroup, for the failure message
+    (a SIGKILLed process on a loaded machine takes a moment to go; a survivor sleeps an hour)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and LINGER.encode() in (entry / "cmdline").read_bytes():
+                    status = (entry / "status").read_text().splitlines()
+                    found[int(entry.name)] = "; ".join(
+                        [line for line in status if line.split(":")[0] in ("State", "Uid", "PPid")]
+                        + [(entry / "cgroup").read_text().strip()])
+            except OSError:
+                continue
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
 
 
 def _sandbox_processes() -> list[int]:
@@ -155,7 +166,7 @@ def test_malformed_input_is_an_invalid_row(graded, name):
 def test_attacks_leave_nothing_behind(graded):
     assert not os.path.exists(PWNED), "a submission wrote to the host (zip-slip, pickle or files)"
     assert not graded["connected"], "a submission reached the host's network"
-    assert _lingering() == [], "a submission's process outlived its sandbox"
+    assert _lingering() == {}, "a submission's process outlived its sandbox"
     assert graded["left"] == [], "processes of a sandbox uid outlived grading"
     assert graded["ipc_after"] == graded["ipc_before"], "a SysV IPC object was created on the host"
     assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "gradebook.summary.html",
