@@ -28,8 +28,7 @@ from ..checkers.trial import Trial, judged_once
 from ..errors import allowed
 from ..replication import cluster, majority_minority
 from ..sim.rng import stream
-from .remote import make_node
-from .runtime import wire
+from .remote import make_plain_node
 
 Fn = Callable[..., Any]
 
@@ -37,15 +36,10 @@ Fn = Callable[..., Any]
 # -- E3.2: the ABD client ------------------------------------------------------------------------
 def _abd_client_factory(abd_client: Any) -> Callable:
     """Builds the student's client class for :func:`cluster` (``client=``): locally, or in the
-    grader's sandbox, whose messages arrive as wire records the replicas read decoded."""
+    grader's sandbox (:func:`~dscourse.grading.remote.make_plain_node`)."""
     def make(cid: str, replicas: list, config: dict, workload: dict, record: Fn) -> Any:
-        node = make_node(abd_client, cid, replicas, config, upcalls={"record": record},
-                         methods=("submit",))
-        if type(node).__name__ == "RemoteNode":
-            send = node.send
-            node.__dict__["send"] = lambda dst, msg: send(
-                dst, wire.decode(msg["wire"]) if type(msg) is dict and "wire" in msg else msg)
-        return node
+        return make_plain_node(abd_client, cid, replicas, config, upcalls={"record": record},
+                               methods=("submit",))
 
     return make
 

@@ -234,6 +234,23 @@ def make_node(cls: Any, node_id: str, *args: Any, upcalls: dict[str, Callable] |
     return node
 
 
+def plain(msg: Any) -> Any:
+    """A message as the library's own nodes read it: a sandboxed node's wire record decoded
+    (any other message as it is)."""
+    return wire.decode(msg["wire"]) if type(msg) is dict and "wire" in msg else msg
+
+
+def make_plain_node(cls: Any, node_id: str, *args: Any, **kwargs: Any) -> Node:
+    """:func:`make_node` for a student node that talks to the library's own nodes (replicas,
+    clients, probes): a sandboxed node's sends reach them :func:`plain`, as a local node's
+    would."""
+    node = make_node(cls, node_id, *args, **kwargs)
+    if isinstance(node, RemoteNode):
+        send = node.send
+        node.__dict__["send"] = lambda dst, msg: send(dst, plain(msg))
+    return node
+
+
 def observed_version(node: Any) -> int | None:
     """A number that changes whenever what the harness reads of ``node``'s observed attributes
     (``make_node(observe=...)``) may have changed, or None for a local node (whose attributes
