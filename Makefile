@@ -38,7 +38,7 @@ test: $(VENV)/.dev-stamp
 	$(BIN)/ruff check dscourse tests benchmarks
 	$(BIN)/mypy dscourse
 	$(PY) -m pytest -n $(JOBS) --dist loadfile --ignore=tests/browser tests
-	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
+	$(if $(NOTEBOOKS),$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-sanitize-with tests/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 	$(PY) tests/build_book.py   # builds the book once, then runs tests/browser against it
 
 # JupyterLab with live widgets and MyST rendering (jupyterlab-myst, from requirements.txt).
