@@ -8,7 +8,8 @@ counterexamples, ``report`` the progress bar and the HTML pages.
 Each chapter's harnesses live beside its topic, in ``<topic>.exercises`` (``ds.clocks``,
 ``ds.replication`` for E3.3, ``ds.gossip``, ``ds.raft``, ``ds.zk``, ``ds.ids``, ``ds.idesign``)
 or ``ds.paxos.harness``; the few that build student *nodes* for the sandbox live here, in
-``ds.grading.ch01`` (Chapter 1), ``ds.grading.ch03`` (E3.2) and ``ds.grading.ch04`` (E4.5).
+``ds.grading.ch01`` (Chapter 1), ``ds.grading.ch03`` (E3.2), ``ds.grading.ch04`` (E4.5),
+``ds.grading.ch15`` (E15.3) and ``ds.grading.ch16`` (E16.1).
 """
 
 from __future__ import annotations
