@@ -105,7 +105,11 @@ def bucket_trial(bucket_step: Fn, seed: int, *, sets: int = 10,
 
 
 # -- E13.2 Path patterns -----------------------------------------------------------------------
-PATH_PROPERTIES = ("literal", "capture", "double_star", "reference")
+PATH_PROPERTIES = ("literal", "capture", "double_star", "reference", "reference_literal", "reference_capture",
+                   "reference_double_star")
+#: The random cases by the feature their pattern uses (a hidden test per feature gives partial
+#: credit): ``**`` at the end, else a ``{name}`` capture, else literal segments and ``*``.
+REFERENCE_KINDS = ("literal", "capture", "double_star")
 _WORDS = ("api", "red", "blue", "member", "list", "v1", "orders", "x")
 
 
@@ -139,9 +143,27 @@ def _random_case(rng: Any) -> tuple[str, str]:
     return "/" + "/".join(pat), "/" + "/".join(segs)
 
 
+def _kind(pattern: str) -> str:
+    return "double_star" if pattern.endswith("**") else "capture" if "{" in pattern else "literal"
+
+
+def _reference_case(path_match: Fn, pattern: str, path: str, prop: str, problems: dict[str, str]) -> str | None:
+    """Judge one case against Spring's PathPattern under ``prop``; an unusable answer's message,
+    or None."""
+    got, err = _call_match(path_match, pattern, path)
+    if err:
+        return err
+    want = PathPattern(pattern).match(path)
+    if got != want:
+        name = prop.replace("_", " ").capitalize()
+        problems.setdefault(prop, f"{name}: path_match({pattern!r}, {path!r}) gave {got!r}, expected {want!r}")
+    return None
+
+
 def path_trial(path_match: Fn, seed: int, *, cases: int = 60, properties: Iterable[str] = PATH_PROPERTIES) -> Trial:
-    """``literal``, ``capture`` and ``double_star``: fixed tables; ``reference``: random patterns
-    and paths against Spring's PathPattern."""
+    """``literal``, ``capture`` and ``double_star``: fixed tables; ``reference``: ``cases`` random
+    patterns and paths against Spring's PathPattern; ``reference_<kind>``: ``cases`` random ones
+    whose pattern uses that feature (:data:`REFERENCE_KINDS`), each kind its own property."""
     props = selected(properties, PATH_PROPERTIES)
     trial, problems = Trial(seed), dict[str, str]()
     tables = {
@@ -153,23 +175,22 @@ def path_trial(path_match: Fn, seed: int, *, cases: int = 60, properties: Iterab
     }
     for prop, rows in tables.items():
         for pattern, path in rows:
-            got, err = _call_match(path_match, pattern, path)
-            if err:
+            if (err := _reference_case(path_match, pattern, path, prop, problems)) is not None:
                 return trial.fail(err)
-            want = PathPattern(pattern).match(path)
-            if got != want:
-                problems.setdefault(prop, f"{prop.replace('_', ' ').capitalize()}: path_match({pattern!r}, {path!r}) "
-                                          f"gave {got!r}, expected {want!r}")
     rng = stream(seed, "E13.2")
-    for _ in range(cases):
+    kinds = [k for k in REFERENCE_KINDS if f"reference_{k}" in props]
+    if "reference" in props:
+        for _ in range(cases):
+            if (err := _reference_case(path_match, *_random_case(rng), "reference", problems)) is not None:
+                return trial.fail(err)
+    drawn = dict.fromkeys(kinds, 0)
+    while kinds and min(drawn.values()) < cases:          # ``cases`` random cases of each kind asked for
         pattern, path = _random_case(rng)
-        got, err = _call_match(path_match, pattern, path)
-        if err:
-            return trial.fail(err)
-        want = PathPattern(pattern).match(path)
-        if got != want:
-            problems.setdefault("reference", f"Reference: path_match({pattern!r}, {path!r}) gave {got!r}, "
-                                             f"expected {want!r}")
+        kind = _kind(pattern)
+        if drawn.get(kind, cases) < cases:
+            drawn[kind] += 1
+            if (err := _reference_case(path_match, pattern, path, f"reference_{kind}", problems)) is not None:
+                return trial.fail(err)
     return _report(trial, props, problems)
 
 

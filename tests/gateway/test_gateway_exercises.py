@@ -60,3 +60,34 @@ def test_rewrite_without_numbered_groups_loses_that_property():
     assert [v.split(":")[0] for v in t.violations] == ["Replacement"]
     with pytest.raises(ValueError, match="properties"):
         E.rewrite_trial(named_only, 1, properties=("nope",))
+
+
+def _capture_takes_rest(pattern, path):
+    """Right on literals and ``**``, but a capture swallows the rest of the path."""
+    found = PathPattern(pattern).match(path)
+    if found is None and "{" in pattern and "**" not in pattern:
+        head = pattern.split("{")[0]
+        if path.startswith(head) and path[len(head):]:
+            return {pattern.split("{")[1].split("}")[0]: path[len(head):]}
+    return found
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_the_reference_kinds_give_credit_per_feature(seed):
+    t = E.path_trial(_capture_takes_rest, seed, cases=100,
+                     properties=("reference_literal", "reference_capture", "reference_double_star"))
+    assert [v.split(":")[0] for v in t.violations] == ["Reference capture"]
+    assert E.path_trial(lambda p, x: PathPattern(p).match(x), seed, cases=100,
+                        properties=("reference_literal", "reference_capture", "reference_double_star")).ok
+
+
+def test_each_reference_kind_draws_its_own_cases():
+    seen: dict[str, list[str]] = {}
+
+    def spy(pattern, path):
+        seen.setdefault(E._kind(pattern), []).append(pattern)
+        return PathPattern(pattern).match(path)
+    E.path_trial(spy, 3, cases=40, properties=("reference_double_star",))
+    tables = 13                                                    # the fixed tables always run
+    assert len(seen["double_star"]) == 40 + 4 and sum(map(len, seen.values())) == 40 + tables
+    assert all(p.endswith("**") for p in seen["double_star"])
