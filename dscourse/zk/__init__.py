@@ -13,8 +13,9 @@ kazoo-compatible client, FastLeaderElection and ZAB (Chapters 7 and 8).
 * :class:`ZKServer`, :class:`ZKOptions`, :class:`ZabMonitor`, :func:`total_order` -- the server,
   its settings, the safety monitor, FastLeaderElection's vote order.
 * :mod:`.labs` (widgets and figures), :mod:`.exercises` (harnesses), :mod:`.workload` (the
-  nemesis workload), :mod:`.experiments` (the stale read), :mod:`.mutants` and
-  :mod:`.conformance` load on first use.
+  nemesis workload), :mod:`.experiments` (the stale read), :mod:`.datacenters` (observers
+  against followers in a second datacenter), :mod:`.mutants` and :mod:`.conformance` load on
+  first use.
 """
 
 from __future__ import annotations
@@ -159,4 +160,4 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy(__name__, globals(), ("labs", "exercises", "workload", "experiments", "mutants",
-                                                  "conformance"))
+                                                  "conformance", "datacenters"))
