@@ -13,9 +13,9 @@ fast on the histories real systems produce:
 * **P-compositionality** (Horn & Kroening 2015; Porcupine by Athalye): a history is linearizable
   iff each of its partitions is (for a key-value store, each key), so each is checked alone.
 
-Three reductions, each exact, cut the search on histories with many concurrent clients
+Five reductions, each exact, cut the search on histories with many concurrent clients
 (Porcupine has none of them; ``benchmarks/bench_linearizability.py`` runs both on the same
-histories), each driven by a hook of the :class:`~.models.Model`:
+histories). Three are driven by hooks of the :class:`~.models.Model`:
 
 * **Forced reads** (:func:`_forced_read`, a partial-order reduction; ``Model.read_only``): an
   enabled operation that cannot change the state and is legal in the current state is
@@ -26,14 +26,22 @@ histories), each driven by a hook of the :class:`~.models.Model`:
 * **Removable writes** (:func:`_check_partition`; ``Model.removable``): a write of unknown
   outcome whose value nobody read is left out of the search and linearized last.
 
+Two hold for every model (:func:`_search`):
+
+* **Twin order** (:func:`_twins`, a symmetry reduction): of two operations with equal input
+  and output, the one called and returning no later is linearized first.
+* **Pending no-ops**: an operation that never returned is not tried where it would leave the
+  state unchanged (it can go last instead), and once only such operations are left the
+  partition is linearizable.
+
 With appends (a key-value store), a write or append is "unread" when its value is a
 substring of no read's output, and waits for the next put (``Model.overwrites``). One more
 check makes *illegal* histories as fast as legal ones:
 
-* **Early illegality** (:func:`_dead_read`; ``Model.reachable``): a configuration is
-  abandoned as soon as an enabled read (or the next read to return) can no longer be made
-  legal: its output does not follow the current state by operations that keep the state,
-  and every overwriting operation that could repair it is linearized already. Without it,
+* **Early illegality** (:class:`_EarlyIllegality`; ``Model.reachable``): a configuration is
+  abandoned as soon as an unlinearized read, called or not, can no longer be made legal:
+  its output does not follow the current state by operations that keep the state, and
+  every overwriting operation that could repair it is linearized already. Without it,
   refuting a bad read explores every order of the appends pending around it.
 
 An illegal partition is explained by a *core* (:mod:`.linearizability_core`): operations
@@ -51,6 +59,8 @@ models live in :mod:`.models`; generated test histories in :mod:`.histories`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,15 +185,15 @@ class _Timeout(Exception):
 
 
 def _check_partition(model: Model, ops: Sequence[Operation], deadline: float | None,
-                     budget: int | None = None) -> PartitionResult:
+                     budget: int | None = None, *, plain: bool = False) -> PartitionResult:
     """Search one partition, leaving out the operations ``model.removable`` names (the
     removable-writes reduction: they are linearized last); indices in the result refer to ``ops``."""
     ops = tuple(ops)
     drop = model.removable(ops) if model.removable is not None else set()
     if not drop:
-        return _search(model, ops, deadline, budget)
+        return _search(model, ops, deadline, budget, plain=plain)
     keep = [i for i in range(len(ops)) if i not in drop]
-    sub = _search(model, [ops[i] for i in keep], deadline, budget)
+    sub = _search(model, [ops[i] for i in keep], deadline, budget, plain=plain)
     longest = tuple(keep[i] for i in sub.longest)
     if sub.outcome == "ok":
         longest += tuple(sorted(drop))
@@ -221,45 +231,79 @@ def _forced_read(head: _Entry, ops: Sequence[Operation], read_only: list[bool], 
     return None
 
 
-def _dead_read(head: _Entry, ops: Sequence[Operation], watch: list[bool], reachable: Any, state: Any,
-               linearized: int, rescuers: dict[int, int], by_ret: Sequence[int]) -> int:
-    """Early illegality: a read no continuation can make legal, or -1.
+class _EarlyIllegality:
+    """Early illegality: a read no continuation can make legal.
 
-    A read is dead when ``reachable`` says its output cannot follow ``state`` by operations
-    that do not overwrite the state, and every overwriting operation that could set a state
-    it can follow (its ``rescuers``, a bitset: called before the read returns) is linearized
-    already. The reads looked at: the enabled ones, and the unlinearized one that returns
-    first (``by_ret``: the watched reads by return time), which may not be enabled yet.
+    A read is dead when ``reachable`` says its output cannot follow the current state by
+    operations that do not overwrite the state, and every overwriting operation that could
+    set a state it can follow (its *rescuers*: called before the read returns) is linearized
+    already: until it is linearized only unlinearized operations run, and the last overwrite
+    before it (if any) leaves a state it cannot follow. So any unlinearized read may be
+    looked at, called or not. The *orphans*, the unlinearized reads without an unlinearized
+    rescuer, are kept up to date as the search steps and backtracks (a count of unlinearized
+    rescuers per read), so each configuration looks at them alone.
+
+    An overwriting operation sets the same state whatever came before, so the state it sets
+    is computed once, from ``init``; the reads it rescues come from ``Model.reachable_states``
+    when the model has it, else from ``reachable`` on every pair.
     """
-    for i in by_ret:
-        if not linearized >> i & 1:
-            op = ops[i]
-            if not rescuers[i] & ~linearized and not reachable(state, op.input, op.output):
-                return i
-            break
-    e = head.next
-    while e is not None and e.is_call:
-        i = e.op
-        if watch[i] and not rescuers[i] & ~linearized:
-            op = ops[i]
-            if not reachable(state, op.input, op.output):
-                return i
-        e = e.next
-    return -1
 
+    def __init__(self, model: Model, ops: Sequence[Operation], watch: list[bool],
+                 overwrite: list[bool]) -> None:
+        assert model.reachable is not None
+        self.ops, self.reachable = ops, model.reachable
+        by_state: dict[Any, list[int]] = {}
+        for j, op in enumerate(ops):
+            if overwrite[j]:
+                ok, after = model.step(model.init, op.input, op.output)
+                if ok:
+                    by_state.setdefault(after, []).append(j)
+        self.rescues: list[list[int]] = [[] for _ in ops]   # per overwriting operation: the reads it rescues
+        self.remaining = [0] * len(ops)                      # per read: its unlinearized rescuers
+        states = model.reachable_states
+        for i, op in enumerate(ops):
+            if not watch[i]:
+                continue
+            try:
+                candidates = [by_state.get(s, ()) for s in states(op.input, op.output)] if states else None
+            except TypeError:                                # an unhashable output: no state equals it
+                candidates = None
+            if candidates is None:
+                candidates = [js for s, js in by_state.items() if self.reachable(s, op.input, op.output)]
+            for js in candidates:
+                for j in js:
+                    if ops[j].call <= op.ret:
+                        self.rescues[j].append(i)
+                        self.remaining[i] += 1
+        self.orphans = {i for i in range(len(ops)) if watch[i] and not self.remaining[i]}
 
-def _rescuers(ops: Sequence[Operation], step: Step, reachable: Any, init: Any, watch: list[bool],
-              overwrite: list[bool]) -> dict[int, int]:
-    """For each watched read, the overwriting operations (as a bitset) called before it returns
-    after which it is reachable. An overwriting operation sets the same state whatever came
-    before, so this is computed once, from ``init``."""
-    sets = [(j, ops[j].call, step(init, ops[j].input, ops[j].output)) for j in range(len(ops)) if overwrite[j]]
-    out = {}
-    for i, op in enumerate(ops):
-        if watch[i]:
-            out[i] = sum(1 << j for j, call, (ok, after) in sets
-                         if ok and call <= op.ret and reachable(after, op.input, op.output))
-    return out
+    def take(self, a: int, linearized: int) -> None:
+        """Operation ``a`` was linearized (``linearized`` includes it)."""
+        self.orphans.discard(a)
+        remaining = self.remaining
+        for r in self.rescues[a]:
+            remaining[r] -= 1
+            if not remaining[r] and not linearized >> r & 1:
+                self.orphans.add(r)
+
+    def give(self, a: int, watched: bool) -> None:
+        """Operation ``a`` was unlinearized (backtracking, in the reverse order of ``take``)."""
+        remaining = self.remaining
+        for r in self.rescues[a]:
+            if not remaining[r]:
+                self.orphans.discard(r)
+            remaining[r] += 1
+        if watched and not remaining[a]:
+            self.orphans.add(a)
+
+    def dead(self, state: Any) -> int:
+        """The dead read that returns first (-1: none)."""
+        ops, reachable, found = self.ops, self.reachable, -1
+        for i in self.orphans:
+            op = ops[i]
+            if not reachable(state, op.input, op.output) and (found < 0 or (op.ret, i) < (ops[found].ret, found)):
+                found = i
+        return found
 
 
 def _place_unread_writes(head: _Entry, ops: Sequence[Operation], unread: list[bool], step: Step,
@@ -282,10 +326,45 @@ def _place_unread_writes(head: _Entry, ops: Sequence[Operation], unread: list[bo
     return tuple(placed), state, linearized
 
 
+def _twins(ops: Sequence[Operation], branched: Sequence[bool]) -> list[int]:
+    """The twin-order reduction (a symmetry reduction): for each operation the search
+    branches on, its *twin* that must be linearized before it, or -1.
+
+    Twins are operations with equal input and output (compared by ``repr``). If ``a`` is
+    called no later and returns no later than its twin ``b``, a linearization placing ``b``
+    first stays legal with the two exchanged: the sequence of steps is the same, and ``a`` at
+    ``b``'s place and ``b`` at ``a``'s respect real time (``a`` is called before anything
+    ``b`` follows; ``b`` returns after anything ``a`` precedes). Each exchange removes an
+    inversion, so some linearization has every chain of twins in (call, return) order.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, op in enumerate(ops):
+        if branched[i]:
+            groups.setdefault((repr(op.input), repr(op.output)), []).append(i)
+    gate = [-1] * len(ops)
+    for members in groups.values():
+        members.sort(key=lambda i: (ops[i].call, ops[i].ret, i))
+        for a, b in itertools.pairwise(members):
+            if ops[a].ret <= ops[b].ret:
+                gate[b] = a
+    return gate
+
+
 def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
-            budget: int | None = None) -> PartitionResult:
+            budget: int | None = None, *, plain: bool = False) -> PartitionResult:
     """Wing & Gong's search with Lowe's cache over one partition (Porcupine's ``checkSingle``),
-    with the forced-reads and unread-writes reductions."""
+    with the forced-reads, unread-writes, twin-order and pending no-op reductions and early
+    illegality.
+
+    Pending no-ops: an operation that never returned (``ret = inf``, unknown outcome) is not
+    tried where its step leaves the state unchanged. Such a step is needed by no
+    linearization: the operation can go last instead (its return is after every other
+    event, so it constrains no other operation, and any output is allowed for it). And once
+    the walk reaches the return of such an operation, every operation with a return is
+    linearized: the rest go last, in call order, and the partition is linearizable.
+
+    ``plain`` turns these two off: with a model without hooks, this is Porcupine's search
+    (the reference of the tests)."""
     ops = tuple(ops)
     head = _entries(ops)
     step = model.step
@@ -296,27 +375,31 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
         if e.is_call and unread[e.op]:
             call_of[e.op] = e
         e = e.next
+    pending = [not plain and op.ret == math.inf for op in ops]
+    gate = [-1] * len(ops) if plain else _twins(ops, [not (read_only[i] or unread[i]) for i in range(len(ops))])
 
     reachable = model.reachable
-    watch = [reachable is not None and read_only[i] and ops[i].output is not UNKNOWN
+    watch = [reachable is not None and read_only[i] and not overwrite[i] and ops[i].output is not UNKNOWN
              for i in range(len(ops))]
-    rescuers = _rescuers(ops, step, reachable, model.init, watch, overwrite) if reachable is not None else {}
-    by_ret = sorted((i for i in range(len(ops)) if watch[i]), key=lambda i: ops[i].ret)
-    early = any(watch)
+    early = _EarlyIllegality(model, ops, watch, overwrite) if any(watch) else None
 
     state = model.init
     linearized = 0                    # bitset of the linearized operations
     cache: set[tuple[int, Any]] = {(0, state)}
     # frames: (call entry, state before it, forced read?, unread writes placed just before it)
     stack: list[tuple[_Entry, Any, bool, tuple[_Entry, ...]]] = []
-    longest: tuple[int, ...] = ()
+    depth = deepest = 0               # operations linearized now; most ever
+    longest: tuple[int, ...] = ()     # the order at the first point that deep (taken on backtracking)
     stuck: tuple[int, ...] = ()
     stuck_depth = -1
+
+    def order() -> tuple[int, ...]:
+        return tuple(i for top, _, _, before in stack for i in (*(w.op for w in before), top.op))
 
     def linearize(call: _Entry, new_state: Any, bits: int, forced: bool = False,
                   placed: tuple[_Entry, ...] = ()) -> bool:
         """Take the step to configuration ``(bits, new_state)`` unless the cache has seen it."""
-        nonlocal state, linearized, longest
+        nonlocal state, linearized, depth, deepest
         key = (bits, new_state)
         if key in cache:
             return False
@@ -326,26 +409,39 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
         call.lift()
         stack.append((call, state, forced, placed))
         state, linearized = new_state, bits
-        if bits.bit_count() > len(longest):
-            longest = tuple(i for top, _, _, before in stack for i in (*(w.op for w in before), top.op))
+        depth += 1 + len(placed)
+        if depth > deepest:
+            deepest = depth
+        if early is not None:
+            for w in placed:
+                early.take(w.op, bits)
+            early.take(call.op, bits)
         return True
 
     def backtrack() -> _Entry | None:
         """Undo frames back to the last choice; the entry to try after it (None: no choice left)."""
-        nonlocal state, linearized
+        nonlocal state, linearized, depth, longest
+        if depth == deepest > len(longest):
+            longest = order()
         while stack:
             top, state, forced, placed = stack.pop()
+            depth -= 1 + len(placed)
             linearized &= ~(1 << top.op)
             top.unlift()
+            if early is not None:
+                early.give(top.op, watch[top.op])
             for w in reversed(placed):
                 linearized &= ~(1 << w.op)
                 w.unlift()
+                if early is not None:
+                    early.give(w.op, watch[w.op])
             if not forced:
                 return top.next
         return None
 
     entry: _Entry | None = head.next
     fresh = True          # a new configuration: look for a read to force first
+    changed = True        # ... reached by a step that may have changed what early illegality sees
     steps = 0
     while head.next is not None:
         steps += 1
@@ -355,18 +451,19 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
             raise _Timeout(longest, len(cache))
         if fresh:
             fresh = False
-            dead = _dead_read(head, ops, watch, reachable, state, linearized, rescuers, by_ret) if early else -1
+            dead = early.dead(state) if early is not None and changed else -1
             if dead >= 0:
-                if linearized.bit_count() == len(longest) > stuck_depth:
-                    stuck, stuck_depth = (dead,), len(longest)
+                if depth == deepest > stuck_depth:
+                    stuck, stuck_depth = (dead,), deepest
                 entry = backtrack()
                 if entry is None:
                     return PartitionResult("illegal", ops, longest, stuck)
                 continue
             read = _forced_read(head, ops, read_only, step, state)
             if read is not None:
+                # a forced read keeps the state and is no rescuer: early illegality sees the same
                 if linearize(read, state, linearized | 1 << read.op, forced=True):
-                    fresh = True
+                    fresh, changed = True, False
                     continue
                 entry = backtrack()           # seen before: this configuration fails
                 if entry is None:
@@ -376,30 +473,41 @@ def _search(model: Model, ops: Sequence[Operation], deadline: float | None,
         assert entry is not None
         i = entry.op
         if entry.is_call:
-            if not (read_only[i] or unread[i]):   # reads are illegal here; unread writes wait
+            g = gate[i]
+            if not (read_only[i] or unread[i]) and (g < 0 or linearized >> g & 1):
+                # reads are illegal here; unread writes wait; a twin waits for the one before it
                 placed, before, bits = (_place_unread_writes(head, ops, unread, step, state, linearized)
                                         if call_of and overwrite[i] else ((), state, linearized))
                 op = ops[i]
                 ok, new_state = step(before, op.input, op.output)
-                if ok and linearize(entry, new_state, bits | 1 << i, placed=placed):
-                    fresh = True
+                if ok and not (pending[i] and not placed and new_state == state) \
+                        and linearize(entry, new_state, bits | 1 << i, placed=placed):
+                    fresh = changed = True
                     continue
             entry = entry.next
             continue
+        if pending[i]:   # every operation that returned is linearized: the rest go last
+            rest = []
+            e = head.next
+            while e is not None:
+                if e.is_call:
+                    rest.append(e.op)
+                e = e.next
+            return PartitionResult("ok", ops, order() + tuple(rest))
         if unread[i]:  # an unread write reached its return: it must take effect now
             op = ops[i]
             if linearize(call_of[i], step(state, op.input, op.output)[1], linearized | 1 << i):
-                fresh = True
+                fresh = changed = True
                 continue
         # A return reached before its operation was linearized: backtrack. Remember the first
         # operation that got stuck at the deepest point reached, for pictures.
-        if linearized.bit_count() == len(longest) > stuck_depth:
-            stuck, stuck_depth = (i,), len(longest)
+        if depth == deepest > stuck_depth:
+            stuck, stuck_depth = (i,), deepest
         entry = backtrack()
         if entry is None:
             return PartitionResult("illegal", ops, longest, stuck)
     assert linearized == (1 << len(ops)) - 1
-    return PartitionResult("ok", ops, longest)
+    return PartitionResult("ok", ops, order())
 
 
 def check(

@@ -10,7 +10,7 @@ one key at a time). Each also names the operations the search may treat speciall
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +69,8 @@ class Model:
     """A sequential specification.
 
     ``step(state, input, output) -> (ok, new_state)`` says whether ``output`` is legal for
-    ``input`` in ``state`` (``output`` may be :data:`UNKNOWN`: then any output is legal) and
-    what state follows. States must be hashable and compared by value. ``partition(ops)``
+    ``input`` in ``state`` (``output`` may be :data:`UNKNOWN`: then any output is legal, so
+    ``ok`` holds in every state) and what state follows. States must be hashable and compared by value. ``partition(ops)``
     optionally splits a history into independent sub-histories (lists of operations);
     ``describe(input, output)`` renders an operation for pictures and messages.
 
@@ -95,6 +95,9 @@ class Model:
       operation is legal (a get returning ``"ab"`` once the value is ``"abc"``). The search
       abandons a configuration as soon as an enabled read is unreachable and no
       overwriting operation could still come before it ("early illegality").
+    * ``reachable_states(input, output)``: optional, with ``reachable``: every state from which
+      ``reachable`` holds for the read (a register's read: its output; a get: the prefixes
+      of its output), so the search need not try ``reachable`` on every state a write sets.
     * ``name``: the model's name in exported histories (:mod:`.linearizability_json`).
     """
 
@@ -107,6 +110,7 @@ class Model:
     unread: Callable[[Sequence[Operation]], set[int]] | None = None
     overwrites: Callable[[Any, Any], bool] | None = None
     reachable: Callable[[Any, Any, Any], bool] | None = None
+    reachable_states: Callable[[Any, Any], Iterable[Any]] | None = None
     name: str = ""
 
     def render(self, op: Operation) -> str:
@@ -154,15 +158,16 @@ def _writes(ops: Sequence[Operation]) -> set[int]:
         return set()
     observed, appends = seen
     kinds = (("write",), ("put",), ("append",))
+    # only a write with a legal output (None or unknown) is legal in every state
+    writes = [i for i, op in enumerate(ops) if type(op.input) is tuple and op.input[:1] in kinds
+              and (op.output is None or op.output is UNKNOWN)]
     if not appends:
         values = set(observed)
-        return {i for i, op in enumerate(ops)
-                if type(op.input) is tuple and op.input[:1] in kinds and op.input[-1] not in values}
+        return {i for i in writes if ops[i].input[-1] not in values}
     if not all(type(v) is str for v in observed):
         return set()
-    return {i for i, op in enumerate(ops)
-            if type(op.input) is tuple and op.input[:1] in kinds and type(op.input[-1]) is str
-            and op.input[-1] and not any(op.input[-1] in v for v in observed)}
+    return {i for i in writes if type(ops[i].input[-1]) is str and ops[i].input[-1]
+            and not any(ops[i].input[-1] in v for v in observed)}
 
 
 def unread_unknown_writes(ops: Sequence[Operation]) -> set[int]:
@@ -203,6 +208,17 @@ def read_extends(state: Any, inp: Any, out: Any) -> bool:
     return out is UNKNOWN or (type(out) is str and type(state) is str and out.startswith(state))
 
 
+def prefixes(inp: Any, out: Any) -> list[Any]:
+    """``reachable_states`` for a key-value store: the prefixes of a get's output (its
+    ``reachable`` is :func:`read_extends`; a watched read's output is never unknown)."""
+    return [out[:k] for k in range(len(out) + 1)] if type(out) is str else []
+
+
+def read_value(inp: Any, out: Any) -> list[Any]:
+    """``reachable_states`` for a register: the value read (:func:`read_equals`)."""
+    return [out]
+
+
 def _bad_input(model: str, value: Any, allowed_forms: str) -> ConfigError:
     return allowed(f"{model} operation input", value, allowed_forms)
 
@@ -225,7 +241,7 @@ def register(init: Any = None) -> Model:
 
     return Model(init=init, step=step, describe=describe, read_only=is_read,
                  removable=unread_unknown_writes, unread=unread_writes, overwrites=overwrites,
-                 reachable=read_equals, name="register")
+                 reachable=read_equals, reachable_states=read_value, name="register")
 
 
 def cas_register(init: Any = None) -> Model:
@@ -288,4 +304,4 @@ def kv() -> Model:
 
     return Model(init="", step=step, partition=_partition_by_key, describe=describe, read_only=is_read,
                  removable=unread_unknown_writes, unread=unread_writes, overwrites=overwrites, reachable=read_extends,
-                 name="kv")
+                 reachable_states=prefixes, name="kv")

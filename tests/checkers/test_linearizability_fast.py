@@ -18,9 +18,18 @@ from dscourse.errors import ConfigError
 
 
 def plain(model: lin.Model) -> lin.Model:
-    """Porcupine's search: no reductions, no early illegality."""
+    """The model without its hooks: no forced reads, unread or removable writes, no early
+    illegality (the search still applies the twin-order and pending no-op reductions)."""
     return dataclasses.replace(model, read_only=None, removable=None, unread=None, overwrites=None,
                                reachable=None)
+
+
+def plain_outcome(ops: list[lin.Operation], model: lin.Model) -> str:
+    """Porcupine's search: the model without hooks, and no reduction of the search's own."""
+    bare = plain(model)
+    parts = bare.partition(ops) if bare.partition is not None else [ops]
+    outcomes = {lin._search(bare, part, None, plain=True).outcome for part in parts}
+    return "illegal" if "illegal" in outcomes else "ok"
 
 
 @st.composite
@@ -61,7 +70,7 @@ def kv_runs(draw, max_ops: int = 7, keys: tuple[str, ...] = ("x",)):
 @given(kv_runs())
 def test_fast_kv_search_agrees_with_plain_search_and_oracle(ops):
     fast = lin.check(ops, lin.kv(), explain=False)
-    assert fast.outcome == lin.check(ops, plain(lin.kv()), explain=False).outcome
+    assert fast.outcome == plain_outcome(ops, lin.kv())
     assert fast.outcome == ("ok" if oracle(ops, lin.kv()) else "illegal")
 
 
@@ -69,7 +78,7 @@ def test_fast_kv_search_agrees_with_plain_search_and_oracle(ops):
 @given(kv_runs(max_ops=14, keys=("x", "y")))
 def test_fast_kv_search_agrees_with_plain_search_on_larger_histories(ops):
     fast = lin.check(ops, lin.kv(), explain=False)
-    assert fast.outcome == lin.check(ops, plain(lin.kv()), explain=False).outcome
+    assert fast.outcome == plain_outcome(ops, lin.kv())
     if fast.ok:   # the witness is a legal order that respects real time
         for part in fast.partitions:
             state, pops = "", part.operations
@@ -83,8 +92,7 @@ def test_fast_kv_search_agrees_with_plain_search_on_larger_histories(ops):
 @given(st.integers(0, 10**6), st.integers(4, 18), st.integers(1, 6))
 def test_early_illegality_agrees_with_plain_search_on_registers(seed, n, clients):
     ops = lin.random_register_history(seed, n, clients=clients, corrupt=0.7)
-    assert lin.check(ops, lin.register(), explain=False).outcome == \
-        lin.check(ops, plain(lin.register()), explain=False).outcome
+    assert lin.check(ops, lin.register(), explain=False).outcome == plain_outcome(ops, lin.register())
 
 
 def relaxed_history(ops, keep, model):
@@ -145,8 +153,9 @@ def test_core_is_empty_when_the_budget_cannot_show_illegality():
     ops = [lin.Operation(i, 0.0, 100.0, ("write", i), None) for i in range(6)]
     ops += [lin.Operation(100 + i, 0.0, 100.0, ("read", None), i) for i in range(6)]
     ops.append(lin.Operation(99, 200.0, 201.0, ("read", None), -1))
-    assert illegal_core(lin.register(), ops, budget=10) == ()
-    assert illegal_core(lin.register(), ops, budget=10**6) == (len(ops) - 1,)   # a value never written
+    model = plain(lin.register())   # early illegality would refute the last read at once
+    assert illegal_core(model, ops, budget=10) == ()
+    assert illegal_core(model, ops, budget=10**6) == (len(ops) - 1,)   # a value never written
 
 
 @settings(max_examples=200, deadline=None)
@@ -202,3 +211,109 @@ def test_history_view_outlines_the_core():
     outlined = {gid for gid, p in patches.items()
                 if matplotlib.colors.to_hex(p.get_edgecolor()) == CORE_EDGE}
     assert outlined == {"op-0", "op-1", "op-2"}
+
+
+# -- twin order, pending no-ops, early illegality of reads not yet called ------------------------
+SMALL_INPUTS = [("read", None), ("write", 1), ("write", 2), ("cas", (1, 2)), ("cas", (2, 1)), ("cas", (None, 1))]
+
+
+@st.composite
+def twin_histories(draw, max_ops: int = 7):
+    """Compare-and-set register histories from six inputs (so many operations are twins),
+    outputs from a real sequential run, then sometimes mutated; a third never return."""
+    n = draw(st.integers(1, max_ops))
+    calls = [draw(st.integers(0, 12)) for _ in range(n)]
+    durations = [draw(st.integers(0, 10)) for _ in range(n)]
+    points = [c + draw(st.integers(0, d)) for c, d in zip(calls, durations, strict=True)]
+    inputs = [draw(st.sampled_from(SMALL_INPUTS)) for _ in range(n)]
+    model, state, outputs = lin.cas_register(), None, [None] * n
+    for i in sorted(range(n), key=lambda i: (points[i], i)):
+        _, state = model.step(state, inputs[i], lin.UNKNOWN)
+        outputs[i] = state if inputs[i][0] == "read" else None
+        if inputs[i][0] == "cas":
+            outputs[i] = model.step(state, ("read", None), lin.UNKNOWN)[1] == inputs[i][1][1]
+    ops = []
+    for i in range(n):
+        out, ret = outputs[i], float(calls[i] + durations[i])
+        if draw(st.integers(0, 4)) == 0:
+            out = draw(st.sampled_from([None, 1, 2])) if inputs[i][0] == "read" else not out
+        if inputs[i][0] != "read" and draw(st.integers(0, 2)) == 0:
+            out, ret = lin.UNKNOWN, math.inf
+        ops.append(lin.Operation(i % 3, float(calls[i]), ret, inputs[i], out))
+    return ops
+
+
+@settings(max_examples=1000, deadline=None)
+@given(twin_histories())
+def test_twin_order_and_pending_no_ops_agree_with_oracle(ops):
+    fast = lin.check(ops, lin.cas_register(), explain=False)
+    assert fast.outcome == ("ok" if oracle(ops, lin.cas_register()) else "illegal")
+    assert fast.outcome == plain_outcome(ops, lin.cas_register())
+
+
+def assert_witness(ops, part, model):
+    """``part.longest`` is a legal sequential run of every operation that respects real time."""
+    assert sorted(part.longest) == list(range(len(ops)))
+    state = model.init
+    for k, i in enumerate(part.longest):
+        ok, state = model.step(state, ops[i].input, ops[i].output)
+        assert ok
+        assert all(not (ops[j].ret < ops[i].call) for j in part.longest[k + 1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(twin_histories(max_ops=13))
+def test_twin_order_and_pending_no_ops_agree_with_plain_search_on_larger_histories(ops):
+    fast = lin.check(ops, lin.cas_register(), explain=False)
+    assert fast.outcome == plain_outcome(ops, lin.cas_register())
+    if fast.ok:
+        assert_witness(ops, fast.partitions[0], lin.cas_register())
+
+
+def test_twin_order_needs_the_first_twin_to_return_first():
+    """Two writes of 1: ``a`` is called first but returns last, so it is not ``b``'s twin
+    predecessor. The only linearization puts ``b`` before the write of 2 and ``a`` after it;
+    forcing ``a`` first (call order alone) would call this legal history illegal."""
+    W = lin.Operation
+    ops = [W("a", 0.0, 100.0, ("write", 1), None), W("b", 50.0, 60.0, ("write", 1), None),
+           W("c", 61.0, 62.0, ("read", None), 1), W("c", 63.0, 64.0, ("write", 2), None),
+           W("c", 65.0, 66.0, ("read", None), 2), W("d", 101.0, 102.0, ("read", None), 1)]
+    for model in (lin.register(), lin.cas_register()):
+        result = lin.check(ops, model)
+        assert result.ok and plain_outcome(ops, model) == "ok"
+        assert_witness(ops, result.partitions[0], model)
+    late = [*ops[:1], W("b", 50.0, 100.0, ("write", 1), None), *ops[2:]]   # now a is b's twin predecessor
+    assert lin.check(late, lin.register()).ok and plain_outcome(late, lin.register()) == "ok"
+    bad = [*ops[:5], W("d", 101.0, 102.0, ("read", None), 2), W("d", 103.0, 104.0, ("read", None), 1)]
+    assert lin.check(bad, lin.register()).outcome == plain_outcome(bad, lin.register()) == "illegal"
+
+
+def test_pending_operations_wait_for_a_state_they_change():
+    """Two unfinished cas(1, 2) (twins) are no-ops while the value is 0; each must take effect
+    just after one of the two writes of 1 for both reads of 2 to be legal."""
+    W = lin.Operation
+    ops = [W("w", 0.0, 1.0, ("write", 0), None),
+           W("p", 2.0, math.inf, ("cas", (1, 2)), lin.UNKNOWN), W("q", 2.5, math.inf, ("cas", (1, 2)), lin.UNKNOWN),
+           W("w", 3.0, 4.0, ("write", 1), None), W("r", 5.0, 6.0, ("read", None), 2),
+           W("w", 7.0, 8.0, ("write", 1), None), W("r", 9.0, 10.0, ("read", None), 2)]
+    result = lin.check(ops, lin.cas_register())
+    assert result.ok
+    assert_witness(ops, result.partitions[0], lin.cas_register())
+    third = [*ops, W("w", 11.0, 12.0, ("write", 1), None), W("r", 13.0, 14.0, ("read", None), 2)]
+    assert lin.check(third, lin.cas_register()).outcome == plain_outcome(third, lin.cas_register()) == "illegal"
+
+
+def test_early_illegality_sees_reads_not_yet_called():
+    """A get of ``"b"`` long after the only put of ``"b"`` was overwritten: it is dead from the
+    moment the put of ``"c"`` follows the put of ``"b"``, before it is called; with a later put
+    of ``"b"`` still pending it is not."""
+    W = lin.Operation
+    ops = [W(0, 0.0, 1.0, ("put", "k", "b"), None), W(0, 2.0, 3.0, ("put", "k", "c"), None)]
+    ops += [W(1, 4.0 + i, 40.0, ("append", "k", f"<{i}>"), None) for i in range(8)]
+    ops += [W(2, 50.0, 51.0, ("get", "k"), "b")]
+    result = lin.check(ops, lin.kv())
+    assert result.outcome == plain_outcome(ops, lin.kv()) == "illegal"
+    (part,) = result.illegal_partitions()
+    assert part.stuck == (len(ops) - 1,)
+    rescued = [*ops, W(3, 45.0, 52.0, ("put", "k", "b"), None)]
+    assert lin.check(rescued, lin.kv()).ok and plain_outcome(rescued, lin.kv()) == "ok"
