@@ -19,7 +19,9 @@ local function or the batch grader's sandbox proxy.
 * E8.1 ``better_vote(new, cur) -> bool`` -- FastLeaderElection's vote order
   (``totalOrderPredicate``), plugged into every server's election.
 * E8.2 ``commit_ready(outstanding, voters) -> zxids`` and ``route(event, learners) -> packets``
-  -- the leader's quorum-ACK commit rule and who gets PROPOSAL, COMMIT or INFORM.
+  -- the leader's quorum-ACK commit rule and who gets PROPOSAL, COMMIT or INFORM;
+  :func:`observer_scaling` draws what the rules do to writes and reads when servers are added
+  in a second datacenter as followers or as observers (:mod:`.datacenters`).
 * E8.3 ``sync_decision(peer, zxids, snap_zxid) -> [kind, zxid]`` -- the leader's DIFF / TRUNC /
   SNAP choice when a learner joins (``LearnerHandler.syncFollower``), plugged into every leader.
 * E8.4 ``tolerated_failures(n)``, ``weighted_quorum(weights, members)`` and
@@ -36,7 +38,7 @@ from typing import Any
 from ..checkers import linearizability as lin
 from ..checkers.trial import Trial
 from ..history import Recorder
-from . import acl, conformance
+from . import acl, conformance, datacenters
 from .datatree import CheckVersionTxn, CreateTxn, DataTree, DeleteTxn, SetDataTxn, prep
 from .ensemble import ensemble
 from .errors import EXCEPTIONS, ZookeeperError
@@ -845,6 +847,22 @@ def broadcast_rules_trial(commit_ready: Fn, route: Fn, seed: int = 1, n: int = 1
             trial.violate(f"route({event!r}, {learners}) returned {got_r!r}; expected {want_r}")
     trial.facts["states"] = n
     return trial
+
+
+def observer_scaling(commit_ready: Fn, route: Fn, **options: Any) -> Any:
+    """:func:`.datacenters.sweep` with every server using the student's two rules: prints the
+    table and any commit the rules got wrong, and returns the figure (None, with a line saying
+    why, while a rule is not written yet). ``options`` are :func:`.datacenters.second_datacenter`'s."""
+    problems: list[str] = []
+    try:
+        placements = datacenters.sweep(server_class=server_with_broadcast(commit_ready, route, problems), **options)
+    except NotImplementedError:
+        print("Write commit_ready and route first: the sweep runs them in every server.")
+        return None
+    print(datacenters.table(placements))
+    for message in problems[:5]:
+        print("wrong commit:", message)
+    return datacenters.figure(placements, "Your commit_ready and route, servers added in a second datacenter")
 
 
 def broadcast_trial(commit_ready: Fn, route: Fn, seed: int = 1) -> Trial:

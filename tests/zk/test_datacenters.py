@@ -62,3 +62,21 @@ def test_bad_arguments_are_refused(kw, word):
     extra, role = args.pop("extra"), args.pop("role")
     with pytest.raises(DscourseError, match=word):
         D.second_datacenter(extra, role, **args)
+
+
+def test_e82_scaling_runs_the_students_rules_and_names_wrong_commits(capsys):
+    from dscourse.zk import exercises as X
+
+    fig = X.observer_scaling(X.reference_commit_ready, X.reference_route, duration_ms=300.0)
+    out = capsys.readouterr().out
+    assert fig is not None and "observer" in out and "wrong commit" not in out
+
+    def eager(outstanding, voters):                # commits on the leader's own ACK
+        return [z for z, _ in outstanding]
+    X.observer_scaling(eager, X.reference_route, duration_ms=300.0)
+    assert "wrong commit:" in capsys.readouterr().out
+
+    def stub(*args):
+        raise NotImplementedError
+    assert X.observer_scaling(stub, stub) is None
+    assert "Write commit_ready and route first" in capsys.readouterr().out
