@@ -1,4 +1,4 @@
-"""Trusted harnesses for Chapter 12's exercises (E12.1-E12.4).
+"""Trusted harnesses for Chapter 12's exercises (E12.1-E12.6).
 
 Each exercise asks for a *variant* of a library algorithm as a plain function of plain data
 (so it runs in the grader's sandbox, and the library's code cannot be pasted in): the harness
@@ -15,6 +15,14 @@ can give credit per property.
 * E12.4 ``failover_next(providers, tried, idempotent, retries, tokens) -> provider or None``
   -- the decision rule of a Failover invoker with a retry budget, driven through real calls on
   the simulated RPC system, whose providers count duplicate side effects.
+* E12.5 ``extension_chain(files, spi, name, url) -> [class, ...] or None`` -- Dubbo's
+  ExtensionLoader on resource texts: named extensions, the ``@SPI`` default, ``@Adaptive`` by
+  URL parameter, wrapper chains, duplicate names; a conformance table and random files against
+  :class:`~dscourse.rpc.spi.ExtensionLoader` (:mod:`.exercises_spi`).
+* E12.6 ``encode(schema, message) -> bytes`` and ``decode(schema, data) -> message`` -- a
+  schema-based varint codec in protobuf's wire format: round trip, both directions against the
+  reference, unknown fields skipped, at most half of JSON's size, bad input refused
+  (:mod:`.exercises_codec`).
 """
 
 from __future__ import annotations
@@ -25,8 +33,16 @@ from typing import Any
 
 from ..checkers.trial import Trial, selected
 from ..sim import Constant, stream
+from .exercises_codec import CODEC_PROPERTIES, codec_trial, reference_decode, reference_encode
+from .exercises_spi import SPI_PROPERTIES, reference_extension_chain, spi_trial
 from .model import Invocation, Provider
 from .system import cluster
+
+__all__ = ["CODEC_PROPERTIES", "FAILOVER_PROPERTIES", "LEAST_ACTIVE_PROPERTIES", "RING_PROPERTIES",
+           "SPI_PROPERTIES", "WRR_PROPERTIES", "codec_trial", "failover_trial", "least_active_trial",
+           "reference_decode", "reference_encode", "reference_extension_chain", "reference_least_active",
+           "reference_lookup", "reference_ring", "reference_wrr_pick", "ring_trial", "sha1_point", "spi_trial",
+           "wrr_trial"]
 
 Fn = Callable[..., Any]
 
