@@ -136,10 +136,10 @@ def figure(placements: list[Placement], title: str = "") -> Figure:
         right.plot(xs, [p.remote_read_ms for p in rows], style, label=f"as {role}s")
     left.set_ylabel("writes committed per second")
     right.set_ylabel("median read latency (ms)")
-    left.set_title("writers in datacenter 1", fontsize=9)
-    right.set_title("a reader in datacenter 2", fontsize=9)
+    left.set_title("writers in data centre 1", fontsize=9)
+    right.set_title("a reader in data centre 2", fontsize=9)
     for ax in (left, right):
-        ax.set_xlabel("servers added in datacenter 2")
+        ax.set_xlabel("servers added in data centre 2")
         ax.set_ylim(bottom=0)
         ax.set_xticks(sorted({p.extra for p in placements}))
         ax.legend(fontsize=8)

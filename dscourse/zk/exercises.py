@@ -862,7 +862,7 @@ def observer_scaling(commit_ready: Fn, route: Fn, **options: Any) -> Any:
     print(datacenters.table(placements))
     for message in problems[:5]:
         print("wrong commit:", message)
-    return datacenters.figure(placements, "Your commit_ready and route, servers added in a second datacenter")
+    return datacenters.figure(placements, "Your commit_ready and route, servers added in a second data centre")
 
 
 def broadcast_trial(commit_ready: Fn, route: Fn, seed: int = 1) -> Trial:
