@@ -59,6 +59,7 @@ models live in :mod:`.models`; generated test histories in :mod:`.histories`.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import math
 import time
@@ -534,18 +535,27 @@ def check(
     deadline = None if timeout is None else time.monotonic() + timeout
     results = []
     unknown = False
-    for part in parts:
-        try:
-            results.append(_check_partition(model, part, deadline))
-        except _Timeout:
-            unknown = True
-            results.append(PartitionResult("unknown", tuple(part), ()))
-            deadline = time.monotonic()  # no time left for the other partitions either
-    if explain:
-        from .linearizability_core import illegal_core
+    # The search allocates a tuple per configuration and makes no garbage cycles (a
+    # partition's entry list is one, freed afterwards), so the cyclic collector would only
+    # cost time: each full collection walks every object of the process.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for part in parts:
+            try:
+                results.append(_check_partition(model, part, deadline))
+            except _Timeout:
+                unknown = True
+                results.append(PartitionResult("unknown", tuple(part), ()))
+                deadline = time.monotonic()  # no time left for the other partitions either
+        if explain:
+            from .linearizability_core import illegal_core
 
-        results = [dataclasses.replace(r, core=illegal_core(model, r.operations, r.stuck))
-                   if r.outcome == "illegal" else r for r in results]
+            results = [dataclasses.replace(r, core=illegal_core(model, r.operations, r.stuck))
+                       if r.outcome == "illegal" else r for r in results]
+    finally:
+        if collecting:
+            gc.enable()
     if any(r.outcome == "illegal" for r in results):
         outcome = "illegal"
     elif unknown:

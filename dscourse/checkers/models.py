@@ -70,9 +70,10 @@ class Model:
 
     ``step(state, input, output) -> (ok, new_state)`` says whether ``output`` is legal for
     ``input`` in ``state`` (``output`` may be :data:`UNKNOWN`: then any output is legal, so
-    ``ok`` holds in every state) and what state follows. States must be hashable and compared by value. ``partition(ops)``
-    optionally splits a history into independent sub-histories (lists of operations);
-    ``describe(input, output)`` renders an operation for pictures and messages.
+    ``ok`` holds in every state) and what state follows. States must be hashable and
+    compared by value. ``partition(ops)`` optionally splits a history into independent
+    sub-histories (lists of operations); ``describe(input, output)`` renders an operation
+    for pictures and messages.
 
     Three optional hooks let the search skip choices that cannot matter
     (:mod:`.linearizability` explains why each is exact):
