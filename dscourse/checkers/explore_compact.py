@@ -15,10 +15,12 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
   parent's entries in place (no entry is copied);
 * the canonical key is carried over: each node's key hash is kept and only the node the step
   ran on is re-keyed, and each queued entry's hash is computed once, when it is queued; the
-  pending multiset is the sorted tuple of its members' hashes. (A sum of the members' hashes
-  would be cheaper, but Python's tuple hash is nearly additive in its last item, so such
-  sums collide on real systems: two gossip states with messages swapped between two
-  receivers did.);
+  pending multiset is the sum of its members' hashes, each entry's key hash first mixed by
+  a 64-bit finalizer (:func:`~.explore_symmetry.mix`), so a step changes it by one
+  subtraction and one addition per entry. (Unmixed, such sums collide on real systems:
+  Python's tuple hash is nearly additive in its last item, and two gossip states with
+  messages swapped between two receivers had the same sum.) Up to symmetry the multiset is
+  the list of its members, sorted per permutation (:mod:`.explore_symmetry`);
 * the successor's node image is the node's own attributes after the step (no copy: the node
   is given a fresh copy of an image before its next handler runs).
 
@@ -44,7 +46,14 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
   link would hold a send back behind an earlier one (:meth:`Machine.applies`). Tests set
   ``Machine.verify_derived``: every derived child is then also built for real and compared;
 * invariants, goals and prunes declared with :func:`~dscourse.checkers.explore.on_nodes`
-  are judged once per combination of the nodes' identities;
+  are judged once per combination of the nodes' identities, on the nodes' attributes
+  alone: a derived child whose combination is new is judged with its nodes' images put in
+  the nodes (:meth:`Machine.show`), its step still not run;
+* a restart is a step like a delivery: a restart of a node with no timers pending whose
+  handlers (``on_crash``, ``__init__``, ``on_recover``) read nothing but the node is
+  memoized by the node's attributes (its ``stable`` and constructor arguments) and
+  derived from its recorded effect (the crash and recover rows, what ``on_recover`` sent);
+  the restart choices read the statuses from the state's fault record, not a loaded parent;
 * sends are not rendered for the trace during the search (``Simulation._lazy_trace``: the
   trace row keeps the queued message, :class:`~dscourse.sim.trace.Unrendered`, which no
   handler mutates), so only a predicate that reads the trace pays for rendering, and what it
@@ -52,11 +61,12 @@ change (DSLabs' successor function, Michael et al., EuroSys 2019, §4):
   trace is read, at the latest when the search ends, rather than at the send.)
   Counterexample traces are replays from the seed, rendered as usual.
 
-Restarts, paused nodes and their backlogs take the slow path: the whole parent is loaded
-again (and nothing is predicted). The engine relies on the Node API's rule that a node's
-handlers change only that node (its attributes, random streams and outgoing links) and read
-no other node; nodes share nothing but messages. A handler that reads a global or a class
-attribute some other code changes is outside what any engine can see.
+Paused nodes and their backlogs take the slow path: the whole parent is loaded again (and
+nothing is predicted); so does a restart that changes the fault state. The engine relies on
+the Node API's rule that a node's handlers change only that node (its attributes, random
+streams and outgoing links) and read no other node; nodes share nothing but messages. A
+handler that reads a global or a class attribute some other code changes is outside what
+any engine can see.
 """
 
 from __future__ import annotations
@@ -357,6 +367,7 @@ class Machine:
         self.position = {nid: i for i, nid in enumerate(self.order)}
         self.intern = Interned()
         self.pure = False                      # the last fire's result is memoizable
+        self._statuses: dict[bytes, dict[str, str]] = {}
         self.verify_derived = Machine.verify_derived
         # sends keep their messages unrendered until a predicate reads the trace
         # (trace.Unrendered): most of the search's trace rows are never read
@@ -472,6 +483,22 @@ class Machine:
             sim._timers[touched] = self.timer_map[touched].copy()
         del sim.trace._rows[len(st.rows):]
         del sim.trace._events[:]
+
+    def show(self, st: State, nid: str, image: Image) -> None:
+        """Give every node the attributes of its image in ``st``, node ``nid`` those of
+        ``image`` instead: a child built without running its step, for predicates that read
+        nothing but the nodes' attributes (``explore.on_nodes``). A node left unlike the
+        loaded state is marked :attr:`dirty` (its streams and links are not touched)."""
+        loaded, nodes = self.loaded, self.nodes
+        current = self.state.images if self.state is not None else {}
+        for n, im in st.images.items():
+            if n == nid:
+                im = image
+            if loaded.get(n) is not im:
+                _load_node(nodes[n], im)
+                loaded[n] = im
+                if current.get(n) is not im:
+                    self.dirty.add(n)
 
     def node(self, nid: str) -> None:
         """Put node ``nid`` (attributes, streams, links) in the loaded state's."""
@@ -604,14 +631,40 @@ class Machine:
         return any(e[SEQ] >= lo and mentions(e[MSG], lo, hi) for e in sim._heap if e[KIND] != DEAD)
 
     def restart(self, nid: str) -> str:
-        """Crash node ``nid`` and recover it at once (the ``restart`` choice)."""
+        """Crash node ``nid`` and recover it at once (the ``restart`` choice); like
+        :meth:`fire`, notes whether the handlers it ran read nothing but the node."""
         if nid in self.dirty:
             self.node(nid)
         self.dirty.add(nid)
-        restart(self.sim, nid)
-        self.loaded[nid] = self.streams_at[nid] = self.links_at[nid] = None
-        self.after = self.links_of(nid)
+        sim, st = self.sim, self.state
+        assert st is not None
+        watched = self.watched.get(nid)
+        if watched is not None:
+            watched.used = False
+        spy = self.spies.get(nid)
+        if spy is not None:
+            spy.read = False
+        restart(sim, nid)
+        self.loaded[nid] = None
+        before = st.links[nid]
+        after = self.after = self.links_of(nid)
+        drew = (watched is not None and watched.used) or bool(sim._physical)
+        if after != before:
+            self.links_at[nid] = None
+            drew = drew or _drawn(after, before)
+        if drew:
+            self.streams_at[nid] = None
+            if watched is not None and watched.used and nid in self.grouped:
+                raise _random_in_group(nid)
+        self.pure = not drew and spy is not None and not spy.read
         return nid
+
+    def statuses(self, faults: bytes) -> dict[str, str]:
+        """The impaired nodes' statuses in a state's fault state (no need to load it)."""
+        out = self._statuses.get(faults)
+        if out is None:
+            out = self._statuses[faults] = pickle.loads(faults)[0]
+        return out
 
     def faults_changed(self) -> bool:
         """Whether the fault state differs from the loaded state's (then the step is captured
@@ -620,9 +673,10 @@ class Machine:
         assert st is not None
         return dump_faults(self.sim) != st.faults
 
-    def net(self) -> tuple[list[Any], dict[int, tuple[Any, Any]]]:
-        """The pending multiset after a step, as its members' hashes (the parent's, less those
-        the step consumed, plus those it queued), and the new entries' keys and hashes by seq."""
+    def net(self) -> tuple[Any, dict[int, tuple[Any, Any]]]:
+        """The pending multiset after a step (``keys.multiset`` of its members' hashes: the
+        parent's, less those the step consumed, plus those it queued), and the new entries'
+        keys and hashes by seq."""
         st = self.state
         assert st is not None
         members = [h for e, kind, k, h in zip(self.lists, self.kinds, st.keys, st.hashes, strict=True)
@@ -637,7 +691,7 @@ class Machine:
                     h = entry(key)
                     new[e[SEQ]] = (key, h)
                     members.append(h)
-        return members, new
+        return self.keys.multiset(members), new
 
     def image_after(self, touched: str | None, known: list | None) -> tuple[Image | None, tuple]:
         """The image of node ``touched`` after a step from the loaded state, and every node's
@@ -699,22 +753,27 @@ class Machine:
                      tuple(mkeys))
 
 
-    def effect(self, i: int, new: dict[int, tuple[Any, Any]]) -> Effect | None:
-        """The effect of the last fire, of the loaded state's entry ``i`` (a pure step: see
-        :meth:`memoizable`), relative to its clock and seqs; None if it cannot be replayed
-        without the kernel (its rows or entries are not what the template can express, or a
-        FIFO link held a send back behind an earlier one)."""
+    def effect(self, i: int | None, nid: str, new: dict[int, tuple[Any, Any]]) -> Effect | None:
+        """The effect of the last step, a fire of the loaded state's entry ``i`` or (``i``
+        None) a restart of node ``nid`` without timers (a pure step: see :meth:`memoizable`),
+        relative to its clock and seqs; None if it cannot be replayed without the kernel (its
+        rows or entries are not what the template can express, or a FIFO link held a send
+        back behind an earlier one)."""
         sim, st = self.sim, self.state
         assert st is not None
-        e = st.entries[i]
-        if e[KIND] != DELIVER and e[KIND] != TIMER:
-            return None
         now, lo, hi = sim._now, st.seq, sim._seq
         rows = sim.trace._rows[len(st.rows):]
-        if not rows or rows[0] != _first_row(e, now):
+        if i is not None:
+            e = st.entries[i]
+            if e[KIND] != DELIVER and e[KIND] != TIMER:
+                return None
+            if not rows or rows[0] != _first_row(e, now):
+                return None
+            rows = rows[1:]
+        elif not rows or rows[0][:3] != (now, "crash", nid):
             return None
         tail = []
-        for row in rows[1:]:
+        for row in rows:
             if row[0] != now or not (row[4] is None or (type(row[4]) is int and lo <= row[4] < hi)):
                 return None
             tail.append((0, *row[1:4], _shift(row[4], lo, hi, -lo), *row[5:]))
@@ -730,7 +789,6 @@ class Machine:
             hashes.append(h)
             mkeys.append(self.mkey(q))
             first[q[NODE]] = min(first.get(q[NODE], q[TIME]), q[TIME])
-        nid = e[NODE]
         moved = _moved(st.links[nid], self.after, first, now, sim._links[nid])
         if moved is None:
             return None
@@ -738,34 +796,41 @@ class Machine:
                       hi - lo, moved)
 
     @staticmethod
-    def applies(st: State, i: int, effect: Effect) -> bool:
+    def applies(st: State, i: int | None, nid: str, effect: Effect) -> bool:
         """Whether ``effect`` (of the same pure step from another state) is what firing entry
-        ``i`` of ``st`` does: no FIFO link it sends on holds its sends back here."""
+        ``i`` of ``st`` (None: restarting node ``nid``) does: no FIFO link it sends on holds
+        its sends back here."""
         if not effect.moved:
             return True
-        e = st.entries[i]
-        now = e[TIME] if e[TIME] > st.now else st.now
-        last = {link[0]: link[1] for link in st.links[e[NODE]]}
+        now = _clock(st, i)
+        last = {link[0]: link[1] for link in st.links[nid]}
         return all(last.get(dst, 0) <= now + c for dst, c in effect.moved)
 
     @staticmethod
-    def derive(st: State, i: int, effect: Effect, image: Image, idents: tuple) -> State:
-        """The child of ``st`` by firing its entry ``i``, built from a recorded ``effect`` of
-        the same pure step (same node attributes, item and fault state; ``image`` and
-        ``idents`` the node's after it; :meth:`applies`) without running anything: what
-        :meth:`child` builds after running it (``Machine.verify_derived`` checks that)."""
-        e = st.entries[i]
-        nid = e[NODE]
-        now = e[TIME] if e[TIME] > st.now else st.now
+    def derive(st: State, i: int | None, nid: str, effect: Effect, image: Image, idents: tuple) -> State:
+        """The child of ``st`` by firing its entry ``i`` (None: by restarting node ``nid``,
+        which has no timers), built from a recorded ``effect`` of the same pure step (same
+        node attributes, item and fault state; ``image`` and ``idents`` the node's after it;
+        :meth:`applies`) without running anything: what :meth:`child` builds after running
+        it (``Machine.verify_derived`` checks that)."""
+        now = _clock(st, i)
         lo = st.seq
-        rows = [_first_row(e, now)]
+        rows = [] if i is None else [_first_row(st.entries[i], now)]
         for row in effect.rows:
             rows.append((now, *row[1:4], _shift(row[4], 0, effect.seqs, lo), *row[5:]))
-        merged = [(x, st.keys[j], st.hashes[j], st.mkeys[j]) for j, x in enumerate(st.entries) if j != i]
-        for x, key, h, mk in zip(effect.entries, effect.keys, effect.hashes, effect.mkeys, strict=True):
-            merged.append(((x[TIME] + now, x[PRIORITY], x[SEQ] + lo, x[KIND],
-                            _shift(x[ID], 0, effect.seqs, lo), *x[NODE:]), key, h, mk))
-        merged.sort(key=_by_entry)
+        entries, keys, hashes, mkeys = st.entries, st.keys, st.hashes, st.mkeys
+        if i is not None:
+            entries, keys, hashes, mkeys = (entries[:i] + entries[i + 1:], keys[:i] + keys[i + 1:],
+                                            hashes[:i] + hashes[i + 1:], mkeys[:i] + mkeys[i + 1:])
+        queued = tuple((x[TIME] + now, x[PRIORITY], x[SEQ] + lo, x[KIND], _shift(x[ID], 0, effect.seqs, lo),
+                        *x[NODE:]) for x in effect.entries)        # (sorted, as the effect's)
+        if not queued or not entries or entries[-1] < queued[0]:  # (the usual case: all due later)
+            entries, keys = entries + queued, keys + effect.keys
+            hashes, mkeys = hashes + effect.hashes, mkeys + effect.mkeys
+        else:
+            merged = sorted(zip(entries + queued, keys + effect.keys, hashes + effect.hashes,
+                                mkeys + effect.mkeys, strict=True), key=_by_entry)
+            entries, keys, hashes, mkeys = (tuple(r[k] for r in merged) for k in range(4))
         images = dict(st.images)
         images[nid] = image
         links = st.links
@@ -780,10 +845,8 @@ class Machine:
                     mine[k] = (dst, now + c, mine[k][2], mine[k][3])
             links = dict(links)
             links[nid] = tuple(mine)
-        return State(now, lo + effect.seqs, images, tuple(r[0] for r in merged),
-                     tuple(r[1] for r in merged), tuple(r[2] for r in merged), st.backlog,
-                     st.streams, links, st.faults, st.rows + tuple(rows), idents,
-                     tuple(r[3] for r in merged))
+        return State(now, lo + effect.seqs, images, entries, keys, hashes, st.backlog,
+                     st.streams, links, st.faults, st.rows + tuple(rows), idents, mkeys)
 
 # -- a pure step's effect, replayed without the kernel ---------------------------------------------
 class Effect(NamedTuple):
@@ -845,6 +908,26 @@ def _by_entry(r: tuple) -> tuple:
     return r[0]
 
 
+def _clock(st: State, i: int | None) -> int:
+    """The clock after firing entry ``i`` of ``st`` (None: after a restart, which takes no time)."""
+    if i is None:
+        return st.now
+    t = st.entries[i][TIME]
+    return t if t > st.now else st.now
+
+
+RESTART = "restart"
+"""The memo's item for a restart (a fire's item is an interned int): a restart of a node with
+no timers depends on nothing but the node's attributes (its ``stable`` and constructor
+arguments) if it reads nothing else (:class:`Spy`)."""
+
+
+def _timerless(st: State, nid: str) -> bool:
+    """Whether node ``nid`` has no timer pending in ``st`` (a crash cancels them, and counts
+    them in the trace: a restart is memoized only without)."""
+    return not any(e[KIND] == TIMER and e[NODE] == nid for e in st.entries)
+
+
 def _first_row(e: Any, now: int) -> tuple:
     """The row the kernel records when it runs the live entry ``e`` at ``now`` (a node up)."""
     if e[KIND] == DELIVER:
@@ -901,13 +984,13 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
     m.load(st0)
     used0 = (0, 0, 0)
     nh0 = tuple(node_hash(m, nid) for nid in order)
-    net0 = [h for k, h in zip(st0.keys, st0.hashes, strict=True) if k is not None]
-    combine = m.keys.combine
+    combine, multiset, less, more = m.keys.combine, m.keys.multiset, m.keys.less, m.keys.more
+    net0 = multiset([h for k, h in zip(st0.keys, st0.hashes, strict=True) if k is not None])
     seen = {combine(nh0, net0, used0)}
     bad, goal = _first(inv, sim, False), _first(gls, sim, True)
     if bad or goal:
         return bad, goal, [], 1, 0, True, False
-    drop, duplicate, status = sim.drop, sim.duplicate, sim._impaired
+    drop, duplicate = sim.drop, sim.duplicate
     cut = [False]                   # a new state was left unexpanded at max_depth
     memo: dict[tuple, list] = {}    # (node ident, item ident, faults) -> [node key, queued
     #                                 keys, the node's image after, its ident (Machine.image_after),
@@ -934,56 +1017,63 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
         result if it ends here."""
         slow = bool(st.backlog)
         loaded = False
-        if slow or used[2] < bounds.max_restarts:
-            m.load(st)                 # (the restart choices read the nodes' statuses)
+        if slow:
+            m.load(st)
             loaded = True
-        options = _options(st, used, bounds, status)
+        options = _options(st, used, bounds, m.statuses(st.faults))
         stepped = False
         touched: str | None = None
         whole = False           # the last step changed the fault state: capture it whole
-        members: list | None = None     # the parent's pending multiset (its members' hashes)
+        members: Any = None     # the parent's pending multiset (keys.multiset)
         for kind, target, i in options:
             # predict the child's key without running the step where that is sound: a drop
             # or a duplicate changes only the pending multiset, a fire whose (node, item)
             # pair ran purely before gives what it gave then (:class:`Spy`)
             predicted = None
             memo_key = None
-            if not slow and kind != "restart":
-                assert i is not None
+            if not slow:
                 if members is None:
-                    members = [h for k, h in zip(st.keys, st.hashes, strict=True) if k is not None]
-                h_i = st.hashes[i]
-                rest = members.copy()
-                rest.remove(h_i)                # (the multiset less one copy of entry i's member)
-                if kind == "fire":
-                    pos = position[st.entries[i][NODE]]
-                    ident, item = st.idents[pos], st.mkeys[i]
+                    members = multiset([h for k, h in zip(st.keys, st.hashes, strict=True) if k is not None])
+                rest = members
+                if i is not None:
+                    h_i = st.hashes[i]
+                    rest = less(members, h_i)   # (the multiset less one copy of entry i's member)
+                if kind == "fire" or kind == "restart":
+                    receiver: str = st.entries[i][NODE] if i is not None else str(target)
+                    pos = position[receiver]
+                    ident = st.idents[pos]
+                    item = st.mkeys[i] if i is not None else (RESTART if _timerless(st, receiver) else None)
                     if ident is not None and item is not None:
                         memo_key = (ident, item, st.faults)
                         predicted = memo.get(memo_key)
                         if predicted is not None:
                             p_nh = list(nh)
                             p_nh[pos] = predicted[0]
-                            rest.extend(predicted[1])
-                            p_key = combine(tuple(p_nh), rest, used)
+                            p_spent = spent_of(used, kind)
+                            p_key = combine(tuple(p_nh), more(rest, predicted[1]), p_spent)
                             if p_key in seen:
                                 continue
                             # a new state: built from the step's recorded effect, not run,
                             # if the node's links are as they were then and the verdicts on
                             # its nodes are known (``on_nodes``)
                             effect = predicted[4]
-                            if effect and Machine.applies(st, i, effect):
+                            if effect and Machine.applies(st, i, receiver, effect):
                                 p_idents = (*st.idents[:pos], predicted[3], *st.idents[pos + 1:])
                                 answers = cached(p_idents)
+                                if answers is None and on_nodes:
+                                    # judged on the nodes' attributes alone: the parent's,
+                                    # the receiver's from the memo (no step is run)
+                                    m.show(st, receiver, predicted[2])
+                                    answers = judge(p_idents)
                                 if answers is not None:
                                     if m.verify_derived:
-                                        _verify(m, st, i, predicted, p_idents)
+                                        _verify(m, st, i, receiver, predicted, p_idents)
                                         loaded = stepped = True
                                         whole = False
-                                        touched = target_node(st, i)
+                                        touched = receiver
                                     seen.add(p_key)
                                     parents.append(index)
-                                    moves.append((kind, target, st.entries[i]))
+                                    moves.append((kind, target, st.entries[i] if i is not None else None))
                                     me = len(moves) - 1
                                     bad, goal, pruned = answers
                                     if bad or goal:
@@ -993,8 +1083,8 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                                     if pruned:
                                         continue
                                     if depth < max_depth:
-                                        out.append((me, m.derive(st, i, effect, predicted[2], p_idents),
-                                                    used, tuple(p_nh), depth))
+                                        out.append((me, m.derive(st, i, receiver, effect, predicted[2],
+                                                                 p_idents), p_spent, tuple(p_nh), depth))
                                     else:
                                         cut[0] = True
                                     continue
@@ -1002,9 +1092,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                     if combine(nh, rest, spent_of(used, kind)) in seen:
                         continue
                 else:
-                    rest.append(h_i)
-                    rest.append(h_i)
-                    if combine(nh, rest, spent_of(used, kind)) in seen:
+                    if combine(nh, more(members, (h_i,)), spent_of(used, kind)) in seen:
                         continue
             if not loaded:
                 m.load(st)
@@ -1042,7 +1130,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                 child_hashes = nh
             known = None
             if memo_key is not None and not whole:
-                assert touched is not None          # (a memo key is made for fires only)
+                assert touched is not None          # (a memo key is made for fires and restarts only)
                 result = [child_hashes[position[touched]], tuple(sorted(h for _, h in new.values())),
                           None, None, None]
                 if predicted is not None:
@@ -1061,8 +1149,8 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
             me = len(moves) - 1
             image, idents = (None, ()) if whole else m.image_after(touched, known)
             if known is not None and known[4] is None:
-                assert i is not None
-                known[4] = m.effect(i, new) or False    # (False: not replayable)
+                assert touched is not None
+                known[4] = m.effect(i, touched, new) or False    # (False: not replayable)
             answers = cached(idents)
             if answers is None:
                 for nid in [n for n in m.dirty if n != touched]:
@@ -1121,19 +1209,14 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
     return None, None, [], len(seen), deepest, not cut[0], not cut[0]
 
 
-def target_node(st: State, i: int) -> str:
-    """The node entry ``i`` of state ``st`` runs on."""
-    return st.entries[i][NODE]
-
-
-def _verify(m: Machine, st: State, i: int, predicted: list, idents: tuple) -> None:
+def _verify(m: Machine, st: State, i: int | None, nid: str, predicted: list, idents: tuple) -> None:
     """Run the step that :meth:`Machine.derive` builds without the kernel for real and check
     that both give the same child, field by field (``Machine.verify_derived``, for tests)."""
     m.load(st)
-    touched = m.fire(i)
+    touched = m.fire(i) if i is not None else m.restart(nid)
     _, new = m.net()
     real = m.child(touched, new, predicted[2], idents)
-    derived = Machine.derive(st, i, predicted[4], predicted[2], idents)
+    derived = Machine.derive(st, i, nid, predicted[4], predicted[2], idents)
     a: Any
     b: Any
     for name, a, b in zip(State._fields, real, derived, strict=True):
@@ -1151,15 +1234,19 @@ def _options(st: State, used: tuple[int, int, int], bounds: Any,
              impaired: dict[str, str]) -> list[tuple[str, int | str, int | None]]:
     """The choices of ``explore.choices``, in its order: (kind, target, entry index)."""
     out: list[tuple[str, int | str, int | None]] = []
-    seen: set[Any] = set()
+    first: dict[Any, int] = {}      # an entry's hash -> the first entry with it
+    other: set[Any] = set()         # (the keys of entries whose hash a different key has)
     drops, dups = used[0] < bounds.max_drops, used[1] < bounds.max_duplicates
     timers = bounds.timers
-    for i, (e, key) in enumerate(zip(st.entries, st.keys, strict=True)):
+    keys = st.keys
+    for i, (e, key, h) in enumerate(zip(st.entries, keys, st.hashes, strict=True)):
         if key is None or (key[0] == TIMER and not timers):
             continue
-        if key in seen:
-            continue
-        seen.add(key)
+        j = first.setdefault(h, i)
+        if j != i:                  # the same hash: the same key, but for a collision
+            if keys[j] == key or key in other:
+                continue
+            other.add(key)
         out.append(("fire", e[SEQ], i))
         if key[0] == DELIVER:
             if drops:

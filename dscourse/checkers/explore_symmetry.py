@@ -28,19 +28,44 @@ from typing import Any
 from ..errors import allowed
 from ..sim import Simulation
 
+_MASK = (1 << 64) - 1
+
+
+def mix(h: int) -> int:
+    """A hash passed through splitmix64's finalizer (Steele, Lea & Flood, "Fast Splittable
+    Pseudorandom Number Generators", OOPSLA 2014): a bijection of 64-bit values whose every
+    output bit depends on every input bit, so sums of mixed hashes of related keys behave as
+    sums of random values."""
+    z = h & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
 
 class Plain:
-    """The unreduced key: a node's key hash, each pending entry's, and their combination."""
+    """The unreduced key: a node's key hash, each pending entry's (mixed: :func:`mix`), the
+    pending multiset as the sum of its members, and their combination."""
 
     def node(self, nid: str, status: str, state: Any) -> Any:
         return hash((nid, status, state))
 
     def entry(self, key: tuple[Any, ...]) -> Any:
-        return hash(key)
+        return mix(hash(key))
 
-    def combine(self, nodes: tuple[Any, ...], members: list[Any], spent: tuple[int, int, int]) -> int:
-        members.sort()
-        return hash((nodes, tuple(members), spent))
+    def multiset(self, members: list[Any]) -> Any:
+        """The pending multiset of these members (entry hashes), as :meth:`combine` takes it."""
+        return sum(members)
+
+    def less(self, multiset: Any, member: Any) -> Any:
+        """``multiset`` less one copy of ``member``."""
+        return multiset - member
+
+    def more(self, multiset: Any, members: tuple[Any, ...]) -> Any:
+        """``multiset`` plus ``members``."""
+        return multiset + sum(members)
+
+    def combine(self, nodes: tuple[Any, ...], multiset: Any, spent: tuple[int, int, int]) -> int:
+        return hash((nodes, multiset, spent))
 
 
 def expand(x: Any) -> Any:
@@ -112,6 +137,17 @@ class Symmetric(Plain):
                 hash((kind, perm.get(node, node), perm.get(peer, peer), label, rename(msg, perm)))
                 for perm in self.perms)
         return out
+
+    def multiset(self, members: list[Any]) -> Any:
+        return members
+
+    def less(self, multiset: Any, member: Any) -> Any:
+        out = multiset.copy()
+        out.remove(member)
+        return out
+
+    def more(self, multiset: Any, members: tuple[Any, ...]) -> Any:
+        return [*multiset, *members]
 
     def combine(self, nodes: tuple[Any, ...], members: list[Any], spent: tuple[int, int, int]) -> int:
         best = None

@@ -18,10 +18,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checkers.explore import ExploreResult, explore, on_nodes
+from ..checkers.explore import ExploreResult, OnNodes, explore, on_nodes
 from ..errors import allowed
 from ..sim import Simulation
-from .basic import Acceptor, ForgetfulAcceptor, NoAdoptProposer, Proposer, agreement, simulation, validity
+from .basic import (
+    Acceptor,
+    ForgetfulAcceptor,
+    NoAdoptProposer,
+    Proposer,
+    acceptors_of,
+    agreement,
+    chosen_from_votes,
+    simulation,
+    validity,
+)
 
 VARIANTS: dict[str, tuple[type[Proposer], type[Acceptor]]] = {
     "correct": (Proposer, Acceptor),
@@ -30,6 +40,35 @@ VARIANTS: dict[str, tuple[type[Proposer], type[Acceptor]]] = {
 }
 INVARIANTS = {"agreement": on_nodes(agreement), "validity": on_nodes(validity)}
 """Both read only the nodes' durable state (the acceptors' votes, the proposers' values)."""
+
+
+def invariants() -> dict[str, OnNodes]:
+    """:data:`INVARIANTS` for one search: the same two predicates, sharing the set of chosen
+    values (:func:`~.basic.chosen`), computed once per combination of the acceptors' votes."""
+    known: dict[tuple, set[Any]] = {}
+    acceptors: list[Any] = [None, []]         # the simulation last judged, its acceptors
+
+    def chosen(sim: Simulation) -> set[Any]:
+        if acceptors[0] is not sim:
+            acceptors[:] = [sim, acceptors_of(sim)]
+        accs = acceptors[1]
+        votes = tuple(a.stable.get("votes", ()) for a in accs)
+        out = known.get(votes)
+        if out is None:
+            out = known[votes] = chosen_from_votes({a.id: v for a, v in zip(accs, votes, strict=True)},
+                                                   len(accs))
+        return out
+
+    def agreement(sim: Simulation) -> bool:
+        """Safety: at most one value is chosen."""
+        return len(chosen(sim)) <= 1
+
+    def validity(sim: Simulation) -> bool:
+        """Safety: every chosen value was proposed by some proposer."""
+        proposed = {n.stable["value"] for n in sim.nodes.values() if isinstance(n, Proposer)}
+        return chosen(sim) <= proposed
+
+    return {"agreement": on_nodes(agreement), "validity": on_nodes(validity)}
 
 
 def _variant(variant: str) -> tuple[type[Proposer], type[Acceptor]]:
@@ -72,6 +111,6 @@ def check(variant: str = "correct", *, max_depth: int = 40, max_drops: int = 0,
     """
     if max_restarts is None:
         max_restarts = 1 if variant == "forgetful" else 0
-    return explore(Variant(variant), INVARIANTS, max_depth=max_depth, max_drops=max_drops,
+    return explore(Variant(variant), invariants(), max_depth=max_depth, max_drops=max_drops,
                    max_duplicates=max_duplicates, max_restarts=max_restarts,
                    restartable=restartable, **options)

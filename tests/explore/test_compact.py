@@ -16,6 +16,7 @@ from test_engines import both
 
 from dscourse.checkers import explore as ex
 from dscourse.checkers.explore_compact import clone, frozen
+from dscourse.checkers.explore_symmetry import Plain
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,16 @@ def test_nodes_that_check_and_draw_from_their_generator_agree(seed):
     # still see a numpy Generator, and its draws must be put back for every sibling
     r = both(picky, lambda s: True, seed=seed, max_depth=8, max_duplicates=1, max_drops=1)
     assert r.states > 10
+
+
+def test_the_pending_multiset_tells_swapped_messages_apart():
+    """The multiset is a sum of mixed entry hashes (explore_symmetry.mix): messages swapped
+    between two receivers give different sums; the sum ignores order and repeats count."""
+    keys = Plain()
+    to_1 = [keys.entry((0, "r1", "s", "m", n)) for n in range(60)]
+    to_2 = [keys.entry((0, "r2", "s", "m", n)) for n in range(60)]
+    sums = {keys.multiset([to_1[i], to_2[j]]) for i in range(60) for j in range(60)}
+    assert len(sums) == 60 * 60
+    twice = keys.multiset([to_1[0], to_2[1], to_1[0]])
+    assert twice == keys.multiset([to_2[1], to_1[0], to_1[0]]) != keys.multiset([to_1[0], to_2[1]])
+    assert keys.more(keys.less(twice, to_1[0]), (to_1[0],)) == twice

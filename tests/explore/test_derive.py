@@ -30,12 +30,13 @@ SEARCHES = [
 @pytest.fixture
 def derived(monkeypatch):
     """Every derived child checked against the real one; returns the count of derivations."""
-    n = [0]
+    n = [0, 0]                      # derivations, of which restarts
     real = C._verify
 
-    def verify(*args):
+    def verify(m, st, i, *rest):
         n[0] += 1
-        real(*args)
+        n[1] += i is None
+        real(m, st, i, *rest)
 
     monkeypatch.setattr(C.Machine, "verify_derived", True)
     monkeypatch.setattr(C, "_verify", verify)
@@ -65,6 +66,58 @@ def test_pure_echoes_agree_on_fifo_and_plain_links(kw, derived):
             return sim
         both(make, {"few echoes": ex.on_nodes(lambda s: s.nodes["p"].count < 3)}, max_depth=12, **kw)
     assert derived[0] > 0
+
+
+def test_forgetful_restarts_are_derived(derived):
+    r = M.check("forgetful", max_depth=9)
+    assert r.states > 100
+    assert derived[1] > 50          # restarts among the derived children
+
+
+class Rejoiner(ds.sim.Node):
+    """``p`` greets ``q``; a restarted node counts its lives in ``stable`` (mod 2) and tells
+    the other it is back -- only that (``"pure"``), or also noting the clock (``"clock"``) or
+    setting a timer (``"timer"``); a node counts the greetings and timers it gets."""
+
+    def __init__(self, id, mode="pure"):
+        super().__init__(id)
+        self.mode = mode
+        self.heard = 0
+
+    def on_start(self):
+        self.stable.setdefault("lives", 0)
+        if self.id == "p":
+            self.send("q", "hi")
+
+    def on_recover(self):
+        self.stable["lives"] = (self.stable["lives"] + 1) % 2
+        if self.mode == "clock":
+            self.heard = -int(self.now)
+        elif self.mode == "timer":
+            self.set_timer(1, "t")
+        self.send("q" if self.id == "p" else "p", ("back", self.stable["lives"]))
+
+    def on_message(self, src, msg):
+        self.heard += 1
+
+    def on_timer(self, name, payload):
+        self.heard += 1
+
+
+@pytest.mark.parametrize("mode", ["pure", "clock", "timer"])
+def test_restarts_agree_on_fifo_and_plain_links(mode, derived):
+    for net in (ds.sim.network.reliable(), ds.sim.network.Network(latency=2.0, fifo=False)):
+        def make(seed, net=net):
+            sim = ds.sim.Simulation(seed=seed, network=net)
+            for n in ("p", "q"):
+                sim.add_node(Rejoiner(n, mode))
+            return sim
+        both(make, {"few": ex.on_nodes(lambda s: s.nodes["q"].heard < 4)}, max_depth=10,
+             max_restarts=3, restartable=("p", "q"))
+    if mode == "pure":
+        assert derived[1] > 0
+    else:                           # read the clock, or left a timer that a crash cancels
+        assert derived[1] == 0
 
 
 @pytest.mark.parametrize("blind", ["moved", "shift"])
