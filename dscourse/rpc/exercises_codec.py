@@ -340,7 +340,8 @@ BAD_MESSAGES: list[tuple[str, dict[str, Any]]] = [
 
 
 def _raises(fn: Fn, *args: Any) -> tuple[bool, Any]:
-    """Whether ``fn(*args)`` raised (a stub's NotImplementedError propagates) and what it returned."""
+    """Whether ``fn(*args)`` raised (a stub's NotImplementedError propagates), and what it
+    returned or, when it raised, how (:func:`raised`)."""
     try:
         return False, fn(*args)
     except NotImplementedError:
@@ -348,7 +349,21 @@ def _raises(fn: Fn, *args: Any) -> tuple[bool, Any]:
     except Exception as e:       # any error is a refusal; a sandboxed one arrives as StudentError
         if getattr(e, "not_implemented", False):
             raise
-        return True, None
+        return True, raised(e)
+
+
+def raised(e: BaseException) -> str:
+    """``Kind: message (where)`` of an exception from the code under test: the sandbox's
+    StudentError carries its kind and place; a local one, its innermost frame outside dscourse."""
+    kind, message = getattr(e, "kind", type(e).__name__), getattr(e, "message", str(e))
+    where = getattr(e, "where", "")
+    if not where:
+        import traceback
+        from pathlib import Path
+        root = str(Path(__file__).resolve().parents[1])
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(root)]
+        where = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return f"{kind}: {message}{where}"
 
 
 # -- the trial ---------------------------------------------------------------------------------------
@@ -494,7 +509,7 @@ def _guard(problems: dict[str, str], prop: str, schema: Schema, m: dict[str, Any
     except Exception as e:       # the code under test may raise anything
         if getattr(e, "not_implemented", False):
             raise
-        why = f"your code raised {getattr(e, 'kind', type(e).__name__)}: {getattr(e, 'message', e)}"
+        why = f"your code raised {raised(e)}"
     if why is not None:
         problems[prop] = f"{prop}: {why} (m = {_short(m, 240)}; schema {_short(schema, 240)})" if schema \
             else f"{prop}: {why}"
@@ -533,21 +548,21 @@ def codec_trial(encode: Fn, decode: Fn, seed: int, *, messages: int = 40,
 
 
 def _rejects(encode: Fn, decode: Fn) -> dict[str, str]:
-    raised, _ = _raises(encode, _BAD_SCHEMA, dict(_GOOD))
-    if raised:
-        return {"rejects": f"rejects: encode refused a valid message, {_GOOD}"}
+    refused, how = _raises(encode, _BAD_SCHEMA, dict(_GOOD))
+    if refused:
+        return {"rejects": f"rejects: encode refused a valid message, {_GOOD}: it raised {how}"}
     for what, change in BAD_MESSAGES:
         bad = {**_GOOD, **change}
-        raised, data = _raises(encode, _BAD_SCHEMA, bad)
-        if not raised:
+        refused, data = _raises(encode, _BAD_SCHEMA, bad)
+        if not refused:
             return {"rejects": f"rejects: {what}: encode(schema, {_short(bad)}) returned {_short(data, 80)}; "
                                "expected an error (a wrong value must never be encoded silently)"}
     good = reference_encode(_BAD_SCHEMA, _GOOD)
     name_at = good.index(b"\x12\x01x")              # field 2, LEN, 1 byte
     for what, data in (("data cut inside a length-delimited field", good[:name_at + 2]),
                        ("data cut inside a varint", good[:-1] + b"\x80")):
-        raised, got = _raises(decode, _BAD_SCHEMA, data)
-        if not raised:
+        refused, got = _raises(decode, _BAD_SCHEMA, data)
+        if not refused:
             return {"rejects": f"rejects: {what}: decode(schema, {data.hex(' ')}) returned {_short(got, 80)}; "
                                "expected an error"}
     return {}

@@ -134,6 +134,8 @@ def test_stub_is_not_implemented_and_bad_shapes_are_clear():
         assert len(trial.violations) == 1 and "expected a non-empty list of class names" in trial.violations[0]
     with pytest.raises(ValueError, match="properties"):
         S.spi_trial(extension_chain, 1, properties=("speed",))
+    with pytest.raises(ZeroDivisionError):        # as in E12.1-E12.4: the grader reports where it raised
+        S.spi_trial(lambda files, spi, name, url: 1 / 0, 1)
 
 
 def test_the_answer_gets_copies():
