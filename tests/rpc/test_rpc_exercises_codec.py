@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from dscourse.rpc import exercises_codec as C
-from dscourse.rpc.codec import CodecError
+from dscourse.rpc.codec import CodecError, codec
 from dscourse.sim import stream
 
 # -- the master's answer (as in exercises/source/ch12.ipynb), and wrong ones ---------------------------
@@ -286,6 +286,8 @@ def test_reference_meets_the_size_bound_and_json_does_not():
     js = sum(C.json_size(m) for _w, _s, m in C.CORPUS)
     assert ours <= 0.35 * js                  # 478 of 1686 bytes when written: well inside the 50% bound
     assert C.codec_trial(encode_json, decode_json, 1, properties=("size",)).violations[0].startswith("size:")
+    msgpack = codec("msgpack")                # self-describing binary: field names on the wire, 73% of JSON
+    assert sum(len(msgpack.encode(m)) for _w, _s, m in C.CORPUS) > 0.5 * js
 
 
 # -- the harness -------------------------------------------------------------------------------------
