@@ -16,7 +16,8 @@ not linearizable (Chapter 7).
 
 The simulator has no CPU or bandwidth limits, so the other cost of a voter -- the leader's work
 per learner, which ZooKeeper's paper measures on one LAN -- is not modelled here; an observer
-costs the leader a packet per write too (INFORM).
+costs the leader a packet per write too (INFORM). The figure is
+:func:`.labs.second_datacenter_figure`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from matplotlib.figure import Figure
-
 from ..errors import allowed
 from ..sim import Constant, reliable
-from ..viz.display import new_figure
 from .ensemble import ensemble
 from .errors import KazooTimeoutError
 from .server import ZKServer
@@ -122,31 +120,6 @@ def second_datacenter(extra: int, role: str, *, seed: int = 1, lan_ms: float = 1
 def sweep(extras: Iterable[int] = range(5), **options: Any) -> list[Placement]:
     """:func:`second_datacenter` for each number of extra servers, as followers and as observers."""
     return [second_datacenter(k, role, **options) for role in ROLES for k in extras]
-
-
-def figure(placements: list[Placement], title: str = "") -> Figure:
-    """Writes per second and the remote datacenter's read latency against the number of servers
-    added there, one line per role."""
-    fig = new_figure((8.0, 3.0))
-    left, right = fig.subplots(1, 2)
-    for role, style in zip(ROLES, ("o-", "s--"), strict=True):
-        rows = [p for p in placements if p.role == role]
-        xs = [p.extra for p in rows]
-        left.plot(xs, [p.writes_per_s for p in rows], style, label=f"as {role}s")
-        right.plot(xs, [p.remote_read_ms for p in rows], style, label=f"as {role}s")
-    left.set_ylabel("writes committed per second")
-    right.set_ylabel("median read latency (ms)")
-    left.set_title("writers in data centre 1", fontsize=9)
-    right.set_title("a reader in data centre 2", fontsize=9)
-    for ax in (left, right):
-        ax.set_xlabel("servers added in data centre 2")
-        ax.set_ylim(bottom=0)
-        ax.set_xticks(sorted({p.extra for p in placements}))
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 def table(placements: list[Placement]) -> str:

@@ -862,7 +862,8 @@ def observer_scaling(commit_ready: Fn, route: Fn, **options: Any) -> Any:
     print(datacenters.table(placements))
     for message in problems[:5]:
         print("wrong commit:", message)
-    return datacenters.figure(placements, "Your commit_ready and route, servers added in a second data centre")
+    from .labs import second_datacenter_figure
+    return second_datacenter_figure(placements, "Your commit_ready and route, servers added in a second data centre")
 
 
 def broadcast_trial(commit_ready: Fn, route: Fn, seed: int = 1) -> Trial:

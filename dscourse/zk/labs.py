@@ -32,6 +32,8 @@ from .. import viz
 from ..checkers import linearizability as lin
 from ..errors import allowed as viz_allowed
 from ..viz.display import new_figure
+from . import datacenters
+from .datacenters import Placement
 from .election import FOLLOWING, LEADING
 from .ensemble import ensemble
 from .errors import ZookeeperError
@@ -378,6 +380,32 @@ def pipeline(slow_ms: int = 200, observers: int = 1) -> viz.Lab:
     return viz.Lab(pipeline_figure, slow_ms=(0, 400, 50), observers=(0, 2, 1),
                    initial={"slow_ms": slow_ms, "observers": observers},
                    describe=lambda slow_ms, observers: f"pipeline: slow link {slow_ms} ms, {observers} observer(s)")
+
+
+# == observers in a second data centre ============================================================
+def second_datacenter_figure(placements: list[Placement], title: str = "") -> Figure:
+    """:func:`.datacenters.sweep` drawn: writes per second and the remote data centre's read
+    latency against the number of servers added there, one line per role."""
+    fig = new_figure((8.0, 3.0))
+    left, right = fig.subplots(1, 2)
+    for role, style in zip(datacenters.ROLES, ("o-", "s--"), strict=True):
+        rows = [p for p in placements if p.role == role]
+        xs = [p.extra for p in rows]
+        left.plot(xs, [p.writes_per_s for p in rows], style, label=f"as {role}s")
+        right.plot(xs, [p.remote_read_ms for p in rows], style, label=f"as {role}s")
+    left.set_ylabel("writes committed per second")
+    right.set_ylabel("median read latency (ms)")
+    left.set_title("writers in data centre 1", fontsize=9)
+    right.set_title("a reader in data centre 2", fontsize=9)
+    for ax in (left, right):
+        ax.set_xlabel("servers added in data centre 2")
+        ax.set_ylim(bottom=0)
+        ax.set_xticks(sorted({p.extra for p in placements}))
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 # == the election sandbox ===========================================================================
