@@ -12,7 +12,7 @@
   :class:`Monitor`, codecs (:mod:`.codec`), the transport's :class:`ConsumerNode` and
   :class:`ProviderNode`;
 * :mod:`.grpc_lab` (the demo service over real gRPC), :mod:`.measure` (codec costs),
-  :mod:`.experiments`, :mod:`.labs` and :mod:`.exercises` (E12.1-E12.4 harnesses) load on first use.
+  :mod:`.experiments`, :mod:`.labs` and :mod:`.exercises` (E12.1-E12.6 harnesses) load on first use.
 """
 
 from .._lazy import lazy
