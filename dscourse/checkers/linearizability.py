@@ -522,7 +522,22 @@ def check(
     ``timeout`` (seconds of real time, ``None`` for no limit) bounds the search; when it cuts
     the search short the outcome is ``"unknown"``, never a guess. This is the library's one
     use of the wall clock: it limits the checker, never the simulation.
+
+    The cyclic garbage collector is off meanwhile: the search allocates a tuple per
+    configuration and makes no garbage cycles (a partition's entry list is one, freed
+    afterwards), so collections would only cost time, each full one walking every object of
+    the process.
     """
+    collecting = gc.isenabled()   # off before the first allocation (see above)
+    gc.disable()
+    try:
+        return _check(operations, model, timeout, explain)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(operations: Iterable[Operation], model: Model, timeout: float | None, explain: bool) -> CheckResult:
     ops = list(operations)
     for op in ops:
         if not isinstance(op, Operation):
@@ -535,27 +550,18 @@ def check(
     deadline = None if timeout is None else time.monotonic() + timeout
     results = []
     unknown = False
-    # The search allocates a tuple per configuration and makes no garbage cycles (a
-    # partition's entry list is one, freed afterwards), so the cyclic collector would only
-    # cost time: each full collection walks every object of the process.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for part in parts:
-            try:
-                results.append(_check_partition(model, part, deadline))
-            except _Timeout:
-                unknown = True
-                results.append(PartitionResult("unknown", tuple(part), ()))
-                deadline = time.monotonic()  # no time left for the other partitions either
-        if explain:
-            from .linearizability_core import illegal_core
+    for part in parts:
+        try:
+            results.append(_check_partition(model, part, deadline))
+        except _Timeout:
+            unknown = True
+            results.append(PartitionResult("unknown", tuple(part), ()))
+            deadline = time.monotonic()  # no time left for the other partitions either
+    if explain:
+        from .linearizability_core import illegal_core
 
-            results = [dataclasses.replace(r, core=illegal_core(model, r.operations, r.stuck))
-                       if r.outcome == "illegal" else r for r in results]
-    finally:
-        if collecting:
-            gc.enable()
+        results = [dataclasses.replace(r, core=illegal_core(model, r.operations, r.stuck))
+                   if r.outcome == "illegal" else r for r in results]
     if any(r.outcome == "illegal" for r in results):
         outcome = "illegal"
     elif unknown:
