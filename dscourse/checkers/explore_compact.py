@@ -336,6 +336,10 @@ def entry_key(e: Any) -> tuple[Any, ...] | None:
     return None
 
 
+_VIEW: Any = object()
+"""``Machine.loaded``'s mark of a node that holds an image's own objects, for reading only."""
+
+
 class Machine:
     """The simulation object moved between compact states, with what is loaded in it."""
 
@@ -348,6 +352,7 @@ class Machine:
         self.keys = keys
         self.nodes = sim._nodes
         self.loaded: dict[str, Any] = {}       # node id -> the image its attributes are a copy of
+        self.views: dict[str, Image] = {}      # node id -> the image it shows (loaded: _VIEW)
         self.streams_at: dict[str, Any] = {}   # node id -> the streams tuple loaded
         self.links_at: dict[str, Any] = {}     # node id -> the links tuple loaded
         self.faults_at: bytes | None = None
@@ -487,15 +492,28 @@ class Machine:
     def show(self, st: State, nid: str, image: Image) -> None:
         """Give every node the attributes of its image in ``st``, node ``nid`` those of
         ``image`` instead: a child built without running its step, for predicates that read
-        nothing but the nodes' attributes (``explore.on_nodes``). A node left unlike the
-        loaded state is marked :attr:`dirty` (its streams and links are not touched)."""
-        loaded, nodes = self.loaded, self.nodes
+        nothing but the nodes' attributes (``explore.on_nodes``). The nodes get the images'
+        own objects, not copies (:data:`_VIEW`: no handler runs on them, a node is loaded
+        again before its next step); a node left unlike the loaded state is marked
+        :attr:`dirty` (its streams and links are not touched)."""
+        loaded, nodes, views = self.loaded, self.nodes, self.views
         current = self.state.images if self.state is not None else {}
         for n, im in st.images.items():
             if n == nid:
                 im = image
-            if loaded.get(n) is not im:
-                _load_node(nodes[n], im)
+            now = loaded.get(n)
+            if now is im or (now is _VIEW and views[n] is im):
+                continue
+            d = nodes[n].__dict__
+            kept = {k: d[k] for k in _KERNEL_ATTRS if k in d}
+            d.clear()
+            d.update(im[0])
+            d.update(kept)
+            if im[1]:                   # (mutable attributes: the image's own, shown only)
+                loaded[n] = _VIEW
+                views[n] = im
+                self.dirty.add(n)
+            else:
                 loaded[n] = im
                 if current.get(n) is not im:
                     self.dirty.add(n)
@@ -822,8 +840,9 @@ class Machine:
         if i is not None:
             entries, keys, hashes, mkeys = (entries[:i] + entries[i + 1:], keys[:i] + keys[i + 1:],
                                             hashes[:i] + hashes[i + 1:], mkeys[:i] + mkeys[i + 1:])
-        queued = tuple((x[TIME] + now, x[PRIORITY], x[SEQ] + lo, x[KIND], _shift(x[ID], 0, effect.seqs, lo),
-                        *x[NODE:]) for x in effect.entries)        # (sorted, as the effect's)
+        # (sorted, as the effect's; an effect's entries' ids are the step's own seqs)
+        queued = tuple((x[TIME] + now, x[PRIORITY], x[SEQ] + lo, x[KIND], x[ID] + lo, *x[NODE:])
+                       for x in effect.entries)
         if not queued or not entries or entries[-1] < queued[0]:  # (the usual case: all due later)
             entries, keys = entries + queued, keys + effect.keys
             hashes, mkeys = hashes + effect.hashes, mkeys + effect.mkeys

@@ -46,12 +46,15 @@ def invariants() -> dict[str, OnNodes]:
     """:data:`INVARIANTS` for one search: the same two predicates, sharing the set of chosen
     values (:func:`~.basic.chosen`), computed once per combination of the acceptors' votes."""
     known: dict[tuple, set[Any]] = {}
-    acceptors: list[Any] = [None, []]         # the simulation last judged, its acceptors
+    roles: list[Any] = [None, [], []]        # the simulation last judged, its acceptors, proposers
+
+    def nodes(sim: Simulation) -> list[Any]:
+        if roles[0] is not sim:
+            roles[:] = [sim, acceptors_of(sim), [n for n in sim.nodes.values() if isinstance(n, Proposer)]]
+        return roles
 
     def chosen(sim: Simulation) -> set[Any]:
-        if acceptors[0] is not sim:
-            acceptors[:] = [sim, acceptors_of(sim)]
-        accs = acceptors[1]
+        accs = nodes(sim)[1]
         votes = tuple(a.stable.get("votes", ()) for a in accs)
         out = known.get(votes)
         if out is None:
@@ -65,7 +68,7 @@ def invariants() -> dict[str, OnNodes]:
 
     def validity(sim: Simulation) -> bool:
         """Safety: every chosen value was proposed by some proposer."""
-        proposed = {n.stable["value"] for n in sim.nodes.values() if isinstance(n, Proposer)}
+        proposed = {n.stable["value"] for n in nodes(sim)[2]}
         return chosen(sim) <= proposed
 
     return {"agreement": on_nodes(agreement), "validity": on_nodes(validity)}
