@@ -1,5 +1,5 @@
-"""The fast search (early illegality, unread appends) against the plain search and the oracle;
-explained verdicts (cores); the JSON export."""
+"""The fast search (early illegality, unread appends, twin order, pending no-ops) against
+Porcupine's plain search and the oracle; explained verdicts (cores); the JSON export."""
 
 from __future__ import annotations
 
@@ -317,3 +317,40 @@ def test_early_illegality_sees_reads_not_yet_called():
     assert part.stuck == (len(ops) - 1,)
     rescued = [*ops, W(3, 45.0, 52.0, ("put", "k", "b"), None)]
     assert lin.check(rescued, lin.kv()).ok and plain_outcome(rescued, lin.kv()) == "ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab", max_size=4), st.text("ab", max_size=4),
+       st.sampled_from([None, 1, 2]), st.sampled_from([None, 1, 2]))
+def test_reachable_states_name_exactly_the_states_reachable_accepts(state, out, rstate, rout):
+    """The hook early illegality uses to find a read's rescuers agrees with ``reachable``."""
+    for model, s, o, inp in ((lin.kv(), state, out, ("get", "k")), (lin.register(), rstate, rout, ("read", None))):
+        assert (s in model.reachable_states(inp, o)) == model.reachable(s, inp, o)
+
+
+@settings(max_examples=200, deadline=None)
+@given(kv_runs(max_ops=12, keys=("x", "y")))
+def test_early_illegality_without_reachable_states_tries_every_pair(ops):
+    """A model with ``reachable`` alone (rescuers found by trying every state a put sets)
+    decides as the model with both hooks, and the stuck read is the same."""
+    both = lin.check(ops, lin.kv(), explain=False)
+    alone = lin.check(ops, dataclasses.replace(lin.kv(), reachable_states=None), explain=False)
+    assert both.outcome == alone.outcome
+    assert [p.stuck for p in both.partitions] == [p.stuck for p in alone.partitions]
+
+
+def test_check_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    ops = [lin.Operation(0, 0.0, 1.0, ("write", 1), None), lin.Operation(1, 2.0, 3.0, ("read", None), 2)]
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert lin.check(ops, lin.register()).outcome == "illegal"
+            assert gc.isenabled() is enabled
+            with pytest.raises(ConfigError):
+                lin.check([("write", 1)], lin.register())
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
