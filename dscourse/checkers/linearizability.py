@@ -336,7 +336,10 @@ def _twins(ops: Sequence[Operation], branched: Sequence[bool]) -> list[int]:
     first stays legal with the two exchanged: the sequence of steps is the same, and ``a`` at
     ``b``'s place and ``b`` at ``a``'s respect real time (``a`` is called before anything
     ``b`` follows; ``b`` returns after anything ``a`` precedes). Each exchange removes an
-    inversion, so some linearization has every chain of twins in (call, return) order.
+    inversion, so some linearization has every chain of twins in (call, return) order. An
+    exchange changes no step, so it keeps what the other reductions ask of a linearization
+    (where its reads, unread writes and pending operations sit), and the gate depends on the
+    linearized set alone, as the cache does.
     """
     groups: dict[tuple[str, str], list[int]] = {}
     for i, op in enumerate(ops):
