@@ -1066,10 +1066,9 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                         memo_key = (ident, item, st.faults)
                         predicted = memo.get(memo_key)
                         if predicted is not None:
-                            p_nh = list(nh)
-                            p_nh[pos] = predicted[0]
-                            p_spent = spent_of(used, kind)
-                            p_key = combine(tuple(p_nh), more(rest, predicted[1]), p_spent)
+                            p_nh = (*nh[:pos], predicted[0], *nh[pos + 1:])
+                            p_spent = used if i is not None else spent_of(used, kind)
+                            p_key = combine(p_nh, more(rest, predicted[1]), p_spent)
                             if p_key in seen:
                                 continue
                             # a new state: built from the step's recorded effect, not run,
@@ -1103,7 +1102,7 @@ def _search(m: Machine, bounds: Any, inv: list, gls: list, prn: list, max_depth:
                                         continue
                                     if depth < max_depth:
                                         out.append((me, m.derive(st, i, receiver, effect, predicted[2],
-                                                                 p_idents), p_spent, tuple(p_nh), depth))
+                                                                 p_idents), p_spent, p_nh, depth))
                                     else:
                                         cut[0] = True
                                     continue
