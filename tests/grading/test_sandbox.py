@@ -52,6 +52,13 @@ def test_code_and_objects_do_not_cross(bad):
         wire.encode(bad)
 
 
+@pytest.mark.parametrize("bad", [bytearray(b"ab"), memoryview(b"ab")])
+def test_byte_buffers_are_refused_with_how_to_send_them(bad):
+    with pytest.raises(wire.WireError, match=r"convert it with bytes\(\.\.\.\)"):
+        wire.encode({"out": [bad]})
+    assert wire.decode(wire.encode(bytes(bad))) == b"ab"
+
+
 @pytest.mark.parametrize("bad", [{"$c": 1, "f": {}}, {"$t": 3}, {"$x": 1}, {"$d": [[1]]}])
 def test_malformed_tags_are_rejected(bad):
     with pytest.raises(wire.WireError):

@@ -60,7 +60,9 @@ def encode(value: Any, depth: int = 0) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: encode(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
         return {"$c": t.__name__, "f": fields}
-    raise WireError(f"a {t.__name__} cannot be sent or returned here; use numbers, strings, "
+    if t in (bytearray, memoryview):
+        raise WireError(f"a {t.__name__} cannot be sent or returned here; convert it with bytes(...)")
+    raise WireError(f"a {t.__name__} cannot be sent or returned here; use numbers, strings, bytes, "
                     "lists, tuples, dicts, sets or dataclasses")
 
 
