@@ -185,3 +185,20 @@ def test_test_modules_have_unique_basenames():
             continue
         assert path.name not in seen, f"{path.relative_to(ROOT)} and {seen[path.name].relative_to(ROOT)}"
         seen[path.name] = path
+
+
+def prose(markdown: str) -> str:
+    """Markdown without its code (fenced and inline) and math, where ``**`` means itself."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    return re.sub(r"\$[^$\n]*\$", "", re.sub(r"`[^`\n]*`", "", text))
+
+
+def test_prose_strips_code_and_math_only():
+    assert prose("a `2**64` b ```\nx**y\n``` $2**3$ c**d") == "a  b   c**d"
+
+
+@pytest.mark.parametrize("path", notebooks() + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.name)
+def test_no_power_sign_in_prose(path: Path):
+    """``2**64`` outside code renders as bold text running to the next ``**``."""
+    found = [m.group(0) for m in re.finditer(r"\w\*\*\w", prose(page_text(path)))]
+    assert not found, f"write powers as code (`2**64`) or math: {found}"
