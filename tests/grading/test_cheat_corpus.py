@@ -11,7 +11,10 @@ import json
 import os
 import resource
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cheat_corpus import CHEATS, FILE_NAMES, LINGER, MALFORMED, NET_PORT, PWNED, ZIP_SLIP_NAME
@@ -26,27 +29,29 @@ SECRET = "corpus-secret"
 TIMEOUT = 20      # per sandbox: generous, so that honest code passes on a loaded machine
 
 
-def _lingering(wait: float = 10.0) -> dict[int, str]:
-    """Processes that fork_and_linger left (they carry a marker as argv[0]) and still live
-    ``wait`` seconds on: pid -> their state, uid, parent and cgroup, for the failure message
-    (a SIGKILLed process on a loaded machine takes a moment to go; a survivor sleeps an hour)."""
-    import time
-
+def _still_there(probe: Callable[[], Any], wait: float = 10.0) -> Any:
+    """What ``probe()`` finds ``wait`` seconds on, or as soon as it finds nothing (SIGKILLed
+    processes on a loaded machine take a moment to exit; anything still there has survived)."""
     deadline = time.monotonic() + wait
-    while True:
-        found = {}
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and LINGER.encode() in (entry / "cmdline").read_bytes():
-                    status = (entry / "status").read_text().splitlines()
-                    found[int(entry.name)] = "; ".join(
-                        [line for line in status if line.split(":")[0] in ("State", "Uid", "PPid")]
-                        + [(entry / "cgroup").read_text().strip()])
-            except OSError:
-                continue
-        if not found or time.monotonic() >= deadline:
-            return found
+    while (found := probe()) and time.monotonic() < deadline:
         time.sleep(0.1)
+    return found
+
+
+def _lingering() -> dict[int, str]:
+    """Processes that fork_and_linger left (they carry a marker as argv[0]): pid -> their
+    state, uid, parent and cgroup, for the failure message (a survivor sleeps an hour)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and LINGER.encode() in (entry / "cmdline").read_bytes():
+                status = (entry / "status").read_text().splitlines()
+                found[int(entry.name)] = "; ".join(
+                    [line for line in status if line.split(":")[0] in ("State", "Uid", "PPid")]
+                    + [(entry / "cgroup").read_text().strip()])
+        except OSError:
+            continue
+    return found
 
 
 def _sandbox_processes() -> list[int]:
@@ -54,17 +59,6 @@ def _sandbox_processes() -> list[int]:
     run on the same machine)."""
     return sandbox.batch_processes(range(sandbox.UID_BASE, sandbox.UID_BASE
                                          + sandbox.UID_SLOTS * sandbox.UID_SLOT_SPAN), os.getpid())
-
-
-def _settled(wait: float = 10.0) -> list[int]:
-    """Sandbox processes still alive ``wait`` seconds after grading (SIGKILLed processes on a
-    loaded machine take a moment to exit; anything still there then has survived)."""
-    import time
-
-    deadline = time.monotonic() + wait
-    while (left := _sandbox_processes()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def _sysvipc() -> dict[str, list[str]]:
@@ -124,7 +118,7 @@ def graded(tmp_path_factory):
         rows = {r["student"]: r for r in csv.DictReader(fh)}
     return {"rows": rows, "results": results, "out": out, "subs": subs, "connected": connected,
             "text": text, "ipc_before": ipc_before, "ipc_after": _sysvipc(),
-            "left": _settled(),
+            "left": _still_there(_sandbox_processes),
             "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss << 10}
 
 
@@ -166,7 +160,7 @@ def test_malformed_input_is_an_invalid_row(graded, name):
 def test_attacks_leave_nothing_behind(graded):
     assert not os.path.exists(PWNED), "a submission wrote to the host (zip-slip, pickle or files)"
     assert not graded["connected"], "a submission reached the host's network"
-    assert _lingering() == {}, "a submission's process outlived its sandbox"
+    assert _still_there(_lingering) == {}, "a submission's process outlived its sandbox"
     assert graded["left"] == [], "processes of a sandbox uid outlived grading"
     assert graded["ipc_after"] == graded["ipc_before"], "a SysV IPC object was created on the host"
     assert sorted(p.name for p in graded["out"].iterdir()) == ["gradebook.csv", "gradebook.summary.html",
